@@ -1,0 +1,63 @@
+/**
+ * Helpers for commands that add a node (add-node): the next free address, and the INI text of a new
+ * node section appended to the file without changing any byte already there.
+ */
+import {InventoryError} from '../lib/errors.js'
+import {broadcastOf, formatIPv4, parseIPv4} from './ipv4.js'
+import {NODE_KEYS} from './keys.js'
+import type {Fleet} from './model.js'
+import type {NodeValues} from './parse.js'
+import {checkCidr, isLabel} from './values.js'
+
+/** The lowest host address of the network's cidr that no node uses. Throws InventoryError when it is full. */
+export function nextFreeAddress(fleet: Fleet): string {
+  const cidr = checkCidr(fleet.network.cidr)
+  if (!cidr.ok) throw new Error(`bug: the fleet's cidr ${fleet.network.cidr} is not valid`)
+  const used = new Set(fleet.nodes.map((n) => parseIPv4(n.address)))
+  for (let address = cidr.value.base + 1; address < broadcastOf(cidr.value); address++) {
+    if (!used.has(address)) return formatIPv4(address)
+  }
+  throw new InventoryError(
+    {file: fleet.file, line: 0, section: 'network', key: 'cidr'},
+    `no free address left in ${fleet.network.cidr}`,
+    'use a larger network in [network] cidr (a shorter prefix, e.g. /23 instead of /24); every node is then reconfigured',
+  )
+}
+
+/**
+ * The INI text of a node section (LF line endings, keys in NODE_KEYS order, undefined values left out).
+ * The values must have passed validateNewNode; anything that would change how the file reads is a bug.
+ */
+export function renderNodeSection(name: string, values: NodeValues): string {
+  if (!isLabel(name)) throw new Error(`bug: node name ${JSON.stringify(name)} was not validated`)
+  for (const key of Object.keys(values)) {
+    if (!(NODE_KEYS as readonly string[]).includes(key)) throw new Error(`bug: unknown node key ${JSON.stringify(key)}`)
+  }
+  const lines = [`[${name}]`]
+  for (const key of NODE_KEYS) {
+    const value = values[key]
+    if (value === undefined) continue
+    const text = String(value)
+    if (text === '' || text !== text.trim() || /[\r\n;#"'\\]/.test(text)) {
+      throw new Error(`bug: value of ${key} ${JSON.stringify(text)} was not validated`)
+    }
+    lines.push(`${key} = ${text}`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+/**
+ * `text` followed by `section`, separated by one blank line, in the file's own line endings (CRLF if it
+ * uses them). The result starts with `text` unchanged: only bytes are appended.
+ */
+export function appendNodeSection(text: string, section: string): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
+  const body = section.replace(/\r?\n/g, eol)
+  if (text === '') return body
+  const endsWithNewline = text.endsWith('\n') || text.endsWith('\r')
+  if (!endsWithNewline) return text + eol + eol + body
+  const lines = text.split(/\r\n|\r|\n/)
+  // After the final newline split() yields '', so the last line of the file is the one before it.
+  const lastLine = lines[lines.length - 2] ?? ''
+  return text + (lastLine.trim() === '' ? '' : eol) + body
+}

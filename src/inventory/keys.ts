@@ -1,0 +1,101 @@
+/**
+ * The keys each kind of section accepts, and the "did you mean" suggestion for a key that is not one of them.
+ */
+
+export const NETWORK_SECTION = 'network'
+export const SSH_SECTION = 'ssh'
+/** Section names that are not nodes. */
+export const RESERVED_SECTIONS: readonly string[] = [NETWORK_SECTION, SSH_SECTION]
+
+export const NETWORK_KEYS = ['cidr', 'port', 'keepalive', 'interface', 'mtu', 'dns', 'topology'] as const
+export const SSH_KEYS = ['user', 'port', 'identity', 'known_hosts'] as const
+export const NODE_KEYS = [
+  'host',
+  'address',
+  'endpoint',
+  'port',
+  'nat',
+  'relay',
+  'ssh_user',
+  'ssh_port',
+  'identity',
+  'jump',
+  'exit_via',
+  'dns',
+] as const
+
+export type NetworkKey = (typeof NETWORK_KEYS)[number]
+export type SshKey = (typeof SSH_KEYS)[number]
+export type NodeKey = (typeof NODE_KEYS)[number]
+
+export type SectionKind = 'network' | 'ssh' | 'node'
+
+const KEYS_OF: Record<SectionKind, readonly string[]> = {
+  network: NETWORK_KEYS,
+  ssh: SSH_KEYS,
+  node: NODE_KEYS,
+}
+
+/** Names people bring from other tools (Ansible, ssh_config) or from the other sections, mapped to ours. */
+const ALIASES: Record<SectionKind, Record<string, string>> = {
+  network: {subnet: 'cidr', network: 'cidr', listen_port: 'port', persistent_keepalive: 'keepalive'},
+  ssh: {ssh_user: 'user', ssh_port: 'port', identity_file: 'identity', identityfile: 'identity', key: 'identity'},
+  node: {
+    user: 'ssh_user',
+    ansible_host: 'host',
+    ansible_user: 'ssh_user',
+    ansible_port: 'ssh_port',
+    ansible_ssh_private_key_file: 'identity',
+    hostname: 'host',
+    ip: 'address',
+    listen_port: 'port',
+    identity_file: 'identity',
+    proxyjump: 'jump',
+    exit: 'exit_via',
+  },
+}
+
+export function keysOf(kind: SectionKind): readonly string[] {
+  return KEYS_OF[kind]
+}
+
+export function isKnownKey(kind: SectionKind, key: string): boolean {
+  return KEYS_OF[kind].includes(key)
+}
+
+/** The accepted key closest to `key`, when it is close enough to be a plausible typo; else undefined. */
+export function suggestKey(kind: SectionKind, key: string): string | undefined {
+  const lower = key.toLowerCase()
+  const alias = ALIASES[kind][lower]
+  if (alias) return alias
+  let best: {key: string; distance: number} | undefined
+  for (const candidate of KEYS_OF[kind]) {
+    const distance = editDistance(lower, candidate)
+    if (!best || distance < best.distance) best = {key: candidate, distance}
+  }
+  // Allow about one typo per three letters, and never fewer than two (adress, adddress, hots).
+  const tolerance = Math.max(2, Math.floor(lower.length / 3))
+  return best && best.distance <= tolerance ? best.key : undefined
+}
+
+/** The section kinds (other than `kind`) where `key` is valid: "`cidr` belongs in [network]". */
+export function otherKindsAccepting(kind: SectionKind, key: string): SectionKind[] {
+  return (Object.keys(KEYS_OF) as SectionKind[]).filter((k) => k !== kind && KEYS_OF[k].includes(key))
+}
+
+/** Levenshtein distance with adjacent transpositions counted as one edit (optimal string alignment). */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1
+  const cols = b.length + 1
+  const d: number[][] = Array.from({length: rows}, (_, i) => Array.from({length: cols}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
+      }
+    }
+  }
+  return d[a.length][b.length]
+}

@@ -1,0 +1,79 @@
+/**
+ * The Fleet model: a validated inventory. Everything downstream (planner, renderer, tasks) reads this,
+ * never the raw INI. All values here have been validated: host names, users and paths contain no shell
+ * syntax, addresses are inside the cidr, references (jump, exit_via) point at existing nodes.
+ */
+
+export type Topology = 'mesh' | 'hub'
+
+export interface NetworkSettings {
+  /** Normalised network, e.g. "10.0.0.0/24". IPv4 only. */
+  cidr: string
+  /** Prefix length of cidr, e.g. 24. */
+  prefixLength: number
+  /** Default ListenPort (51820). */
+  port: number
+  /** PersistentKeepalive on every peer entry; 0 = off (default 25). */
+  keepalive: number
+  /** Interface name (wg0). */
+  interface: string
+  mtu?: number
+  /** DNS servers for every node (a node's own `dns` replaces it). */
+  dns?: string[]
+  topology: Topology
+}
+
+/** Where to jump through: another inventory node, or an explicit user@host:port. */
+export type JumpSpec =
+  | {kind: 'node'; node: string}
+  | {kind: 'address'; user?: string; host: string; port?: number}
+
+export interface SshSettings {
+  user: string
+  port: number
+  /** Absolute path (relative paths resolved against the inventory folder, ~ expanded). */
+  identity?: string
+}
+
+export interface NodeSpec {
+  /** Section name, a [a-z0-9-] label. */
+  name: string
+  /** 1-based line of the section header in the inventory file. */
+  line: number
+  /** Where SSH connects (host name or IPv4/IPv6 address). */
+  host: string
+  /** Overlay address, a bare IPv4 inside network.cidr. */
+  address: string
+  /** The WireGuard endpoint host others dial; absent for nat nodes. Defaults to host. */
+  endpointHost?: string
+  /**
+   * The port others dial: the `endpoint`'s port (e.g. a router's port forward), else `port`. Set exactly
+   * when endpointHost is.
+   */
+  endpointPort?: number
+  /** ListenPort of this node (node `port`, else network.port). Others dial endpointPort. */
+  port: number
+  nat: boolean
+  relay: boolean
+  ssh: SshSettings
+  jump?: JumpSpec
+  /** Name of the node whose peer entry carries 0.0.0.0/0. */
+  exitVia?: string
+  /** DNS servers for this node (node `dns`, else network.dns). */
+  dns?: string[]
+}
+
+export interface Fleet {
+  /** Absolute path of the inventory file. */
+  file: string
+  /** Folder of the inventory file (state lives in `<dir>/.wgfleet`). */
+  dir: string
+  network: NetworkSettings
+  /** [ssh] section: defaults for every node (already applied into each NodeSpec.ssh). */
+  ssh: SshSettings & {
+    /** [ssh] known_hosts, absolute; undefined = ~/.ssh/known_hosts (unless --known-hosts). */
+    knownHosts?: string
+  }
+  /** In inventory order. */
+  nodes: NodeSpec[]
+}

@@ -1,0 +1,176 @@
+/**
+ * parseInventory: text → validated Fleet, or InventoryErrors listing every problem found.
+ * validateNewNode: the same rules for one new node given as values (add-node's flags).
+ */
+import {dirname, resolve} from 'node:path'
+import {parse as parseIni} from 'ini'
+import {checkFleet} from './fleet-checks.js'
+import {NETWORK_SECTION, type NodeKey, RESERVED_SECTIONS, SSH_SECTION} from './keys.js'
+import type {Fleet, NodeSpec} from './model.js'
+import {Problems} from './problems.js'
+import {type RawDocument, type RawEntry, type RawSection, scanInventory, stripBom} from './raw.js'
+import {type NetworkRead, type NodeDraft, readNetwork, readNode, readSshDefaults} from './sections.js'
+import {checkCidr, checkNodeName, show} from './values.js'
+
+/**
+ * Parses and validates an inventory. `file` is the inventory's path: it names the file in messages, and
+ * relative paths in the inventory resolve against its folder. Throws InventoryErrors (exit code 2).
+ */
+export function parseInventory(text: string, file: string): Fleet {
+  const absoluteFile = resolve(file)
+  const inventoryDir = dirname(absoluteFile)
+  const problems = new Problems(absoluteFile)
+  const body = stripBom(text)
+  const raw = scanInventory(body, problems)
+  if (!raw.hasContent) {
+    problems.add({line: 0}, 'the inventory is empty', 'start from inventory.example.ini: a [network] section with cidr, then one [section] per server')
+    problems.throwIfAny()
+  }
+
+  const sectionNamed = (name: string) => raw.sections.find((s) => s.name === name)
+  const network = readNetwork(sectionNamed(NETWORK_SECTION), problems)
+  const ssh = readSshDefaults(sectionNamed(SSH_SECTION), inventoryDir, problems)
+  const nodeSections = raw.sections.filter((s) => !RESERVED_SECTIONS.includes(s.name))
+  if (nodeSections.length === 0) {
+    problems.add({line: 0}, 'there are no nodes', 'add one section per server, e.g.\n    [node-a]\n    host = 203.0.113.1\n    address = 10.0.0.1')
+  }
+  nodeSections.forEach((section) => checkSectionName(section, problems))
+  const nodes = nodeSections.map((section) => readNode(section, {network, ssh, inventoryDir}, problems))
+  checkFleet(nodes, {topology: network.settings.topology, topologyLine: network.lineOf('topology')}, problems)
+  if (problems.count === 0) crossCheckWithIni(body, raw, problems)
+  problems.throwIfAny()
+
+  return {file: absoluteFile, dir: inventoryDir, network: network.settings, ssh, nodes: nodes.map(toNodeSpec)}
+}
+
+function checkSectionName(section: RawSection, problems: Problems): void {
+  const where = {line: section.line, section: section.name}
+  const reserved = RESERVED_SECTIONS.find((r) => r === section.name.toLowerCase())
+  if (reserved) {
+    problems.add(where, `[${section.name}] is not a node name`, `section names are case-sensitive: write [${reserved}]`)
+    return
+  }
+  const name = checkNodeName(section.name)
+  if (!name.ok) problems.add(where, name.message, name.hint)
+}
+
+/**
+ * The `ini` package is the parser of record: once the line scan and every check accepted the file, each
+ * section and value must read the same through it. A difference is a line the two read differently, which
+ * the checks above missed: refuse it rather than act on a value the user did not mean. (Run only on an
+ * otherwise valid file, where a difference is news rather than an echo of a reported problem.)
+ */
+export function crossCheckWithIni(body: string, raw: RawDocument, problems: Problems): void {
+  let decoded: Record<string, unknown>
+  try {
+    decoded = parseIni(body)
+  } catch (error) {
+    problems.add({line: 0}, `the INI parser failed: ${(error as Error).message}`)
+    return
+  }
+  for (const section of raw.sections) {
+    const parsed = decoded[section.name]
+    if (typeof parsed !== 'object' || parsed === null) {
+      problems.add({line: section.line, section: section.name}, 'the INI parser does not read this section', 'check the header line: a section header is [name] alone on its line')
+      continue
+    }
+    for (const entry of section.entries.values()) {
+      checkSameValue(entry, section, (parsed as Record<string, unknown>)[entry.key], problems)
+    }
+  }
+}
+
+function checkSameValue(entry: RawEntry, section: RawSection, parsed: unknown, problems: Problems): void {
+  // ini turns true/false/null into JSON values; everything else stays a string.
+  const scalar = parsed === null || (parsed !== undefined && typeof parsed !== 'object')
+  if (scalar && String(parsed) === entry.value) return
+  problems.add(
+    {line: entry.line, section: section.name, key: entry.key},
+    `the INI parser reads this value as ${parsed === undefined ? 'missing' : show(String(parsed))}, not ${show(entry.value)}`,
+    'write the value plainly: no quotes, backslashes, ; or #',
+  )
+}
+
+function toNodeSpec(draft: NodeDraft): NodeSpec {
+  // Only called when no problem was reported, so host and address are there.
+  const spec: NodeSpec = {
+    name: draft.name,
+    line: draft.line,
+    host: draft.host as string,
+    address: draft.address as string,
+    port: draft.port,
+    nat: draft.nat,
+    relay: draft.relay,
+    ssh: draft.ssh,
+  }
+  if (!draft.nat) {
+    spec.endpointHost = draft.endpoint?.host ?? spec.host
+    spec.endpointPort = draft.endpoint?.port ?? draft.port
+  }
+  if (draft.jump) spec.jump = draft.jump
+  if (draft.exitVia !== undefined) spec.exitVia = draft.exitVia
+  if (draft.dns !== undefined) spec.dns = draft.dns
+  return spec
+}
+
+function toNodeDraft(spec: NodeSpec): NodeDraft {
+  return {
+    name: spec.name,
+    line: spec.line,
+    keyLines: new Map(),
+    host: spec.host,
+    address: spec.address,
+    endpoint: spec.endpointHost === undefined ? undefined : {host: spec.endpointHost, port: spec.endpointPort},
+    port: spec.port,
+    nat: spec.nat,
+    relay: spec.relay,
+    ssh: spec.ssh,
+    jump: spec.jump,
+    exitVia: spec.exitVia,
+    dns: spec.dns,
+  }
+}
+
+/** Values of a node's keys as given on a command line: booleans and numbers are written as in the file. */
+export type NodeValues = Partial<Record<NodeKey, string | number | boolean>>
+
+export interface ValidateNewNodeOptions {
+  /** What to name as the file in messages (default: the inventory file). */
+  origin?: string
+}
+
+/**
+ * Validates a node that is not in the inventory yet (add-node) with exactly the rules of parseInventory,
+ * including those against the existing nodes (unique name and address, jump, exit_via, relays).
+ * Problems are reported at line 0, naming the key. Throws InventoryErrors (exit code 2).
+ */
+export function validateNewNode(fleet: Fleet, name: string, values: NodeValues, options: ValidateNewNodeOptions = {}): NodeSpec {
+  const problems = new Problems(options.origin ?? fleet.file)
+  const section = sectionFromValues(name, values)
+  const existing = fleet.nodes.find((n) => n.name === name)
+  if (existing) {
+    problems.add({line: 0, section: name}, `a node named ${name} already exists (line ${existing.line})`, 'choose another name, or remove the existing node first')
+  } else {
+    checkSectionName(section, problems)
+  }
+  const network = networkReadOf(fleet)
+  const node = readNode(section, {network, ssh: fleet.ssh, inventoryDir: fleet.dir}, problems)
+  const nodes = [...fleet.nodes.map(toNodeDraft), node]
+  checkFleet(nodes, {topology: fleet.network.topology, topologyLine: 0}, problems)
+  problems.throwIfAny()
+  return toNodeSpec(node)
+}
+
+function sectionFromValues(name: string, values: NodeValues): RawSection {
+  const entries = new Map<string, RawEntry>()
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue
+    entries.set(key, {key, value: String(value), line: 0, invalid: false})
+  }
+  return {name, line: 0, entries, invalid: false}
+}
+
+function networkReadOf(fleet: Fleet): NetworkRead {
+  const cidr = checkCidr(fleet.network.cidr)
+  return {settings: fleet.network, network: cidr.ok ? cidr.value : undefined, lineOf: () => 0}
+}

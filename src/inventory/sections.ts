@@ -1,0 +1,254 @@
+/**
+ * Reading one section at a time: [network], [ssh], and a node section into a NodeDraft (a node whose
+ * references to other nodes are not checked yet; see fleet-checks.ts).
+ */
+import type {Fleet, JumpSpec, NetworkSettings, SshSettings} from './model.js'
+import {contains, broadcastOf, formatIPv4, formatNetwork, type IPv4Network, parseIPv4} from './ipv4.js'
+import {isKnownKey, keysOf, otherKindsAccepting, type SectionKind, suggestKey} from './keys.js'
+import type {Problems, Where} from './problems.js'
+import type {RawSection} from './raw.js'
+import {
+  checkAddress,
+  checkBoolean,
+  checkCidr,
+  checkDnsServers,
+  checkEndpoint,
+  checkHost,
+  checkInterfaceName,
+  checkJump,
+  checkKeepalive,
+  checkMtu,
+  checkNodeReference,
+  checkPath,
+  checkPort,
+  checkTopology,
+  checkUser,
+  type Checked,
+  type HostAndPort,
+  resolveInventoryPath,
+} from './values.js'
+
+export const DEFAULT_WIREGUARD_PORT = 51820
+export const DEFAULT_KEEPALIVE = 25
+export const DEFAULT_INTERFACE = 'wg0'
+export const DEFAULT_SSH_USER = 'root'
+export const DEFAULT_SSH_PORT = 22
+
+/** Reads the keys of one section, reporting each problem at the line of the key (or of the header). */
+export class SectionReader {
+  constructor(
+    readonly section: RawSection,
+    private readonly kind: SectionKind,
+    private readonly problems: Problems,
+  ) {}
+
+  has(key: string): boolean {
+    return this.section.entries.has(key)
+  }
+
+  lineOf(key: string): number {
+    return this.section.entries.get(key)?.line ?? this.section.line
+  }
+
+  where(key?: string): Where {
+    return {line: key === undefined ? this.section.line : this.lineOf(key), section: this.section.name, key}
+  }
+
+  fail(key: string, message: string, hint?: string): void {
+    this.problems.add(this.where(key), message, hint)
+  }
+
+  /** The checked value of `key`; undefined when absent or invalid (and then reported). */
+  optional<T>(key: string, check: (text: string) => Checked<T>): T | undefined {
+    const entry = this.section.entries.get(key)
+    if (!entry || entry.invalid) return undefined
+    if (entry.value === '') {
+      this.fail(key, `\`${key}\` has no value`, `give it a value, or remove the line to use the default`)
+      return undefined
+    }
+    const checked = check(entry.value)
+    if (checked.ok) return checked.value
+    this.fail(key, checked.message, checked.hint)
+    return undefined
+  }
+
+  /** Like optional, and a missing key is reported at the section header. */
+  required<T>(key: string, check: (text: string) => Checked<T>, hint: string): T | undefined {
+    if (!this.has(key)) {
+      this.problems.add({line: this.section.line, section: this.section.name, key}, `\`${key}\` is missing (it is required)`, hint)
+      return undefined
+    }
+    return this.optional(key, check)
+  }
+
+  reportUnknownKeys(): void {
+    for (const entry of this.section.entries.values()) {
+      if (isKnownKey(this.kind, entry.key)) continue
+      const suggestion = suggestKey(this.kind, entry.key)
+      const message = suggestion ? `unknown key \`${entry.key}\`; did you mean \`${suggestion}\`?` : `unknown key \`${entry.key}\``
+      const accepted = `${describeKind(this.kind)} accepts: ${keysOf(this.kind).join(', ')}`
+      const elsewhere = otherKindsAccepting(this.kind, entry.key)
+      const hint = elsewhere.length > 0 ? `\`${entry.key}\` is a key of ${elsewhere.map(describeKind).join(' and ')}; ${accepted}` : accepted
+      this.problems.add({line: entry.line, section: this.section.name, key: entry.key}, message, hint)
+      entry.invalid = true
+    }
+  }
+}
+
+function describeKind(kind: SectionKind): string {
+  return kind === 'node' ? 'a node section' : `[${kind}]`
+}
+
+// ---- [network] --------------------------------------------------------------------------------------------
+
+export interface NetworkRead {
+  settings: NetworkSettings
+  /** The parsed cidr; undefined when missing or invalid (already reported). */
+  network?: IPv4Network
+  /** Line of a [network] key (0 when there is no [network]). */
+  lineOf(key: string): number
+}
+
+const NETWORK_EXAMPLE = 'add at the top of the file:\n    [network]\n    cidr = 10.0.0.0/24\n  (see inventory.example.ini)'
+
+export function readNetwork(section: RawSection | undefined, problems: Problems): NetworkRead {
+  const defaults: NetworkSettings = {
+    cidr: '',
+    prefixLength: 0,
+    port: DEFAULT_WIREGUARD_PORT,
+    keepalive: DEFAULT_KEEPALIVE,
+    interface: DEFAULT_INTERFACE,
+    topology: 'mesh',
+  }
+  if (!section) {
+    problems.add({line: 0}, 'there is no [network] section', NETWORK_EXAMPLE)
+    return {settings: defaults, lineOf: () => 0}
+  }
+  const reader = new SectionReader(section, 'network', problems)
+  reader.reportUnknownKeys()
+  const network = reader.required('cidr', checkCidr, 'add `cidr = 10.0.0.0/24`: the private IPv4 network the nodes share')
+  const settings: NetworkSettings = {
+    cidr: network ? formatNetwork(network) : '',
+    prefixLength: network?.prefixLength ?? 0,
+    port: reader.optional('port', checkPort) ?? DEFAULT_WIREGUARD_PORT,
+    keepalive: reader.optional('keepalive', checkKeepalive) ?? DEFAULT_KEEPALIVE,
+    interface: reader.optional('interface', checkInterfaceName) ?? DEFAULT_INTERFACE,
+    topology: reader.optional('topology', checkTopology) ?? 'mesh',
+  }
+  const mtu = reader.optional('mtu', checkMtu)
+  if (mtu !== undefined) settings.mtu = mtu
+  const dns = reader.optional('dns', checkDnsServers)
+  if (dns !== undefined) settings.dns = dns
+  return {settings, network, lineOf: (key) => reader.lineOf(key)}
+}
+
+// ---- [ssh] ------------------------------------------------------------------------------------------------
+
+export function readSshDefaults(section: RawSection | undefined, inventoryDir: string, problems: Problems): Fleet['ssh'] {
+  const ssh: Fleet['ssh'] = {user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT}
+  if (!section) return ssh
+  const reader = new SectionReader(section, 'ssh', problems)
+  reader.reportUnknownKeys()
+  ssh.user = reader.optional('user', checkUser) ?? DEFAULT_SSH_USER
+  ssh.port = reader.optional('port', checkPort) ?? DEFAULT_SSH_PORT
+  const identity = reader.optional('identity', checkPath)
+  if (identity !== undefined) ssh.identity = resolveInventoryPath(identity, inventoryDir)
+  const knownHosts = reader.optional('known_hosts', checkPath)
+  if (knownHosts !== undefined) ssh.knownHosts = resolveInventoryPath(knownHosts, inventoryDir)
+  return ssh
+}
+
+// ---- node sections ----------------------------------------------------------------------------------------
+
+/** A node as read from its section; fields that were missing or invalid are undefined (and reported). */
+export interface NodeDraft {
+  name: string
+  line: number
+  /** Line of each key as written; a key not written falls back to the header line. */
+  keyLines: ReadonlyMap<string, number>
+  host?: string
+  address?: string
+  endpoint?: HostAndPort
+  port: number
+  nat: boolean
+  relay: boolean
+  ssh: SshSettings
+  jump?: JumpSpec
+  exitVia?: string
+  dns?: string[]
+}
+
+export function lineOfKey(node: NodeDraft, key: string): number {
+  return node.keyLines.get(key) ?? node.line
+}
+
+export interface NodeContext {
+  network: NetworkRead
+  ssh: Fleet['ssh']
+  inventoryDir: string
+}
+
+export function readNode(section: RawSection, context: NodeContext, problems: Problems): NodeDraft {
+  const reader = new SectionReader(section, 'node', problems)
+  reader.reportUnknownKeys()
+  const draft: NodeDraft = {
+    name: section.name,
+    line: section.line,
+    keyLines: new Map([...section.entries.values()].map((entry) => [entry.key, entry.line])),
+    host: reader.required('host', checkHost, 'add `host = <the IP address or DNS name SSH connects to>`'),
+    address: readAddress(reader, context.network),
+    endpoint: reader.optional('endpoint', checkEndpoint),
+    port: reader.optional('port', checkPort) ?? context.network.settings.port,
+    nat: reader.optional('nat', checkBoolean) ?? false,
+    relay: reader.optional('relay', checkBoolean) ?? false,
+    ssh: readNodeSsh(reader, context),
+    jump: reader.optional('jump', checkJump),
+    exitVia: reader.optional('exit_via', checkNodeReference),
+    dns: reader.optional('dns', checkDnsServers) ?? context.network.settings.dns,
+  }
+  checkNatConsistency(reader, draft)
+  return draft
+}
+
+function readNodeSsh(reader: SectionReader, context: NodeContext): SshSettings {
+  const ssh: SshSettings = {
+    user: reader.optional('ssh_user', checkUser) ?? context.ssh.user,
+    port: reader.optional('ssh_port', checkPort) ?? context.ssh.port,
+  }
+  const identity = reader.optional('identity', checkPath)
+  const resolved = identity === undefined ? context.ssh.identity : resolveInventoryPath(identity, context.inventoryDir)
+  if (resolved !== undefined) ssh.identity = resolved
+  return ssh
+}
+
+/** The address, when it is an IPv4 address that a node can use inside the network's cidr. */
+function readAddress(reader: SectionReader, network: NetworkRead): string | undefined {
+  const cidr = network.network
+  const example = cidr ? `a free address from ${formatIPv4(cidr.base + 1)} to ${formatIPv4(broadcastOf(cidr) - 1)}` : 'a bare IPv4 address inside cidr'
+  const address = reader.required('address', checkAddress, `add \`address = <${example}>\`: this node's address on the private network`)
+  if (address === undefined || cidr === undefined) return address
+  const value = parseIPv4(address) as number
+  const range = formatNetwork(cidr)
+  if (!contains(cidr, value)) {
+    reader.fail('address', `${address} is outside the network ${range}`, `use ${example}, or change [network] cidr`)
+  } else if (value === cidr.base) {
+    reader.fail('address', `${address} is the network address of ${range}, not a host address`, `use ${example}`)
+  } else if (value === broadcastOf(cidr)) {
+    reader.fail('address', `${address} is the broadcast address of ${range}, not a host address`, `use ${example}`)
+  }
+  return address
+}
+
+function checkNatConsistency(reader: SectionReader, draft: NodeDraft): void {
+  if (!draft.nat) return
+  if (reader.has('endpoint')) {
+    reader.fail(
+      'endpoint',
+      '`endpoint` is set on a node behind NAT (nat = true)',
+      'a NAT-ed node has no endpoint others can dial: remove `endpoint`, or set nat = false if other nodes can reach it there (e.g. through a port forward)',
+    )
+  }
+  if (draft.relay) {
+    reader.fail('relay', 'a node behind NAT (nat = true) cannot be a relay', 'the NAT-ed nodes must be able to dial the relay: set relay = true on a node with a public endpoint instead')
+  }
+}

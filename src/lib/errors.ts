@@ -1,0 +1,64 @@
+/**
+ * Typed errors. Every error a user can cause carries a hint (what to fix) and the exit code it maps to.
+ * Anything that is not a WgfleetError reaching the top level is a bug, and is reported as one.
+ */
+export class WgfleetError extends Error {
+  readonly exitCode: number
+  readonly hint?: string
+
+  constructor(message: string, options: {hint?: string; exitCode?: number; cause?: unknown} = {}) {
+    super(message, {cause: options.cause})
+    this.name = new.target.name
+    this.exitCode = options.exitCode ?? 1
+    this.hint = options.hint
+  }
+}
+
+/** Where in an inventory file a problem is. */
+export interface SourceLocation {
+  file: string
+  /** 1-based; 0 when the problem is about the file as a whole. */
+  line: number
+  section?: string
+  key?: string
+}
+
+/** An invalid inventory or invalid usage: exit code 2, and no connection has been opened. */
+export class InventoryError extends WgfleetError {
+  readonly location: SourceLocation
+
+  constructor(location: SourceLocation, message: string, hint?: string) {
+    super(InventoryError.format(location, message), {hint, exitCode: 2})
+    this.location = location
+  }
+
+  static format(loc: SourceLocation, message: string): string {
+    const where = loc.line > 0 ? `${loc.file}:${loc.line}` : loc.file
+    const what = loc.section ? (loc.key ? `[${loc.section}] ${loc.key}` : `[${loc.section}]`) : loc.key ?? ''
+    return what ? `${where}: ${what}: ${message}` : `${where}: ${message}`
+  }
+}
+
+/** Several inventory problems found in one pass: all are reported at once. */
+export class InventoryErrors extends WgfleetError {
+  readonly errors: InventoryError[]
+
+  constructor(errors: InventoryError[]) {
+    super(errors.map((e) => e.message + (e.hint ? `\n  hint: ${e.hint}` : '')).join('\n'), {exitCode: 2})
+    this.errors = errors
+  }
+}
+
+/** Invalid flags or arguments: exit code 2, before any connection. */
+export class UsageError extends WgfleetError {
+  constructor(message: string, hint?: string) {
+    super(message, {hint, exitCode: 2})
+  }
+}
+
+/** Another changing run holds the inventory's lock: exit code 1, at once. */
+export class LockedError extends WgfleetError {
+  constructor(message: string, hint?: string) {
+    super(message, {hint, exitCode: 1})
+  }
+}

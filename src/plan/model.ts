@@ -1,0 +1,76 @@
+/**
+ * The Plan: what every node's WireGuard configuration should be. Produced by the pure planner
+ * (`planFleet`) from a Fleet and what is known of the hosts; rendered to wg-quick config text by
+ * `renderNodeConfig`. Never contains a private key: the `PrivateKey` line is PRIVATE_KEY_MARKER, which
+ * the host-side apply step replaces with the key file's contents.
+ */
+
+/** Literal placed where the private key goes; the host fills it in from /etc/wireguard/<iface>.key. */
+export const PRIVATE_KEY_MARKER = '@WGFLEET_PRIVATE_KEY@'
+/** First line of every config wgfleet writes. */
+export const MANAGED_MARKER = '# Managed by wgfleet. Local changes are overwritten.'
+/** Rendered in place of a public key that is not known yet (node never converged). */
+export const UNKNOWN_KEY_PLACEHOLDER = '(unknown until first init)'
+
+/** Facts learned about a host that the rendering depends on (persisted in state so `plan` can render them). */
+export interface HostFacts {
+  /** The node's real uplink interface (exit nodes masquerade on it), e.g. "eth0". */
+  uplink?: string
+  /** Addresses the node is managed from (SSH_CONNECTION client); kept on the main table under exit_via. */
+  managementSources?: string[]
+}
+
+export interface PeerPlan {
+  /** Inventory name of the peer. */
+  name: string
+  /** base64 public key, or null when not known yet. */
+  publicKey: string | null
+  /** "host:port" ("[v6]:port"), or null when the peer has no reachable endpoint (NAT-ed). */
+  endpoint: string | null
+  /** Ordered: the peer's own /32 first, then relayed /32s in inventory order, then 0.0.0.0/0 for an exit. */
+  allowedIps: string[]
+  /** PersistentKeepalive seconds; 0 = off. */
+  keepalive: number
+  /** Always "direct" for a peer entry; see NodePlan.relayed for nodes reached through a peer. */
+  via: 'direct'
+  /** Names of other nodes whose addresses this peer carries (relay), in inventory order. */
+  relays: string[]
+  /** True when this peer is the node's exit (carries 0.0.0.0/0). */
+  exit: boolean
+}
+
+/** A node reached not directly but through a relay peer. */
+export interface RelayedRoute {
+  name: string
+  address: string
+  /** Name of the peer (relay) whose AllowedIPs carry it. */
+  via: string
+}
+
+export interface NodePlan {
+  name: string
+  /** Overlay address with prefix, e.g. "10.0.0.1/24". */
+  address: string
+  /** "host:port" others dial, or null (NAT-ed). */
+  endpoint: string | null
+  listenPort: number
+  interface: string
+  mtu?: number
+  dns?: string[]
+  /** Node forwards between peers (relay for NAT-ed nodes, hub, or an exit). */
+  forwarding: boolean
+  /** Node masquerades overlay traffic to its uplink (some other node exits through it). */
+  masquerade: boolean
+  /** Node sends everything through an exit peer (has exit_via). */
+  fullTunnel: boolean
+  peers: PeerPlan[]
+  relayed: RelayedRoute[]
+  /** Rendered wg-quick config text (PRIVATE_KEY_MARKER in place of the key), ending in "\n". */
+  config: string
+}
+
+export interface FleetPlan {
+  interface: string
+  cidr: string
+  nodes: NodePlan[]
+}
