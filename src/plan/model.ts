@@ -11,6 +11,11 @@ export const PRIVATE_KEY_MARKER = '@WGFLEET_PRIVATE_KEY@'
 export const MANAGED_MARKER = '# Managed by wgfleet. Local changes are overwritten.'
 /** Rendered in place of a public key that is not known yet (node never converged). */
 export const UNKNOWN_KEY_PLACEHOLDER = '(unknown until first init)'
+/**
+ * Rendered in an exit node's masquerade PostUp/PostDown in place of its uplink interface while the uplink
+ * is not known yet (node never probed); the apply step knows the facts by then and substitutes it.
+ */
+export const UPLINK_MARKER = '@WGFLEET_UPLINK@'
 
 /** Facts learned about a host that the rendering depends on (persisted in state so `plan` can render them). */
 export interface HostFacts {
@@ -65,6 +70,15 @@ export interface NodePlan {
   fullTunnel: boolean
   peers: PeerPlan[]
   relayed: RelayedRoute[]
+  /**
+   * Peers the topology calls for but left out because their public key is not known yet
+   * (planFleet's omitPeersWithoutKey), in inventory order. Empty otherwise.
+   */
+  skippedPeers: string[]
+  /** Uplink this node masquerades on (facts); undefined when unknown or not masquerading. */
+  uplink?: string
+  /** IPv4 addresses kept on the main routing table under a full tunnel (facts); empty unless fullTunnel. */
+  managementSources: string[]
   /** Rendered wg-quick config text (PRIVATE_KEY_MARKER in place of the key), ending in "\n". */
   config: string
 }

@@ -1,0 +1,21 @@
+export * from './model.js'
+export {PlanInvariantError} from './errors.js'
+export {assertDistinctAllowedIps, DEFAULT_ROUTE, hostRoute, type KnownHosts, planFleet, type PlanOptions} from './planner.js'
+export {
+  interfaceHooks,
+  type InterfaceHooks,
+  isInterfaceName,
+  type RenderableNode,
+  renderInterfaceSection,
+  renderNodeConfig,
+  renderPeerSection,
+} from './render.js'
+export {diffConfig, maskSecrets} from './diff.js'
+export {
+  classifyConfigChange,
+  type ConfigChange,
+  type ConfigSection,
+  parseRenderedConfig,
+  type ParsedConfig,
+} from './parse-config.js'
+export {directPeers, endpointOf, exitNodeOf, formatEndpoint, hasEndpoint, type NodeLinks, type PeerLink, planLinks, publicRelays} from './topology.js'

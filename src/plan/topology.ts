@@ -1,0 +1,120 @@
+/**
+ * Topology: who peers with whom, and which nodes are reached through a relay rather than directly.
+ * Pure; works on node names and inventory order only (keys and rendering come later).
+ */
+import {isIPv6} from 'node:net'
+
+import type {Fleet, NodeSpec} from '../inventory/model.js'
+import {InventoryError} from '../lib/errors.js'
+
+/** One peer entry of a node, before keys and rendering. */
+export interface PeerLink {
+  peer: NodeSpec
+  /** Nodes this peer carries for us (we reach them through it), in inventory order. */
+  relayed: NodeSpec[]
+  /** This peer is our exit: its entry carries 0.0.0.0/0. */
+  exit: boolean
+}
+
+/** A node's links, in inventory order. */
+export interface NodeLinks {
+  node: NodeSpec
+  peers: PeerLink[]
+}
+
+/** A node others can dial: not behind NAT. */
+export function hasEndpoint(node: NodeSpec): boolean {
+  return !node.nat
+}
+
+/** "host:port" others dial ("[v6]:port"), or null for a NAT-ed node. */
+export function endpointOf(node: NodeSpec): string | null {
+  if (!hasEndpoint(node)) return null
+  // The parser defaults endpointHost to host; fall back the same way for hand-built fleets.
+  const host = node.endpointHost ?? node.host
+  return formatEndpoint(host, node.endpointPort ?? node.port)
+}
+
+export function formatEndpoint(host: string, port: number): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host
+  return isIPv6(bare) ? `[${bare}]:${port}` : `${bare}:${port}`
+}
+
+/** Relays that can actually relay: relay = true and reachable (not NAT-ed), in inventory order. */
+export function publicRelays(nodes: NodeSpec[]): NodeSpec[] {
+  return nodes.filter((n) => n.relay && hasEndpoint(n))
+}
+
+/**
+ * Pairs that peer directly (symmetric), as "name → set of peer names".
+ * mesh: at least one of the two has an endpoint. hub: at least one of the two is a public relay.
+ * exit_via always adds a direct pair: a node can only send 0.0.0.0/0 to a peer it talks to.
+ */
+export function directPeers(fleet: Fleet): Map<string, Set<string>> {
+  const {nodes} = fleet
+  const hubs = new Set(publicRelays(nodes).map((n) => n.name))
+  const linked = (a: NodeSpec, b: NodeSpec): boolean =>
+    fleet.network.topology === 'hub'
+      ? hubs.has(a.name) || hubs.has(b.name)
+      : hasEndpoint(a) || hasEndpoint(b)
+
+  const pairs = new Map<string, Set<string>>(nodes.map((n) => [n.name, new Set<string>()]))
+  const link = (a: string, b: string): void => {
+    pairs.get(a)!.add(b)
+    pairs.get(b)!.add(a)
+  }
+  for (const [i, a] of nodes.entries()) {
+    for (const b of nodes.slice(i + 1)) if (linked(a, b)) link(a.name, b.name)
+  }
+  for (const node of nodes) {
+    const exit = exitNodeOf(fleet, node)
+    if (exit) link(node.name, exit.name)
+  }
+  return pairs
+}
+
+/** The node `node` exits through, validated (the inventory validator checks this too; the planner must not trust blindly). */
+export function exitNodeOf(fleet: Fleet, node: NodeSpec): NodeSpec | undefined {
+  if (node.exitVia === undefined) return undefined
+  const exit = fleet.nodes.find((n) => n.name === node.exitVia)
+  const fail = (message: string, hint?: string): never => {
+    throw new InventoryError({file: fleet.file, line: node.line, section: node.name, key: 'exit_via'}, message, hint)
+  }
+  if (!exit) return fail(`unknown node "${node.exitVia}"`, 'name a node section of this inventory')
+  if (exit === node) return fail('a node cannot exit through itself', 'remove exit_via or name another node')
+  if (!hasEndpoint(exit)) return fail(`"${exit.name}" is NAT-ed and cannot be an exit`, 'name a public node')
+  return exit
+}
+
+/**
+ * The relay that carries traffic between nodes that do not peer directly: in mesh, the first public
+ * relay (for NAT-ed pairs); in hub, the first public relay (for every pair of non-relay nodes).
+ */
+function relayFor(fleet: Fleet, node: NodeSpec, unreached: NodeSpec[]): NodeSpec {
+  const relay = publicRelays(fleet.nodes)[0]
+  if (relay) return relay
+  const names = [node, ...unreached].map((n) => n.name).join(', ')
+  throw new InventoryError(
+    {file: fleet.file, line: 0},
+    fleet.network.topology === 'hub'
+      ? 'topology = hub needs at least one node with relay = true that is not NAT-ed'
+      : `${names} are NAT-ed and cannot reach each other without a relay`,
+    'set relay = true on a public node',
+  )
+}
+
+/** Every node's peer entries, in inventory order, with relayed nodes attached to the relay's entry. */
+export function planLinks(fleet: Fleet): NodeLinks[] {
+  const direct = directPeers(fleet)
+  return fleet.nodes.map((node) => {
+    const peerNames = direct.get(node.name)!
+    const others = fleet.nodes.filter((n) => n !== node)
+    const unreached = others.filter((n) => !peerNames.has(n.name))
+    const relay = unreached.length > 0 ? relayFor(fleet, node, unreached) : undefined
+    const exit = exitNodeOf(fleet, node)
+    const peers = others
+      .filter((n) => peerNames.has(n.name))
+      .map((peer) => ({peer, relayed: peer === relay ? unreached : [], exit: peer === exit}))
+    return {node, peers}
+  })
+}
