@@ -1,0 +1,18 @@
+import {Flags} from '@oclif/core'
+
+/** -i/--inventory, shared by every command. */
+export const inventoryFlag = Flags.string({
+  char: 'i',
+  summary: 'Inventory file.',
+  default: './inventory.ini',
+  env: 'WGFLEET_INVENTORY',
+  helpValue: 'FILE',
+})
+
+/** Flags of every command that connects over SSH (DESIGN.md §1). */
+export const connectionFlags = {
+  concurrency: Flags.integer({summary: 'Nodes worked on at once.', default: 10, min: 1, max: 500, helpValue: 'N'}),
+  'connect-timeout': Flags.integer({summary: 'Seconds to wait for each SSH connection.', default: 10, min: 1, max: 600, helpValue: 'SECONDS'}),
+  'known-hosts': Flags.string({summary: 'known_hosts file (default: [ssh] known_hosts, else ~/.ssh/known_hosts).', helpValue: 'FILE'}),
+  'accept-new-host-keys': Flags.boolean({summary: 'Record host keys not yet in known_hosts instead of refusing them (a changed key is always refused).', default: false}),
+}
