@@ -1,0 +1,271 @@
+/**
+ * OpenSSH known_hosts: parse, match, append. Hand-written (no maintained npm parser exists), following
+ * sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT" and OpenSSH's hostfile.c / match.c:
+ *
+ *   [@revoked|@cert-authority] PATTERNS KEYTYPE BASE64KEY [COMMENT]
+ *
+ * PATTERNS is a comma list of host patterns (`*` and `?` wildcards, `!` negation; a negated match
+ * disqualifies the line), or one hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`. A host is
+ * looked up by the name `host` for port 22 and `[host]:port` otherwise, lowercased.
+ */
+import {createHash, createHmac, timingSafeEqual} from 'node:crypto'
+import {appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, fstatSync} from 'node:fs'
+import {dirname} from 'node:path'
+
+export type KnownHostMarker = 'revoked' | 'cert-authority'
+
+export type KnownHostNames =
+  | {kind: 'patterns'; patterns: string[]}
+  | {kind: 'hashed'; salt: Buffer; hash: Buffer}
+
+export interface KnownHostEntry {
+  /** 1-based line in the file. */
+  line: number
+  marker?: KnownHostMarker
+  names: KnownHostNames
+  /** Key type as written on the line, e.g. `ssh-ed25519`. */
+  keyType: string
+  /** The decoded public key blob (SSH wire format). */
+  keyBlob: Buffer
+  comment?: string
+}
+
+/** A line that could not be parsed: skipped, as OpenSSH does, but reported for `doctor`. */
+export interface KnownHostsProblem {
+  line: number
+  message: string
+}
+
+export interface ParsedKnownHosts {
+  entries: KnownHostEntry[]
+  problems: KnownHostsProblem[]
+}
+
+export type HostKeyVerdict = 'match' | 'unknown' | 'changed' | 'revoked'
+
+/** The name a host's key is filed under: `host` for port 22, `[host]:port` otherwise. */
+export function knownHostName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`
+}
+
+/** Parse known_hosts text. Bad lines are skipped (and listed in `problems`), never fatal. */
+export function parseKnownHostsDetailed(text: string): ParsedKnownHosts {
+  const entries: KnownHostEntry[] = []
+  const problems: KnownHostsProblem[] = []
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
+  lines.forEach((raw, index) => {
+    const line = index + 1
+    const trimmed = raw.trim()
+    if (trimmed === '' || trimmed.startsWith('#')) return
+    const fields = trimmed.split(/\s+/)
+    let marker: KnownHostMarker | undefined
+    if (fields[0]!.startsWith('@')) {
+      const markerText = fields.shift()!
+      if (markerText === '@revoked') marker = 'revoked'
+      else if (markerText === '@cert-authority') marker = 'cert-authority'
+      else {
+        problems.push({line, message: `unknown marker ${markerText}`})
+        return
+      }
+    }
+    if (fields.length < 3) {
+      problems.push({line, message: 'expected: PATTERNS KEYTYPE BASE64KEY [COMMENT]'})
+      return
+    }
+    const [hostField, keyType, keyBase64, ...commentWords] = fields as [string, string, string, ...string[]]
+    const names = parseNames(hostField)
+    if (!names) {
+      problems.push({line, message: `malformed hashed host name ${hostField}`})
+      return
+    }
+    const keyBlob = decodeBase64Strict(keyBase64)
+    if (!keyBlob || keyBlob.length === 0) {
+      problems.push({line, message: 'key is not valid base64'})
+      return
+    }
+    const blobType = keyTypeOfBlob(keyBlob)
+    if (blobType !== undefined && blobType !== keyType) {
+      problems.push({line, message: `key type ${keyType} does not match the key itself (${blobType})`})
+      return
+    }
+    entries.push({
+      line,
+      marker,
+      names,
+      keyType,
+      keyBlob,
+      comment: commentWords.length > 0 ? commentWords.join(' ') : undefined,
+    })
+  })
+  return {entries, problems}
+}
+
+export function parseKnownHosts(text: string): KnownHostEntry[] {
+  return parseKnownHostsDetailed(text).entries
+}
+
+/** Read and parse a known_hosts file; a missing file is an empty one. */
+export function readKnownHosts(file: string): KnownHostEntry[] {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+  return parseKnownHosts(text)
+}
+
+function parseNames(field: string): KnownHostNames | undefined {
+  if (field.startsWith('|')) {
+    // |1|salt|hash — the only hash format OpenSSH writes.
+    const parts = field.split('|')
+    if (parts.length !== 4 || parts[1] !== '1') return undefined
+    const salt = decodeBase64Strict(parts[2]!)
+    const hash = decodeBase64Strict(parts[3]!)
+    if (!salt || !hash || salt.length !== 20 || hash.length !== 20) return undefined
+    return {kind: 'hashed', salt, hash}
+  }
+  return {kind: 'patterns', patterns: field.split(',').filter((p) => p !== '')}
+}
+
+function decodeBase64Strict(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined
+  return Buffer.from(text, 'base64')
+}
+
+/** OpenSSH match_pattern: `*` any run, `?` any one character, everything else literal (case-folded). */
+export function matchHostPattern(name: string, pattern: string): boolean {
+  const regex = new RegExp(
+    '^' +
+      [...pattern.toLowerCase()]
+        .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+        .join('') +
+      '$',
+    's',
+  )
+  return regex.test(name.toLowerCase())
+}
+
+/** Does this entry name `name` (already in `host` / `[host]:port` form)? */
+export function entryMatchesName(entry: KnownHostEntry, name: string): boolean {
+  const lowered = name.toLowerCase()
+  if (entry.names.kind === 'hashed') {
+    const digest = createHmac('sha1', entry.names.salt).update(lowered).digest()
+    return timingSafeEqual(digest, entry.names.hash)
+  }
+  // match_hostname(): any negated match disqualifies the line; otherwise one positive match is needed.
+  let positive = false
+  for (const pattern of entry.names.patterns) {
+    if (pattern.startsWith('!')) {
+      if (matchHostPattern(lowered, pattern.slice(1))) return false
+    } else if (matchHostPattern(lowered, pattern)) {
+      positive = true
+    }
+  }
+  return positive
+}
+
+/** The plain (non-CA) entries for a host name: what it is known by, and which keys are revoked. */
+export function entriesForName(entries: KnownHostEntry[], name: string): KnownHostEntry[] {
+  return entries.filter((entry) => entry.marker !== 'cert-authority' && entryMatchesName(entry, name))
+}
+
+/**
+ * Verdict for the key a host presented, looked up under `name` (`host`, `[host]:port`, or a HostKeyAlias).
+ *
+ * - `revoked`: an `@revoked` line for this host carries exactly this key (wins over everything).
+ * - `match`: a plain line for this host carries this key.
+ * - `changed`: the host has plain lines, but none carries this key. OpenSSH scopes this to lines of the
+ *   same key type; we are stricter and count lines of any type, because session.ts asks the server for
+ *   the known key types first — a server that then presents another type no longer offers the key on
+ *   record, and accepting it silently (e.g. under --accept-new-host-keys) would allow a downgrade.
+ * - `unknown`: no plain line names this host.
+ */
+export function checkHostKeyForName(
+  entries: KnownHostEntry[],
+  name: string,
+  keyType: string,
+  keyBlob: Buffer,
+): HostKeyVerdict {
+  const forHost = entriesForName(entries, name)
+  const sameKey = (entry: KnownHostEntry) => entry.keyType === keyType && entry.keyBlob.equals(keyBlob)
+  if (forHost.some((entry) => entry.marker === 'revoked' && sameKey(entry))) return 'revoked'
+  const plain = forHost.filter((entry) => entry.marker === undefined)
+  if (plain.some(sameKey)) return 'match'
+  return plain.length > 0 ? 'changed' : 'unknown'
+}
+
+export function checkHostKey(
+  entries: KnownHostEntry[],
+  host: string,
+  port: number,
+  keyType: string,
+  keyBlob: Buffer,
+): HostKeyVerdict {
+  return checkHostKeyForName(entries, knownHostName(host, port), keyType, keyBlob)
+}
+
+/** Key types on record for a host, in file order (to ask the server for those first, as OpenSSH does). */
+export function knownKeyTypesForName(entries: KnownHostEntry[], name: string): string[] {
+  const types: string[] = []
+  for (const entry of entriesForName(entries, name)) {
+    if (entry.marker === undefined && !types.includes(entry.keyType)) types.push(entry.keyType)
+  }
+  return types
+}
+
+/** `SHA256:<base64, no padding>` of the key blob: the format `ssh-keygen -lf` prints. */
+export function fingerprintSha256(keyBlob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')
+}
+
+/** The key type named inside an SSH public key blob (its first string), or undefined if malformed. */
+export function keyTypeOfBlob(blob: Buffer): string | undefined {
+  if (blob.length < 4) return undefined
+  const length = blob.readUInt32BE(0)
+  if (length === 0 || length > 64 || blob.length < 4 + length) return undefined
+  const type = blob.subarray(4, 4 + length).toString('latin1')
+  return /^[\x21-\x7e]+$/.test(type) ? type : undefined
+}
+
+/** The known_hosts line for a key: `NAME KEYTYPE BASE64`. */
+export function knownHostsLine(name: string, keyBlob: Buffer): string {
+  const keyType = keyTypeOfBlob(keyBlob)
+  if (!keyType) throw new Error('BUG: knownHostsLine: not an SSH public key blob')
+  return `${name} ${keyType} ${keyBlob.toString('base64')}`
+}
+
+/**
+ * Append a plain line for a key (--accept-new-host-keys). Creates the folder (0700) and the file (0600)
+ * when missing; never rewrites existing lines (a missing final newline is completed first).
+ */
+export function appendKnownHostByName(file: string, name: string, keyBlob: Buffer): void {
+  const line = knownHostsLine(name, keyBlob)
+  mkdirSync(dirname(file), {recursive: true, mode: 0o700})
+  const separator = endsWithoutNewline(file) ? '\n' : ''
+  appendFileSync(file, `${separator}${line}\n`, {mode: 0o600})
+}
+
+export function appendKnownHost(file: string, host: string, port: number, keyBlob: Buffer): void {
+  appendKnownHostByName(file, knownHostName(host, port), keyBlob)
+}
+
+function endsWithoutNewline(file: string): boolean {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw error
+  }
+  try {
+    const size = fstatSync(fd).size
+    if (size === 0) return false
+    const last = Buffer.alloc(1)
+    readSync(fd, last, 0, 1, size - 1)
+    return last[0] !== 0x0a
+  } finally {
+    closeSync(fd)
+  }
+}

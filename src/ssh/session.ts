@@ -1,0 +1,520 @@
+/**
+ * One SSH connection to a node, through its jump hosts: each hop is an ssh2 Client whose socket is a
+ * `forwardOut` channel of the previous hop. Every hop's host key is verified against known_hosts under
+ * its own name; auth is ssh-agent first, then key files; keepalive is on. ssh2 stays inside src/ssh.
+ */
+import {existsSync, readFileSync, statSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+import type {Readable} from 'node:stream'
+import ssh2 from 'ssh2'
+import type {AnyAuthMethod, Client as Ssh2Client, ClientChannel, ConnectConfig, ParsedKey} from 'ssh2'
+import {
+  type HostKeyDetails,
+  HostKeyChangedError,
+  HostKeyUnknownError,
+  SshError,
+  classifySshError,
+} from './errors.js'
+import {
+  appendKnownHostByName,
+  checkHostKeyForName,
+  entriesForName,
+  fingerprintSha256,
+  keyTypeOfBlob,
+  knownKeyTypesForName,
+  readKnownHosts,
+} from './known-hosts.js'
+import {DEFAULT_CONNECT_TIMEOUT_MS, type SshTarget} from './target.js'
+
+const {Client, utils: ssh2Utils} = ssh2
+
+/** Send a keepalive every 5 s; give up after 3 unanswered (ssh2's default is no keepalive at all). */
+const KEEPALIVE_INTERVAL_MS = 5_000
+const KEEPALIVE_COUNT_MAX = 3
+/** How long close() waits for a clean disconnect before destroying the socket. */
+const CLOSE_WAIT_MS = 2_000
+/** Default per-step timeout: generous, installs wait on held package locks. */
+export const DEFAULT_STEP_TIMEOUT_MS = 15 * 60_000
+
+/** Env var holding the passphrase of encrypted private keys (non-interactive runs). */
+export const PASSPHRASE_ENV = 'WGFLEET_SSH_PASSPHRASE'
+
+export interface ConnectOptions {
+  /** Overrides target.connectTimeoutMs (the handshake + auth deadline per hop). */
+  connectTimeoutMs?: number
+  /** Default per-step timeout for shells over this session. */
+  stepTimeoutMs?: number
+  /** --accept-new-host-keys: append unknown host keys to the target's known_hosts file. */
+  acceptNewHostKeys?: boolean
+  /** Asks for a key's passphrase; only used when stdin is a TTY. */
+  promptPassphrase?: (keyFile: string) => Promise<string | undefined>
+  /** Defaults to process.stdin.isTTY. */
+  stdinIsTTY?: boolean
+  /** Defaults to process.env (SSH_AUTH_SOCK, WGFLEET_SSH_PASSPHRASE). */
+  env?: NodeJS.ProcessEnv
+  /** Home folder for the default keys ~/.ssh/id_* (tests pass a temp dir). */
+  homeDir?: string
+  /** Called after a new host key was appended (so the CLI can say so on stderr). */
+  onHostKeyAdded?: (details: HostKeyDetails) => void
+  /** ssh2 debug lines (for troubleshooting). */
+  debug?: (line: string) => void
+}
+
+export interface SshSession {
+  readonly target: SshTarget
+  /** Default step timeout for shells over this session. */
+  readonly stepTimeoutMs: number
+  /** True once the connection (or any hop under it) has closed. */
+  readonly closed: boolean
+  /** Open an exec channel. Rejects with SshError kind 'disconnected' on a dead connection. */
+  exec(command: string): Promise<ClientChannel>
+  /** End the connection and every hop, innermost first. Never rejects. */
+  close(): Promise<void>
+}
+
+/** Open the hop chain and the connection to `target`; every failure is an SshError naming the node. */
+export async function connectNode(target: SshTarget, options: ConnectOptions = {}): Promise<SshSession> {
+  const chain = [...target.hops, target]
+  const clients: Ssh2Client[] = []
+  try {
+    let sock: Readable | undefined
+    for (const [index, hop] of chain.entries()) {
+      const isTarget = index === chain.length - 1
+      const via = isTarget ? undefined : `jump ${hop.name}`
+      if (index > 0) sock = await forwardTo(clients[index - 1]!, hop, target, chain[index - 1]!, options)
+      clients.push(await connectHop(hop, sock, {node: target.name, via, options}))
+    }
+  } catch (error) {
+    await closeClients(clients)
+    throw error
+  }
+  return new Ssh2Session(target, clients, options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS)
+}
+
+class Ssh2Session implements SshSession {
+  readonly target: SshTarget
+  readonly stepTimeoutMs: number
+  private readonly clients: Ssh2Client[]
+  private isClosed = false
+  private lastError: Error | undefined
+
+  constructor(target: SshTarget, clients: Ssh2Client[], stepTimeoutMs: number) {
+    this.target = target
+    this.clients = clients
+    this.stepTimeoutMs = stepTimeoutMs
+    for (const client of clients) {
+      // After 'ready', ssh2 still emits 'error' (keepalive timeout, socket reset): without a listener
+      // that would crash the process. Remember it for the next exec's message.
+      client.on('error', (error: Error) => {
+        this.lastError = error
+      })
+      client.on('close', () => {
+        this.isClosed = true
+      })
+    }
+  }
+
+  get closed(): boolean {
+    return this.isClosed
+  }
+
+  exec(command: string): Promise<ClientChannel> {
+    const client = this.clients[this.clients.length - 1]!
+    const context = {
+      node: this.target.name,
+      host: this.target.host,
+      port: this.target.port,
+      user: this.target.user,
+      phase: 'run' as const,
+    }
+    if (this.isClosed) {
+      return Promise.reject(classifySshError(this.lastError ?? new Error('Not connected'), context))
+    }
+    return new Promise((resolve, reject) => {
+      try {
+        client.exec(command, (error, channel) => {
+          if (!error) return resolve(channel)
+          if (/Unable to exec/i.test(error.message)) {
+            // The connection is fine; the server would not run the command (ForceCommand, a policy).
+            return reject(
+              new SshError('command-failed', this.target.name, `the host refused to run \`${command}\``, {
+                cause: error,
+                hint: `check sshd's ForceCommand / Match blocks and the login shell of ${this.target.user}`,
+              }),
+            )
+          }
+          reject(classifySshError(this.lastError ?? error, context))
+        })
+      } catch (error) {
+        reject(classifySshError(this.lastError ?? error, context))
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    await closeClients(this.clients)
+    this.isClosed = true
+  }
+}
+
+/** End clients innermost first (the target, then its jumps); bounded, never rejects. */
+async function closeClients(clients: Ssh2Client[]): Promise<void> {
+  for (const client of [...clients].reverse()) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        client.destroy()
+        resolve()
+      }, CLOSE_WAIT_MS)
+      client.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      // Errors while closing are expected (the hop under it may already be gone).
+      client.on('error', () => {})
+      try {
+        client.end()
+      } catch {
+        client.destroy()
+      }
+      // end() is a no-op on an already closed socket: then no 'close' follows.
+      if (isClientGone(client)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+}
+
+function isClientGone(client: Ssh2Client): boolean {
+  const sock = (client as unknown as {_sock?: {destroyed?: boolean; writable?: boolean}})._sock
+  return !sock || sock.destroyed === true || sock.writable === false
+}
+
+/** Ask the previous hop to open a TCP connection to `hop` (the `ssh -J` way: direct-tcpip). */
+function forwardTo(
+  through: Ssh2Client,
+  hop: SshTarget,
+  target: SshTarget,
+  jump: SshTarget,
+  options: ConnectOptions,
+): Promise<ClientChannel> {
+  const timeoutMs = options.connectTimeoutMs ?? hop.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+  const what = hop === target ? `${hop.host}:${hop.port}` : `jump ${hop.name} (${hop.host}:${hop.port})`
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new SshError('timeout', target.name, `jump ${jump.name} did not open a connection to ${what} within ${timeoutMs} ms`, {
+          hint: `check that ${jump.name} can reach ${hop.host}:${hop.port}, or raise --connect-timeout`,
+        }),
+      )
+    }, timeoutMs)
+    try {
+      through.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) => {
+        clearTimeout(timer)
+        if (error) {
+          reject(
+            new SshError('unreachable', target.name, `jump ${jump.name} could not connect to ${what}: ${error.message.replace(/^\(SSH\) /, '')}`, {
+              cause: error,
+              hint: `check that ${hop.host} is up, that sshd listens on port ${hop.port}, and that ${jump.name} allows TCP forwarding`,
+            }),
+          )
+        } else {
+          resolve(channel)
+        }
+      })
+    } catch (error) {
+      clearTimeout(timer)
+      reject(classifySshError(error, {node: target.name, host: jump.host, port: jump.port, via: `jump ${jump.name}`}))
+    }
+  })
+}
+
+interface HopContext {
+  /** The node the whole chain is for (named in every error). */
+  node: string
+  /** `jump NAME` when this hop is a jump host. */
+  via?: string
+  options: ConnectOptions
+}
+
+function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopContext): Promise<Ssh2Client> {
+  const {options} = context
+  const connectTimeoutMs = options.connectTimeoutMs ?? hop.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+  const errorContext = {
+    node: context.node,
+    host: hop.host,
+    port: hop.port,
+    user: hop.user,
+    via: context.via,
+    phase: 'connect' as const,
+    connectTimeoutMs,
+  }
+
+  return prepareAuth(hop, context).then(
+    (auth) =>
+      new Promise<Ssh2Client>((resolve, reject) => {
+        const client = new Client()
+        let settled = false
+        /** Set by the host verifier when it refuses: the precise reason behind ssh2's "Host denied". */
+        let hostKeyRefusal: SshError | undefined
+        const authErrors: string[] = []
+
+        const fail = (error: unknown) => {
+          if (settled) return
+          settled = true
+          clearTimeout(guard)
+          client.destroy()
+          if (hostKeyRefusal) return reject(hostKeyRefusal)
+          const classified = classifySshError(error, errorContext)
+          if (classified.kind === 'auth') return reject(authError(hop, context, auth.notes.concat(authErrors), error))
+          reject(classified)
+        }
+
+        // readyTimeout covers TCP connect + handshake + auth; this guard only backs it up.
+        const guard = setTimeout(() => {
+          fail(Object.assign(new Error('Timed out while waiting for handshake'), {level: 'client-timeout'}))
+        }, connectTimeoutMs + 2_000)
+
+        client.on('error', (error: Error & {level?: string}) => {
+          // ssh2 reports these and then tries the next method: not fatal.
+          if (error.level === 'agent' || /^Error (while )?signing/.test(error.message)) {
+            authErrors.push(error.message)
+            return
+          }
+          fail(error)
+        })
+        client.once('close', () => fail(new Error('Connection closed before the SSH session was ready')))
+        client.once('ready', () => {
+          if (settled) return
+          settled = true
+          clearTimeout(guard)
+          client.removeAllListeners('error')
+          client.removeAllListeners('close')
+          // Until the session takes over, an 'error' must still have a listener (else: process crash).
+          client.on('error', () => {})
+          resolve(client)
+        })
+
+        const config: ConnectConfig = {
+          host: hop.host,
+          port: hop.port,
+          username: hop.user,
+          sock,
+          readyTimeout: connectTimeoutMs,
+          keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+          keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+          authHandler: auth.methods,
+          hostVerifier: (key: Buffer): boolean => {
+            const verdict = verifyHostKey(hop, key, context)
+            if (verdict !== true) hostKeyRefusal = verdict
+            return verdict === true
+          },
+          debug: options.debug,
+        }
+        const preferred = hostKeyAlgorithmsFor(hop)
+        if (preferred) config.algorithms = {serverHostKey: preferred as NonNullable<ConnectConfig['algorithms']>['serverHostKey']}
+        try {
+          client.connect(config)
+        } catch (error) {
+          // ssh2 throws synchronously on config problems (e.g. an unusable key): never a crash.
+          fail(error)
+        }
+      }),
+  )
+}
+
+/** Decide on a host key; true to accept, else the SshError to report. Reads known_hosts fresh each time. */
+function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true | SshError {
+  const keyType = keyTypeOfBlob(key) ?? 'unknown-key-type'
+  const details: HostKeyDetails = {
+    hostKeyAlias: hop.hostKeyAlias,
+    host: hop.host,
+    port: hop.port,
+    keyType,
+    fingerprint: fingerprintSha256(key),
+    knownHostsFile: hop.knownHostsFile,
+  }
+  try {
+    // Synchronous on purpose: a check-then-append cannot interleave with another connection's.
+    const entries = readKnownHosts(hop.knownHostsFile)
+    const verdict = checkHostKeyForName(entries, hop.hostKeyAlias, keyType, key)
+    switch (verdict) {
+      case 'match':
+        return true
+      case 'unknown':
+        if (!context.options.acceptNewHostKeys) return new HostKeyUnknownError(context.node, details, context.via)
+        appendKnownHostByName(hop.knownHostsFile, hop.hostKeyAlias, key)
+        context.options.onHostKeyAdded?.(details)
+        return true
+      case 'changed':
+      case 'revoked':
+        return new HostKeyChangedError(context.node, details, {
+          revoked: verdict === 'revoked',
+          knownLines: entriesForName(entries, hop.hostKeyAlias).map((entry) => entry.line),
+          via: context.via,
+        })
+    }
+  } catch (error) {
+    return new SshError('host-key-unknown', context.node, `cannot check the host key of ${hop.hostKeyAlias} against ${hop.knownHostsFile}: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'check that the known_hosts file (--known-hosts, [ssh] known_hosts) is readable and writable',
+    })
+  }
+}
+
+const ALGORITHMS_BY_KEY_TYPE: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+  'ssh-dss': ['ssh-dss'],
+}
+const DEFAULT_HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+]
+
+/**
+ * Like OpenSSH, ask for the key types known_hosts has for this host first, so that a host with several
+ * keys presents the one on record. Undefined = ssh2's defaults (nothing known).
+ */
+function hostKeyAlgorithmsFor(hop: SshTarget): string[] | undefined {
+  let known: string[]
+  try {
+    known = knownKeyTypesForName(readKnownHosts(hop.knownHostsFile), hop.hostKeyAlias)
+  } catch {
+    return undefined // the verifier reports an unreadable file
+  }
+  const first = known.flatMap((type) => ALGORITHMS_BY_KEY_TYPE[type] ?? [])
+  if (first.length === 0) return undefined
+  return [...new Set([...first, ...DEFAULT_HOST_KEY_ALGORITHMS])]
+}
+
+interface PreparedAuth {
+  methods: AnyAuthMethod[]
+  /** Why keys were skipped: shown when authentication fails. */
+  notes: string[]
+}
+
+/** Passphrases typed at the prompt, per key file, for the life of the process (one prompt per key). */
+const promptedPassphrases = new Map<string, Promise<string | undefined>>()
+
+/** ssh-agent (SSH_AUTH_SOCK) first, then key files: the target's, else ~/.ssh/id_{ed25519,ecdsa,rsa}. */
+async function prepareAuth(hop: SshTarget, context: HopContext): Promise<PreparedAuth> {
+  const {options} = context
+  const env = options.env ?? process.env
+  const methods: AnyAuthMethod[] = []
+  const notes: string[] = []
+
+  const agentSocket = env.SSH_AUTH_SOCK
+  const agentUsable = Boolean(agentSocket && existsSync(agentSocket))
+  if (agentSocket && agentUsable) methods.push({type: 'agent', username: hop.user, agent: agentSocket})
+  else if (agentSocket) notes.push(`SSH_AUTH_SOCK points at ${agentSocket}, which does not exist`)
+
+  const explicitKeys = hop.identityFiles.length > 0
+  const homeDir = options.homeDir ?? homedir()
+  const keyFiles = explicitKeys
+    ? hop.identityFiles
+    : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homeDir, '.ssh', name)).filter(isFile)
+
+  for (const file of keyFiles) {
+    const key = await loadPrivateKey(file, {env, agentUsable, options, notes})
+    if (key) methods.push({type: 'publickey', username: hop.user, key})
+  }
+
+  if (methods.length === 0) {
+    throw authError(hop, context, notes.length > 0 ? notes : ['no ssh-agent (SSH_AUTH_SOCK) and no key in ~/.ssh (id_ed25519, id_ecdsa, id_rsa)'])
+  }
+  return {methods, notes}
+}
+
+async function loadPrivateKey(
+  file: string,
+  context: {env: NodeJS.ProcessEnv; agentUsable: boolean; options: ConnectOptions; notes: string[]},
+): Promise<ParsedKey | undefined> {
+  const {env, agentUsable, options, notes} = context
+  let data: Buffer
+  try {
+    data = readFileSync(file)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    notes.push(code === 'ENOENT' ? `identity file ${file} does not exist` : `cannot read identity file ${file} (${code})`)
+    return undefined
+  }
+  const plain = firstKey(ssh2Utils.parseKey(data))
+  if (!(plain instanceof Error)) return plain
+  if (!isEncryptedKeyError(plain)) {
+    notes.push(`${file} is not a private key ssh2 can use (${plain.message})`)
+    return undefined
+  }
+
+  // Encrypted key: the env var, else (interactive only) a prompt. With an agent running, the key is
+  // most likely loaded there already: skip it rather than prompt on every run.
+  let passphrase = env[PASSPHRASE_ENV]
+  let source = PASSPHRASE_ENV
+  if (passphrase === undefined) {
+    if (agentUsable) {
+      notes.push(`${file} is encrypted and was skipped because ssh-agent is running: add it with \`ssh-add ${file}\``)
+      return undefined
+    }
+    const interactive = options.stdinIsTTY ?? Boolean(process.stdin.isTTY)
+    if (!interactive || !options.promptPassphrase) {
+      notes.push(`${file} is encrypted and no passphrase is available: set ${PASSPHRASE_ENV}, or load it with \`ssh-add ${file}\``)
+      return undefined
+    }
+    let pending = promptedPassphrases.get(file)
+    if (!pending) {
+      pending = options.promptPassphrase(file)
+      promptedPassphrases.set(file, pending)
+    }
+    passphrase = await pending
+    source = 'the passphrase typed'
+    if (passphrase === undefined) {
+      notes.push(`${file} is encrypted and no passphrase was given`)
+      return undefined
+    }
+  }
+  const decrypted = firstKey(ssh2Utils.parseKey(data, passphrase))
+  if (decrypted instanceof Error) {
+    if (source !== PASSPHRASE_ENV) promptedPassphrases.delete(file) // let the next connection ask again
+    notes.push(`${source} does not decrypt ${file}`)
+    return undefined
+  }
+  return decrypted
+}
+
+function firstKey(parsed: ParsedKey | ParsedKey[] | Error): ParsedKey | Error {
+  // OpenSSH's format may hold several keys; ssh2 returns an array then (only one is ever stored).
+  return Array.isArray(parsed) ? parsed[0]! : parsed
+}
+
+function isEncryptedKeyError(error: Error): boolean {
+  return /encrypted/i.test(error.message) && /passphrase/i.test(error.message)
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
+function authError(hop: SshTarget, context: HopContext, notes: string[], cause?: unknown): SshError {
+  const where = context.via ? `${context.via} (${hop.user}@${hop.host}:${hop.port})` : `${hop.user}@${hop.host}:${hop.port}`
+  const keys = hop.identityFiles.length > 0 ? hop.identityFiles.join(', ') : '~/.ssh/id_* and ssh-agent'
+  const detail = notes.length > 0 ? `; ${notes.join('; ')}` : ''
+  return new SshError('auth', context.node, `authentication failed for ${where} (tried ${keys})${detail}`, {
+    cause,
+    hint:
+      `check the login user ([ssh] user / ssh_user) and that the key is in ~${hop.user}/.ssh/authorized_keys; ` +
+      `try \`ssh -p ${hop.port} ${hop.user}@${hop.host} true\``,
+  })
+}

@@ -1,0 +1,227 @@
+/**
+ * RemoteShell over an SSH session. The command line is fixed — `bash -s -- 'ARG'...`, through
+ * `sudo -n` when privileged and the login user is not root — and the script travels on stdin, wrapped
+ * in a function so that bash has parsed all of it before the script reads its payload with `cat`.
+ */
+import {appendFileSync} from 'node:fs'
+import type {ExecResult, RemoteShell, RunOptions} from '../tasks/remote-shell.js'
+import {SshError, sudoHint} from './errors.js'
+import type {SshSession} from './session.js'
+
+/** Env var naming a file that receives every byte sent to and received from each host. */
+export const TRANSCRIPT_ENV = 'WGFLEET_TRANSCRIPT'
+
+/** What `sudo -n` prints when it would need a password (or a terminal to ask for one). */
+const SUDO_NEEDS_PASSWORD = /^sudo: (a password is required|a terminal is required|no tty present)/m
+/** sudoers `Defaults requiretty` (old RHEL): sudo refuses without a terminal, password or not. */
+const SUDO_NEEDS_TTY = /^sudo: sorry, you must have a tty to run sudo/m
+
+/** Single-quote one argument for a POSIX shell: `'` becomes `'\''`. */
+export function shellQuote(arg: string): string {
+  return `'${arg.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * The fixed command line. Arguments are validated values; a NUL or line break in one means a caller
+ * passed something unvalidated: that is a bug, not a user error.
+ */
+export function buildCommandLine(args: readonly string[], sudo: boolean): string {
+  for (const [index, arg] of args.entries()) {
+    if (/[\0\n\r]/.test(arg)) {
+      throw new Error(`BUG: remote argument ${index + 1} contains a NUL or line break: ${JSON.stringify(arg)}`)
+    }
+  }
+  const quoted = args.map(shellQuote)
+  // sudo resets the environment: carry SSH_CONNECTION (the managing client's address, which the probe
+  // reports so exit_via can keep the SSH path on the main table) across it. A fixed expansion by the
+  // remote shell, never a user value.
+  const prefix = sudo ? ['sudo', '-n', 'env', 'WGFLEET_SSH_CONNECTION="$SSH_CONNECTION"'] : []
+  return [...prefix, 'bash', '-s', '--', ...quoted].join(' ')
+}
+
+/**
+ * stdin: the script as the body of a function, then `call; exit` — then the payload. bash reads the
+ * whole function definition before running anything, so `cat` inside the script gets exactly the
+ * payload, and `exit` keeps bash from running the payload as commands. The call and `exit` must share
+ * one line: reading a pipe, bash reads only up to the end of the command it is about to run, so an
+ * `exit` on a line of its own would still be in the pipe — and be swallowed by the script's `cat`.
+ */
+export function buildStdin(script: string, input?: string): string {
+  return `__wgfleet_main() {\n${script}\n}\n__wgfleet_main "$@"; exit $?\n${input ?? ''}`
+}
+
+export interface ShellOptions {
+  /** Default per-run timeout; defaults to the session's stepTimeoutMs. */
+  stepTimeoutMs?: number
+  /** Transcript file; defaults to env WGFLEET_TRANSCRIPT. */
+  transcriptFile?: string
+  /** Defaults to process.env. */
+  env?: NodeJS.ProcessEnv
+}
+
+export class SshRemoteShell implements RemoteShell {
+  readonly node: string
+  readonly user: string
+  private readonly session: SshSession
+  private readonly stepTimeoutMs: number
+  private readonly transcript: Transcript | undefined
+  private execCount = 0
+
+  constructor(session: SshSession, options: ShellOptions = {}) {
+    this.session = session
+    this.node = session.target.name
+    this.user = session.target.user
+    this.stepTimeoutMs = options.stepTimeoutMs ?? session.stepTimeoutMs
+    const transcriptFile = options.transcriptFile ?? (options.env ?? process.env)[TRANSCRIPT_ENV]
+    this.transcript = transcriptFile ? new Transcript(transcriptFile, this.node) : undefined
+  }
+
+  async run(script: string, args: string[] = [], options: RunOptions = {}): Promise<ExecResult> {
+    const sudo = (options.privileged ?? true) && this.user !== 'root'
+    const command = buildCommandLine(args, sudo)
+    const stdin = buildStdin(script, options.input)
+    const timeoutMs = options.timeoutMs ?? this.stepTimeoutMs
+    const exec = ++this.execCount
+    const target = this.session.target
+    this.transcript?.header(`exec #${exec} ${target.user}@${target.host}:${target.port}`)
+    this.transcript?.line(`>>> command: ${command}`) // one line: arguments never hold line breaks
+    this.transcript?.block('>>> stdin', stdin)
+
+    const outcome = await this.execute(command, stdin, timeoutMs)
+
+    this.transcript?.block('<<< stdout', outcome.stdout)
+    this.transcript?.block('<<< stderr', outcome.stderr)
+    this.transcript?.line(
+      outcome.timedOut
+        ? `<<< timed out after ${timeoutMs} ms`
+        : outcome.signal
+          ? `<<< killed by signal ${outcome.signal}`
+          : `<<< exit ${outcome.code ?? 'none'}`,
+    )
+
+    const stdout = outcome.stdout.toString('utf8')
+    const stderr = outcome.stderr.toString('utf8')
+    if (outcome.failure) throw outcome.failure
+    if (outcome.timedOut) {
+      throw new SshError('timeout', this.node, `step timed out after ${formatDuration(timeoutMs)} and was stopped`, {
+        hint: 'the host may be slow or stuck (e.g. a held package lock); rerun, or look at the host',
+      })
+    }
+    if (sudo && outcome.code === 1 && SUDO_NEEDS_PASSWORD.test(stderr)) {
+      throw new SshError('sudo-password', this.node, `sudo needs a password for ${this.user} (wgfleet runs \`sudo -n\`)`, {
+        hint: sudoHint(this.user),
+      })
+    }
+    if (sudo && outcome.code === 1 && SUDO_NEEDS_TTY.test(stderr)) {
+      throw new SshError('sudo-password', this.node, `sudo requires a terminal for ${this.user} (sudoers requiretty)`, {
+        hint: `allow it without one (\`Defaults:${this.user} !requiretty\` in /etc/sudoers.d/wgfleet), or log in as root (ssh_user = root)`,
+      })
+    }
+    if (outcome.code === undefined && outcome.signal === undefined && this.session.closed) {
+      throw new SshError('disconnected', this.node, 'connection was lost while a step was running', {
+        hint: 'check the host and the network, then rerun: a rerun converges',
+      })
+    }
+    return {code: outcome.code ?? -1, stdout, stderr}
+  }
+
+  close(): Promise<void> {
+    return this.session.close()
+  }
+
+  private execute(command: string, stdin: string, timeoutMs: number): Promise<ExecOutcome> {
+    return new Promise((resolve) => {
+      const stdout: Buffer[] = []
+      const stderr: Buffer[] = []
+      let code: number | undefined
+      let signal: string | undefined
+      let timedOut = false
+      let done = false
+      let stopChannel: (() => void) | undefined
+
+      const finish = (failure?: SshError) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        resolve({stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), code, signal, timedOut, failure})
+      }
+      const timer = setTimeout(() => {
+        timedOut = true
+        stopChannel?.()
+        // Do not wait for the host to acknowledge: it may be the thing that is stuck.
+        finish()
+      }, timeoutMs)
+
+      this.session.exec(command).then(
+        (channel) => {
+          stopChannel = () => {
+            try {
+              channel.signal('KILL')
+            } catch {}
+            try {
+              channel.close()
+            } catch {}
+          }
+          if (done) return stopChannel() // timed out while the channel was opening
+          // Both streams must be drained, or the channel never closes.
+          channel.on('data', (chunk: Buffer) => stdout.push(chunk))
+          channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+          channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
+            if (typeof exitCode === 'number') code = exitCode
+            else if (exitSignal) signal = exitSignal
+          })
+          channel.on('error', () => {}) // e.g. stdin written after the remote side closed: the exit status tells
+          channel.on('close', () => finish())
+          channel.end(stdin)
+        },
+        (error: SshError) => finish(error),
+      )
+    })
+  }
+}
+
+interface ExecOutcome {
+  stdout: Buffer
+  stderr: Buffer
+  code?: number
+  signal?: string
+  timedOut: boolean
+  failure?: SshError
+}
+
+/** Appends what goes over the wire, per node and direction, with a byte count per block. */
+class Transcript {
+  private readonly file: string
+  private readonly node: string
+
+  constructor(file: string, node: string) {
+    this.file = file
+    this.node = node
+  }
+
+  header(text: string): void {
+    this.write(`\n=== ${new Date().toISOString()} ${this.node} ${text} ===\n`)
+  }
+
+  block(direction: string, data: string | Buffer): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    const newline = bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? Buffer.from('\n(no newline at end)\n') : Buffer.alloc(0)
+    this.write(Buffer.concat([Buffer.from(`--- ${this.node} ${direction} (${bytes.length} bytes)\n`), bytes, newline]))
+  }
+
+  line(text: string): void {
+    this.write(`--- ${this.node} ${text}\n`)
+  }
+
+  private write(data: string | Buffer): void {
+    try {
+      appendFileSync(this.file, data, {mode: 0o600})
+    } catch {
+      // A transcript is a debugging aid: failing to write it must not fail the run.
+    }
+  }
+}
+
+function formatDuration(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
+}

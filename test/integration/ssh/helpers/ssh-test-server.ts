@@ -1,0 +1,209 @@
+/**
+ * An in-process SSH server on 127.0.0.1 for tests. It accepts public-key auth for configured users,
+ * runs ONLY the fixed wgfleet command line (`[sudo -n ]bash -s -- 'ARG'...`) with a local bash,
+ * simulates `sudo -n` (a password-needing user gets sudo's refusal), and — as a jump host — forwards
+ * direct-tcpip to 127.0.0.1 only. Nothing here touches any other address.
+ */
+import {type ChildProcess, spawn} from 'node:child_process'
+import {type AddressInfo, type Server as NetServer, type Socket, createServer, connect as netConnect} from 'node:net'
+import ssh2 from 'ssh2'
+import type {Connection, ParsedKey} from 'ssh2'
+
+const {Server, utils} = ssh2
+
+/** The fixed command line, nothing else: each argument single-quoted with `'\''` escapes. */
+const ALLOWED_COMMAND = /^(sudo -n env WGFLEET_SSH_CONNECTION="\$SSH_CONNECTION" )?(bash -s --(?: '(?:[^']|'\\'')*')*)$/
+
+export interface TestUser {
+  /** OpenSSH public key line allowed to log in as this user. */
+  publicKey: string
+  /** How `sudo -n` behaves for this user (root never goes through sudo). */
+  sudo?: 'nopasswd' | 'password'
+}
+
+export interface TestServerOptions {
+  users: Record<string, TestUser>
+  /** OpenSSH private host key; a fresh ed25519 key when absent. */
+  hostKey?: string
+  /** More host keys the server also offers (e.g. an ECDSA key next to the ed25519 one). */
+  extraHostKeys?: string[]
+  /** Act as a jump host (forward direct-tcpip to 127.0.0.1 only). */
+  allowForwarding?: boolean
+}
+
+export interface TestServer {
+  port: number
+  /** Public host key blob (what known_hosts stores, base64-decoded). */
+  hostKeyBlob: Buffer
+  /** `NAME TYPE BASE64` for known_hosts; NAME defaults to `[127.0.0.1]:PORT`. */
+  knownHostsLine(name?: string): string
+  /** Every exec command line received, in order. */
+  commands: string[]
+  /** Every forward requested through this server (as a jump). */
+  forwards: Array<{host: string; port: number}>
+  /** Users that authenticated, in order. */
+  logins: string[]
+  /** Drop every client connection (the server keeps listening). */
+  dropConnections(): void
+  close(): Promise<void>
+}
+
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const hostKey = options.hostKey ?? utils.generateKeyPairSync('ed25519').private
+  const hostKeyParsed = utils.parseKey(hostKey) as ParsedKey
+  const hostKeyBlob = hostKeyParsed.getPublicSSH()
+  const allowedKeys = new Map<string, ParsedKey>()
+  for (const [name, user] of Object.entries(options.users)) {
+    allowedKeys.set(name, utils.parseKey(user.publicKey) as ParsedKey)
+  }
+  const commands: string[] = []
+  const forwards: Array<{host: string; port: number}> = []
+  const logins: string[] = []
+  const connections = new Set<Connection>()
+  const children = new Set<ChildProcess>()
+  const sockets = new Set<Socket>()
+
+  const server = new Server({hostKeys: [hostKey, ...(options.extraHostKeys ?? [])]}, (client) => {
+    connections.add(client)
+    client.on('close', () => connections.delete(client))
+    client.on('error', () => {})
+    let username = ''
+
+    client.on('authentication', (ctx) => {
+      const allowed = allowedKeys.get(ctx.username)
+      if (ctx.method !== 'publickey' || !allowed) return ctx.reject(['publickey'])
+      if (!ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject(['publickey'])
+      if (ctx.signature && ctx.blob && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+        return ctx.reject(['publickey'])
+      }
+      username = ctx.username
+      ctx.accept()
+    })
+    client.on('ready', () => logins.push(username))
+
+    client.on('tcpip', (accept, reject, info) => {
+      if (!options.allowForwarding || info.destIP !== '127.0.0.1') return reject()
+      forwards.push({host: info.destIP, port: info.destPort})
+      const socket = netConnect(info.destPort, '127.0.0.1')
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.once('error', () => reject())
+      socket.once('connect', () => {
+        const channel = accept()
+        socket.removeAllListeners('error')
+        socket.on('error', () => channel.destroy())
+        channel.on('error', () => socket.destroy())
+        channel.pipe(socket).pipe(channel)
+      })
+    })
+
+    client.on('session', (acceptSession) => {
+      const session = acceptSession()
+      let child: ChildProcess | undefined
+      session.on('signal', (_accept, _reject, info) => {
+        if (child) killGroup(child, `SIG${info.name}` as NodeJS.Signals)
+      })
+      session.on('exec', (acceptExec, rejectExec, info) => {
+        const match = ALLOWED_COMMAND.exec(info.command)
+        if (!match) return rejectExec()
+        const channel = acceptExec()
+        commands.push(info.command)
+        const viaSudo = match[1] !== undefined
+        if (viaSudo && options.users[username]?.sudo === 'password') {
+          channel.resume() // drain stdin
+          channel.stderr.write('sudo: a password is required\n')
+          channel.exit(1)
+          channel.end()
+          return
+        }
+        // Own process group, so that killing it also ends what the script started (e.g. `sleep`).
+        child = spawn('bash', ['-c', match[2]!], {stdio: ['pipe', 'pipe', 'pipe'], detached: true})
+        const running = child
+        children.add(running)
+        running.stdin!.on('error', () => {})
+        channel.pipe(running.stdin!)
+        running.stdout!.pipe(channel, {end: false})
+        running.stderr!.pipe(channel.stderr, {end: false})
+        running.on('close', (code, signal) => {
+          children.delete(running)
+          try {
+            if (code !== null) channel.exit(code)
+            else channel.exit((signal ?? 'KILL').replace(/^SIG/, ''), false, '')
+            channel.end()
+          } catch {}
+        })
+        channel.on('close', () => killGroup(running, 'SIGKILL'))
+      })
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+
+  return {
+    port,
+    hostKeyBlob,
+    knownHostsLine: (name = `[127.0.0.1]:${port}`) => `${name} ${hostKeyParsed.type} ${hostKeyBlob.toString('base64')}`,
+    commands,
+    forwards,
+    logins,
+    dropConnections: () => {
+      for (const connection of connections) connection.end()
+    },
+    close: async () => {
+      for (const child of children) killGroup(child, 'SIGKILL')
+      for (const socket of sockets) socket.destroy()
+      for (const connection of connections) connection.end()
+      await closeBounded(server)
+    },
+  }
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never says a word (for connect timeouts). */
+export async function startSilentServer(): Promise<{port: number; close: () => Promise<void>}> {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy()
+      await closeBounded(server)
+    },
+  }
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const port = (server.address() as AddressInfo).port
+  await closeBounded(server)
+  return port
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // already gone
+  }
+}
+
+function closeBounded(server: NetServer | InstanceType<typeof Server>): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 2_000)
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}

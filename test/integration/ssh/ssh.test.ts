@@ -1,0 +1,481 @@
+/**
+ * src/ssh against in-process ssh2 servers on 127.0.0.1 (and nothing else).
+ */
+import {execFileSync, spawn} from 'node:child_process'
+import {createHmac, randomBytes} from 'node:crypto'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import ssh2 from 'ssh2'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import type {Fleet, NodeSpec} from '../../../src/inventory/model.js'
+import {
+  HostKeyChangedError,
+  HostKeyUnknownError,
+  type OpenShellOptions,
+  SshError,
+  type SshRemoteShell,
+  fingerprintSha256,
+  openShell,
+} from '../../../src/ssh/index.js'
+import {closedPort, startSilentServer, startTestServer, type TestServer} from './helpers/ssh-test-server.js'
+
+const workDir = mkdtempSync(join(tmpdir(), 'wgfleet-ssh-it-'))
+const clientKey = ssh2.utils.generateKeyPairSync('ed25519', {comment: 'wgfleet-test'})
+const clientKeyFile = join(workDir, 'id_test')
+writeFileSync(clientKeyFile, clientKey.private, {mode: 0o600})
+const strangerKeyFile = join(workDir, 'id_stranger')
+writeFileSync(strangerKeyFile, ssh2.utils.generateKeyPairSync('ed25519').private, {mode: 0o600})
+const encryptedKey = ssh2.utils.generateKeyPairSync('ed25519', {passphrase: 'correct horse', cipher: 'aes256-ctr', rounds: 4})
+const encryptedKeyFile = join(workDir, 'id_encrypted')
+writeFileSync(encryptedKeyFile, encryptedKey.private, {mode: 0o600})
+
+const users = {
+  root: {publicKey: clientKey.public},
+  deploy: {publicKey: clientKey.public, sudo: 'password' as const},
+  ops: {publicKey: clientKey.public, sudo: 'nopasswd' as const},
+  crypt: {publicKey: encryptedKey.public},
+}
+
+let target: TestServer
+let jump: TestServer
+let counter = 0
+
+beforeAll(async () => {
+  target = await startTestServer({users})
+  jump = await startTestServer({users, allowForwarding: true})
+})
+afterAll(async () => {
+  await target?.close()
+  await jump?.close()
+  rmSync(workDir, {recursive: true, force: true})
+})
+
+const openShells: SshRemoteShell[] = []
+afterEach(async () => {
+  await Promise.all(openShells.splice(0).map((shell) => shell.close()))
+})
+
+/** A fresh known_hosts path (optionally with content) per test. */
+function knownHosts(...lines: string[]): string {
+  const file = join(workDir, `known_hosts_${++counter}`)
+  if (lines.length > 0) writeFileSync(file, lines.join('\n') + '\n')
+  return file
+}
+
+function node(name: string, port: number, ssh: Partial<NodeSpec['ssh']> = {}, extra: Partial<NodeSpec> = {}): NodeSpec {
+  return {
+    name,
+    line: 1,
+    host: '127.0.0.1',
+    address: '10.0.0.1',
+    port: 51820,
+    nat: false,
+    relay: false,
+    ssh: {user: 'root', port, identity: clientKeyFile, ...ssh},
+    ...extra,
+  }
+}
+
+function fleet(nodes: NodeSpec[], knownHostsFile: string): Fleet {
+  return {
+    file: join(workDir, 'inventory.ini'),
+    dir: workDir,
+    network: {cidr: '10.0.0.0/24', prefixLength: 24, port: 51820, keepalive: 25, interface: 'wg0', topology: 'mesh'},
+    ssh: {user: 'root', port: 22, knownHosts: knownHostsFile},
+    nodes,
+  }
+}
+
+/** Never the real ~/.ssh, ssh-agent or ssh config; no TTY. */
+const isolated = (extra: OpenShellOptions = {}): OpenShellOptions => ({
+  env: {},
+  homeDir: workDir,
+  sshConfig: null,
+  stdinIsTTY: false,
+  connectTimeoutMs: 5_000,
+  ...extra,
+})
+
+async function open(f: Fleet, n: NodeSpec, options: OpenShellOptions = {}): Promise<SshRemoteShell> {
+  const shell = await openShell(f, n, isolated(options))
+  openShells.push(shell)
+  return shell
+}
+
+/** The rejection of a promise (fails the test if it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<SshError> {
+  const result = await promise.then(
+    (value) => ({ok: true as const, value}),
+    (error: unknown) => ({ok: false as const, error}),
+  )
+  if (result.ok) {
+    if (result.value && typeof (result.value as SshRemoteShell).close === 'function') {
+      await (result.value as SshRemoteShell).close()
+    }
+    throw new Error('expected a rejection')
+  }
+  expect(result.error).toBeInstanceOf(SshError)
+  return result.error as SshError
+}
+
+function hashedName(name: string): string {
+  const salt = randomBytes(20)
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`
+}
+
+describe('host key verification', () => {
+  it('accepts a known [127.0.0.1]:PORT key, runs the fixed command line and propagates exit codes', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const result = await shell.run('echo "out:$1:$2"; echo err >&2; exit 3', ['a b', `it's`])
+    expect(result).toEqual({code: 3, stdout: `out:a b:it's\n`, stderr: 'err\n'})
+    expect(target.commands.at(-1)).toBe(`bash -s -- 'a b' 'it'\\''s'`)
+    expect((await shell.run('true')).code).toBe(0)
+  })
+
+  it('accepts a hashed entry', async () => {
+    const n = node('node-a', target.port)
+    const file = knownHosts(target.knownHostsLine(hashedName(`[127.0.0.1]:${target.port}`)))
+    const shell = await open(fleet([n], file), n)
+    expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+  })
+
+  it('asks for the key type on record first, as OpenSSH does (server offers ed25519 and ECDSA)', async () => {
+    const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', {bits: 256})
+    const multi = await startTestServer({users, extraHostKeys: [ecdsa.private]})
+    try {
+      const ecdsaBlob = (ssh2.utils.parseKey(ecdsa.public) as ssh2.ParsedKey).getPublicSSH()
+      const file = knownHosts(`[127.0.0.1]:${multi.port} ecdsa-sha2-nistp256 ${ecdsaBlob.toString('base64')}`)
+      const n = node('node-a', multi.port)
+      const shell = await open(fleet([n], file), n)
+      expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+      // With nothing on record, ssh2's default order picks ed25519: that key is what gets appended.
+      const fresh = knownHosts()
+      const other = await open(fleet([n], fresh), n, {acceptNewHostKeys: true})
+      expect((await other.run('echo ok')).stdout).toBe('ok\n')
+      expect(readFileSync(fresh, 'utf8')).toBe(multi.knownHostsLine() + '\n')
+    } finally {
+      await Promise.all(openShells.splice(0).map((shell) => shell.close()))
+      await multi.close()
+    }
+  })
+
+  it('refuses an unknown key with its fingerprint and the ssh-keyscan hint, writing nothing', async () => {
+    const n = node('node-a', target.port)
+    const file = knownHosts(target.knownHostsLine('127.0.0.1')) // port 22 form: not this port
+    const error = await rejection(open(fleet([n], file), n))
+    expect(error).toBeInstanceOf(HostKeyUnknownError)
+    expect(error.kind).toBe('host-key-unknown')
+    expect(error.message).toContain(fingerprintSha256(target.hostKeyBlob))
+    expect(error.message).toMatch(/^node-a: unknown host key for \[127\.0\.0\.1\]:\d+/)
+    expect(error.hint).toBe(
+      `add it with \`ssh-keyscan -p ${target.port} 127.0.0.1 >> ${file}\` after checking the fingerprint, ` +
+        'or rerun with --accept-new-host-keys',
+    )
+    expect(readFileSync(file, 'utf8')).toBe(target.knownHostsLine('127.0.0.1') + '\n')
+  })
+
+  it('with --accept-new-host-keys appends the key, creating the file, and then knows it', async () => {
+    const n = node('node-a', target.port)
+    const file = join(workDir, `fresh-${++counter}`, 'known_hosts')
+    const added: string[] = []
+    const shell = await open(fleet([n], file), n, {acceptNewHostKeys: true, onHostKeyAdded: (d) => added.push(d.hostKeyAlias)})
+    expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+    expect(readFileSync(file, 'utf8')).toBe(target.knownHostsLine() + '\n')
+    expect(added).toEqual([`[127.0.0.1]:${target.port}`])
+    await shell.close()
+    const again = await open(fleet([n], file), n)
+    expect((await again.run('echo again')).stdout).toBe('again\n')
+    expect(readFileSync(file, 'utf8')).toBe(target.knownHostsLine() + '\n')
+  })
+
+  it('refuses a changed key loudly, even with --accept-new-host-keys, and leaves the file alone', async () => {
+    const n = node('node-a', target.port)
+    const otherKey = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').public) as ssh2.ParsedKey
+    const line = `[127.0.0.1]:${target.port} ssh-ed25519 ${otherKey.getPublicSSH().toString('base64')}`
+    const file = knownHosts('# mine', line)
+    const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true}))
+    expect(error).toBeInstanceOf(HostKeyChangedError)
+    expect(error.kind).toBe('host-key-changed')
+    expect(error.message).toContain('HOST KEY CHANGED')
+    expect(error.message).toContain(fingerprintSha256(target.hostKeyBlob))
+    expect(error.message).toContain('line 2')
+    expect(readFileSync(file, 'utf8')).toBe(`# mine\n${line}\n`)
+  })
+
+  it('refuses a revoked key', async () => {
+    const n = node('node-a', target.port)
+    const file = knownHosts(`@revoked ${target.knownHostsLine('*')}`, target.knownHostsLine())
+    const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true}))
+    expect(error).toBeInstanceOf(HostKeyChangedError)
+    expect((error as HostKeyChangedError).revoked).toBe(true)
+  })
+})
+
+describe('jump hosts', () => {
+  const jumpNode = () => node('node-a', jump.port)
+  const behind = () => node('node-c', target.port, {user: 'ops'}, {jump: {kind: 'node', node: 'node-a'}})
+
+  it('reaches a node through a jump node, verifying each hop under its own name', async () => {
+    const file = knownHosts(jump.knownHostsLine(), target.knownHostsLine())
+    const before = target.logins.length
+    const shell = await open(fleet([jumpNode(), behind()], file), behind())
+    expect((await shell.run('echo "through:$1"', ['x'])).stdout).toBe('through:x\n')
+    expect(jump.forwards.at(-1)).toEqual({host: '127.0.0.1', port: target.port})
+    expect(target.logins.slice(before)).toEqual(['ops'])
+    expect(target.commands.at(-1)).toBe(`sudo -n env WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash -s -- 'x'`)
+  })
+
+  it('refuses when the target key is known only under the jump host name', async () => {
+    const file = knownHosts(jump.knownHostsLine())
+    const error = await rejection(open(fleet([jumpNode(), behind()], file), behind()))
+    expect(error.kind).toBe('host-key-unknown')
+    expect((error as HostKeyUnknownError).details.hostKeyAlias).toBe(`[127.0.0.1]:${target.port}`)
+    expect(error.message).toMatch(/^node-c: /)
+  })
+
+  it('refuses an unknown jump host key, naming the jump', async () => {
+    const file = knownHosts(target.knownHostsLine())
+    const error = await rejection(open(fleet([jumpNode(), behind()], file), behind()))
+    expect(error.kind).toBe('host-key-unknown')
+    expect(error.message).toMatch(/^node-c: unknown host key for \[127\.0\.0\.1\]:\d+ \(jump node-a\)/)
+    expect((error as HostKeyUnknownError).details.hostKeyAlias).toBe(`[127.0.0.1]:${jump.port}`)
+  })
+
+  it('refuses a jump presenting a key recorded for another host (the target key under the jump name)', async () => {
+    const file = knownHosts(target.knownHostsLine(`[127.0.0.1]:${jump.port}`), target.knownHostsLine())
+    const error = await rejection(open(fleet([jumpNode(), behind()], file), behind()))
+    expect(error.kind).toBe('host-key-changed')
+    expect(error.message).toContain('(jump node-a)')
+  })
+
+  it('with --accept-new-host-keys records both hops, each under its own name', async () => {
+    const file = knownHosts()
+    const shell = await open(fleet([jumpNode(), behind()], file), behind(), {acceptNewHostKeys: true})
+    expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+    expect(readFileSync(file, 'utf8')).toBe(`${jump.knownHostsLine()}\n${target.knownHostsLine()}\n`)
+  })
+
+  it('reaches a node through an address jump', async () => {
+    const file = knownHosts(jump.knownHostsLine(), target.knownHostsLine())
+    const n = node('node-c', target.port, {}, {jump: {kind: 'address', user: 'root', host: '127.0.0.1', port: jump.port}})
+    const f = {...fleet([n], file), ssh: {user: 'root', port: 22, identity: clientKeyFile, knownHosts: file}}
+    const shell = await open(f, n)
+    expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+  })
+
+  it('reports a target the jump cannot reach as unreachable', async () => {
+    const port = await closedPort()
+    const file = knownHosts(jump.knownHostsLine())
+    const n = node('node-c', port, {}, {jump: {kind: 'node', node: 'node-a'}})
+    const error = await rejection(open(fleet([jumpNode(), n], file), n))
+    expect(error.kind).toBe('unreachable')
+    expect(error.message).toMatch(/^node-c: jump node-a could not connect to 127\.0\.0\.1:\d+/)
+  })
+})
+
+describe('authentication', () => {
+  it('classifies a key the server does not accept as auth, naming the node', async () => {
+    const n = node('node-a', target.port, {identity: strangerKeyFile})
+    const error = await rejection(open(fleet([n], knownHosts(target.knownHostsLine())), n))
+    expect(error.kind).toBe('auth')
+    expect(error.message).toMatch(/^node-a: authentication failed for root@127\.0\.0\.1:\d+/)
+    expect(error.hint).toContain('authorized_keys')
+  })
+
+  it('reports a missing identity file as an auth error, without connecting', async () => {
+    const n = node('node-a', target.port, {identity: join(workDir, 'no-such-key')})
+    const error = await rejection(open(fleet([n], knownHosts(target.knownHostsLine())), n))
+    expect(error.kind).toBe('auth')
+    expect(error.message).toContain('does not exist')
+  })
+
+  it('uses ~/.ssh/id_* when no identity is configured', async () => {
+    const home = mkdtempSync(join(workDir, 'home-'))
+    const sshDir = join(home, '.ssh')
+    mkdirSync(sshDir, {mode: 0o700})
+    writeFileSync(join(sshDir, 'id_ed25519'), clientKey.private, {mode: 0o600})
+    const n = node('node-a', target.port, {identity: undefined})
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {homeDir: home})
+    expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+  })
+
+  it('turns an encrypted key without a passphrase into a clear auth error (no crash, no prompt off a TTY)', async () => {
+    const n = node('node-a', target.port, {user: 'crypt', identity: encryptedKeyFile})
+    let prompted = false
+    const error = await rejection(
+      open(fleet([n], knownHosts(target.knownHostsLine())), n, {
+        promptPassphrase: async () => {
+          prompted = true
+          return 'correct horse'
+        },
+      }),
+    )
+    expect(error.kind).toBe('auth')
+    expect(error.message).toContain('is encrypted')
+    expect(error.message).toContain('WGFLEET_SSH_PASSPHRASE')
+    expect(prompted).toBe(false)
+  })
+
+  it('decrypts an encrypted key with WGFLEET_SSH_PASSPHRASE', async () => {
+    const n = node('node-a', target.port, {user: 'crypt', identity: encryptedKeyFile})
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {env: {WGFLEET_SSH_PASSPHRASE: 'correct horse'}})
+    expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+  })
+
+  it('says so when WGFLEET_SSH_PASSPHRASE is wrong', async () => {
+    const n = node('node-a', target.port, {user: 'crypt', identity: encryptedKeyFile})
+    const error = await rejection(open(fleet([n], knownHosts(target.knownHostsLine())), n, {env: {WGFLEET_SSH_PASSPHRASE: 'wrong'}}))
+    expect(error.kind).toBe('auth')
+    expect(error.message).toContain('does not decrypt')
+  })
+
+  it('authenticates through ssh-agent (SSH_AUTH_SOCK), and skips an encrypted key the agent may hold', async () => {
+    const socket = join(workDir, `agent-${++counter}.sock`)
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], {stdio: 'ignore'})
+    try {
+      const deadline = Date.now() + 5_000
+      while (!existsSync(socket)) {
+        if (Date.now() > deadline) throw new Error('ssh-agent did not start')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      execFileSync('ssh-add', ['-q', clientKeyFile], {env: {SSH_AUTH_SOCK: socket}, stdio: 'ignore', timeout: 5_000})
+      const emptyHome = mkdtempSync(join(workDir, 'home-'))
+      const n = node('node-a', target.port, {identity: undefined})
+      const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {env: {SSH_AUTH_SOCK: socket}, homeDir: emptyHome})
+      expect((await shell.run('echo agent')).stdout).toBe('agent\n')
+      // The agent does not hold the encrypted key: no prompt, a hint to ssh-add it.
+      const crypt = node('node-a', target.port, {user: 'crypt', identity: encryptedKeyFile})
+      const error = await rejection(
+        open(fleet([crypt], knownHosts(target.knownHostsLine())), crypt, {env: {SSH_AUTH_SOCK: socket}, stdinIsTTY: true, promptPassphrase: async () => 'correct horse'}),
+      )
+      expect(error.kind).toBe('auth')
+      expect(error.message).toContain(`ssh-add ${encryptedKeyFile}`)
+    } finally {
+      agent.kill('SIGTERM')
+    }
+  })
+
+  it('asks the injected prompt when stdin is a TTY', async () => {
+    const n = node('node-a', target.port, {user: 'crypt', identity: encryptedKeyFile})
+    const asked: string[] = []
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {
+      stdinIsTTY: true,
+      promptPassphrase: async (file) => {
+        asked.push(file)
+        return 'correct horse'
+      },
+    })
+    expect((await shell.run('echo ok')).stdout).toBe('ok\n')
+    expect(asked).toEqual([encryptedKeyFile])
+  })
+})
+
+describe('running steps', () => {
+  it('sends the payload after the script, for cat', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const payload = '[Interface]\nAddress = 10.0.0.1/24\necho NOT RUN\nno final newline'
+    expect((await shell.run('data=$(cat); printf "%s" "$data"', [], {input: payload})).stdout).toBe(payload)
+    // Larger than the SSH window: flow control must work both ways.
+    const big = 'x'.repeat(3 * 1024 * 1024)
+    const result = await shell.run('cat | wc -c', [], {input: big})
+    expect(result.stdout.trim()).toBe(String(big.length))
+  })
+
+  it('refuses when sudo needs a password, and runs unprivileged steps without sudo', async () => {
+    const n = node('node-b', target.port, {user: 'deploy'})
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const error = await rejection(shell.run('id -u'))
+    expect(error.kind).toBe('sudo-password')
+    expect(error.message).toMatch(/^node-b: sudo needs a password for deploy/)
+    expect(error.hint).toContain('NOPASSWD')
+    expect(target.commands.at(-1)).toBe('sudo -n env WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash -s --')
+    expect((await shell.run('echo plain', [], {privileged: false})).stdout).toBe('plain\n')
+    expect(target.commands.at(-1)).toBe('bash -s --')
+  })
+
+  it('times a step out, stops it, and keeps the connection usable', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const started = Date.now()
+    const error = await rejection(shell.run('sleep 5', [], {timeoutMs: 300}))
+    expect(error.kind).toBe('timeout')
+    expect(error.message).toMatch(/^node-a: step timed out/)
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect((await shell.run('echo still here')).stdout).toBe('still here\n')
+  })
+
+  it('reports death by signal as code -1', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    expect((await shell.run('kill -KILL $$')).code).toBe(-1)
+  })
+
+  it('reports a connection lost in the middle of a step as disconnected', async () => {
+    const flaky = await startTestServer({users})
+    try {
+      const n = node('node-a', flaky.port)
+      const shell = await open(fleet([n], knownHosts(flaky.knownHostsLine())), n)
+      const running = shell.run('sleep 5', [], {timeoutMs: 10_000})
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      flaky.dropConnections()
+      const error = await rejection(running)
+      expect(error.kind).toBe('disconnected')
+      expect(error.message).toMatch(/^node-a: connection was lost/)
+    } finally {
+      await flaky.close()
+    }
+  })
+
+  it('writes a transcript of every byte each way', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {env: {WGFLEET_TRANSCRIPT: transcript}})
+    await shell.run('cat; echo to-stderr >&2; exit 4', ['arg'], {input: 'PAYLOAD\n'})
+    const text = readFileSync(transcript, 'utf8')
+    expect(text).toMatch(/=== .* node-a exec #1 root@127\.0\.0\.1:\d+ ===/)
+    expect(text).toContain(`--- node-a >>> command: bash -s -- 'arg'\n`)
+    expect(text).toContain('--- node-a >>> stdin')
+    expect(text).toContain('echo to-stderr >&2; exit 4\n}\n__wgfleet_main "$@"; exit $?\nPAYLOAD\n')
+    expect(text).toContain('--- node-a <<< stdout (8 bytes)\nPAYLOAD\n')
+    expect(text).toContain('--- node-a <<< stderr (10 bytes)\nto-stderr\n')
+    expect(text).toContain('--- node-a <<< exit 4')
+  })
+})
+
+describe('connection failures', () => {
+  it('classifies a closed port on 127.0.0.1 as unreachable, quickly', async () => {
+    const port = await closedPort()
+    const n = node('node-a', port)
+    const started = Date.now()
+    const error = await rejection(open(fleet([n], knownHosts()), n))
+    expect(error.kind).toBe('unreachable')
+    expect(error.message).toBe(`node-a: cannot reach 127.0.0.1:${port}: connection refused`)
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it('classifies a server that never speaks as a timeout after the connect timeout', async () => {
+    const silent = await startSilentServer()
+    try {
+      const n = node('node-a', silent.port)
+      const started = Date.now()
+      const error = await rejection(open(fleet([n], knownHosts()), n, {connectTimeoutMs: 500}))
+      expect(error.kind).toBe('timeout')
+      expect(error.message).toContain('within 0.5s')
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450)
+      expect(Date.now() - started).toBeLessThan(3_000)
+    } finally {
+      await silent.close()
+    }
+  })
+
+  it('turns a step on a closed session into a disconnected error', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    await shell.close()
+    const error = await rejection(shell.run('true'))
+    expect(error.kind).toBe('disconnected')
+  })
+})
