@@ -1,131 +1,14 @@
 import {describe, expect, it} from 'vitest'
 
 import {majorVersion, osIsLike, parseOsRelease, unquoteShellValue} from '../../../src/wireguard/index.js'
+import {DEBIAN_12, UBUNTU_2404, FEDORA_41, ROCKY_9, ALMALINUX_8, CENTOS_STREAM_9, RHEL_8} from '../../fixtures/os-release.js'
 
-const DEBIAN_12 = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-NAME="Debian GNU/Linux"
-VERSION_ID="12"
-VERSION="12 (bookworm)"
-VERSION_CODENAME=bookworm
-ID=debian
-HOME_URL="https://www.debian.org/"
-SUPPORT_URL="https://www.debian.org/support"
-BUG_REPORT_URL="https://bugs.debian.org/"
-`
 
-const UBUNTU_2404 = `PRETTY_NAME="Ubuntu 24.04.1 LTS"
-NAME="Ubuntu"
-VERSION_ID="24.04"
-VERSION="24.04.1 LTS (Noble Numbat)"
-VERSION_CODENAME=noble
-ID=ubuntu
-ID_LIKE=debian
-HOME_URL="https://www.ubuntu.com/"
-SUPPORT_URL="https://help.ubuntu.com/"
-BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
-PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
-UBUNTU_CODENAME=noble
-LOGO=ubuntu-logo
-`
 
-const FEDORA_41 = `NAME="Fedora Linux"
-VERSION="41 (Server Edition)"
-RELEASE_TYPE=stable
-ID=fedora
-VERSION_ID=41
-VERSION_CODENAME=""
-PLATFORM_ID="platform:f41"
-PRETTY_NAME="Fedora Linux 41 (Server Edition)"
-ANSI_COLOR="0;38;2;60;110;180"
-LOGO=fedora-logo-icon
-CPE_NAME="cpe:/o:fedoraproject:fedora:41"
-HOME_URL="https://fedoraproject.org/"
-DOCUMENTATION_URL="https://docs.fedoraproject.org/en-US/fedora/f41/system-administrators-guide/"
-SUPPORT_URL="https://ask.fedoraproject.org/"
-BUG_REPORT_URL="https://bugzilla.redhat.com/"
-REDHAT_BUGZILLA_PRODUCT="Fedora"
-REDHAT_BUGZILLA_PRODUCT_VERSION=41
-REDHAT_SUPPORT_PRODUCT="Fedora"
-REDHAT_SUPPORT_PRODUCT_VERSION=41
-SUPPORT_END=2025-12-15
-VARIANT="Server Edition"
-VARIANT_ID=server
-`
 
-const ROCKY_9 = `NAME="Rocky Linux"
-VERSION="9.4 (Blue Onyx)"
-ID="rocky"
-ID_LIKE="rhel centos fedora"
-VERSION_ID="9.4"
-PLATFORM_ID="platform:el9"
-PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"
-ANSI_COLOR="0;32"
-LOGO="fedora-logo-icon"
-CPE_NAME="cpe:/o:rocky:rocky:9::baseos"
-HOME_URL="https://rockylinux.org/"
-BUG_REPORT_URL="https://bugs.rockylinux.org/"
-SUPPORT_END="2032-05-31"
-ROCKY_SUPPORT_PRODUCT="Rocky-Linux-9"
-ROCKY_SUPPORT_PRODUCT_VERSION="9.4"
-REDHAT_SUPPORT_PRODUCT="Rocky Linux"
-REDHAT_SUPPORT_PRODUCT_VERSION="9.4"
-`
 
-const ALMALINUX_8 = `NAME="AlmaLinux"
-VERSION="8.10 (Cerulean Leopard)"
-ID="almalinux"
-ID_LIKE="rhel centos fedora"
-VERSION_ID="8.10"
-PLATFORM_ID="platform:el8"
-PRETTY_NAME="AlmaLinux 8.10 (Cerulean Leopard)"
-ANSI_COLOR="0;34"
-LOGO="fedora-logo-icon"
-CPE_NAME="cpe:/o:almalinux:almalinux:8::baseos"
-HOME_URL="https://almalinux.org/"
-DOCUMENTATION_URL="https://wiki.almalinux.org/"
-BUG_REPORT_URL="https://bugs.almalinux.org/"
 
-ALMALINUX_MANTISBT_PROJECT="AlmaLinux-8"
-ALMALINUX_MANTISBT_PROJECT_VERSION="8.10"
-REDHAT_SUPPORT_PRODUCT="AlmaLinux"
-REDHAT_SUPPORT_PRODUCT_VERSION="8.10"
-SUPPORT_END=2029-06-01
-`
 
-const CENTOS_STREAM_9 = `NAME="CentOS Stream"
-VERSION="9"
-ID="centos"
-ID_LIKE="rhel fedora"
-VERSION_ID="9"
-PLATFORM_ID="platform:el9"
-PRETTY_NAME="CentOS Stream 9"
-ANSI_COLOR="0;31"
-LOGO="fedora-logo-icon"
-CPE_NAME="cpe:/o:centos:centos:9"
-HOME_URL="https://centos.org/"
-BUG_REPORT_URL="https://issues.redhat.com/"
-REDHAT_SUPPORT_PRODUCT="Red Hat Enterprise Linux 9"
-REDHAT_SUPPORT_PRODUCT_VERSION="CentOS Stream"
-`
-
-const RHEL_8 = `NAME="Red Hat Enterprise Linux"
-VERSION="8.10 (Ootpa)"
-ID="rhel"
-ID_LIKE="fedora"
-VERSION_ID="8.10"
-PLATFORM_ID="platform:el8"
-PRETTY_NAME="Red Hat Enterprise Linux 8.10 (Ootpa)"
-ANSI_COLOR="0;31"
-CPE_NAME="cpe:/o:redhat:enterprise_linux:8::baseos"
-HOME_URL="https://www.redhat.com/"
-DOCUMENTATION_URL="https://access.redhat.com/documentation/en-us/red_hat_enterprise_linux/8"
-BUG_REPORT_URL="https://issues.redhat.com/"
-
-REDHAT_BUGZILLA_PRODUCT="Red Hat Enterprise Linux 8"
-REDHAT_BUGZILLA_PRODUCT_VERSION=8.10
-REDHAT_SUPPORT_PRODUCT="Red Hat Enterprise Linux"
-REDHAT_SUPPORT_PRODUCT_VERSION="8.10"
-`
 
 describe('parseOsRelease on real files', () => {
   it.each([

@@ -1,0 +1,45 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../lib/base-command.js'
+import {connectionFlags, inventoryFlag} from '../lib/flags.js'
+import {convergeToJson, renderConvergeText} from '../output/converge-view.js'
+import {exitCodeOf} from '../services/converge-report.js'
+
+export default class Init extends BaseCommand {
+  static override summary = 'Converge every node: install WireGuard, keys, configs, firewall, service; verify handshakes.'
+  static override description = `Per node: probe, install wireguard-tools (and wireguard-go without a kernel module), generate the key
+pair on the host if absent, write the config (private key filled in on the host), open the firewall,
+enable wg-quick@<iface>, then wait for a handshake with every peer. A second run changes nothing.`
+  static override examples = [
+    '<%= config.bin %> init -i inventory.ini',
+    '<%= config.bin %> init --dry-run',
+    '<%= config.bin %> init --json > result.json',
+  ]
+  static override flags = {
+    inventory: inventoryFlag,
+    ...connectionFlags,
+    'dry-run': Flags.boolean({summary: 'Connect and probe, print what would change on each node, change nothing.', default: false}),
+    adopt: Flags.boolean({summary: 'Replace an existing config that wgfleet did not write (it is backed up first).', default: false}),
+    'verify-timeout': Flags.integer({summary: 'Seconds to wait for handshakes after a change.', default: 40, min: 0, max: 600, helpValue: 'SECONDS'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Init)
+    // Heavy modules (ssh2, listr2) load only here, not for --help.
+    const {runInit} = await import('../services/init.js')
+    const report = await runInit({
+      inventory: flags.inventory,
+      dryRun: flags['dry-run'],
+      adopt: flags.adopt,
+      concurrency: flags.concurrency,
+      connectTimeoutSeconds: flags['connect-timeout'],
+      knownHosts: flags['known-hosts'],
+      acceptNewHostKeys: flags['accept-new-host-keys'],
+      verifyTimeoutSeconds: flags['verify-timeout'],
+      silent: this.jsonEnabled(),
+    })
+    if (this.jsonEnabled()) this.printJson(convergeToJson(report))
+    else process.stdout.write(renderConvergeText(report))
+    process.exitCode = exitCodeOf(report)
+  }
+}

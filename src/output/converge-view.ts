@@ -1,0 +1,50 @@
+/** Renderers of a ConvergeReport: the summary table for people, and the --json document. */
+import Table from 'cli-table3'
+
+import type {ConvergeReport} from '../services/converge-report.js'
+
+export function convergeToJson(report: ConvergeReport) {
+  return {
+    command: report.command,
+    dryRun: report.dryRun,
+    result: report.result,
+    durationMs: report.durationMs,
+    nodes: report.nodes.map((n) => ({
+      name: n.name,
+      result: n.result,
+      ...(n.error ? {error: n.error} : {}),
+      ...(n.hint ? {hint: n.hint} : {}),
+      steps: n.steps,
+    })),
+  }
+}
+
+export function renderConvergeText(report: ConvergeReport): string {
+  const table = new Table({
+    head: ['node', 'distro', 'wireguard', 'key', 'config', 'firewall', 'service', 'handshakes', 'result'],
+    style: {head: [], border: [], compact: true},
+  })
+  for (const n of report.nodes) {
+    const s = n.steps
+    const wg = s.wireguard ? `${s.wireguard}${s.implementation ? ` (${s.implementation})` : ''}` : '-'
+    table.push([n.name, s.distro ?? '-', wg, s.key ?? '-', s.config ?? '-', s.firewall ?? '-', s.service ?? '-', s.handshakes ?? '-', n.result])
+  }
+  const out = [table.toString()]
+  for (const n of report.nodes) {
+    if (n.steps.diff) out.push('', `${n.name}: config changes${report.dryRun ? ' (not applied)' : ''}:`, n.steps.diff.trimEnd())
+    if (report.dryRun && n.steps.packages?.length) out.push(`${n.name}: would install ${n.steps.packages.join(', ')}`)
+    for (const w of n.steps.warnings ?? []) out.push(`${n.name}: warning: ${w}`)
+  }
+  const failed = report.nodes.filter((n) => n.result === 'failed')
+  if (failed.length) {
+    out.push('')
+    for (const n of failed) out.push(`${n.name}: FAILED: ${n.error}${n.hint ? `\n  hint: ${n.hint}` : ''}`)
+  }
+  const changed = report.nodes.filter((n) => n.result === 'changed').length
+  const verb = report.dryRun ? 'would change' : 'changed'
+  out.push('')
+  out.push(
+    `${report.command}${report.dryRun ? ' --dry-run' : ''}: ${report.result} — ${report.nodes.length} nodes, ${changed} ${verb}, ${failed.length} failed (${(report.durationMs / 1000).toFixed(1)} s)`,
+  )
+  return out.join('\n') + '\n'
+}

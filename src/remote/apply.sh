@@ -1,0 +1,175 @@
+# apply.sh IFACE PORT WRITE ACTION FORWARD UPLINK ADOPT — converge one host to its rendered config.
+#   WRITE   yes|no   the rendered config follows on stdin (PrivateKey as the marker; filled in here)
+#   ACTION  start|restart|syncconf|none   what the running interface needs
+#   FORWARD yes|no   relay/exit: persistent ip_forward + firewall forwarding on the interface
+#   UPLINK  NAME|-   exit node: also allow forwarding from the interface out to this uplink
+#   ADOPT   yes|no   replace a config that wgfleet did not write (backed up first)
+# Prints `key=value` results. Every write is temp file + rename: interrupted at any moment, the config is
+# either the old one or the new one, never half of either.
+set -eu
+iface=$1 port=$2 write=$3 action=$4 forward=$5 uplink=$6 adopt=$7
+conf=/etc/wireguard/$iface.conf
+keyfile=/etc/wireguard/$iface.key
+marker='# Managed by wgfleet. Local changes are overwritten.'
+key_line='PrivateKey = @WGFLEET_PRIVATE_KEY@'
+
+fail() { echo "error=$1"; exit "${2:-30}"; }
+has() { command -v "$1" >/dev/null 2>&1; }
+systemd=no; [ -d /run/systemd/system ] && systemd=yes
+
+# Temp files of an interrupted earlier run: never left to linger.
+rm -rf /etc/wireguard/.wgfleet.* 2>/dev/null || true
+
+write_config() {
+  [ -s "$keyfile" ] || fail "key file $keyfile is missing"
+  if [ -f "$conf" ] && [ "$(head -n1 "$conf")" != "$marker" ] && [ "$adopt" != yes ]; then
+    fail "$conf exists and was not written by wgfleet; rerun with --adopt to replace it (it will be backed up)" 31
+  fi
+  tmpdir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX)
+  trap 'rm -rf "$tmpdir"' EXIT HUP INT TERM
+  umask 077
+  cat >"$tmpdir/rendered"
+  [ "$(head -n1 "$tmpdir/rendered")" = "$marker" ] || fail "rendered config lacks the wgfleet marker (not sent whole?)"
+  [ "$(grep -cxF "$key_line" "$tmpdir/rendered")" = 1 ] || fail "rendered config must hold exactly one private key marker"
+  # Fill the private key in from the key file, here on the host; it is never printed.
+  awk -v keyfile="$keyfile" -v key_line="$key_line" '
+    BEGIN { if ((getline key < keyfile) <= 0) exit 3 }
+    $0 == key_line { print "PrivateKey = " key; next }
+    { print }' "$tmpdir/rendered" >"$tmpdir/$iface.conf" || fail "could not fill in the private key"
+  rm -f "$tmpdir/rendered"
+  # Check the result the way wg-quick will read it.
+  stripped=$(wg-quick strip "$tmpdir/$iface.conf" 2>&1) || fail "wg-quick rejects the new config: $(printf '%s' "$stripped" | grep -v PrivateKey | head -n1)"
+  printf '%s\n' "$stripped" | grep -q '^PrivateKey = ..*' || fail "new config has no private key after filling in"
+  if [ -f "$conf" ]; then
+    cp -p "$conf" "$tmpdir/backup"
+    chmod 0600 "$tmpdir/backup"
+    mv -f "$tmpdir/backup" "$conf.bak"
+    echo "backup=$conf.bak"
+  fi
+  chown root:root "$tmpdir/$iface.conf"
+  chmod 0600 "$tmpdir/$iface.conf"
+  sync "$tmpdir/$iface.conf" 2>/dev/null || true
+  mv -f "$tmpdir/$iface.conf" "$conf"
+  echo "config=written"
+}
+
+set_forwarding() {
+  want='net.ipv4.ip_forward = 1'
+  if [ "$(cat /etc/sysctl.d/99-wgfleet.conf 2>/dev/null)" != "$want" ]; then
+    tmp=$(mktemp /etc/sysctl.d/.99-wgfleet.XXXXXX)
+    printf '%s\n' "$want" >"$tmp"
+    chmod 0644 "$tmp"
+    mv -f "$tmp" /etc/sysctl.d/99-wgfleet.conf
+    echo "forward_file=written"
+  fi
+  if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ]; then
+    sysctl -q -w net.ipv4.ip_forward=1 >/dev/null || fail "could not enable net.ipv4.ip_forward"
+    echo "forward=enabled"
+  fi
+}
+
+open_firewall() {
+  if has ufw && ufw status 2>/dev/null | grep -q '^Status: active'; then
+    status=$(ufw status)
+    if ! printf '%s\n' "$status" | grep -Eq "^$port/udp +ALLOW"; then
+      ufw allow "$port/udp" comment wgfleet >/dev/null
+      echo "firewall=ufw allow $port/udp"
+    fi
+    if [ "$forward" = yes ] && ! printf '%s\n' "$status" | grep -Eq "^Anywhere on $iface +ALLOW FWD +Anywhere on $iface"; then
+      ufw route allow in on "$iface" out on "$iface" comment wgfleet >/dev/null
+      echo "firewall=ufw route allow in on $iface out on $iface"
+    fi
+    if [ "$uplink" != - ] && ! printf '%s\n' "$status" | grep -Eq "^Anywhere on $uplink +ALLOW FWD +Anywhere on $iface"; then
+      ufw route allow in on "$iface" out on "$uplink" comment wgfleet >/dev/null
+      echo "firewall=ufw route allow in on $iface out on $uplink"
+    fi
+  elif has firewall-cmd && firewall-cmd --state >/dev/null 2>&1; then
+    if ! firewall-cmd --permanent --list-ports | tr ' ' '\n' | grep -qx "$port/udp"; then
+      firewall-cmd -q --permanent --add-port="$port/udp"
+      echo "firewall=firewalld permanent $port/udp"
+    fi
+    if ! firewall-cmd --list-ports | tr ' ' '\n' | grep -qx "$port/udp"; then
+      firewall-cmd -q --add-port="$port/udp"
+      echo "firewall=firewalld runtime $port/udp"
+    fi
+    if [ "$forward" = yes ] && [ "$(firewall-cmd --permanent --get-zone-of-interface="$iface" 2>/dev/null)" != trusted ]; then
+      # A relay forwards between peers arriving on the same interface: trust the overlay interface.
+      firewall-cmd -q --permanent --zone=trusted --change-interface="$iface"
+      firewall-cmd -q --zone=trusted --change-interface="$iface" 2>/dev/null || true
+      echo "firewall=firewalld trusted zone for $iface"
+    fi
+  fi
+}
+
+# Routes for AllowedIPs not yet routed to the interface — what wg-quick does at `up`, for a live syncconf.
+add_missing_routes() {
+  for net in $(wg show "$iface" allowed-ips | cut -f2- | tr ' \t' '\n\n' | grep -v '^(none)$' | sort -u); do
+    case $net in */0) continue ;; esac
+    if [ -z "$(ip route show dev "$iface" match "$net" 2>/dev/null)" ]; then
+      ip route add "$net" dev "$iface"
+      echo "route=added $net"
+    fi
+  done
+}
+
+sync_config() {
+  stripped=$(wg-quick strip "$iface") || fail "wg-quick strip $iface failed"
+  [ -n "$stripped" ] || fail "wg-quick strip $iface printed nothing"
+  printf '%s\n' "$stripped" | grep -q '^PrivateKey = ..*' || fail "stripped config holds no private key; not syncing"
+  printf '%s\n' "$stripped" | wg syncconf "$iface" /dev/stdin || fail "wg syncconf $iface failed"
+  add_missing_routes
+  echo "service=synced"
+}
+
+start_service() {
+  if [ "$systemd" = yes ]; then
+    # An interface brought up by hand would make the unit fail: take it down first.
+    if ip link show dev "$iface" >/dev/null 2>&1 && ! systemctl is-active -q "wg-quick@$iface"; then
+      wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" || true
+    fi
+    systemctl start "wg-quick@$iface" || fail "systemctl start wg-quick@$iface failed: $(journalctl -u "wg-quick@$iface" -n 5 --no-pager 2>/dev/null | tail -n 3 | tr '\n' ' ')"
+  else
+    wg-quick up "$iface" >/dev/null 2>&1 || fail "wg-quick up $iface failed"
+    echo "warning=no systemd: the interface was brought up with wg-quick and will not come back after a reboot"
+  fi
+  echo "service=started"
+}
+
+restart_service() {
+  if [ "$systemd" = yes ]; then
+    systemctl restart "wg-quick@$iface" || fail "systemctl restart wg-quick@$iface failed"
+  else
+    wg-quick down "$iface" >/dev/null 2>&1 || true
+    wg-quick up "$iface" >/dev/null 2>&1 || fail "wg-quick up $iface failed"
+  fi
+  echo "service=restarted"
+}
+
+# Modes wgfleet promises (DESIGN.md §5): /etc/wireguard 0700, key and config 0600, root-owned.
+fix_permissions() {
+  changed=no
+  [ "$(stat -c %a /etc/wireguard)" = 700 ] || { chmod 0700 /etc/wireguard; changed=yes; }
+  for f in "$keyfile" "$conf"; do
+    [ -f "$f" ] || continue
+    [ "$(stat -c %a "$f")" = 600 ] || { chmod 0600 "$f"; changed=yes; }
+    [ "$(stat -c %U "$f")" = root ] || { chown root:root "$f"; changed=yes; }
+  done
+  [ $changed = no ] || echo "permissions=fixed"
+}
+
+[ "$write" = yes ] && write_config
+fix_permissions
+[ "$forward" = yes ] && set_forwarding
+open_firewall
+if [ "$systemd" = yes ] && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)" != enabled ]; then
+  systemctl enable -q "wg-quick@$iface" 2>/dev/null || fail "systemctl enable wg-quick@$iface failed"
+  echo "enabled=yes"
+fi
+case $action in
+  start) start_service ;;
+  restart) restart_service ;;
+  syncconf) sync_config ;;
+  none) ;;
+  *) fail "unknown action $action" ;;
+esac
+echo "done=yes"

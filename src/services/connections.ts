@@ -1,0 +1,75 @@
+/**
+ * From command flags to a ShellFactory: how every command that connects opens its RemoteShells. The SSH
+ * module (and with it ssh2) is imported here, lazily, so `--help` and `plan` never load it.
+ */
+import type {Fleet, NodeSpec} from '../inventory/model.js'
+import type {HostKeyDetails} from '../ssh/errors.js'
+import type {RemoteShell} from '../tasks/remote-shell.js'
+
+export interface ConnectionSettings {
+  connectTimeoutSeconds: number
+  knownHosts?: string
+  acceptNewHostKeys: boolean
+}
+
+export interface ShellPool {
+  open(node: NodeSpec): Promise<RemoteShell>
+  closeAll(): Promise<void>
+}
+
+export function makeShellFactory(fleet: Fleet, settings: ConnectionSettings): ShellPool {
+  const open = new Set<RemoteShell>()
+  return {
+    async open(node) {
+      const ssh = await import('../ssh/index.js')
+      const shell = await ssh.openShell(fleet, node, {
+        connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+        knownHostsFlag: settings.knownHosts,
+        acceptNewHostKeys: settings.acceptNewHostKeys,
+        promptPassphrase: promptHidden,
+        onHostKeyAdded: (details) => {
+          process.stderr.write(`${node.name}: recorded new host key ${describe(details)}\n`)
+        },
+      })
+      open.add(shell)
+      const close = shell.close.bind(shell)
+      shell.close = async () => {
+        open.delete(shell)
+        await close()
+      }
+      return shell
+    },
+    async closeAll() {
+      await Promise.all([...open].map((s) => s.close().catch(() => undefined)))
+    },
+  }
+}
+
+function describe(details: HostKeyDetails): string {
+  return `${details.hostKeyAlias} ${details.keyType} ${details.fingerprint} in ${details.knownHostsFile}`
+}
+
+/** Ask for a key's passphrase on the terminal without echoing it (only called when stdin is a TTY). */
+async function promptHidden(keyFile: string): Promise<string | undefined> {
+  const {createInterface} = await import('node:readline')
+  const {Writable} = await import('node:stream')
+  let muted = false
+  const output = new Writable({
+    write(chunk, _encoding, callback) {
+      if (!muted) process.stderr.write(chunk)
+      callback()
+    },
+  })
+  const rl = createInterface({input: process.stdin, output, terminal: true})
+  try {
+    return await new Promise<string>((resolve) => {
+      rl.question(`Passphrase for ${keyFile}: `, (answer) => {
+        process.stderr.write('\n')
+        resolve(answer)
+      })
+      muted = true
+    })
+  } finally {
+    rl.close()
+  }
+}

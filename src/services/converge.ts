@@ -1,0 +1,271 @@
+/**
+ * The converge behind `wgfleet init` (and, later, add-node / remove-node): read → plan → apply.
+ *
+ *   phase 1, per node in parallel: connect, probe (one read-only exec), install what is missing and make
+ *            sure the key pair exists (one exec, skipped when nothing is missing) → public key known
+ *   barrier: every reachable node's public key known (unreachable nodes: their key from state)
+ *   plan:    pure planFleet over all keys and host facts
+ *   phase 2, per node in parallel: decide (pure) → apply (one exec, skipped when nothing differs) →
+ *            verify handshakes (read from the probe when nothing changed, else one bounded exec)
+ *
+ * A node that fails never stops the others; its peers stay on every other node (from state).
+ */
+import type {Fleet, NodeSpec} from '../inventory/model.js'
+import {diffConfig, planFleet} from '../plan/index.js'
+import type {FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
+import type {HostProbe} from '../remote/probe.js'
+import {openStateStore, type StateStore} from '../state/state.js'
+import {NodeFailure, decideApply, decideInstall} from '../tasks/decide.js'
+import {applyHost, prepareHost, probeHost, verifyHandshakes} from '../tasks/host-steps.js'
+import type {RemoteShell} from '../tasks/remote-shell.js'
+import {runPerNode, type Progress} from '../tasks/runner.js'
+import {parseWgDump} from '../wireguard/index.js'
+import {fleetResult, type ConvergeReport, type NodeResult, type NodeSteps} from './converge-report.js'
+
+export type ShellFactory = (node: NodeSpec) => Promise<RemoteShell>
+
+export interface ConvergeOptions {
+  dryRun: boolean
+  adopt: boolean
+  concurrency: number
+  silent: boolean
+  /** Seconds to wait for handshakes after a change. */
+  verifyTimeoutSeconds: number
+  /** Handshakes older than this do not count as verified (same threshold as status). */
+  staleAfterSeconds: number
+  openShell: ShellFactory
+  /** Nodes to converge; default all. Others are still rendered as peers (add-node converges one). */
+  only?: string[]
+  command?: string
+}
+
+interface Discovered {
+  shell: RemoteShell
+  probe: HostProbe
+  steps: NodeSteps
+  publicKey?: string
+  changed: boolean
+}
+
+export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Promise<ConvergeReport> {
+  const started = Date.now()
+  const store = openStateStore(fleet.dir)
+  const state = await store.load()
+  const targets = fleet.nodes.filter((n) => !options.only || options.only.includes(n.name))
+  const iface = fleet.network.interface
+  const discovered = new Map<string, Discovered>()
+  const results = new Map<string, NodeResult>()
+
+  // Phase 1: probe, install, keys.
+  const phase1 = await runPerNode(
+    targets.map((n) => n.name),
+    async (name, progress) => {
+      const node = targets.find((n) => n.name === name)!
+      progress(`connecting to ${node.ssh.user}@${node.host}${node.ssh.port === 22 ? '' : `:${node.ssh.port}`}`)
+      const shell = await options.openShell(node)
+      try {
+        const found = await discoverNode(fleet, node, shell, options, progress, store)
+        discovered.set(name, found)
+      } catch (error) {
+        await shell.close().catch(() => undefined)
+        throw error
+      }
+    },
+    {concurrency: options.concurrency, silent: options.silent},
+  )
+  for (const [name, outcome] of phase1) if (!outcome.ok) results.set(name, failedResult(name, outcome.error, {}))
+
+  // Barrier: every key known. Keys and facts of nodes not reached this run come from state.
+  const publicKeys: Record<string, string> = {}
+  const facts: Record<string, HostFacts> = {}
+  for (const [name, s] of Object.entries(state.nodes)) {
+    if (s.publicKey) publicKeys[name] = s.publicKey
+    if (s.facts) facts[name] = s.facts
+  }
+  for (const [name, d] of discovered) {
+    if (d.publicKey) publicKeys[name] = d.publicKey
+    facts[name] = factsOf(d.probe)
+  }
+  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+
+  // Phase 2: apply and verify.
+  try {
+    const phase2 = await runPerNode(
+      [...discovered.keys()],
+      async (name, progress) => {
+        const found = discovered.get(name)!
+        const nodePlan = plan.nodes.find((n) => n.name === name)!
+        const node = fleet.nodes.find((n) => n.name === name)!
+        return applyNode({fleet, node, nodePlan, plan, found, options, progress, store, reachable: new Set(discovered.keys())})
+      },
+      {concurrency: options.concurrency, silent: options.silent},
+    )
+    for (const [name, outcome] of phase2) {
+      const found = discovered.get(name)!
+      if (outcome.ok) results.set(name, outcome.value)
+      else results.set(name, failedResult(name, outcome.error, found.steps))
+    }
+  } finally {
+    await Promise.all([...discovered.values()].map((d) => d.shell.close().catch(() => undefined)))
+  }
+
+  const nodes = targets.map((n) => results.get(n.name) ?? failedResult(n.name, new Error('not run'), {}))
+  return {command: options.command ?? 'init', dryRun: options.dryRun, result: fleetResult(nodes), nodes, durationMs: Date.now() - started}
+}
+
+async function discoverNode(
+  fleet: Fleet,
+  node: NodeSpec,
+  shell: RemoteShell,
+  options: ConvergeOptions,
+  progress: Progress,
+  store: StateStore,
+): Promise<Discovered> {
+  const iface = fleet.network.interface
+  progress('probing')
+  const probe = await probeHost(shell, iface)
+  const steps: NodeSteps = {distro: probe.os.prettyName ?? probe.os.id}
+
+  if (probe.config && !probe.managed && !options.adopt) {
+    throw new NodeFailure(
+      `/etc/wireguard/${iface}.conf exists and was not written by wgfleet`,
+      `rerun with --adopt to replace it (the current file is kept as /etc/wireguard/${iface}.conf.bak), or set another interface in [network]`,
+    )
+  }
+
+  const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name)
+  const install = decideInstall(probe, {dns: Boolean(node.dns?.length), firewallTools: needsExit})
+  steps.implementation = install.implementation
+  steps.wireguard = install.packages.includes('wireguard-tools') ? 'installed' : 'present'
+  steps.packages = install.packages
+  let publicKey = probe.key ? probe.publicKey : undefined
+  let changed = false
+
+  if (options.dryRun) {
+    steps.key = probe.key ? 'kept' : 'new'
+    if (install.packages.length) steps.wireguard = 'installed'
+    return {shell, probe, steps, publicKey, changed: install.packages.length > 0 || !probe.key}
+  }
+
+  if (install.packages.length > 0 || !probe.key || !publicKey) {
+    progress(install.packages.length ? `installing ${install.packages.join(', ')}` : 'generating the key pair')
+    const prepared = await prepareHost(shell, iface, probe.packageManager, install.packages)
+    publicKey = prepared.publicKey
+    steps.key = prepared.key
+    changed = install.packages.length > 0 || prepared.key === 'new'
+  } else {
+    steps.key = 'kept'
+  }
+  await store.updateNode(node.name, {publicKey, facts: factsOf(probe)})
+  return {shell, probe, steps, publicKey, changed}
+}
+
+interface ApplyNodeArgs {
+  fleet: Fleet
+  node: NodeSpec
+  nodePlan: NodePlan
+  plan: FleetPlan
+  found: Discovered
+  options: ConvergeOptions
+  progress: Progress
+  store: StateStore
+  reachable: Set<string>
+}
+
+async function applyNode(args: ApplyNodeArgs): Promise<NodeResult> {
+  const {fleet, node, nodePlan, plan, found, options, progress, store, reachable} = args
+  const {probe, steps} = found
+  const iface = fleet.network.interface
+  const decision = decideApply(probe, nodePlan, node.port)
+  const current = probe.config ? probe.configText ?? null : null
+
+  if (options.dryRun) {
+    steps.config = decision.writeConfig ? (current === null ? 'would create' : 'would change') : 'unchanged'
+    if (decision.writeConfig) steps.diff = diffConfig(current ?? '', nodePlan.config, `/etc/wireguard/${iface}.conf`)
+    steps.firewall = decision.firewall.length ? `would ${decision.firewall.join(', ')}` : 'unchanged'
+    steps.service = describeAction(decision.action, decision.enable, true)
+    const changed = found.changed || decision.needed
+    return {name: node.name, result: changed ? 'changed' : 'unchanged', steps}
+  }
+
+  let changed = found.changed
+  if (decision.needed) {
+    progress(decision.writeConfig ? 'writing the config' : 'applying')
+    const applied = await applyHost(found.shell, {iface, port: node.port, decision, config: nodePlan.config, adopt: options.adopt})
+    changed = true
+    steps.config = applied.configWritten ? (current === null ? 'new' : 'changed') : 'unchanged'
+    steps.firewall = applied.firewall.length ? applied.firewall.join(', ') : firewallSummary(probe)
+    steps.service = applied.service === 'unchanged' ? (applied.enabled ? 'enabled' : 'running') : applied.service
+    if (applied.warnings.length) steps.warnings = applied.warnings
+  } else {
+    steps.config = 'unchanged'
+    steps.firewall = firewallSummary(probe)
+    steps.service = 'running'
+  }
+  await store.saveAppliedConfig(node.name, nodePlan.config)
+
+  // Verify: a handshake with every peer that this run reached (others cannot answer now).
+  const expected = nodePlan.peers.filter((p) => p.publicKey && reachable.has(p.name))
+  const peersToCheck = expected.map((p) => ({
+    name: p.name,
+    publicKey: p.publicKey!,
+    address: fleet.nodes.find((n) => n.name === p.name)!.address,
+  }))
+  let latest: Record<string, number>
+  let now: number
+  const fromProbe = !decision.needed && probe.peerDump !== undefined ? handshakesFromProbe(probe) : undefined
+  if (fromProbe && peersToCheck.every((p) => fresh(fromProbe.latest[p.publicKey], fromProbe.now, options.staleAfterSeconds))) {
+    ;({latest, now} = fromProbe)
+  } else {
+    progress(`waiting for handshakes (${peersToCheck.length} peers)`)
+    ;({latest, now} = await verifyHandshakes(found.shell, iface, peersToCheck, options.verifyTimeoutSeconds))
+  }
+  const missing = peersToCheck.filter((p) => !fresh(latest[p.publicKey], now, options.staleAfterSeconds))
+  steps.handshakes = `${peersToCheck.length - missing.length}/${peersToCheck.length}`
+  if (missing.length > 0) {
+    return {
+      name: node.name,
+      result: 'failed',
+      error: `no handshake with ${missing.map((p) => p.name).join(', ')} within ${options.verifyTimeoutSeconds} s`,
+      hint: 'run `wgfleet doctor` to see why (firewall, endpoint, keys)',
+      steps,
+    }
+  }
+  void plan
+  return {name: node.name, result: changed ? 'changed' : 'unchanged', steps}
+}
+
+function fresh(ts: number | undefined, now: number, staleAfter: number): boolean {
+  return ts !== undefined && ts > 0 && now - ts <= staleAfter
+}
+
+function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<string, number>} {
+  const latest: Record<string, number> = {}
+  for (const peer of parseWgDump(probe.peerDump ?? '')) latest[peer.publicKey] = peer.latestHandshake
+  return {now: probe.now, latest}
+}
+
+function factsOf(probe: HostProbe): HostFacts {
+  return {uplink: probe.uplink, managementSources: probe.sshClient ? [probe.sshClient] : undefined}
+}
+
+function firewallSummary(probe: HostProbe): string {
+  if (probe.ufw === 'active') return 'ufw (open)'
+  if (probe.firewalld === 'running') return 'firewalld (open)'
+  return 'none active'
+}
+
+function describeAction(action: string, enable: boolean, dry: boolean): string {
+  const verb = dry ? 'would ' : ''
+  const parts = []
+  if (enable) parts.push(`${verb}enable`)
+  if (action === 'start') parts.push(`${verb}start`)
+  if (action === 'restart') parts.push(`${verb}restart`)
+  if (action === 'syncconf') parts.push(`${verb}syncconf (no restart)`)
+  return parts.length ? parts.join(', ') : 'unchanged'
+}
+
+export function failedResult(name: string, error: unknown, steps: NodeSteps): NodeResult {
+  const err = error as {message?: string; hint?: string}
+  return {name, result: 'failed', error: err?.message ?? String(error), hint: err?.hint, steps}
+}

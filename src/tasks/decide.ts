@@ -1,0 +1,148 @@
+/**
+ * Pure decisions of the converge: from what the probe saw and what the plan wants, which packages to
+ * install and what the apply step must do. No I/O here, so every branch (apt, dnf, EL8 without EPEL,
+ * no kernel module, ...) is unit-tested from real /etc/os-release texts.
+ */
+import type {NodePlan} from '../plan/model.js'
+import type {HostProbe} from '../remote/probe.js'
+import {classifyConfigChange} from '../plan/index.js'
+
+export class NodeFailure extends Error {
+  readonly hint?: string
+
+  constructor(message: string, hint?: string) {
+    super(message)
+    this.name = 'NodeFailure'
+    this.hint = hint
+  }
+}
+
+export type OsFamily = 'debian' | 'fedora' | 'el' | 'unknown'
+
+export function osFamily(probe: HostProbe): OsFamily {
+  const ids = [probe.os.id, ...probe.os.idLike].map((s) => s.toLowerCase())
+  if (ids.some((id) => id === 'debian' || id === 'ubuntu')) return 'debian'
+  if (probe.os.id === 'fedora') return 'fedora'
+  if (ids.some((id) => ['rhel', 'centos', 'rocky', 'almalinux', 'fedora'].includes(id))) return 'el'
+  return 'unknown'
+}
+
+export function elMajor(probe: HostProbe): number | undefined {
+  const major = Number.parseInt(probe.os.versionId ?? '', 10)
+  return Number.isFinite(major) ? major : undefined
+}
+
+export interface InstallNeeds {
+  /** `dns` is set: wg-quick needs resolvconf. */
+  dns: boolean
+  /** Full tunnel or masquerade: wg-quick's rules and our PostUp need iptables/nft. */
+  firewallTools: boolean
+}
+
+export interface InstallDecision {
+  packages: string[]
+  /** WireGuard implementation once installed. */
+  implementation: 'kernel' | 'userspace'
+}
+
+/** The fixed set of package names wgfleet ever asks for (validated again before sending). */
+export const KNOWN_PACKAGES = new Set(['wireguard-tools', 'wireguard-go', 'openresolv', 'systemd-resolved', 'iptables', 'iptables-nft'])
+
+export function decideInstall(probe: HostProbe, needs: InstallNeeds): InstallDecision {
+  const family = osFamily(probe)
+  const manager = probe.packageManager
+  const packages: string[] = []
+  const implementation = probe.kernelWireguard ? 'kernel' : 'userspace'
+
+  if (!probe.has.wg || !probe.has.wgQuick) {
+    if (manager === 'none') {
+      throw new NodeFailure('WireGuard tools are missing and there is no apt, dnf or yum to install them', 'install wireguard-tools by hand, then rerun')
+    }
+    if (family === 'el' && (elMajor(probe) ?? 0) <= 8 && !probe.epel) {
+      throw new NodeFailure(
+        `${probe.os.prettyName ?? 'EL8'} takes wireguard-tools from EPEL, which is not enabled`,
+        'enable EPEL (`dnf install epel-release`; on RHEL also enable codeready-builder), then rerun',
+      )
+    }
+    packages.push('wireguard-tools')
+  }
+
+  if (!probe.kernelWireguard && !probe.has.wireguardGo) {
+    if (manager === 'apt') packages.push('wireguard-go')
+    else {
+      throw new NodeFailure(
+        `the kernel (${probe.kernel}) has no WireGuard module and ${probe.os.prettyName ?? 'this distribution'} does not package the userspace wireguard-go`,
+        'use a kernel with WireGuard (5.6+ or the distribution\'s kmod-wireguard), then rerun',
+      )
+    }
+  }
+
+  if (needs.dns && !probe.has.resolvconf) packages.push(manager === 'apt' ? 'openresolv' : 'systemd-resolved')
+  if (needs.firewallTools && !probe.has.iptables) {
+    packages.push(manager === 'apt' || (family === 'el' && (elMajor(probe) ?? 0) <= 8) ? 'iptables' : 'iptables-nft')
+  }
+  if (packages.length > 0 && manager === 'none') {
+    throw new NodeFailure(`missing ${packages.join(', ')} and no apt, dnf or yum to install them`, 'install them by hand, then rerun')
+  }
+  return {packages, implementation}
+}
+
+export type ServiceAction = 'start' | 'restart' | 'syncconf' | 'none'
+
+export interface ApplyDecision {
+  writeConfig: boolean
+  configChange: 'new' | 'peers' | 'interface' | 'none'
+  action: ServiceAction
+  forward: boolean
+  /** Exit node: uplink to allow forwarding to ('-' when none). */
+  uplink: string
+  firewall: string[]
+  enable: boolean
+  permissions: boolean
+  /** True when the apply step must run at all. */
+  needed: boolean
+}
+
+export function decideApply(probe: HostProbe, node: NodePlan, port: number): ApplyDecision {
+  const current = probe.config ? probe.configText ?? null : null
+  const configChange = current === null ? 'new' : classifyConfigChange(current, node.config)
+  const writeConfig = configChange !== 'none'
+  const running = probe.interfaceUp && (!probe.systemd || probe.serviceActive === 'active')
+
+  let action: ServiceAction = 'none'
+  if (!running) action = 'start'
+  else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
+  else if (configChange === 'peers') action = 'syncconf'
+
+  const firewall: string[] = []
+  const portRule = `${port}/udp`
+  if (probe.ufw === 'active') {
+    if (!probe.ufwAllowed.includes(portRule)) firewall.push(`ufw allow ${portRule}`)
+    if (node.forwarding && !probe.ufwRoutes) firewall.push(`ufw route allow on ${node.interface}`)
+  } else if (probe.firewalld === 'running') {
+    if (!probe.firewalldPermanentPorts.includes(portRule) || !probe.firewalldPorts.includes(portRule)) firewall.push(`firewalld add ${portRule}`)
+    if (node.forwarding && probe.firewalldInterfaceZone !== 'trusted') firewall.push(`firewalld trusted zone for ${node.interface}`)
+  }
+
+  const forward = node.forwarding && (!probe.ipForward || !probe.forwardFile)
+  const enable = probe.systemd && probe.serviceEnabled !== 'enabled'
+  const permissions = probe.wireguardDirMode !== '700' || probe.keyMode !== '600' || (probe.config && probe.configMode !== '600')
+  const needed = writeConfig || action !== 'none' || firewall.length > 0 || forward || enable || permissions
+  return {
+    writeConfig,
+    configChange,
+    action,
+    forward: node.forwarding,
+    uplink: node.masquerade && probe.uplink ? probe.uplink : '-',
+    firewall,
+    enable,
+    permissions,
+    needed,
+  }
+}
+
+/** Adding or removing a 0.0.0.0/0 route changes wg-quick's policy routing: only a restart applies it. */
+function fullTunnelChanged(oldText: string | null, newText: string): boolean {
+  const hasDefault = (text: string | null) => /^AllowedIPs\s*=.*\b0\.0\.0\.0\/0\b/m.test(text ?? '')
+  return hasDefault(oldText) !== hasDefault(newText)
+}

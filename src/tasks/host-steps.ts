@@ -1,0 +1,140 @@
+/**
+ * Task factories: each step of the converge as a function of a RemoteShell, so flows are tested with a
+ * scripted fake shell and an in-process ssh2 server. Values passed to scripts are validated here again
+ * (defence in depth: the inventory validated them first).
+ */
+import {parseKeyValues, parseProbeOutput, type HostProbe} from '../remote/probe.js'
+import {loadScript} from '../remote/scripts.js'
+import {isWireGuardKey} from '../wireguard/index.js'
+import {KNOWN_PACKAGES, NodeFailure, type ApplyDecision} from './decide.js'
+import type {ExecResult, RemoteShell} from './remote-shell.js'
+
+const IFACE = /^[a-zA-Z0-9_=+.-]{1,15}$/
+
+export const STEP_TIMEOUTS = {
+  probe: 30_000,
+  prepare: 15 * 60_000,
+  apply: 120_000,
+  verifyGraceMs: 20_000,
+} as const
+
+function checkIface(iface: string): string {
+  if (!IFACE.test(iface)) throw new Error(`bug: unvalidated interface name ${JSON.stringify(iface)}`)
+  return iface
+}
+
+/** The `error=` line a script printed, else the last line of stderr, else the exit code. */
+function scriptFailure(what: string, result: ExecResult): NodeFailure {
+  const said = parseKeyValues(result.stdout).find(([k]) => k === 'error')?.[1]
+  const stderr = result.stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ')
+  return new NodeFailure(`${what} failed: ${said ?? (stderr || `exit code ${result.code}`)}`)
+}
+
+export async function probeHost(shell: RemoteShell, iface: string): Promise<HostProbe> {
+  const result = await shell.run(loadScript('probe'), [checkIface(iface)], {timeoutMs: STEP_TIMEOUTS.probe})
+  if (result.code !== 0) throw scriptFailure('probe', result)
+  return parseProbeOutput(result.stdout)
+}
+
+export interface PrepareOutcome {
+  installed: string[]
+  key: 'new' | 'kept'
+  publicKey: string
+}
+
+export async function prepareHost(shell: RemoteShell, iface: string, manager: string, packages: string[]): Promise<PrepareOutcome> {
+  for (const p of packages) if (!KNOWN_PACKAGES.has(p)) throw new Error(`bug: unexpected package ${p}`)
+  if (!['apt', 'dnf', 'yum', 'none'].includes(manager)) throw new Error(`bug: unexpected package manager ${manager}`)
+  const result = await shell.run(loadScript('prepare'), [checkIface(iface), manager, ...packages], {timeoutMs: STEP_TIMEOUTS.prepare})
+  if (result.code !== 0) throw scriptFailure(packages.length ? `installing ${packages.join(', ')}` : 'key generation', result)
+  const values = new Map(parseKeyValues(result.stdout))
+  const publicKey = values.get('pubkey') ?? ''
+  if (!isWireGuardKey(publicKey)) throw new NodeFailure('the host did not return a valid public key')
+  return {installed: packages, key: values.get('key') === 'new' ? 'new' : 'kept', publicKey}
+}
+
+export interface ApplyOutcome {
+  configWritten: boolean
+  backup?: string
+  service: 'started' | 'restarted' | 'synced' | 'unchanged'
+  enabled: boolean
+  firewall: string[]
+  forwarding: boolean
+  routes: string[]
+  warnings: string[]
+}
+
+export async function applyHost(
+  shell: RemoteShell,
+  args: {iface: string; port: number; decision: ApplyDecision; config: string; adopt: boolean},
+): Promise<ApplyOutcome> {
+  const {iface, port, decision, config, adopt} = args
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`bug: bad port ${port}`)
+  if (decision.uplink !== '-' && !IFACE.test(decision.uplink)) throw new NodeFailure(`the host reports an unusable uplink name ${JSON.stringify(decision.uplink)}`)
+  const argv = [
+    checkIface(iface),
+    String(port),
+    decision.writeConfig ? 'yes' : 'no',
+    decision.action,
+    decision.forward ? 'yes' : 'no',
+    decision.uplink,
+    adopt ? 'yes' : 'no',
+  ]
+  const result = await shell.run(loadScript('apply'), argv, {
+    input: decision.writeConfig ? config : undefined,
+    timeoutMs: STEP_TIMEOUTS.apply,
+  })
+  if (result.code !== 0) throw scriptFailure('applying the config', result)
+  const values = parseKeyValues(result.stdout)
+  const get = (k: string) => values.filter(([key]) => key === k).map(([, v]) => v)
+  const service = get('service')[0]
+  return {
+    configWritten: get('config').includes('written'),
+    backup: get('backup')[0],
+    service: service === 'started' || service === 'restarted' || service === 'synced' ? service : 'unchanged',
+    enabled: get('enabled').includes('yes'),
+    firewall: get('firewall'),
+    forwarding: get('forward').length > 0 || get('forward_file').length > 0,
+    routes: get('route'),
+    warnings: get('warning'),
+  }
+}
+
+export interface HandshakeReading {
+  /** The host's clock. */
+  now: number
+  /** public key → latest handshake (unix seconds, 0 = never). */
+  latest: Record<string, number>
+}
+
+export async function verifyHandshakes(
+  shell: RemoteShell,
+  iface: string,
+  peers: Array<{publicKey: string; address: string}>,
+  timeoutSeconds: number,
+): Promise<HandshakeReading> {
+  const argv = [checkIface(iface), String(timeoutSeconds)]
+  for (const peer of peers) {
+    if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new Error('bug: unvalidated peer')
+    argv.push(peer.publicKey, peer.address)
+  }
+  const result = await shell.run(loadScript('verify'), argv, {
+    privileged: true,
+    timeoutMs: timeoutSeconds * 1000 + STEP_TIMEOUTS.verifyGraceMs,
+  })
+  if (result.code !== 0) throw scriptFailure('verifying handshakes', result)
+  return parseHandshakes(result.stdout)
+}
+
+export function parseHandshakes(stdout: string): HandshakeReading {
+  let now = 0
+  const latest: Record<string, number> = {}
+  for (const [k, v] of parseKeyValues(stdout)) {
+    if (k === 'now') now = Number(v)
+    if (k === 'hs') {
+      const [key, ts] = v.split(/\s+/)
+      if (key && isWireGuardKey(key)) latest[key] = Number(ts) || 0
+    }
+  }
+  return {now, latest}
+}

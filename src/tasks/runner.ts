@@ -1,0 +1,60 @@
+/**
+ * The one module that knows listr2's renderers. Runs one task per node, concurrently (bounded), never
+ * stopping on a failure, and hands back every node's own outcome: listr2 resolves even when tasks fail
+ * with exitOnError:false, so results are kept here, not read off listr2.
+ *
+ * Progress always goes to stderr (stdout carries the result). On a TTY: listr2's default renderer. Not on
+ * a TTY (cron, CI, pipes): plain lines, each prefixed with the node name. With --json: silent.
+ */
+import {Listr, ListrLogger, ProcessOutput} from 'listr2'
+
+export type NodeOutcome<T> = {ok: true; value: T} | {ok: false; error: unknown}
+
+export interface RunnerOptions {
+  concurrency: number
+  /** --json: no progress at all. */
+  silent: boolean
+}
+
+export type Progress = (message: string) => void
+
+export async function runPerNode<T>(
+  nodes: readonly string[],
+  work: (node: string, progress: Progress) => Promise<T>,
+  options: RunnerOptions,
+): Promise<Map<string, NodeOutcome<T>>> {
+  const outcomes = new Map<string, NodeOutcome<T>>()
+  if (nodes.length === 0) return outcomes
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI
+  const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: tty})
+  const list = new Listr(
+    nodes.map((node) => ({
+      title: node,
+      task: async (_ctx: unknown, task: {output: string; title: string}) => {
+        try {
+          const value = await work(node, (message) => {
+            task.output = `${node}: ${message}`
+          })
+          outcomes.set(node, {ok: true, value})
+        } catch (error) {
+          outcomes.set(node, {ok: false, error})
+          throw error instanceof Error ? new Error(`${node}: ${error.message}`) : error
+        }
+      },
+    })),
+    {
+      concurrent: Math.max(1, options.concurrency),
+      exitOnError: false,
+      registerSignalListeners: false,
+      collectErrors: false,
+      renderer: options.silent ? 'silent' : tty ? 'default' : 'simple',
+      fallbackRenderer: options.silent ? 'silent' : 'simple',
+      rendererOptions: {logger, collapseErrors: false, showErrorMessage: true} as never,
+      fallbackRendererOptions: {logger} as never,
+    },
+  )
+  await list.run().catch(() => undefined)
+  // Anything listr2 did not run (it should run all) is reported, not silently dropped.
+  for (const node of nodes) if (!outcomes.has(node)) outcomes.set(node, {ok: false, error: new Error('not run')})
+  return outcomes
+}
