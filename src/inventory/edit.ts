@@ -61,3 +61,24 @@ export function appendNodeSection(text: string, section: string): string {
   const lastLine = lines[lines.length - 2] ?? ''
   return text + (lastLine.trim() === '' ? '' : eol) + body
 }
+
+/**
+ * `text` without node NAME's section: its header line, its key lines, and the blank lines that end it.
+ * Comment lines right before the next header stay (they usually describe the next section); every other
+ * byte is unchanged. Throws (a bug) when the section is not there exactly once.
+ */
+export function removeNodeSection(text: string, name: string): string {
+  const lines = text.split(/(?<=\n)/) // keep each line's own ending (LF or CRLF)
+  const header = (line: string) => /^\s*\[([^\]]*)\]/.exec(line.replace(/^\uFEFF/, ''))?.[1]?.trim()
+  const starts = lines.flatMap((line, index) => (header(line) === name ? [index] : []))
+  if (starts.length !== 1) throw new Error(`bug: section [${name}] appears ${starts.length} times`)
+  const start = starts[0]!
+  let next = lines.findIndex((line, index) => index > start && header(line) !== undefined)
+  if (next === -1) next = lines.length
+  // Walk back over the comments and blank lines that lead into the next section.
+  let end = next
+  while (end > start + 1 && /^\s*([;#].*)?\r?\n?$/.test(lines[end - 1]!)) end--
+  // ...but remove the blank lines that directly follow the section's last key.
+  while (end < next && /^\s*\r?\n?$/.test(lines[end]!)) end++
+  return [...lines.slice(0, start), ...lines.slice(end)].join('')
+}

@@ -4,7 +4,7 @@
 export type * from './model.js'
 export {parseInventory, validateNewNode, type NodeValues, type ValidateNewNodeOptions} from './parse.js'
 export {loadInventory, readInventoryText, describeReadError} from './load.js'
-export {nextFreeAddress, renderNodeSection, appendNodeSection} from './edit.js'
+export {nextFreeAddress, renderNodeSection, appendNodeSection, removeNodeSection} from './edit.js'
 export {
   NETWORK_KEYS,
   SSH_KEYS,

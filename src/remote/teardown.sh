@@ -1,0 +1,53 @@
+# teardown.sh IFACE PORT PURGE — take a node out of the network (remove-node).
+# Stops and disables wg-quick@IFACE and removes its config (kept as IFACE.conf.removed-by-wgfleet, 0600).
+# PURGE=yes also removes the key pair, the firewall rules and the forwarding settings wgfleet added.
+set -eu
+iface=$1 port=$2 purge=$3
+conf=/etc/wireguard/$iface.conf
+keyfile=/etc/wireguard/$iface.key
+has() { command -v "$1" >/dev/null 2>&1; }
+
+if [ -d /run/systemd/system ]; then
+  if systemctl is-enabled -q "wg-quick@$iface" 2>/dev/null || systemctl is-active -q "wg-quick@$iface" 2>/dev/null; then
+    systemctl disable -q --now "wg-quick@$iface" 2>/dev/null || true
+    echo "service=stopped"
+  fi
+fi
+if ip link show dev "$iface" >/dev/null 2>&1; then
+  wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" 2>/dev/null || true
+  echo "interface=removed"
+fi
+if [ -f "$conf" ]; then
+  if [ "$(head -n1 "$conf")" = "# Managed by wgfleet. Local changes are overwritten." ]; then
+    mv -f "$conf" "$conf.removed-by-wgfleet"
+    chmod 0600 "$conf.removed-by-wgfleet"
+    echo "config=removed"
+  else
+    echo "warning=$conf was not written by wgfleet: left in place"
+  fi
+fi
+rm -f "$conf.bak"
+rm -rf /etc/wireguard/.wgfleet.* 2>/dev/null || true
+
+if [ "$purge" = yes ]; then
+  rm -f "$keyfile" "$conf.removed-by-wgfleet"
+  echo "key=removed"
+  if has ufw && ufw status 2>/dev/null | grep -q '^Status: active'; then
+    ufw delete allow "$port/udp" >/dev/null 2>&1 && echo "firewall=ufw delete allow $port/udp" || true
+    ufw route delete allow in on "$iface" out on "$iface" >/dev/null 2>&1 && echo "firewall=ufw route deleted" || true
+  elif has firewall-cmd && firewall-cmd --state >/dev/null 2>&1; then
+    firewall-cmd -q --permanent --remove-port="$port/udp" 2>/dev/null || true
+    firewall-cmd -q --remove-port="$port/udp" 2>/dev/null || true
+    firewall-cmd -q --permanent --zone=trusted --remove-interface="$iface" 2>/dev/null || true
+    echo "firewall=firewalld removed $port/udp"
+  fi
+  if [ -f /etc/sysctl.d/99-wgfleet.conf ]; then
+    rm -f /etc/sysctl.d/99-wgfleet.conf
+    # Forwarding off again, unless the rest of the system's sysctl configuration wants it on.
+    if ! grep -rqsE '^[[:space:]]*net\.ipv4\.ip_forward[[:space:]]*=[[:space:]]*1' /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; then
+      sysctl -q -w net.ipv4.ip_forward=0 || true
+    fi
+    echo "forward=removed"
+  fi
+fi
+echo "done=yes"

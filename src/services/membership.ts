@@ -1,0 +1,149 @@
+/**
+ * `add-node` and `remove-node`: change the inventory by appending or removing one section (no other
+ * byte changes), then converge. Existing nodes only see peer changes, which the apply step makes live
+ * with `wg syncconf` — no tunnel restarts.
+ */
+import {readFile} from 'node:fs/promises'
+
+import {
+  appendNodeSection,
+  loadInventory,
+  nextFreeAddress,
+  parseInventory,
+  removeNodeSection,
+  renderNodeSection,
+  validateNewNode,
+  type NodeValues,
+} from '../inventory/index.js'
+import type {Fleet} from '../inventory/model.js'
+import {UsageError} from '../lib/errors.js'
+import {lockInventory} from '../lib/lock.js'
+import {loadScript} from '../remote/scripts.js'
+import {parseKeyValues} from '../remote/probe.js'
+import {openStateStore, stateDirFor, writeAtomically} from '../state/state.js'
+import {convergeFleet} from './converge.js'
+import {fleetResult, type ConvergeReport, type NodeResult} from './converge-report.js'
+import {makeShellFactory, type ConnectionSettings} from './connections.js'
+
+export interface MembershipRequest extends ConnectionSettings {
+  inventory: string
+  concurrency: number
+  verifyTimeoutSeconds: number
+  silent: boolean
+}
+
+export interface AddNodeRequest extends MembershipRequest {
+  name: string
+  values: NodeValues
+}
+
+/** Validate first (exit 2, nothing touched), then append the section, then converge the whole fleet. */
+export async function addNode(request: AddNodeRequest): Promise<ConvergeReport> {
+  const fleet = await loadInventory(request.inventory)
+  const values: NodeValues = {...request.values}
+  if (values.address === undefined) values.address = nextFreeAddress(fleet)
+  validateNewNode(fleet, request.name, values, {origin: 'add-node'})
+
+  const unlock = await lockInventory(fleet.file, stateDirFor(fleet.dir))
+  try {
+    const text = await readFile(fleet.file, 'utf8')
+    const updated = appendNodeSection(text, renderNodeSection(request.name, values))
+    // The new file must read back as the old fleet plus this node, or nothing is written.
+    const grown = parseInventory(updated, fleet.file)
+    await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
+    return await converge(grown, request, 'add-node')
+  } finally {
+    await unlock()
+  }
+}
+
+export interface RemoveNodeRequest extends MembershipRequest {
+  name: string
+  purge: boolean
+}
+
+/**
+ * Drop NAME from every other node (live), then stop and disable it on NAME, then remove its section and
+ * state. When NAME cannot be reached, the others are still updated and the summary says NAME was not
+ * cleaned (exit 1).
+ */
+export async function removeNode(request: RemoveNodeRequest): Promise<ConvergeReport> {
+  const fleet = await loadInventory(request.inventory)
+  const leaving = fleet.nodes.find((n) => n.name === request.name)
+  if (!leaving) {
+    throw new UsageError(`no node named ${request.name} in ${fleet.file}`, `nodes: ${fleet.nodes.map((n) => n.name).join(', ')}`)
+  }
+  const dependants = fleet.nodes.filter((n) => n.name !== leaving.name && ((n.jump?.kind === 'node' && n.jump.node === leaving.name) || n.exitVia === leaving.name))
+  if (dependants.length > 0) {
+    throw new UsageError(
+      `${leaving.name} is still used by ${dependants.map((n) => n.name).join(', ')} (jump or exit_via)`,
+      'change those nodes first, then remove this one',
+    )
+  }
+  const text = await readFile(fleet.file, 'utf8')
+  const shrunkText = removeNodeSection(text, leaving.name)
+  // Also validates the fleet without it (e.g. the last public relay of NAT-ed nodes): exit 2, nothing done.
+  const shrunk = parseInventory(shrunkText, fleet.file)
+
+  const unlock = await lockInventory(fleet.file, stateDirFor(fleet.dir))
+  try {
+    const others = await converge(shrunk, request, 'remove-node')
+    const cleaned = await teardownNode(fleet, leaving.name, request)
+    await writeAtomically(fleet.file, shrunkText, await fileMode(fleet.file))
+    await openStateStore(fleet.dir).removeNode(leaving.name)
+    const nodes = [...others.nodes, cleaned]
+    return {...others, nodes, result: fleetResult(nodes)}
+  } finally {
+    await unlock()
+  }
+}
+
+async function converge(fleet: Fleet, request: MembershipRequest, command: string): Promise<ConvergeReport> {
+  const shells = makeShellFactory(fleet, request)
+  try {
+    return await convergeFleet(fleet, {
+      dryRun: false,
+      adopt: false,
+      concurrency: request.concurrency,
+      silent: request.silent,
+      verifyTimeoutSeconds: request.verifyTimeoutSeconds,
+      staleAfterSeconds: 180,
+      openShell: shells.open,
+      command,
+    })
+  } finally {
+    await shells.closeAll()
+  }
+}
+
+async function teardownNode(fleet: Fleet, name: string, request: RemoveNodeRequest): Promise<NodeResult> {
+  const node = fleet.nodes.find((n) => n.name === name)!
+  const shells = makeShellFactory(fleet, request)
+  try {
+    const shell = await shells.open(node)
+    const result = await shell.run(loadScript('teardown'), [fleet.network.interface, String(node.port), request.purge ? 'yes' : 'no'], {timeoutMs: 120_000})
+    if (result.code !== 0) throw new Error(`teardown failed: ${result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`)
+    const values = parseKeyValues(result.stdout)
+    const said = values.filter(([k]) => k !== 'done').map(([k, v]) => `${k} ${v}`)
+    return {
+      name,
+      result: said.length > 0 ? 'changed' : 'unchanged',
+      steps: {service: values.some(([k]) => k === 'service') ? 'stopped, disabled' : 'not running', config: 'unchanged', warnings: values.filter(([k]) => k === 'warning').map(([, v]) => v)},
+    }
+  } catch (error) {
+    return {
+      name,
+      result: 'failed',
+      error: `${name} was not cleaned: ${(error as Error).message}`,
+      hint: `it is out of the inventory and every peer dropped it; on ${name} itself run: systemctl disable --now wg-quick@${fleet.network.interface}; rm /etc/wireguard/${fleet.network.interface}.conf`,
+      steps: {},
+    }
+  } finally {
+    await shells.closeAll()
+  }
+}
+
+async function fileMode(file: string): Promise<number> {
+  const {stat} = await import('node:fs/promises')
+  return (await stat(file)).mode & 0o777
+}
