@@ -1,0 +1,45 @@
+# status.sh IFACE — one read-only look at a running interface, for `wgfleet status`. Changes nothing.
+# Prints `key=value` lines, the peer lines of `wg show IFACE dump` between markers, then `end=ok` (so a
+# cut-off output is recognised). The host's clock is read in this same exec, right after the dump: ages
+# are computed against it, so the operator's clock does not matter.
+# Never prints a private key: the first line of `wg show IFACE dump` (the interface line: private key,
+# public key, listen port, fwmark) is dropped here, on the host, before anything is stored or printed.
+set -u
+iface=$1
+
+say() { printf '%s=%s\n' "$1" "$2"; }
+has() { command -v "$1" >/dev/null 2>&1; }
+
+# Interface: absent, or present and administratively up or down.
+link=absent
+if has ip; then
+  if flags=$(ip -o link show dev "$iface" 2>/dev/null); then
+    if printf '%s\n' "$flags" | grep -q '[<,]UP[,>]'; then link=up; else link=down; fi
+  fi
+elif [ -r "/sys/class/net/$iface/flags" ]; then
+  # IFF_UP is bit 0 of the flags word.
+  if [ $(( $(cat "/sys/class/net/$iface/flags") & 1 )) -eq 1 ]; then link=up; else link=down; fi
+fi
+say interface "$link"
+
+if has wg; then say wg yes; else say wg no; fi
+
+peers=
+wg_ok=no
+if has wg && [ "$link" != absent ]; then
+  # pipefail: a failing `wg show` is reported, not mistaken for "no peers".
+  if peers=$(set -o pipefail; wg show "$iface" dump 2>/dev/null | tail -n +2); then wg_ok=yes; fi
+fi
+say now "$(date +%s)"
+
+if [ "$wg_ok" = yes ]; then
+  say listen_port "$(wg show "$iface" listen-port 2>/dev/null)"
+  say pubkey "$(wg show "$iface" public-key 2>/dev/null)"
+  echo '--- peers'
+  [ -n "$peers" ] && printf '%s\n' "$peers"
+  echo '--- end peers'
+elif has wg && [ "$link" != absent ]; then
+  say wg_error "wg show $iface failed (not a WireGuard interface, or no permission)"
+fi
+say end ok
+exit 0

@@ -1,0 +1,193 @@
+/**
+ * `wgfleet status`: read every node's interface (one connection, one read-only exec each, bounded
+ * concurrency), then judge each peer against the plan (status-model). Never takes the inventory lock:
+ * cron must not block behind a running `init`.
+ *
+ *   validate (exit 2, nothing opened) → read every node → plan over the keys known → judge → FleetStatus
+ *
+ * The plan comes after the readings so that a key a node reports for itself (its interface's public key)
+ * counts even when .wgfleet/state.json lacks or predates it — the same rule as `init`'s barrier.
+ */
+import {access, constants, stat} from 'node:fs/promises'
+import {dirname, resolve} from 'node:path'
+
+import {loadInventory} from '../inventory/index.js'
+import type {NodeSpec} from '../inventory/model.js'
+import {UsageError, WgfleetError} from '../lib/errors.js'
+import type {StatusFormat} from '../output/status-view.js'
+import {planFleet} from '../plan/index.js'
+import type {HostFacts} from '../plan/model.js'
+import {loadScript} from '../remote/scripts.js'
+import {SshError} from '../ssh/errors.js'
+import {runBounded} from '../ssh/pool.js'
+import {openStateStore, writeAtomically} from '../state/state.js'
+import {
+  buildFleetStatus,
+  nodeStatusFromReading,
+  parseStatusOutput,
+  statusExitCode,
+  unreachableNodeStatus,
+  type FleetStatus,
+  type NodeProblem,
+  type NodeReading,
+} from '../wireguard/status-model.js'
+import {makeShellFactory, type ConnectionSettings} from './connections.js'
+import type {ShellFactory} from './converge.js'
+
+/** How a node's RemoteShell is opened (the SSH pool in production, scripted shells in tests). */
+export type {ShellFactory}
+
+/** One exec reads `ip`, `date` and `wg show`: seconds at most, unless the host is in trouble. */
+export const STATUS_STEP_TIMEOUT_MS = 20_000
+
+const IFACE = /^[a-zA-Z0-9_=+.-]{1,15}$/
+
+export interface StatusRequest extends ConnectionSettings {
+  inventory: string
+  staleAfterSeconds: number
+  concurrency: number
+}
+
+export interface StatusDependencies {
+  /** Replaces the SSH connections (tests). */
+  openShell?: ShellFactory
+  /** Operator's clock in ms (tests); only stamps the report, never used for ages. */
+  clock?: () => number
+}
+
+export interface StatusResult {
+  status: FleetStatus
+  exitCode: 0 | 1
+}
+
+type Outcome = {ok: true; reading: NodeReading} | {ok: false; problem: NodeProblem}
+
+export async function runStatus(request: StatusRequest, deps: StatusDependencies = {}): Promise<StatusResult> {
+  if (!Number.isInteger(request.staleAfterSeconds) || request.staleAfterSeconds < 1) {
+    throw new UsageError(`--stale-after must be a whole number of seconds ≥ 1, not ${request.staleAfterSeconds}`)
+  }
+  const fleet = await loadInventory(request.inventory)
+  const state = await openStateStore(fleet.dir).load()
+  const iface = fleet.network.interface
+  if (!IFACE.test(iface)) throw new Error(`bug: unvalidated interface name ${JSON.stringify(iface)}`)
+
+  const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
+  let settled: PromiseSettledResult<NodeReading>[]
+  try {
+    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNode(pool.open, node, iface))
+  } finally {
+    await pool.closeAll()
+  }
+  const outcomes = new Map<string, Outcome>(
+    fleet.nodes.map((node, i) => {
+      const result = settled[i]!
+      return [node.name, result.status === 'fulfilled' ? {ok: true, reading: result.value} : {ok: false, problem: problemOf(result.reason)}]
+    }),
+  )
+
+  const {publicKeys, facts, names} = knownKeys(state.nodes, outcomes)
+  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+  const nodes = plan.nodes.map((nodePlan) => {
+    const outcome = outcomes.get(nodePlan.name)!
+    return outcome.ok
+      ? nodeStatusFromReading(nodePlan, outcome.reading, request.staleAfterSeconds, names)
+      : unreachableNodeStatus(nodePlan, outcome.problem)
+  })
+  const checkedAt = Math.floor((deps.clock ?? Date.now)() / 1000)
+  const status = buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt})
+  return {status, exitCode: statusExitCode(status)}
+}
+
+/** One connection, one exec; the shell is closed at once (a large fleet must not hold every connection). */
+async function readNode(open: ShellFactory, node: NodeSpec, iface: string): Promise<NodeReading> {
+  const shell = await open(node)
+  try {
+    // Privileged: `wg show` needs CAP_NET_ADMIN.
+    const result = await shell.run(loadScript('status'), [iface], {timeoutMs: STATUS_STEP_TIMEOUT_MS, privileged: true})
+    if (result.code !== 0) {
+      const stderr = result.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
+      throw new StatusScriptError(`the status script failed: ${stderr || `exit code ${result.code}`}`)
+    }
+    return parseStatusOutput(result.stdout)
+  } finally {
+    await shell.close().catch(() => undefined)
+  }
+}
+
+class StatusScriptError extends WgfleetError {}
+
+/** The classified reason a node gave no reading (the node name is in the table's first column already). */
+export function problemOf(error: unknown): NodeProblem {
+  if (error instanceof SshError) {
+    const prefix = `${error.node}: `
+    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
+    return {kind: error.kind, message, ...(error.hint ? {hint: error.hint} : {})}
+  }
+  if (error instanceof StatusScriptError) return {kind: 'script-failed', message: error.message}
+  if (error instanceof WgfleetError) return {kind: 'bad-output', message: error.message, ...(error.hint ? {hint: error.hint} : {})}
+  return {kind: 'error', message: error instanceof Error ? error.message : String(error)}
+}
+
+/**
+ * Public keys for the plan — state's, overridden by what reachable nodes report for themselves — and a
+ * key → name map that also keeps state's older keys, so a stale key on an interface is still named.
+ */
+function knownKeys(stateNodes: Record<string, {publicKey?: string; facts?: HostFacts}>, outcomes: Map<string, Outcome>) {
+  const publicKeys: Record<string, string> = {}
+  const facts: Record<string, HostFacts> = {}
+  const names = new Map<string, string>()
+  for (const [name, node] of Object.entries(stateNodes)) {
+    if (node.publicKey) {
+      publicKeys[name] = node.publicKey
+      names.set(node.publicKey, name)
+    }
+    if (node.facts) facts[name] = node.facts
+  }
+  for (const [name, outcome] of outcomes) {
+    const reported = outcome.ok ? outcome.reading.publicKey : null
+    if (reported) {
+      publicKeys[name] = reported
+      names.set(reported, name)
+    }
+  }
+  return {publicKeys, facts, names}
+}
+
+/**
+ * --output FILE must be writable before anything connects (exit 2), not found out after a minute of SSH:
+ * its folder must exist and be writable (the file is written next to it, then renamed over it).
+ */
+export async function checkOutputPath(file: string): Promise<string> {
+  const path = resolve(file)
+  const folder = dirname(path)
+  try {
+    if (!(await stat(folder)).isDirectory()) throw new Error('not a folder')
+    await access(folder, constants.W_OK)
+  } catch {
+    throw new UsageError(`--output ${file}: folder ${folder} does not exist or is not writable`, 'create the folder, or choose another file')
+  }
+  try {
+    if ((await stat(path)).isDirectory()) throw new UsageError(`--output ${file} is a folder`, 'name a file, e.g. wgfleet.prom')
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    // ENOENT: the file will be created.
+  }
+  return path
+}
+
+/** --output: temp file in the same folder, then rename, so a reader (node_exporter) never sees half a file. */
+export async function writeStatusFile(path: string, text: string): Promise<void> {
+  try {
+    await writeAtomically(path, text)
+  } catch (error) {
+    throw new WgfleetError(`cannot write ${path}: ${(error as Error).message}`, {cause: error, hint: 'check the folder\'s permissions and free space', exitCode: 1})
+  }
+}
+
+/** --json is --format json; combined with another --format it is a usage error (exit 2), not a guess. */
+export function chooseFormat(format: StatusFormat | undefined, json: boolean): StatusFormat {
+  if (json && format !== undefined && format !== 'json') {
+    throw new UsageError(`--json and --format ${format} contradict each other`, 'use one of them')
+  }
+  return json ? 'json' : (format ?? 'table')
+}
