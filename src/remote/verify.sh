@@ -1,23 +1,33 @@
-# verify.sh IFACE TIMEOUT [PUBKEY ADDRESS]... — wait (at most TIMEOUT seconds) for a handshake with each
-# listed peer. A ping to a peer's overlay address nudges a handshake along. `wg show latest-handshakes`
-# prints public keys and times only: nothing secret leaves the host.
+# verify.sh IFACE TIMEOUT [PUBKEY ADDRESS MODE]... — wait (at most TIMEOUT seconds) until every listed
+# peer is verified:
+#   MODE any   a handshake has happened (its age is judged by wgfleet)
+#   MODE live  this node or the peer was (re)started in this run, so an old session may be dead on the
+#              other side: a handshake after this check began, or an answered ping over the tunnel.
+# Pings are also what makes a NAT-ed node notice that a restarted peer forgot its session: data without an
+# answer makes WireGuard start a new handshake after ~15 s (a keepalive alone never does).
+# `wg show latest-handshakes` prints public keys and times only: nothing secret leaves the host.
 set -u
 iface=$1 timeout=$2
 shift 2
-deadline=$(( $(date +%s) + timeout ))
+peers=("$@")
+start=$(date +%s)
+deadline=$((start + timeout))
+declare -A verified=()
 while :; do
-  missing=0
   hs=$(wg show "$iface" latest-handshakes 2>/dev/null || true)
+  missing=0
   i=0
-  args=("$@")
-  while [ $i -lt ${#args[@]} ]; do
-    key=${args[$i]} addr=${args[$((i + 1))]}
+  while [ $i -lt ${#peers[@]} ]; do
+    key=${peers[$i]} addr=${peers[$((i + 1))]} mode=${peers[$((i + 2))]}
+    i=$((i + 3))
+    [ -n "${verified[$key]:-}" ] && continue
     ts=$(printf '%s\n' "$hs" | awk -v k="$key" '$1 == k { print $2 }')
-    if [ -z "$ts" ] || [ "$ts" = 0 ]; then
-      missing=$((missing + 1))
-      ping -c 1 -W 1 "$addr" >/dev/null 2>&1 &
-    fi
-    i=$((i + 2))
+    ts=${ts:-0}
+    if [ "$mode" = any ] && [ "$ts" -gt 0 ]; then verified[$key]=handshake; continue; fi
+    if [ "$mode" = live ] && [ "$ts" -ge "$start" ]; then verified[$key]=handshake; continue; fi
+    if [ "$mode" = live ] && [ "$ts" -gt 0 ] && ping -c 1 -W 1 "$addr" >/dev/null 2>&1; then verified[$key]=ping; continue; fi
+    missing=$((missing + 1))
+    ping -c 1 -W 1 "$addr" >/dev/null 2>&1 &
   done
   wait
   [ $missing -eq 0 ] && break
@@ -26,3 +36,4 @@ while :; do
 done
 echo "now=$(date +%s)"
 wg show "$iface" latest-handshakes 2>/dev/null | sed 's/^/hs=/'
+for key in "${!verified[@]}"; do echo "verified=$key ${verified[$key]}"; done

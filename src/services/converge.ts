@@ -12,11 +12,11 @@
  */
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {diffConfig, planFleet} from '../plan/index.js'
-import type {FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
+import type {HostFacts, NodePlan} from '../plan/model.js'
 import type {HostProbe} from '../remote/probe.js'
 import {openStateStore, type StateStore} from '../state/state.js'
 import {NodeFailure, decideApply, decideInstall} from '../tasks/decide.js'
-import {applyHost, prepareHost, probeHost, verifyHandshakes} from '../tasks/host-steps.js'
+import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
 import {parseWgDump} from '../wireguard/index.js'
@@ -88,7 +88,9 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   }
   const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
 
-  // Phase 2: apply and verify.
+  // Phase 2: apply. Phase 3 (after a barrier): verify — a node restarted late must not be judged by
+  // handshakes its peers made with it before the restart.
+  const applied = new Map<string, AppliedNode>()
   try {
     const phase2 = await runPerNode(
       [...discovered.keys()],
@@ -96,14 +98,26 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
         const found = discovered.get(name)!
         const nodePlan = plan.nodes.find((n) => n.name === name)!
         const node = fleet.nodes.find((n) => n.name === name)!
-        return applyNode({fleet, node, nodePlan, plan, found, options, progress, store, reachable: new Set(discovered.keys())})
+        applied.set(name, await applyNode({fleet, node, nodePlan, found, options, progress, store}))
       },
       {concurrency: options.concurrency, silent: options.silent},
     )
     for (const [name, outcome] of phase2) {
-      const found = discovered.get(name)!
+      if (!outcome.ok) results.set(name, failedResult(name, outcome.error, discovered.get(name)!.steps))
+    }
+
+    const restarted = new Set([...applied].filter(([, a]) => a.restarted).map(([name]) => name))
+    const phase3 = await runPerNode(
+      [...applied.keys()],
+      async (name, progress) => {
+        const nodePlan = plan.nodes.find((n) => n.name === name)!
+        return verifyNode({fleet, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), restarted})
+      },
+      {concurrency: options.concurrency, silent: options.silent},
+    )
+    for (const [name, outcome] of phase3) {
       if (outcome.ok) results.set(name, outcome.value)
-      else results.set(name, failedResult(name, outcome.error, found.steps))
+      else results.set(name, failedResult(name, outcome.error, discovered.get(name)!.steps))
     }
   } finally {
     await Promise.all([...discovered.values()].map((d) => d.shell.close().catch(() => undefined)))
@@ -164,16 +178,22 @@ interface ApplyNodeArgs {
   fleet: Fleet
   node: NodeSpec
   nodePlan: NodePlan
-  plan: FleetPlan
   found: Discovered
   options: ConvergeOptions
   progress: Progress
   store: StateStore
-  reachable: Set<string>
 }
 
-async function applyNode(args: ApplyNodeArgs): Promise<NodeResult> {
-  const {fleet, node, nodePlan, plan, found, options, progress, store, reachable} = args
+interface AppliedNode {
+  changed: boolean
+  /** The interface was (re)started: sessions its peers hold with it are gone. */
+  restarted: boolean
+  /** Nothing was run on the host in phase 2. */
+  untouched: boolean
+}
+
+async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
+  const {fleet, node, nodePlan, found, options, progress, store} = args
   const {probe, steps} = found
   const iface = fleet.network.interface
   const decision = decideApply(probe, nodePlan, node.port)
@@ -184,55 +204,79 @@ async function applyNode(args: ApplyNodeArgs): Promise<NodeResult> {
     if (decision.writeConfig) steps.diff = diffConfig(current ?? '', nodePlan.config, `/etc/wireguard/${iface}.conf`)
     steps.firewall = decision.firewall.length ? `would ${decision.firewall.join(', ')}` : 'unchanged'
     steps.service = describeAction(decision.action, decision.enable, true)
-    const changed = found.changed || decision.needed
-    return {name: node.name, result: changed ? 'changed' : 'unchanged', steps}
+    return {changed: found.changed || decision.needed, restarted: false, untouched: true}
   }
 
-  let changed = found.changed
-  if (decision.needed) {
-    progress(decision.writeConfig ? 'writing the config' : 'applying')
-    const applied = await applyHost(found.shell, {iface, port: node.port, decision, config: nodePlan.config, adopt: options.adopt})
-    changed = true
-    steps.config = applied.configWritten ? (current === null ? 'new' : 'changed') : 'unchanged'
-    steps.firewall = applied.firewall.length ? applied.firewall.join(', ') : firewallSummary(probe)
-    steps.service = applied.service === 'unchanged' ? (applied.enabled ? 'enabled' : 'running') : applied.service
-    if (applied.warnings.length) steps.warnings = applied.warnings
-  } else {
+  if (!decision.needed) {
     steps.config = 'unchanged'
     steps.firewall = firewallSummary(probe)
     steps.service = 'running'
+    await store.saveAppliedConfig(node.name, nodePlan.config)
+    return {changed: found.changed, restarted: false, untouched: true}
   }
-  await store.saveAppliedConfig(node.name, nodePlan.config)
 
-  // Verify: a handshake with every peer that this run reached (others cannot answer now).
-  const expected = nodePlan.peers.filter((p) => p.publicKey && reachable.has(p.name))
-  const peersToCheck = expected.map((p) => ({
-    name: p.name,
-    publicKey: p.publicKey!,
-    address: fleet.nodes.find((n) => n.name === p.name)!.address,
-  }))
-  let latest: Record<string, number>
-  let now: number
-  const fromProbe = !decision.needed && probe.peerDump !== undefined ? handshakesFromProbe(probe) : undefined
-  if (fromProbe && peersToCheck.every((p) => fresh(fromProbe.latest[p.publicKey], fromProbe.now, options.staleAfterSeconds))) {
-    ;({latest, now} = fromProbe)
+  progress(decision.writeConfig ? 'writing the config' : 'applying')
+  const applied = await applyHost(found.shell, {iface, port: node.port, decision, config: nodePlan.config, adopt: options.adopt})
+  steps.config = applied.configWritten ? (current === null ? 'new' : 'changed') : 'unchanged'
+  steps.firewall = applied.firewall.length ? applied.firewall.join(', ') : firewallSummary(probe)
+  steps.service = applied.service === 'unchanged' ? (applied.enabled ? 'enabled' : 'running') : applied.service
+  if (applied.warnings.length) steps.warnings = applied.warnings
+  await store.saveAppliedConfig(node.name, nodePlan.config)
+  return {changed: true, restarted: applied.service === 'started' || applied.service === 'restarted', untouched: false}
+}
+
+interface VerifyNodeArgs {
+  fleet: Fleet
+  nodePlan: NodePlan
+  found: Discovered
+  applied: AppliedNode
+  options: ConvergeOptions
+  progress: Progress
+  /** Nodes that got through phase 2 (the others cannot answer now). */
+  reachable: Set<string>
+  restarted: Set<string>
+}
+
+/** A handshake with every peer reached in this run; `live` where either side was (re)started. */
+async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
+  const {fleet, nodePlan, found, applied, options, progress, reachable, restarted} = args
+  const name = nodePlan.name
+  const steps = found.steps
+  const result = (): NodeResult => ({name, result: applied.changed ? 'changed' : 'unchanged', steps})
+  if (options.dryRun) return result()
+
+  const peers = nodePlan.peers
+    .filter((p) => p.publicKey && reachable.has(p.name))
+    .map((p) => ({
+      name: p.name,
+      publicKey: p.publicKey!,
+      address: fleet.nodes.find((n) => n.name === p.name)!.address,
+      mode: (restarted.has(name) || restarted.has(p.name) || found.probe.peerDump === undefined ? 'live' : 'any') as VerifyMode,
+    }))
+  const ok = (p: (typeof peers)[number], reading: {now: number; latest: Record<string, number>; verified?: Set<string>}) =>
+    p.mode === 'live' ? Boolean(reading.verified?.has(p.publicKey)) : fresh(reading.latest[p.publicKey], reading.now, options.staleAfterSeconds)
+
+  // Nothing restarted around this node and its probe saw fresh handshakes with everyone: no exec needed.
+  const fromProbe = applied.untouched && found.probe.peerDump !== undefined ? handshakesFromProbe(found.probe) : undefined
+  let reading: {now: number; latest: Record<string, number>; verified?: Set<string>}
+  if (fromProbe && peers.every((p) => p.mode === 'any' && ok(p, fromProbe))) {
+    reading = fromProbe
   } else {
-    progress(`waiting for handshakes (${peersToCheck.length} peers)`)
-    ;({latest, now} = await verifyHandshakes(found.shell, iface, peersToCheck, options.verifyTimeoutSeconds))
+    progress(`waiting for handshakes (${peers.length} peers)`)
+    reading = await verifyHandshakes(found.shell, fleet.network.interface, peers, options.verifyTimeoutSeconds)
   }
-  const missing = peersToCheck.filter((p) => !fresh(latest[p.publicKey], now, options.staleAfterSeconds))
-  steps.handshakes = `${peersToCheck.length - missing.length}/${peersToCheck.length}`
+  const missing = peers.filter((p) => !ok(p, reading))
+  steps.handshakes = `${peers.length - missing.length}/${peers.length}`
   if (missing.length > 0) {
     return {
-      name: node.name,
+      name,
       result: 'failed',
       error: `no handshake with ${missing.map((p) => p.name).join(', ')} within ${options.verifyTimeoutSeconds} s`,
-      hint: 'run `wgfleet doctor` to see why (firewall, endpoint, keys)',
+      hint: 'check the peer\'s firewall (UDP port), its endpoint and keys; `wgfleet status` shows every link',
       steps,
     }
   }
-  void plan
-  return {name: node.name, result: changed ? 'changed' : 'unchanged', steps}
+  return result()
 }
 
 function fresh(ts: number | undefined, now: number, staleAfter: number): boolean {

@@ -105,18 +105,22 @@ export interface HandshakeReading {
   now: number
   /** public key → latest handshake (unix seconds, 0 = never). */
   latest: Record<string, number>
+  /** Public keys the host verified live (a handshake after the check began, or an answered ping). */
+  verified: Set<string>
 }
+
+export type VerifyMode = 'any' | 'live'
 
 export async function verifyHandshakes(
   shell: RemoteShell,
   iface: string,
-  peers: Array<{publicKey: string; address: string}>,
+  peers: Array<{publicKey: string; address: string; mode: VerifyMode}>,
   timeoutSeconds: number,
 ): Promise<HandshakeReading> {
   const argv = [checkIface(iface), String(timeoutSeconds)]
   for (const peer of peers) {
     if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new Error('bug: unvalidated peer')
-    argv.push(peer.publicKey, peer.address)
+    argv.push(peer.publicKey, peer.address, peer.mode)
   }
   const result = await shell.run(loadScript('verify'), argv, {
     privileged: true,
@@ -129,12 +133,13 @@ export async function verifyHandshakes(
 export function parseHandshakes(stdout: string): HandshakeReading {
   let now = 0
   const latest: Record<string, number> = {}
+  const verified = new Set<string>()
   for (const [k, v] of parseKeyValues(stdout)) {
     if (k === 'now') now = Number(v)
-    if (k === 'hs') {
-      const [key, ts] = v.split(/\s+/)
-      if (key && isWireGuardKey(key)) latest[key] = Number(ts) || 0
-    }
+    const [key, value] = v.split(/\s+/)
+    if (!key || !isWireGuardKey(key)) continue
+    if (k === 'hs') latest[key] = Number(value) || 0
+    if (k === 'verified') verified.add(key)
   }
-  return {now, latest}
+  return {now, latest, verified}
 }

@@ -1,0 +1,77 @@
+// Variants of the seed inventory converged on the same hosts: exit_via (full tunnel through node-a, SSH
+// path kept) and dns (resolvconf). Each variant is a copy of the lab inventory in its own folder (its own
+// .wgfleet state); the seed inventory is converged again at the end, so later files find the seed fleet.
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+
+import {INVENTORY, RUN_DIR, labExec, spare, ssh} from './helpers.js'
+import {wgfleet} from './wgfleet.js'
+
+function variant(name: string, edit: (text: string) => string): string {
+  const dir = join(RUN_DIR, 'variants', name)
+  mkdirSync(dir, {recursive: true})
+  const file = join(dir, 'inventory.ini')
+  writeFileSync(file, edit(readFileSync(INVENTORY, 'utf8')))
+  return file
+}
+
+afterAll(async () => {
+  // Back to the seed fleet for the files that follow.
+  const r = await wgfleet(['init'])
+  expect(r.code, r.stdout + r.stderr).toBe(0)
+}, 300_000)
+
+describe('exit_via = node-a on node-c', () => {
+  const inventory = variant('exit', (t) => t.replace(/(\[node-c\][^[]*nat = true\n)/, '$1exit_via = node-a\n'))
+
+  it('converges: exit 0', async () => {
+    expect(readFileSync(inventory, 'utf8')).toMatch(/nat = true\nexit_via = node-a\n/)
+    const r = await wgfleet(['init', '-i', inventory])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+  })
+
+  it('node-c routes an address outside the overlay (node-e) through wg0', async () => {
+    const r = await labExec('node-c', ['ip', 'route', 'get', spare().host])
+    expect(r.stdout).toMatch(/dev wg0/)
+  })
+
+  it('node-a masquerades it: node-e sees node-a\'s address, not the NAT router\'s', async () => {
+    // A one-shot TCP listener on node-e prints the address of whoever connects.
+    const listener = labExec(
+      'node-e',
+      ['timeout', '20', 'python3', '-c', 'import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(("0.0.0.0",9099))\ns.listen(1)\nc,a=s.accept()\nprint(a[0])'],
+      {timeoutMs: 30_000},
+    )
+    await new Promise((r) => setTimeout(r, 1000))
+    const connect = await labExec('node-c', ['timeout', '10', 'bash', '-c', `exec 3<>/dev/tcp/${spare().host}/9099`])
+    expect(connect.code).toBe(0)
+    const seen = await listener
+    expect(seen.stdout.trim()).toBe('203.0.113.1')
+  })
+
+  it('the operator\'s SSH to node-c (through the port forward) still works', async () => {
+    const r = await ssh('node-c', 'ip route get 203.0.113.100')
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).not.toMatch(/dev wg0/)
+  })
+
+  it('init again is a no-op', async () => {
+    const r = await wgfleet(['init', '--json', '-i', inventory])
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout).nodes.map((n: {result: string}) => n.result)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged'])
+  })
+})
+
+describe('dns = 10.0.0.1', () => {
+  const inventory = variant('dns', (t) => t.replace('keepalive = 25\n', 'keepalive = 25\ndns = 10.0.0.1\n'))
+
+  it('converges (installs resolvconf) and the resolver lists it while the interface is up', async () => {
+    const r = await wgfleet(['init', '-i', inventory])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const resolv = await labExec('node-b', 'cat /etc/resolv.conf')
+    expect(resolv.stdout).toMatch(/^nameserver 10\.0\.0\.1$/m)
+    const again = await wgfleet(['init', '--json', '-i', inventory])
+    expect(JSON.parse(again.stdout).result).toBe('ok')
+  })
+})

@@ -1,0 +1,35 @@
+// Running the real CLI (bin/run.js, built by `npm run test:e2e`) in the lab's operator namespace.
+import {join} from 'node:path'
+
+import {INVENTORY, REPO_ROOT, labExec, labOp, type RunOptions, type RunResult} from './helpers.js'
+
+export const BIN = join(REPO_ROOT, 'bin/run.js')
+export const SCENARIO_NODES = ['node-a', 'node-b', 'node-c', 'node-d'] as const
+export const OVERLAY: Record<string, string> = {'node-a': '10.0.0.1', 'node-b': '10.0.0.2', 'node-c': '10.0.0.3', 'node-d': '10.0.0.4'}
+
+/** `wgfleet ARGS` in the operator namespace, against the lab inventory unless -i is given. */
+export function wgfleet(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const withInventory = args.includes('-i') ? args : [...args, '-i', INVENTORY]
+  return labOp(['env', 'NO_COLOR=1', process.execPath, BIN, ...withInventory], {timeoutMs: 300_000, ...opts})
+}
+
+/** Overlay addresses the lab inventory gives (read back from `plan --json`, so tests follow the lab). */
+export async function overlayAddresses(inventory = INVENTORY): Promise<Record<string, string>> {
+  const r = await wgfleet(['plan', '--json', '-i', inventory])
+  if (r.code !== 0) throw new Error(`plan failed: ${r.stderr}`)
+  const doc = JSON.parse(r.stdout) as {nodes: Array<{name: string; address: string}>}
+  return Object.fromEntries(doc.nodes.map((n) => [n.name, n.address.split('/')[0]!]))
+}
+
+/** Read a file inside a lab host (as root). */
+export async function hostFile(node: string, path: string): Promise<string> {
+  const r = await labExec(node, ['cat', path])
+  if (r.code !== 0) throw new Error(`cat ${path} on ${node}: ${r.stderr}`)
+  return r.stdout
+}
+
+/** The identity of the running WireGuard interface: ifindex and the wireguard-go PID (restart detector). */
+export async function interfaceIdentity(node: string, iface = 'wg0'): Promise<string> {
+  const r = await labExec(node, `cat /sys/class/net/${iface}/ifindex; pgrep -x wireguard-go || true`)
+  return r.stdout.trim()
+}
