@@ -29,20 +29,14 @@ npm run build
 step "wgfleet plan -i $INV   (in the operator namespace)"
 "$LAB" op -- node bin/run.js plan -i "$INV"
 
-has_command() { "$LAB" op -- node bin/run.js "$1" --help >/dev/null 2>&1; }
+step "wgfleet init -i $INV   (installs WireGuard, keys, configs, firewall, wg-quick@wg0; verifies handshakes)"
+"$LAB" op -- node bin/run.js init -i "$INV"
 
-if has_command init; then
-  step "wgfleet init -i $INV"
-  "$LAB" op -- node bin/run.js init -i "$INV"
-  if has_command status; then
-    step "wgfleet status -i $INV"
-    "$LAB" op -- node bin/run.js status -i "$INV"
-  else
-    step "wgfleet status is not there yet: skipping it"
-  fi
-else
-  step "wgfleet init is not there yet: skipping init and status"
-fi
+step "wgfleet init again: a converged fleet changes nothing"
+"$LAB" op -- node bin/run.js init -i "$INV"
+
+step "wgfleet status -i $INV"
+"$LAB" op -- node bin/run.js status -i "$INV"
 
 cat <<EOF
 
@@ -50,7 +44,9 @@ cat <<EOF
   $LAB op -- ssh -F test/lab/.run/ssh_config node-a        # a root shell on node-a, from the operator
   $LAB op -- ssh -F test/lab/.run/ssh_config node-d        # through node-c (ProxyJump)
   $LAB exec node-a -- wg show                               # WireGuard as node-a sees it
-  $LAB op -- node bin/run.js status -i $INV
+  $LAB op -- node bin/run.js status -i $INV --format prometheus
+  $LAB op -- node bin/run.js add-node node-e --host 203.0.113.5 -i $INV
+  $LAB op -- node bin/run.js remove-node node-e -i $INV
   $LAB fault node-c cut; $LAB fault node-c heal            # break and mend a link
   $LAB status
   $LAB down                                                 # remove the lab

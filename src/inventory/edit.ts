@@ -80,5 +80,8 @@ export function removeNodeSection(text: string, name: string): string {
   while (end > start + 1 && /^\s*([;#].*)?\r?\n?$/.test(lines[end - 1]!)) end--
   // ...but remove the blank lines that directly follow the section's last key.
   while (end < next && /^\s*\r?\n?$/.test(lines[end]!)) end++
-  return [...lines.slice(0, start), ...lines.slice(end)].join('')
+  // The last section: also drop the one blank line that separated it (what appendNodeSection added).
+  let from = start
+  if (end === lines.length && from > 0 && /^\s*\r?\n$/.test(lines[from - 1]!)) from--
+  return [...lines.slice(0, from), ...lines.slice(end)].join('')
 }

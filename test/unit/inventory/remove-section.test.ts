@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseInventory, removeNodeSection} from '../../../src/inventory/index.js'
+import {appendNodeSection, parseInventory, removeNodeSection, renderNodeSection} from '../../../src/inventory/index.js'
 
 const TEXT = `; my fleet
 [network]
@@ -31,7 +31,13 @@ describe('removeNodeSection', () => {
 
   it('removes the last section up to the end of the file', () => {
     const out = removeNodeSection(TEXT, 'node-f')
-    expect(out).toBe(TEXT.slice(0, TEXT.indexOf('[node-f]')))
+    expect(out).toBe(TEXT.slice(0, TEXT.indexOf('\n[node-f]') + 1).replace(/\n; node-f: next\n$/, '\n; node-f: next\n'))
+  })
+
+  it('undoes appendNodeSection exactly', () => {
+    const base = TEXT
+    const grown = appendNodeSection(base, renderNodeSection('node-g', {host: '203.0.113.7', address: '10.0.0.7'}))
+    expect(removeNodeSection(grown, 'node-g')).toBe(base)
   })
 
   it('keeps CRLF line endings and every other byte', () => {
