@@ -25,6 +25,16 @@ afterAll(async () => {
 describe('exit_via = node-a on node-c', () => {
   const inventory = variant('exit', (t) => t.replace(/(\[node-c\][^[]*nat = true\n)/, '$1exit_via = node-a\n'))
 
+  it('--dry-run first: exit 0, shows the config diff (private key masked) and changes nothing', async () => {
+    const before = (await labExec('node-c', 'stat -c %Y.%i /etc/wireguard/wg0.conf; cat /etc/wireguard/wg0.conf')).stdout
+    const r = await wgfleet(['init', '--dry-run', '-i', inventory])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/\+AllowedIPs = 10\.0\.0\.1\/32, 10\.0\.0\.4\/32, 0\.0\.0\.0\/0/)
+    expect(r.stdout).toMatch(/node-c .*would change/)
+    expect(r.stdout).not.toMatch(/PrivateKey = (?!@WGFLEET_PRIVATE_KEY@)/)
+    expect((await labExec('node-c', 'stat -c %Y.%i /etc/wireguard/wg0.conf; cat /etc/wireguard/wg0.conf')).stdout).toBe(before)
+  })
+
   it('converges: exit 0', async () => {
     expect(readFileSync(inventory, 'utf8')).toMatch(/nat = true\nexit_via = node-a\n/)
     const r = await wgfleet(['init', '-i', inventory])
