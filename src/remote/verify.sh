@@ -2,7 +2,8 @@
 # peer is verified:
 #   MODE any   a handshake has happened (its age is judged by wgfleet)
 #   MODE live  this node or the peer was (re)started in this run, so an old session may be dead on the
-#              other side: a handshake after this check began, or an answered ping over the tunnel.
+#              other side: a handshake after the second this check began, or an answered ping over the
+#              tunnel.
 # Pings are also what makes a NAT-ed node notice that a restarted peer forgot its session: data without an
 # answer makes WireGuard start a new handshake after ~15 s (a keepalive alone never does).
 # `wg show latest-handshakes` prints public keys and times only: nothing secret leaves the host.
@@ -24,7 +25,9 @@ while :; do
     ts=$(printf '%s\n' "$hs" | awk -v k="$key" '$1 == k { print $2 }')
     ts=${ts:-0}
     if [ "$mode" = any ] && [ "$ts" -gt 0 ]; then verified[$key]=handshake; continue; fi
-    if [ "$mode" = live ] && [ "$ts" -ge "$start" ]; then verified[$key]=handshake; continue; fi
+    # Strictly after: handshake times have one-second resolution, and a handshake in the very second the
+    # check began may predate a peer's restart in that second.
+    if [ "$mode" = live ] && [ "$ts" -gt "$start" ]; then verified[$key]=handshake; continue; fi
     if [ "$mode" = live ] && [ "$ts" -gt 0 ] && ping -c 1 -W 1 "$addr" >/dev/null 2>&1; then verified[$key]=ping; continue; fi
     missing=$((missing + 1))
     ping -c 1 -W 1 "$addr" >/dev/null 2>&1 &
@@ -34,6 +37,7 @@ while :; do
   [ "$(date +%s)" -ge $deadline ] && break
   sleep 1
 done
+echo "start=$start"
 echo "now=$(date +%s)"
 wg show "$iface" latest-handshakes 2>/dev/null | sed 's/^/hs=/'
 for key in "${!verified[@]}"; do echo "verified=$key ${verified[$key]}"; done

@@ -271,12 +271,16 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
     return {
       name,
       result: 'failed',
-      error: `no handshake with ${missing.map((p) => p.name).join(', ')} within ${options.verifyTimeoutSeconds} s`,
+      error: `no handshake with ${missing.map((p) => `${p.name} (${describeHandshake(reading.latest[p.publicKey], reading.now)})`).join(', ')} within ${options.verifyTimeoutSeconds} s`,
       hint: 'check the peer\'s firewall (UDP port), its endpoint and keys; `wgfleet status` shows every link',
       steps,
     }
   }
   return result()
+}
+
+function describeHandshake(ts: number | undefined, now: number): string {
+  return ts ? `last handshake ${Math.max(0, now - ts)} s ago` : 'never'
 }
 
 function fresh(ts: number | undefined, now: number, staleAfter: number): boolean {

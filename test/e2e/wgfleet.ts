@@ -1,4 +1,5 @@
 // Running the real CLI (bin/run.js, built by `npm run test:e2e`) in the lab's operator namespace.
+import {mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {INVENTORY, REPO_ROOT, labExec, labOp, type RunOptions, type RunResult} from './helpers.js'
@@ -10,7 +11,12 @@ export const OVERLAY: Record<string, string> = {'node-a': '10.0.0.1', 'node-b': 
 /** `wgfleet ARGS` in the operator namespace, against the lab inventory unless -i is given. */
 export function wgfleet(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const withInventory = args.includes('-i') ? args : [...args, '-i', INVENTORY]
-  return labOp(['env', 'NO_COLOR=1', process.execPath, BIN, ...withInventory], {timeoutMs: 300_000, ...opts})
+  // Every run leaves its transcript under .run/transcripts (for reading a failure afterwards).
+  const transcriptDir = join(INVENTORY, '..', 'transcripts')
+  mkdirSync(transcriptDir, {recursive: true})
+  const transcript = join(transcriptDir, `${Date.now()}-${args[0]}.log`)
+  const env = {WGFLEET_TRANSCRIPT: transcript, ...(opts.env ?? process.env)}
+  return labOp(['env', 'NO_COLOR=1', process.execPath, BIN, ...withInventory], {timeoutMs: 300_000, ...opts, env})
 }
 
 /** Overlay addresses the lab inventory gives (read back from `plan --json`, so tests follow the lab). */

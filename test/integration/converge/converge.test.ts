@@ -137,7 +137,7 @@ describe('convergeFleet', () => {
     const report = await convergeFleet(fleet, options())
     const b = report.nodes.find((n) => n.name === 'node-b')!
     expect(b.result).toBe('failed')
-    expect(b.error).toMatch(/no handshake with node-c/)
+    expect(b.error).toMatch(/no handshake with node-c \(/)
     expect(b.steps.handshakes).toBe('1/2')
   })
 })
