@@ -1,0 +1,196 @@
+# doctor.sh IFACE PORT [TARGET...] — one read-only look at everything `wgfleet doctor` judges. Changes nothing.
+#   IFACE   the WireGuard interface (wg0)
+#   PORT    the node's planned ListenPort (only reported back; the judging is done by wgfleet)
+#   TARGET  `u:HOST` (a peer's endpoint host, pinged over the underlay) or `o:ADDR` (a peer's overlay
+#           address, pinged through the tunnel). Only the node's own planned peers are passed: pings go
+#           nowhere else, each with -c 1 -W 1, at most two per target, 16 targets at a time.
+# Prints `key=value` lines and a few blocks (`--- NAME` … `--- end NAME`), then `end=ok` (so a cut-off
+# output is recognised).
+# Never prints a secret: the first line of `wg show IFACE dump` (the interface line: private key, public
+# key, listen port, fwmark) is dropped here, on the host; the preshared-key column of the peer lines is
+# replaced by `(hidden)`; the config file's PrivateKey/PresharedKey values are masked, and any other line
+# of it that holds the key file's key is hidden too.
+#
+# Path MTU arithmetic (IPv4 underlay): WireGuard wraps an inner packet of the interface MTU in
+# 20 (IPv4) + 8 (UDP) + 16 (WireGuard data header) + 16 (Poly1305 tag) = 60 bytes, so a full-size
+# inner packet leaves the host as an outer packet of MTU + 60 bytes. A don't-fragment ping of that size
+# carries 20 (IPv4) + 8 (ICMP) = 28 bytes of headers, so its payload is MTU + 60 - 28 = MTU + 32.
+# (IPv6 underlay: 40 + 8 + 32 = 80 bytes of overhead and 40 + 8 = 48 bytes of ping headers: MTU + 32 too.)
+# Over the overlay, a full-size inner ping is MTU - 28 bytes of payload.
+set -u
+iface=$1
+port=$2
+shift 2
+
+case $iface in '' | -* | *[!a-zA-Z0-9_=+.-]*) echo "doctor.sh: bad interface name" >&2; exit 2 ;; esac
+case $port in '' | *[!0-9]*) echo "doctor.sh: bad port" >&2; exit 2 ;; esac
+# Test hook: a folder standing in for / for the files read here (unset on real hosts: sudo resets the
+# environment, and SSH passes none).
+root=${WGFLEET_DOCTOR_ROOT:-}
+conf=$root/etc/wireguard/$iface.conf
+keyfile=$root/etc/wireguard/$iface.key
+
+say() { printf '%s=%s\n' "$1" "$2"; }
+has() { command -v "$1" >/dev/null 2>&1; }
+
+say doctor 1
+say port "$port"
+
+# --- interface: absent, or present and administratively up or down; its MTU and IPv4 addresses.
+link=absent
+mtu=
+if has ip; then
+  if flags=$(ip -o link show dev "$iface" 2>/dev/null); then
+    if printf '%s\n' "$flags" | grep -q '[<,]UP[,>]'; then link=up; else link=down; fi
+    mtu=$(printf '%s\n' "$flags" | sed -n 's/.* mtu \([0-9][0-9]*\).*/\1/p' | head -n 1)
+    ip -o -4 addr show dev "$iface" 2>/dev/null | sed -n 's/.* inet \([0-9.\/]*\).*/address=\1/p'
+  fi
+elif [ -r "$root/sys/class/net/$iface/flags" ]; then
+  # IFF_UP is bit 0 of the flags word.
+  if [ $(( $(cat "$root/sys/class/net/$iface/flags") & 1 )) -eq 1 ]; then link=up; else link=down; fi
+  mtu=$(cat "$root/sys/class/net/$iface/mtu" 2>/dev/null)
+fi
+say interface "$link"
+say mtu "$mtu"
+
+# --- wg: the peer lines of the dump (interface line dropped), listen port, public keys.
+if has wg; then say wg yes; else say wg no; fi
+peers=
+wg_ok=no
+if has wg && [ "$link" != absent ]; then
+  # pipefail: a failing `wg show` is reported, not mistaken for "no peers".
+  if peers=$(set -o pipefail; wg show "$iface" dump 2>/dev/null | tail -n +2); then wg_ok=yes; fi
+fi
+# The node's clock, right after the dump: handshake ages are computed against it.
+say now "$(date +%s)"
+if [ "$wg_ok" = yes ]; then
+  say listen_port "$(wg show "$iface" listen-port 2>/dev/null)"
+  say pubkey "$(wg show "$iface" public-key 2>/dev/null)"
+  echo '--- peers'
+  if [ -n "$peers" ]; then
+    printf '%s\n' "$peers" | while IFS=$'\t' read -r pk psk rest; do
+      [ "$psk" = '(none)' ] || psk='(hidden)'
+      printf '%s\t%s\t%s\n' "$pk" "$psk" "$rest"
+    done
+  fi
+  echo '--- end peers'
+elif has wg && [ "$link" != absent ]; then
+  say wg_error "wg show $iface failed (not a WireGuard interface, or no permission)"
+fi
+if [ -r "$keyfile" ] && has wg; then
+  say keyfile_pubkey "$(wg pubkey <"$keyfile" 2>/dev/null)"
+fi
+
+# --- the config file, secrets masked on the host.
+if [ -f "$conf" ]; then
+  say config yes
+  secret=$(tr -d '[:space:]' 2>/dev/null <"$keyfile")
+  echo '--- config'
+  sed -E -e 's/^[[:space:]]*PrivateKey[[:space:]]*=.*/PrivateKey = @WGFLEET_PRIVATE_KEY@/I' \
+    -e 's/^[[:space:]]*PresharedKey[[:space:]]*=.*/PresharedKey = @WGFLEET_PRESHARED_KEY@/I' "$conf" |
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        --*) printf '%s\n' "# (line starting with -- hidden)" ;;
+        *) if [ -n "$secret" ] && [ "${line#*"$secret"}" != "$line" ]; then printf '%s\n' '# (line hidden: it holds the private key)'; else printf '%s\n' "$line"; fi ;;
+      esac
+    done
+  echo '--- end config'
+  unset secret
+else
+  say config no
+fi
+
+# --- systemd unit.
+if [ -d "$root/run/systemd/system" ] && has systemctl; then
+  say systemd yes
+  say unit_enabled "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)"
+  say unit_active "$(systemctl is-active "wg-quick@$iface" 2>/dev/null)"
+else
+  say systemd no
+fi
+
+# --- forwarding: the running value, and the sysctl files that set it persistently.
+say ip_forward "$(cat "$root/proc/sys/net/ipv4/ip_forward" 2>/dev/null)"
+for f in "$root"/etc/sysctl.conf "$root"/etc/sysctl.d/*.conf "$root"/usr/lib/sysctl.d/*.conf "$root"/run/sysctl.d/*.conf; do
+  [ -f "$f" ] || continue
+  if grep -Eq '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1[[:space:]]*$' "$f" 2>/dev/null; then say forward_file "${f#"$root"}"; fi
+done
+
+# --- firewalls: what is active, and what it lets in.
+ufw_state=absent
+if has ufw; then
+  if ufw_status=$(LC_ALL=C ufw status verbose 2>/dev/null) && printf '%s\n' "$ufw_status" | grep -q '^Status: active'; then
+    ufw_state=active
+  else
+    ufw_state=inactive
+  fi
+fi
+say ufw "$ufw_state"
+if [ "$ufw_state" = active ]; then
+  echo '--- ufw'
+  printf '%s\n' "$ufw_status"
+  echo '--- end ufw'
+fi
+firewalld_state=absent
+if has firewall-cmd; then
+  if firewall-cmd --state >/dev/null 2>&1; then firewalld_state=running; else firewalld_state=stopped; fi
+fi
+say firewalld "$firewalld_state"
+if [ "$firewalld_state" = running ]; then
+  say firewalld.default_zone "$(firewall-cmd --get-default-zone 2>/dev/null)"
+  izone=$(firewall-cmd --get-zone-of-interface="$iface" 2>/dev/null)
+  say firewalld.iface_zone "$izone"
+  echo '--- firewalld runtime'
+  firewall-cmd --list-all 2>/dev/null
+  echo '--- end firewalld runtime'
+  echo '--- firewalld permanent'
+  firewall-cmd --permanent --list-all 2>/dev/null
+  echo '--- end firewalld permanent'
+  case $izone in '' | -* | *[!a-zA-Z0-9_.-]*) ;; *)
+    echo '--- firewalld iface'
+    firewall-cmd --zone="$izone" --list-all 2>/dev/null
+    echo '--- end firewalld iface'
+    ;;
+  esac
+fi
+
+# --- path MTU: don't-fragment pings toward the node's own peers (interface up only).
+probe() {
+  local kind=${1%%:*} host=${1#*:} size big small out pmtu
+  case $kind in u) size=$((mtu + 32)) ;; o) size=$((mtu - 28)) ;; *) return ;; esac
+  case $host in '' | -* | *[!a-zA-Z0-9.:-]*) return ;; esac
+  out=$(LC_ALL=C ping -n -M 'do' -s "$size" -c 1 -W 1 "$host" 2>&1)
+  case $? in
+    0) big=ok ;;
+    1) big=fail ;;
+    # Exit 2 is "another error": a local "message too long" is still a too-big answer; anything else
+    # (no such option, a name that does not resolve) says nothing about the path.
+    *) case $out in *'message too long'* | *[Ff]'rag needed'* | *'mtu='* | *'mtu = '*) big=fail ;; *) big=error ;; esac ;;
+  esac
+  small=-
+  if [ "$big" = fail ]; then
+    if LC_ALL=C ping -n -c 1 -W 1 "$host" >/dev/null 2>&1; then small=ok; else small=fail; fi
+  fi
+  pmtu=$(printf '%s\n' "$out" | sed -n 's/.*mtu *= *\([0-9][0-9]*\).*/\1/p' | head -n 1)
+  # One printf per result: lines of parallel probes do not interleave.
+  printf 'ping=%s %s %s %s %s %s\n' "$kind" "$host" "$size" "$big" "$small" "${pmtu:--}"
+}
+if [ $# -gt 0 ]; then
+  if ! has ping; then
+    say ping_tool no
+  elif [ "$link" != up ] || [ -z "$mtu" ]; then
+    say ping_tool skipped
+  else
+    say ping_tool yes
+    n=0
+    for target in "$@"; do
+      probe "$target" &
+      n=$((n + 1))
+      if [ $((n % 16)) -eq 0 ]; then wait; fi
+    done
+    wait
+  fi
+fi
+
+say end ok
+exit 0

@@ -1,0 +1,168 @@
+/**
+ * `wgfleet doctor`: read everything the troubleshooting checklist needs from every node (one connection,
+ * one read-only exec each, bounded concurrency), then judge it against the plan (doctor-model) and say
+ * what is wrong and how to fix it. Never takes the inventory lock: it must not block behind `init`.
+ *
+ *   validate (exit 2, nothing opened) → read every node (doctor.sh) → plan over the keys known → diagnose
+ *
+ * The plan comes after the readings, as in `status`: the key a node reports for itself counts even when
+ * .wgfleet/state.json lacks or predates it. The ping targets passed to doctor.sh come from the topology
+ * alone (who peers with whom, endpoints, overlay addresses), which needs no key.
+ */
+import {isIP} from 'node:net'
+
+import {loadInventory} from '../inventory/index.js'
+import type {Fleet, NodeSpec} from '../inventory/model.js'
+import {WgfleetError} from '../lib/errors.js'
+import {planFleet} from '../plan/index.js'
+import type {HostFacts} from '../plan/model.js'
+import {endpointOf, planLinks} from '../plan/topology.js'
+import {loadScript} from '../remote/scripts.js'
+import {SshError} from '../ssh/errors.js'
+import {runBounded} from '../ssh/pool.js'
+import {openStateStore} from '../state/state.js'
+import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
+import {diagnoseFleet, doctorExitCode, parseDoctorOutput, type DoctorOutcome, type DoctorReading, type Finding} from '../wireguard/doctor-model.js'
+import type {NodeProblem} from '../wireguard/status-model.js'
+import {makeShellFactory, type ConnectionSettings} from './connections.js'
+import type {ShellFactory} from './converge.js'
+
+export type {ShellFactory}
+
+/**
+ * One exec: ip, wg, systemctl, a few firewall-cmd calls (about a second each) and the pings (16 targets at
+ * a time, at most 2 s each). A minute is plenty unless the host is in trouble.
+ */
+export const DOCTOR_STEP_TIMEOUT_MS = 60_000
+
+const IFACE = /^[a-zA-Z0-9_=+.-]{1,15}$/
+/** What doctor.sh accepts as a ping target (and what `ping` cannot take for an option). */
+const HOST = /^[A-Za-z0-9.:][A-Za-z0-9.:-]*$/
+
+export interface DoctorRequest extends ConnectionSettings {
+  inventory: string
+  concurrency: number
+  /** Seconds after which a handshake counts as stale (default 180, as `status`). */
+  staleAfterSeconds?: number
+}
+
+export interface DoctorDependencies {
+  /** Replaces the SSH connections (tests). */
+  openShell?: ShellFactory
+}
+
+export interface DoctorResult {
+  findings: Finding[]
+  /** Nodes checked (reached or not). */
+  nodes: number
+  exitCode: 0 | 1
+}
+
+export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies = {}): Promise<DoctorResult> {
+  const fleet = await loadInventory(request.inventory)
+  const state = await openStateStore(fleet.dir).load()
+  const iface = fleet.network.interface
+  if (!IFACE.test(iface)) throw new Error(`bug: unvalidated interface name ${JSON.stringify(iface)}`)
+  const targets = pingTargets(fleet)
+
+  const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
+  let settled: PromiseSettledResult<DoctorReading>[]
+  try {
+    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNode(pool.open, node, [iface, String(node.port), ...targets.get(node.name)!]))
+  } finally {
+    await pool.closeAll()
+  }
+  const outcomes = new Map<string, DoctorOutcome>(
+    fleet.nodes.map((node, i) => {
+      const result = settled[i]!
+      return [node.name, result.status === 'fulfilled' ? {ok: true, reading: result.value} : {ok: false, problem: problemOf(result.reason)}]
+    }),
+  )
+
+  const {publicKeys, facts, names} = knownKeys(state.nodes, outcomes)
+  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+  const findings = diagnoseFleet(plan, outcomes, {names, staleAfterSeconds: request.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS})
+  return {findings, nodes: fleet.nodes.length, exitCode: doctorExitCode(findings)}
+}
+
+/**
+ * doctor.sh's ping targets for every node: its direct peers' endpoint hosts (`u:HOST`, underlay) and
+ * overlay addresses (`o:ADDR`) — the fleet's own hosts, nothing else.
+ */
+export function pingTargets(fleet: Fleet): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const {node, peers} of planLinks(fleet)) {
+    const list: string[] = []
+    for (const {peer} of peers) {
+      const endpoint = endpointOf(peer)
+      if (endpoint !== null) {
+        const host = endpointHost(endpoint)
+        if (HOST.test(host) && !list.includes(`u:${host}`)) list.push(`u:${host}`)
+      }
+    }
+    for (const {peer} of peers) if (isIP(peer.address) === 4) list.push(`o:${peer.address}`)
+    out.set(node.name, list)
+  }
+  return out
+}
+
+function endpointHost(endpoint: string): string {
+  const v6 = /^\[([^\]]+)\]:\d+$/.exec(endpoint)
+  return v6 ? v6[1]! : endpoint.slice(0, endpoint.lastIndexOf(':'))
+}
+
+/** One connection, one exec; the shell is closed at once (a large fleet must not hold every connection). */
+async function readNode(open: ShellFactory, node: NodeSpec, args: string[]): Promise<DoctorReading> {
+  const shell = await open(node)
+  try {
+    // Privileged: wg show, ufw status and the key file need root.
+    const result = await shell.run(loadScript('doctor'), args, {timeoutMs: DOCTOR_STEP_TIMEOUT_MS, privileged: true})
+    if (result.code !== 0) {
+      const stderr = result.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
+      throw new DoctorScriptError(`the doctor script failed: ${stderr || `exit code ${result.code}`}`)
+    }
+    return parseDoctorOutput(result.stdout)
+  } finally {
+    await shell.close().catch(() => undefined)
+  }
+}
+
+class DoctorScriptError extends WgfleetError {}
+
+/** The classified reason a node gave no reading. */
+export function problemOf(error: unknown): NodeProblem {
+  if (error instanceof SshError) {
+    const prefix = `${error.node}: `
+    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
+    return {kind: error.kind, message, ...(error.hint ? {hint: error.hint} : {})}
+  }
+  if (error instanceof DoctorScriptError) return {kind: 'script-failed', message: error.message}
+  if (error instanceof WgfleetError) return {kind: 'bad-output', message: error.message, ...(error.hint ? {hint: error.hint} : {})}
+  return {kind: 'error', message: error instanceof Error ? error.message : String(error)}
+}
+
+/**
+ * Public keys for the plan — state's, overridden by what reachable nodes report for themselves (the
+ * running interface's key, else the key file's) — and a key → name map that also keeps state's older
+ * keys, so a stale key on an interface is still named.
+ */
+function knownKeys(stateNodes: Record<string, {publicKey?: string; facts?: HostFacts}>, outcomes: Map<string, DoctorOutcome>) {
+  const publicKeys: Record<string, string> = {}
+  const facts: Record<string, HostFacts> = {}
+  const names = new Map<string, string>()
+  for (const [name, node] of Object.entries(stateNodes)) {
+    if (node.publicKey) {
+      publicKeys[name] = node.publicKey
+      names.set(node.publicKey, name)
+    }
+    if (node.facts) facts[name] = node.facts
+  }
+  for (const [name, outcome] of outcomes) {
+    const reported = outcome.ok ? (outcome.reading.publicKey ?? outcome.reading.keyFilePublicKey) : null
+    if (reported) {
+      publicKeys[name] = reported
+      names.set(reported, name)
+    }
+  }
+  return {publicKeys, facts, names}
+}

@@ -1,0 +1,120 @@
+/**
+ * A healthy 4-node relay fleet like the lab, as doctor.sh would read it: node-a relay (public,
+ * 203.0.113.1, ufw), node-b public (203.0.113.2, firewalld), node-c and node-d behind one NAT router
+ * (198.51.100.x), reaching each other through node-a. Every reading is built from the plan, so the
+ * healthy fleet is exactly what `wgfleet init` leaves behind; tests break one thing at a time.
+ */
+import {planFleet} from '../../../src/plan/index.js'
+import type {FleetPlan, NodePlan} from '../../../src/plan/model.js'
+import type {DoctorOutcome, DoctorReading, FirewalldZone} from '../../../src/wireguard/doctor-model.js'
+import type {WgDumpPeer} from '../../../src/wireguard/dump.js'
+import {fleet, KEYS} from '../plan/fixtures.js'
+
+export {KEYS}
+export const NOW = 1_700_000_000
+export const STRANGER = 'QJ9FHO+QUoYQVz4CiRit4RcieNiIYauTJRG1EjU40vc='
+/** A key node-a's config might wrongly carry for node-b. */
+export const WRONG_KEY = 'oBOwpYBVVRyZXaSBGXFIuNSsJ0DMAYXWGRhqyYt3LH4='
+/** Where the NAT router maps node-c and node-d (what public peers see as their endpoint). */
+export const NAT_ROUTER = '203.0.113.50'
+
+export const LAB_FLEET = fleet([
+  {name: 'node-a', host: '203.0.113.1', address: '10.0.0.1', relay: true},
+  {name: 'node-b', host: '203.0.113.2', address: '10.0.0.2'},
+  {name: 'node-c', host: '198.51.100.7', address: '10.0.0.3', nat: true},
+  {name: 'node-d', host: '198.51.100.8', address: '10.0.0.4', nat: true},
+])
+
+export const NAMES: ReadonlyMap<string, string> = new Map(Object.entries(KEYS).map(([name, key]) => [key as string, name]))
+
+export function labPlan(): FleetPlan {
+  const keys = {'node-a': KEYS['node-a'], 'node-b': KEYS['node-b'], 'node-c': KEYS['node-c'], 'node-d': KEYS['node-d']}
+  return planFleet(LAB_FLEET, {publicKeys: keys}, {omitPeersWithoutKey: true})
+}
+
+export const UFW_ACTIVE = [
+  'Status: active',
+  'Logging: on (low)',
+  'Default: deny (incoming), allow (outgoing), deny (routed)',
+  'New profiles: skip',
+  '',
+  'To                         Action      From',
+  '--                         ------      ----',
+  '22/tcp                     ALLOW IN    Anywhere',
+  '51820/udp                  ALLOW IN    Anywhere                   # wgfleet',
+  '22/tcp (v6)                ALLOW IN    Anywhere (v6)',
+  '51820/udp (v6)             ALLOW IN    Anywhere (v6)              # wgfleet',
+  '',
+  'Anywhere on wg0            ALLOW FWD   Anywhere on wg0            # wgfleet',
+  'Anywhere (v6) on wg0       ALLOW FWD   Anywhere (v6) on wg0       # wgfleet',
+]
+
+export function zone(name: string, over: Partial<FirewalldZone> = {}): FirewalldZone {
+  return {name, target: 'default', ports: ['51820/udp'], services: ['dhcpv6-client', 'ssh'], forward: true, ...over}
+}
+
+function livePeers(node: NodePlan): WgDumpPeer[] {
+  return node.peers.map((p, i) => ({
+    publicKey: p.publicKey!,
+    presharedKey: false,
+    // NAT-ed peers are seen at the router's address, on a port the router picked.
+    endpoint: p.endpoint ?? `${NAT_ROUTER}:${40000 + i}`,
+    allowedIps: [...p.allowedIps],
+    latestHandshake: NOW - 20 - i,
+    rxBytes: 10_000,
+    txBytes: 20_000,
+    keepalive: p.keepalive,
+  }))
+}
+
+/** What doctor.sh reads on a converged node of the lab fleet. */
+export function healthyReading(node: NodePlan): DoctorReading {
+  const relay = node.name === 'node-a'
+  return {
+    link: 'up',
+    mtu: 1420,
+    addresses: [node.address],
+    wgInstalled: true,
+    now: NOW,
+    listenPort: node.listenPort,
+    publicKey: KEYS[node.name as keyof typeof KEYS],
+    keyFilePublicKey: KEYS[node.name as keyof typeof KEYS],
+    peers: livePeers(node),
+    // As the host masks it: the PrivateKey value replaced by the same marker the plan renders.
+    config: node.config,
+    systemd: true,
+    unitEnabled: 'enabled',
+    unitActive: 'active',
+    ipForward: relay,
+    forwardFiles: relay ? ['/etc/sysctl.d/99-wgfleet.conf'] : [],
+    ufw: relay ? {state: 'active', status: [...UFW_ACTIVE]} : {state: 'absent', status: []},
+    firewalld:
+      node.name === 'node-b'
+        ? {state: 'running', defaultZone: 'public', interfaceZone: '', runtime: zone('public'), permanent: zone('public'), interfaceZoneRuntime: null}
+        : {state: 'absent', defaultZone: '', interfaceZone: '', runtime: null, permanent: null, interfaceZoneRuntime: null},
+    pingTool: 'yes',
+    pings: [
+      ...node.peers.filter((p) => p.endpoint !== null).map((p) => ({kind: 'underlay' as const, host: p.endpoint!.split(':')[0]!, size: 1452, big: 'ok' as const, small: null, pathMtu: null})),
+      ...node.peers.map((p) => ({kind: 'overlay' as const, host: p.allowedIps[0]!.replace('/32', ''), size: 1392, big: 'ok' as const, small: null, pathMtu: null})),
+    ],
+  }
+}
+
+export type Readings = Record<'node-a' | 'node-b' | 'node-c' | 'node-d', DoctorReading>
+
+export function healthyReadings(plan = labPlan()): Readings {
+  return Object.fromEntries(plan.nodes.map((n) => [n.name, healthyReading(n)])) as Readings
+}
+
+export function outcomes(readings: Partial<Record<string, DoctorReading | DoctorOutcome>>): Map<string, DoctorOutcome> {
+  return new Map(
+    Object.entries(readings).map(([name, r]) => [name, r && 'ok' in r ? r : {ok: true as const, reading: r as DoctorReading}]),
+  )
+}
+
+/** The peer entry of `reading` for `key` (live). */
+export function livePeer(reading: DoctorReading, key: string): WgDumpPeer {
+  const p = reading.peers!.find((e) => e.publicKey === key)
+  if (!p) throw new Error(`no live peer ${key}`)
+  return p
+}
