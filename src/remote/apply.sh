@@ -26,7 +26,7 @@ write_config() {
     fail "$conf exists and was not written by wgfleet; rerun with --adopt to replace it (it will be backed up)" 31
   fi
   tmpdir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX)
-  trap 'rm -rf "$tmpdir"' EXIT HUP INT TERM
+  trap 'rm -rf "$tmpdir"' EXIT
   umask 077
   cat >"$tmpdir/rendered"
   [ "$(head -n1 "$tmpdir/rendered")" = "$marker" ] || fail "rendered config lacks the wgfleet marker (not sent whole?)"
@@ -157,19 +157,33 @@ fix_permissions() {
   [ $changed = no ] || echo "permissions=fixed"
 }
 
-[ "$write" = yes ] && write_config
-fix_permissions
-[ "$forward" = yes ] && set_forwarding
-open_firewall
-if [ "$systemd" = yes ] && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)" != enabled ]; then
-  systemctl enable -q "wg-quick@$iface" 2>/dev/null || fail "systemctl enable wg-quick@$iface failed"
-  echo "enabled=yes"
-fi
-case $action in
-  start) start_service ;;
-  restart) restart_service ;;
-  syncconf) sync_config ;;
-  none) ;;
-  *) fail "unknown action $action" ;;
-esac
-echo "done=yes"
+converge() {
+  [ "$write" = yes ] && write_config
+  fix_permissions
+  [ "$forward" = yes ] && set_forwarding
+  open_firewall
+  if [ "$systemd" = yes ] && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)" != enabled ]; then
+    systemctl enable -q "wg-quick@$iface" 2>/dev/null || fail "systemctl enable wg-quick@$iface failed"
+    echo "enabled=yes"
+  fi
+  case $action in
+    start) start_service ;;
+    restart) restart_service ;;
+    syncconf) sync_config ;;
+    none) ;;
+    *) fail "unknown action $action" ;;
+  esac
+  echo "done=yes"
+}
+
+# Once started, finish: a client that goes away (Ctrl-C, a cut link) must not leave the host between
+# "config written" and "interface updated". Output is collected and printed at the end, so a closed
+# channel cannot kill the work half-way through an echo.
+trap '' HUP PIPE
+result=$(mktemp /tmp/.wgfleet-apply.XXXXXX)
+rc=0
+(converge) >"$result" 2>"$result.err" || rc=$?
+cat "$result" 2>/dev/null || true
+cat "$result.err" >&2 2>/dev/null || true
+rm -f "$result" "$result.err"
+exit $rc

@@ -5,7 +5,8 @@
  */
 import type {NodePlan} from '../plan/model.js'
 import type {HostProbe} from '../remote/probe.js'
-import {classifyConfigChange} from '../plan/index.js'
+import {classifyConfigChange, parseRenderedConfig} from '../plan/index.js'
+import {parseWgDump} from '../wireguard/index.js'
 
 export class NodeFailure extends Error {
   readonly hint?: string
@@ -112,7 +113,7 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number): App
   let action: ServiceAction = 'none'
   if (!running) action = 'start'
   else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
-  else if (configChange === 'peers') action = 'syncconf'
+  else if (configChange === 'peers' || interfaceDrifted(probe, node.config)) action = 'syncconf'
 
   const firewall: string[] = []
   const portRule = `${port}/udp`
@@ -145,4 +146,23 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number): App
 function fullTunnelChanged(oldText: string | null, newText: string): boolean {
   const hasDefault = (text: string | null) => /^AllowedIPs\s*=.*\b0\.0\.0\.0\/0\b/m.test(text ?? '')
   return hasDefault(oldText) !== hasDefault(newText)
+}
+
+/**
+ * The running interface's peers (keys and AllowedIPs) differ from the config: e.g. an earlier run was cut
+ * off between writing the file and updating the interface, or someone ran `wg set` by hand.
+ */
+export function interfaceDrifted(probe: HostProbe, config: string): boolean {
+  if (!probe.interfaceUp || probe.peerDump === undefined) return false
+  const running = new Map(parseWgDump(probe.peerDump).map((p) => [p.publicKey, [...p.allowedIps].sort().join(',')]))
+  const wanted = new Map<string, string>()
+  for (const peer of parseRenderedConfig(config).peers) {
+    const key = (peer.publickey ?? peer.PublicKey)?.[0]
+    if (!key) continue
+    const ips = (peer.allowedips ?? peer.AllowedIPs ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
+    wanted.set(key, [...ips].sort().join(','))
+  }
+  if (running.size !== wanted.size) return true
+  for (const [key, ips] of wanted) if (running.get(key) !== ips) return true
+  return false
 }

@@ -80,7 +80,7 @@ PrivateKey = @WGFLEET_PRIVATE_KEY@
 
 # node-a
 [Peer]
-PublicKey = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=
+PublicKey = YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=
 Endpoint = 203.0.113.1:51820
 AllowedIPs = 10.0.0.1/32
 PersistentKeepalive = 25
@@ -94,7 +94,7 @@ function nodePlan(config = CONFIG, over: Partial<NodePlan> = {}): NodePlan {
 }
 
 const converged: ProbeFields = {
-  wg: true, wireguardGo: true, key: true, pubkey: 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=', ifaceUp: true,
+  wg: true, wireguardGo: true, key: true, pubkey: 'YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI=', ifaceUp: true,
   serviceEnabled: 'enabled', serviceActive: 'active', config: CONFIG,
 }
 
@@ -109,7 +109,7 @@ describe('decideApply', () => {
   })
 
   it('only a peer changed on a running interface: syncconf, no restart', () => {
-    const d = decideApply(probe(converged), nodePlan(CONFIG + '\n# node-c\n[Peer]\nPublicKey = ccccccccccccccccccccccccccccccccccccccccccc=\nAllowedIPs = 10.0.0.3/32\n'), 51820)
+    const d = decideApply(probe(converged), nodePlan(CONFIG + '\n# node-c\n[Peer]\nPublicKey = Y2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2M=\nAllowedIPs = 10.0.0.3/32\n'), 51820)
     expect(d).toMatchObject({writeConfig: true, configChange: 'peers', action: 'syncconf'})
   })
 
@@ -138,6 +138,12 @@ describe('decideApply', () => {
 
   it('wrong modes on the key or the config are fixed', () => {
     expect(decideApply(probe({...converged, modes: {key: '644'}}), nodePlan(), 51820)).toMatchObject({permissions: true, needed: true})
+  })
+
+  it('the running interface lacks a peer the config file has (an interrupted run): syncconf, no rewrite', () => {
+    const dump = (keys: string[]) => keys.map((k) => `${k}\t(none)\t203.0.113.1:51820\t10.0.0.1/32\t0\t0\t0\t25`).join('\n')
+    expect(decideApply(probe({...converged, peers: dump([])}), nodePlan(), 51820)).toMatchObject({writeConfig: false, action: 'syncconf'})
+    expect(decideApply(probe({...converged, peers: dump(['YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE='])}), nodePlan(), 51820).needed).toBe(false)
   })
 
   it('the masked private key on the host equals the marker: no change', () => {
