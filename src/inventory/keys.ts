@@ -66,8 +66,11 @@ export function isKnownKey(kind: SectionKind, key: string): boolean {
 /** The accepted key closest to `key`, when it is close enough to be a plausible typo; else undefined. */
 export function suggestKey(kind: SectionKind, key: string): string | undefined {
   const lower = key.toLowerCase()
-  const alias = ALIASES[kind][lower]
+  // Own properties only: `constructor` or `__proto__` must not find Object's.
+  const alias = Object.hasOwn(ALIASES[kind], lower) ? ALIASES[kind][lower] : undefined
   if (alias) return alias
+  // A huge key is no typo: skip the edit distance (it would take a table the size of the key).
+  if (key.length > 64) return undefined
   let best: {key: string; distance: number} | undefined
   for (const candidate of KEYS_OF[kind]) {
     const distance = editDistance(lower, candidate)

@@ -5,6 +5,7 @@
  * Hosts, users and paths end up as arguments of commands run on remote hosts (always quoted, but defence
  * in depth): anything that could smuggle shell syntax is refused outright, not escaped.
  */
+import {escapeInvisible} from '../lib/errors.js'
 import {homedir} from 'node:os'
 import {isIPv6 as isNodeIPv6} from 'node:net'
 import {isAbsolute, join, normalize, resolve} from 'node:path'
@@ -23,8 +24,9 @@ function bad(message: string, hint?: string): {ok: false; message: string; hint?
 
 /** A value as it appears in a message: `plain` when printable, else JSON-escaped so a newline shows as \n. */
 export function show(value: string): string {
-  return /^[\x21-\x7e]+$/.test(value) && !value.includes('`') ? `\`${value}\`` : JSON.stringify(value)
+  return /^[\x21-\x7e]+$/.test(value) && !value.includes('`') ? `\`${value}\`` : escapeInvisible(JSON.stringify(value))
 }
+
 
 // ---- shell safety ---------------------------------------------------------------------------------------
 

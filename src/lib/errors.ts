@@ -14,6 +14,11 @@ export class WgfleetError extends Error {
   }
 }
 
+/** Control characters, bidi overrides and zero-width characters written as \uXXXX (never raw to a terminal). */
+export function escapeInvisible(text: string): string {
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 /** Where in an inventory file a problem is. */
 export interface SourceLocation {
   file: string
@@ -28,7 +33,8 @@ export class InventoryError extends WgfleetError {
   readonly location: SourceLocation
 
   constructor(location: SourceLocation, message: string, hint?: string) {
-    super(InventoryError.format(location, message), {hint, exitCode: 2})
+    // Section names, keys and values come from the file: never let its control characters reach a terminal.
+    super(escapeInvisible(InventoryError.format(location, message)), {hint: hint === undefined ? undefined : escapeInvisible(hint), exitCode: 2})
     this.location = location
   }
 

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Errors, Flags} from '@oclif/core'
 
 /** -i/--inventory, shared by every command. */
 export const inventoryFlag = Flags.string({
@@ -13,6 +13,14 @@ export const inventoryFlag = Flags.string({
 export const connectionFlags = {
   concurrency: Flags.integer({summary: 'Nodes worked on at once.', default: 10, min: 1, max: 500, helpValue: 'N'}),
   'connect-timeout': Flags.integer({summary: 'Seconds to wait for each SSH connection.', default: 10, min: 1, max: 600, helpValue: 'SECONDS'}),
-  'known-hosts': Flags.string({summary: 'known_hosts file (default: [ssh] known_hosts, else ~/.ssh/known_hosts).', helpValue: 'FILE'}),
+  'known-hosts': Flags.string({
+    summary: 'known_hosts file (default: [ssh] known_hosts, else ~/.ssh/known_hosts).',
+    helpValue: 'FILE',
+    // An empty value must not silently fall back to another file (where new keys would then be written).
+    async parse(value) {
+      if (value.trim() === '') throw new Errors.CLIError('--known-hosts needs a file name', {exit: 2})
+      return value
+    },
+  }),
   'accept-new-host-keys': Flags.boolean({summary: 'Record host keys not yet in known_hosts instead of refusing them (a changed key is always refused).', default: false}),
 }

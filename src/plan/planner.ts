@@ -47,7 +47,7 @@ function planNode(
   options: PlanOptions,
 ): NodePlan {
   const {node} = links
-  const facts = known.facts?.[node.name] ?? {}
+  const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
   const allPeers = links.peers.map((link) => planPeer(fleet, link, known))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
   const peers = allPeers.filter((p) => !skipped.includes(p))
@@ -110,7 +110,8 @@ function relayedRoutes(fleet: Fleet, peers: PeerPlan[]): RelayedRoute[] {
 
 /** A key from state goes into config text: anything but a real key (say, with a newline) is refused. */
 function knownPublicKey(known: KnownHosts, name: string): string | null {
-  const key = known.publicKeys[name]
+  // Own properties only: a node may be named `constructor`.
+  const key = Object.hasOwn(known.publicKeys, name) ? known.publicKeys[name] : undefined
   if (key === undefined) return null
   if (!isWireGuardKey(key)) {
     throw new WgfleetError(`the known public key of ${name} is not a WireGuard key`, {

@@ -18,7 +18,8 @@ export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; cwd?: 
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, [...pre, binRun, ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: {...process.env, NO_COLOR: '1', ...options.env},
+      // Not NODE_ENV=test (vitest's): that sends oclif down its development path; users never run it so.
+      env: {...withoutNodeEnv(process.env), NO_COLOR: '1', ...options.env},
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -45,4 +46,9 @@ export async function connectionCounter(): Promise<{port: number; count: () => n
   const address = server.address()
   if (!address || typeof address === 'string') throw new Error('no port')
   return {port: address.port, count: () => count, close: () => new Promise((r) => server.close(() => r()))}
+}
+
+function withoutNodeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const {NODE_ENV: _ignored, ...rest} = env
+  return rest
 }
