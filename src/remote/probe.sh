@@ -98,7 +98,7 @@ fi
 # Peers of the running interface: `dump` minus its first line (the interface line carries the private key).
 if has wg && ip link show dev "$iface" >/dev/null 2>&1; then
   echo '--- peers'
-  wg show "$iface" dump 2>/dev/null | tail -n +2
+  wg show "$iface" dump 2>/dev/null | tail -n +2 | awk -F'\t' 'BEGIN { OFS = "\t" } { if ($2 != "(none)") $2 = "(hidden)"; print }'
   echo '--- end peers'
 fi
 exit 0

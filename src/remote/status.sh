@@ -28,7 +28,8 @@ peers=
 wg_ok=no
 if has wg && [ "$link" != absent ]; then
   # pipefail: a failing `wg show` is reported, not mistaken for "no peers".
-  if peers=$(set -o pipefail; wg show "$iface" dump 2>/dev/null | tail -n +2); then wg_ok=yes; fi
+  # The preshared-key column is a secret too: only whether one is set leaves the host.
+  if peers=$(set -o pipefail; wg show "$iface" dump 2>/dev/null | tail -n +2 | awk -F'\t' 'BEGIN { OFS = "\t" } { if ($2 != "(none)") $2 = "(hidden)"; print }'); then wg_ok=yes; fi
 fi
 say now "$(date +%s)"
 

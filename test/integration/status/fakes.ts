@@ -9,6 +9,8 @@ import {chmodSync, mkdirSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 export const PRIVATE_KEY = 'cHJpdmF0ZXByaXZhdGVwcml2YXRlcHJpdmF0ZXByaXY='
+/** A preshared key set on one peer: a secret too, never to leave the host. */
+export const PRESHARED_KEY = 'cHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHM='
 export const PUBLIC_KEY = 'e7haZgbEOshktuz+iJTZdPLydJP0AE0kMdffeafokig='
 export const PEER_B = '1IwmEcmejcRhDJGSJdkx8mzNtoDOGuh1/sHRT8f1jH0='
 export const PEER_C = '/Xl9WfhRIIVm6MV9C83TXQgy5oiNF9YlMuQSIWKPWDk='
@@ -25,7 +27,7 @@ case "$*" in
     printf '%s\\t%s\\t%s\\t%s\\n' '${PRIVATE_KEY}' '${PUBLIC_KEY}' 51820 off
     [ -n "\${FAKE_NO_PEERS:-}" ] && exit 0
     printf '%s\\t(none)\\t203.0.113.2:51820\\t10.0.0.2/32\\t%s\\t1234\\t5678\\t25\\n' '${PEER_B}' ${NODE_CLOCK - 12}
-    printf '%s\\t(none)\\t(none)\\t10.0.0.3/32,10.0.0.4/32\\t0\\t0\\t92\\toff\\n' '${PEER_C}'
+    printf '%s\\t%s\\t(none)\\t10.0.0.3/32,10.0.0.4/32\\t0\\t0\\t92\\toff\\n' '${PEER_C}' '${PRESHARED_KEY}'
     ;;
   "show wg0 listen-port") echo 51820 ;;
   "show wg0 public-key") echo '${PUBLIC_KEY}' ;;
@@ -60,6 +62,6 @@ export function makeFakeBin(dir: string, options: {isolated: boolean}): string {
     writeFileSync(join(bin, name), text)
     chmodSync(join(bin, name), 0o755)
   }
-  if (options.isolated) for (const tool of ['tail', 'grep', 'cat']) symlinkSync(which(tool), join(bin, tool))
+  if (options.isolated) for (const tool of ['tail', 'grep', 'cat', 'awk']) symlinkSync(which(tool), join(bin, tool))
   return bin
 }

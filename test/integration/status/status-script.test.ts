@@ -13,7 +13,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 import {loadScript} from '../../../src/remote/scripts.js'
 import {buildStdin} from '../../../src/ssh/shell.js'
 import {parseStatusOutput} from '../../../src/wireguard/status-model.js'
-import {BASH, makeFakeBin, NODE_CLOCK, PEER_B, PEER_C, PRIVATE_KEY, PUBLIC_KEY} from './fakes.js'
+import {BASH, makeFakeBin, NODE_CLOCK, PEER_B, PEER_C, PRIVATE_KEY, PRESHARED_KEY, PUBLIC_KEY} from './fakes.js'
 
 let bin: string
 let log: string
@@ -65,6 +65,12 @@ describe('status.sh', () => {
     const run = runStatusScript({FAKE_NO_PEERS: '1'})
     expect(run.stdout).not.toContain(PRIVATE_KEY)
     expect(parseStatusOutput(run.stdout).peers).toEqual([])
+  })
+
+  it('a preshared key never leaves the host: only whether one is set', () => {
+    const run = runStatusScript()
+    expect(run.stdout).not.toContain(PRESHARED_KEY)
+    expect(parseStatusOutput(run.stdout).peers!.map((p) => p.presharedKey)).toEqual([false, true])
   })
 
   it('interface down: reported, still read', () => {
