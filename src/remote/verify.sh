@@ -13,8 +13,11 @@ shift 2
 peers=("$@")
 start=$(date +%s)
 deadline=$((start + timeout))
-declare -A verified=()
+declare -A verified=() kicked=()
+round=0
 while :; do
+  round=$((round + 1))
+  kick=0
   hs=$(wg show "$iface" latest-handshakes 2>/dev/null || true)
   missing=0
   i=0
@@ -30,8 +33,18 @@ while :; do
     if [ "$mode" = live ] && [ "$ts" -gt "$start" ]; then verified[$key]=handshake; continue; fi
     if [ "$mode" = live ] && [ "$ts" -gt 0 ] && ping -c 1 -W 1 "$addr" >/dev/null 2>&1; then verified[$key]=ping; continue; fi
     missing=$((missing + 1))
+    # Never a handshake after two rounds: its first initiation was most likely lost while the peer was
+    # still starting, and WireGuard waits 5 s before trying again. Re-adding the peer (it has no session
+    # to lose) makes it initiate at once.
+    if [ "$ts" = 0 ] && [ $round -ge 2 ] && [ -z "${kicked[$key]:-}" ]; then
+      wg set "$iface" peer "$key" remove 2>/dev/null && kicked[$key]=1 && kick=1
+    fi
     ping -c 1 -W 1 "$addr" >/dev/null 2>&1 &
   done
+  # The stripped config (with the private key) goes straight from wg-quick to wg, never to stdout.
+  if [ $kick = 1 ] && ! { wg-quick strip "$iface" | wg syncconf "$iface" /dev/stdin; } 2>/dev/null; then
+    echo "warning=could not re-add peers to $iface after re-initiating handshakes: run wgfleet init again"
+  fi
   wait
   [ $missing -eq 0 ] && break
   [ "$(date +%s)" -ge $deadline ] && break
