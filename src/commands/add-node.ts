@@ -1,11 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
-import {connectionFlags, inventoryFlag} from '../lib/flags.js'
-import {convergeToJson, renderConvergeText} from '../output/converge-view.js'
-import {exitCodeOf} from '../services/converge-report.js'
+import {ConvergeCommand} from '../lib/converge-command.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../lib/flags.js'
 
-export default class AddNode extends BaseCommand {
+export default class AddNode extends ConvergeCommand {
   static override summary = 'Add a node: append it to the inventory, converge it, and add it to every other node live.'
   static override description = `Validates like the inventory does (exit 2, nothing touched, on bad input), appends the node's section
 at the end of the inventory (no other byte changes), converges the new node, then updates every other
@@ -50,15 +48,10 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
         identity: flags.identity,
         exit_via: flags['exit-via'],
       },
-      concurrency: flags.concurrency,
-      connectTimeoutSeconds: flags['connect-timeout'],
-      knownHosts: flags['known-hosts'],
-      acceptNewHostKeys: flags['accept-new-host-keys'],
+      ...connectionSettingsOf(flags),
       verifyTimeoutSeconds: flags['verify-timeout'],
       silent: this.jsonEnabled(),
     })
-    if (this.jsonEnabled()) this.printJson(convergeToJson(report))
-    else process.stdout.write(renderConvergeText(report))
-    process.exitCode = exitCodeOf(report)
+    this.printReport(report)
   }
 }

@@ -1,11 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
-import {connectionFlags, inventoryFlag} from '../lib/flags.js'
-import {convergeToJson, renderConvergeText} from '../output/converge-view.js'
-import {exitCodeOf} from '../services/converge-report.js'
+import {ConvergeCommand} from '../lib/converge-command.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../lib/flags.js'
 
-export default class Init extends BaseCommand {
+export default class Init extends ConvergeCommand {
   static override summary = 'Converge every node: install WireGuard, keys, configs, firewall, service; verify handshakes.'
   static override description = `Per node: probe, install wireguard-tools (and wireguard-go without a kernel module), generate the key
 pair on the host if absent, write the config (private key filled in on the host), open the firewall,
@@ -31,15 +29,10 @@ enable wg-quick@<iface>, then wait for a handshake with every peer. A second run
       inventory: flags.inventory,
       dryRun: flags['dry-run'],
       adopt: flags.adopt,
-      concurrency: flags.concurrency,
-      connectTimeoutSeconds: flags['connect-timeout'],
-      knownHosts: flags['known-hosts'],
-      acceptNewHostKeys: flags['accept-new-host-keys'],
+      ...connectionSettingsOf(flags),
       verifyTimeoutSeconds: flags['verify-timeout'],
       silent: this.jsonEnabled(),
     })
-    if (this.jsonEnabled()) this.printJson(convergeToJson(report))
-    else process.stdout.write(renderConvergeText(report))
-    process.exitCode = exitCodeOf(report)
+    this.printReport(report)
   }
 }

@@ -1,11 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
-import {connectionFlags, inventoryFlag} from '../lib/flags.js'
-import {convergeToJson, renderConvergeText} from '../output/converge-view.js'
-import {exitCodeOf} from '../services/converge-report.js'
+import {ConvergeCommand} from '../lib/converge-command.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../lib/flags.js'
 
-export default class RemoveNode extends BaseCommand {
+export default class RemoveNode extends ConvergeCommand {
   static override summary = 'Remove a node: drop it from every peer live, stop it, and take it out of the inventory.'
   static override description = `Every other node loses the peer with \`wg syncconf\` (no tunnel restarts) and in its config file; on
 NAME, wg-quick@<iface> is stopped and disabled and its config removed (the key stays unless --purge,
@@ -30,15 +28,10 @@ says NAME was not cleaned (exit 1).`
       inventory: flags.inventory,
       name: args.name,
       purge: flags.purge,
-      concurrency: flags.concurrency,
-      connectTimeoutSeconds: flags['connect-timeout'],
-      knownHosts: flags['known-hosts'],
-      acceptNewHostKeys: flags['accept-new-host-keys'],
+      ...connectionSettingsOf(flags),
       verifyTimeoutSeconds: flags['verify-timeout'],
       silent: this.jsonEnabled(),
     })
-    if (this.jsonEnabled()) this.printJson(convergeToJson(report))
-    else process.stdout.write(renderConvergeText(report))
-    process.exitCode = exitCodeOf(report)
+    this.printReport(report)
   }
 }

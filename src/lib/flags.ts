@@ -24,3 +24,18 @@ export const connectionFlags = {
   }),
   'accept-new-host-keys': Flags.boolean({summary: 'Record host keys not yet in known_hosts instead of refusing them (a changed key is always refused).', default: false}),
 }
+
+/** The connection settings every connecting service takes, from the parsed connection flags. */
+export function connectionSettingsOf(flags: {
+  concurrency: number
+  'connect-timeout': number
+  'known-hosts'?: string
+  'accept-new-host-keys': boolean
+}) {
+  return {
+    concurrency: flags.concurrency,
+    connectTimeoutSeconds: flags['connect-timeout'],
+    knownHosts: flags['known-hosts'],
+    acceptNewHostKeys: flags['accept-new-host-keys'],
+  }
+}

@@ -12,20 +12,17 @@
 import {isIP} from 'node:net'
 
 import {loadInventory} from '../inventory/index.js'
-import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {WgfleetError} from '../lib/errors.js'
+import type {Fleet} from '../inventory/model.js'
 import {planFleet} from '../plan/index.js'
-import type {HostFacts} from '../plan/model.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
-import {loadScript} from '../remote/scripts.js'
-import {SshError} from '../ssh/errors.js'
 import {runBounded} from '../ssh/pool.js'
 import {openStateStore} from '../state/state.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {diagnoseFleet, doctorExitCode, parseDoctorOutput, type DoctorOutcome, type DoctorReading, type Finding} from '../wireguard/doctor-model.js'
-import type {NodeProblem} from '../wireguard/status-model.js'
 import {makeShellFactory, type ConnectionSettings} from './connections.js'
 import type {ShellFactory} from './converge.js'
+import {knownKeys, problemOf, readNodeWith} from './readings.js'
+export {problemOf} from './readings.js'
 
 export type {ShellFactory}
 
@@ -68,7 +65,7 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
   const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
   let settled: PromiseSettledResult<DoctorReading>[]
   try {
-    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNode(pool.open, node, [iface, String(node.port), ...targets.get(node.name)!]))
+    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNodeWith(pool.open, node, 'doctor', [iface, String(node.port), ...targets.get(node.name)!], DOCTOR_STEP_TIMEOUT_MS, parseDoctorOutput))
   } finally {
     await pool.closeAll()
   }
@@ -79,7 +76,11 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
     }),
   )
 
-  const {publicKeys, facts, names} = knownKeys(state.nodes, outcomes)
+  const {publicKeys, facts, names} = knownKeys(
+    state.nodes,
+    // The running interface's key, else the key file's.
+    new Map([...outcomes].map(([name, o]) => [name, o.ok ? (o.reading.publicKey ?? o.reading.keyFilePublicKey) : null])),
+  )
   const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
   const findings = diagnoseFleet(plan, outcomes, {names, staleAfterSeconds: request.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS})
   return {findings, nodes: fleet.nodes.length, exitCode: doctorExitCode(findings)}
@@ -112,57 +113,3 @@ function endpointHost(endpoint: string): string {
 }
 
 /** One connection, one exec; the shell is closed at once (a large fleet must not hold every connection). */
-async function readNode(open: ShellFactory, node: NodeSpec, args: string[]): Promise<DoctorReading> {
-  const shell = await open(node)
-  try {
-    // Privileged: wg show, ufw status and the key file need root.
-    const result = await shell.run(loadScript('doctor'), args, {timeoutMs: DOCTOR_STEP_TIMEOUT_MS, privileged: true})
-    if (result.code !== 0) {
-      const stderr = result.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
-      throw new DoctorScriptError(`the doctor script failed: ${stderr || `exit code ${result.code}`}`)
-    }
-    return parseDoctorOutput(result.stdout)
-  } finally {
-    await shell.close().catch(() => undefined)
-  }
-}
-
-class DoctorScriptError extends WgfleetError {}
-
-/** The classified reason a node gave no reading. */
-export function problemOf(error: unknown): NodeProblem {
-  if (error instanceof SshError) {
-    const prefix = `${error.node}: `
-    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
-    return {kind: error.kind, message, ...(error.hint ? {hint: error.hint} : {})}
-  }
-  if (error instanceof DoctorScriptError) return {kind: 'script-failed', message: error.message}
-  if (error instanceof WgfleetError) return {kind: 'bad-output', message: error.message, ...(error.hint ? {hint: error.hint} : {})}
-  return {kind: 'error', message: error instanceof Error ? error.message : String(error)}
-}
-
-/**
- * Public keys for the plan — state's, overridden by what reachable nodes report for themselves (the
- * running interface's key, else the key file's) — and a key → name map that also keeps state's older
- * keys, so a stale key on an interface is still named.
- */
-function knownKeys(stateNodes: Record<string, {publicKey?: string; facts?: HostFacts}>, outcomes: Map<string, DoctorOutcome>) {
-  const publicKeys: Record<string, string> = {}
-  const facts: Record<string, HostFacts> = {}
-  const names = new Map<string, string>()
-  for (const [name, node] of Object.entries(stateNodes)) {
-    if (node.publicKey) {
-      publicKeys[name] = node.publicKey
-      names.set(node.publicKey, name)
-    }
-    if (node.facts) facts[name] = node.facts
-  }
-  for (const [name, outcome] of outcomes) {
-    const reported = outcome.ok ? (outcome.reading.publicKey ?? outcome.reading.keyFilePublicKey) : null
-    if (reported) {
-      publicKeys[name] = reported
-      names.set(reported, name)
-    }
-  }
-  return {publicKeys, facts, names}
-}

@@ -12,13 +12,9 @@ import {access, constants, stat} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
 import {loadInventory} from '../inventory/index.js'
-import type {NodeSpec} from '../inventory/model.js'
 import {UsageError, WgfleetError} from '../lib/errors.js'
 import type {StatusFormat} from '../output/status-view.js'
 import {planFleet} from '../plan/index.js'
-import type {HostFacts} from '../plan/model.js'
-import {loadScript} from '../remote/scripts.js'
-import {SshError} from '../ssh/errors.js'
 import {runBounded} from '../ssh/pool.js'
 import {openStateStore, writeAtomically} from '../state/state.js'
 import {
@@ -33,6 +29,8 @@ import {
 } from '../wireguard/status-model.js'
 import {makeShellFactory, type ConnectionSettings} from './connections.js'
 import type {ShellFactory} from './converge.js'
+import {knownKeys, problemOf, readNodeWith} from './readings.js'
+export {problemOf} from './readings.js'
 
 /** How a node's RemoteShell is opened (the SSH pool in production, scripted shells in tests). */
 export type {ShellFactory}
@@ -74,7 +72,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
   let settled: PromiseSettledResult<NodeReading>[]
   try {
-    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNode(pool.open, node, iface))
+    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNodeWith(pool.open, node, 'status', [iface], STATUS_STEP_TIMEOUT_MS, parseStatusOutput))
   } finally {
     await pool.closeAll()
   }
@@ -85,7 +83,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
     }),
   )
 
-  const {publicKeys, facts, names} = knownKeys(state.nodes, outcomes)
+  const {publicKeys, facts, names} = knownKeys(state.nodes, new Map([...outcomes].map(([name, o]) => [name, o.ok ? o.reading.publicKey : null])))
   const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
   const nodes = plan.nodes.map((nodePlan) => {
     const outcome = outcomes.get(nodePlan.name)!
@@ -96,61 +94,6 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   const checkedAt = Math.floor((deps.clock ?? Date.now)() / 1000)
   const status = buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt})
   return {status, exitCode: statusExitCode(status)}
-}
-
-/** One connection, one exec; the shell is closed at once (a large fleet must not hold every connection). */
-async function readNode(open: ShellFactory, node: NodeSpec, iface: string): Promise<NodeReading> {
-  const shell = await open(node)
-  try {
-    // Privileged: `wg show` needs CAP_NET_ADMIN.
-    const result = await shell.run(loadScript('status'), [iface], {timeoutMs: STATUS_STEP_TIMEOUT_MS, privileged: true})
-    if (result.code !== 0) {
-      const stderr = result.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
-      throw new StatusScriptError(`the status script failed: ${stderr || `exit code ${result.code}`}`)
-    }
-    return parseStatusOutput(result.stdout)
-  } finally {
-    await shell.close().catch(() => undefined)
-  }
-}
-
-class StatusScriptError extends WgfleetError {}
-
-/** The classified reason a node gave no reading (the node name is in the table's first column already). */
-export function problemOf(error: unknown): NodeProblem {
-  if (error instanceof SshError) {
-    const prefix = `${error.node}: `
-    const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
-    return {kind: error.kind, message, ...(error.hint ? {hint: error.hint} : {})}
-  }
-  if (error instanceof StatusScriptError) return {kind: 'script-failed', message: error.message}
-  if (error instanceof WgfleetError) return {kind: 'bad-output', message: error.message, ...(error.hint ? {hint: error.hint} : {})}
-  return {kind: 'error', message: error instanceof Error ? error.message : String(error)}
-}
-
-/**
- * Public keys for the plan — state's, overridden by what reachable nodes report for themselves — and a
- * key → name map that also keeps state's older keys, so a stale key on an interface is still named.
- */
-function knownKeys(stateNodes: Record<string, {publicKey?: string; facts?: HostFacts}>, outcomes: Map<string, Outcome>) {
-  const publicKeys: Record<string, string> = {}
-  const facts: Record<string, HostFacts> = {}
-  const names = new Map<string, string>()
-  for (const [name, node] of Object.entries(stateNodes)) {
-    if (node.publicKey) {
-      publicKeys[name] = node.publicKey
-      names.set(node.publicKey, name)
-    }
-    if (node.facts) facts[name] = node.facts
-  }
-  for (const [name, outcome] of outcomes) {
-    const reported = outcome.ok ? outcome.reading.publicKey : null
-    if (reported) {
-      publicKeys[name] = reported
-      names.set(reported, name)
-    }
-  }
-  return {publicKeys, facts, names}
 }
 
 /**
