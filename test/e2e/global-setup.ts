@@ -1,5 +1,5 @@
-// Brings the lab up (seed scenario) before the e2e files run, reusing a lab that is already up. The lab
-// is left up afterwards so that developers can rerun the suite at once; CI brings it down itself
+// Brings a fresh lab up (seed scenario) before the e2e files run (LAB_REUSE=1 reuses one that is up). The
+// lab is left up afterwards so that developers can look at it; CI brings it down itself
 // (.ci/run), and 99-teardown.test.ts checks that `lab down` leaves nothing behind.
 import {spawnSync} from 'node:child_process'
 import {LAB, REPO_ROOT} from './helpers.js'
@@ -23,5 +23,9 @@ export default function setup(): void {
     )
   }
   runLab(['setup'], SETUP_TIMEOUT_MS)
+  // The suite starts from fresh hosts (10-init converges hosts that have never seen WireGuard): a lab
+  // left up by an earlier run or the demo is replaced (~5 s warm). LAB_REUSE=1 keeps it, for reruns of
+  // single files that do not need fresh hosts.
+  if (process.env.LAB_REUSE !== '1') runLab(['down'], SETUP_TIMEOUT_MS)
   runLab(['up', '--scenario', 'seed'], UP_TIMEOUT_MS)
 }
