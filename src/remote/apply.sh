@@ -1,13 +1,15 @@
-# apply.sh IFACE PORT WRITE ACTION FORWARD UPLINK ADOPT — converge one host to its rendered config.
+# apply.sh IFACE PORT WRITE ACTION FORWARD UPLINK ADOPT LEN — converge one host to its rendered config.
 #   WRITE   yes|no   the rendered config follows on stdin (PrivateKey as the marker; filled in here)
 #   ACTION  start|restart|syncconf|none   what the running interface needs
 #   FORWARD yes|no   relay/exit: persistent ip_forward + firewall forwarding on the interface
 #   UPLINK  NAME|-   exit node: also allow forwarding from the interface out to this uplink
 #   ADOPT   yes|no   replace a config that wgfleet did not write (backed up first)
+#   LEN     bytes of the rendered config on stdin (a payload cut short is refused, never installed)
 # Prints `key=value` results. Every write is temp file + rename: interrupted at any moment, the config is
 # either the old one or the new one, never half of either.
 set -eu
-iface=$1 port=$2 write=$3 action=$4 forward=$5 uplink=$6 adopt=$7
+iface=$1 port=$2 write=$3 action=$4 forward=$5 uplink=$6 adopt=$7 len=$8
+pending=/etc/wireguard/.$iface.pending
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
 marker='# Managed by wgfleet. Local changes are overwritten.'
@@ -25,11 +27,16 @@ write_config() {
   if [ -f "$conf" ] && [ "$(head -n1 "$conf")" != "$marker" ] && [ "$adopt" != yes ]; then
     fail "$conf exists and was not written by wgfleet; rerun with --adopt to replace it (it will be backed up)" 31
   fi
-  tmpdir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX)
+  tmpdir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary folder in /etc/wireguard"
+  [ -n "$tmpdir" ] && [ -d "$tmpdir" ] || fail "cannot create a temporary folder in /etc/wireguard"
   trap 'rm -rf "$tmpdir"' EXIT
   umask 077
   cat >"$tmpdir/rendered"
+  [ "$(wc -c <"$tmpdir/rendered")" = "$len" ] || fail "the config arrived incomplete ($(wc -c <"$tmpdir/rendered") of $len bytes): nothing changed"
   [ "$(head -n1 "$tmpdir/rendered")" = "$marker" ] || fail "rendered config lacks the wgfleet marker (not sent whole?)"
+  if grep -q '@WGFLEET_UPLINK@' "$tmpdir/rendered"; then
+    fail "this node is an exit (exit_via) but has no default route, so its uplink is unknown: add a default route, then rerun"
+  fi
   [ "$(grep -cxF "$key_line" "$tmpdir/rendered")" = 1 ] || fail "rendered config must hold exactly one private key marker"
   # Fill the private key in from the key file, here on the host; it is never printed.
   awk -v keyfile="$keyfile" -v key_line="$key_line" '
@@ -41,15 +48,18 @@ write_config() {
   stripped=$(wg-quick strip "$tmpdir/$iface.conf" 2>&1) || fail "wg-quick rejects the new config: $(printf '%s' "$stripped" | grep -v PrivateKey | head -n1)"
   printf '%s\n' "$stripped" | grep -q '^PrivateKey = ..*' || fail "new config has no private key after filling in"
   if [ -f "$conf" ]; then
-    cp -p "$conf" "$tmpdir/backup"
+    cp -p "$conf" "$tmpdir/backup" || fail "could not back up $conf (disk full?): nothing changed"
     chmod 0600 "$tmpdir/backup"
-    mv -f "$tmpdir/backup" "$conf.bak"
+    mv -f "$tmpdir/backup" "$conf.bak" || fail "could not back up $conf: nothing changed"
     echo "backup=$conf.bak"
   fi
   chown root:root "$tmpdir/$iface.conf"
   chmod 0600 "$tmpdir/$iface.conf"
   sync "$tmpdir/$iface.conf" 2>/dev/null || true
-  mv -f "$tmpdir/$iface.conf" "$conf"
+  # Until the interface has been updated, a marker says so: a run cut off after the rename is finished by
+  # the next one (probe reports the marker; the interface is then restarted from the file).
+  : >"$pending" || fail "cannot write $pending"
+  mv -f "$tmpdir/$iface.conf" "$conf" || fail "could not move the new config into place: the old one is unchanged"
   echo "config=written"
 }
 
@@ -106,7 +116,7 @@ add_missing_routes() {
   for net in $(wg show "$iface" allowed-ips | cut -f2- | tr ' \t' '\n\n' | grep -v '^(none)$' | sort -u); do
     case $net in */0) continue ;; esac
     if [ -z "$(ip route show dev "$iface" match "$net" 2>/dev/null)" ]; then
-      ip route add "$net" dev "$iface"
+      ip route add "$net" dev "$iface" || fail "could not add the route $net dev $iface"
       echo "route=added $net"
     fi
   done
@@ -173,6 +183,7 @@ converge() {
     none) ;;
     *) fail "unknown action $action" ;;
   esac
+  rm -f "$pending"
   echo "done=yes"
 }
 
@@ -180,10 +191,12 @@ converge() {
 # "config written" and "interface updated". Output is collected and printed at the end, so a closed
 # channel cannot kill the work half-way through an echo.
 trap '' HUP PIPE
-result=$(mktemp /tmp/.wgfleet-apply.XXXXXX)
-rc=0
-(converge) >"$result" 2>"$result.err" || rc=$?
-cat "$result" 2>/dev/null || true
-cat "$result.err" >&2 2>/dev/null || true
-rm -f "$result" "$result.err"
+out=$(mktemp -d /tmp/.wgfleet-apply.XXXXXX) || { echo "error=cannot create a temporary folder in /tmp"; exit 30; }
+# `set -e` must stay in force inside converge: not on the left of `||` (bash would switch it off there).
+set +e
+(set -e; converge) >"$out/stdout" 2>"$out/stderr"
+rc=$?
+cat "$out/stdout" 2>/dev/null
+cat "$out/stderr" >&2 2>/dev/null
+rm -rf "$out"
 exit $rc

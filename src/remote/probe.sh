@@ -83,13 +83,21 @@ if [ -d /run/systemd/system ]; then
   say service_active "$(systemctl is-active "wg-quick@$iface" 2>/dev/null || true)"
 fi
 
+[ -e "/etc/wireguard/.$iface.pending" ] && say pending yes || say pending no
 if [ -f "$conf" ]; then
   say config yes
   say config_mode "$(stat -c %a "$conf")"
   if [ "$(head -n1 "$conf")" = "# Managed by wgfleet. Local changes are overwritten." ]; then say managed yes; else say managed no; fi
   echo '--- config'
-  sed -E -e 's/^[[:space:]]*PrivateKey[[:space:]]*=.*/PrivateKey = @WGFLEET_PRIVATE_KEY@/I' \
-    -e 's/^[[:space:]]*PresharedKey[[:space:]]*=.*/PresharedKey = @WGFLEET_PRESHARED_KEY@/I' "$conf"
+  # Secrets are masked here, on the host: the PrivateKey/PresharedKey lines (also commented out, in any
+  # spelling wg accepts), and any other key-shaped token except on PublicKey lines.
+  awk '{
+    squeezed = tolower($0); gsub(/[[:space:]]/, "", squeezed)
+    if (squeezed ~ /^privatekey=/) { print "PrivateKey = @WGFLEET_PRIVATE_KEY@"; next }
+    if (squeezed ~ /^presharedkey=/) { print "PresharedKey = @WGFLEET_PRESHARED_KEY@"; next }
+    if (squeezed ~ /^#+(privatekey|presharedkey)=/) { print "# (a commented-out secret key line, hidden)"; next }
+    print
+  }' "$conf" | sed -E '/^[[:space:]]*publickey[[:space:]]*=/I! s#[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=#(hidden key)#g'
   echo '--- end config'
 else
   say config no

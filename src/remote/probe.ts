@@ -35,6 +35,8 @@ export interface HostProbe {
   config: boolean
   configMode?: string
   managed: boolean
+  /** An earlier apply wrote the file but did not finish updating the interface. */
+  pending: boolean
   /** Current config with PrivateKey/PresharedKey masked on the host. */
   configText?: string
   /** `wg show dump` peer lines (interface line dropped on the host). */
@@ -111,6 +113,7 @@ export function parseProbeOutput(text: string): HostProbe {
     config: yes('config'),
     configMode: opt('config_mode'),
     managed: yes('managed'),
+    pending: yes('pending'),
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
     peerDump: blocks.peers ? blocks.peers.join('\n') : undefined,
   }

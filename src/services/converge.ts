@@ -19,7 +19,7 @@ import {NodeFailure, decideApply, decideInstall} from '../tasks/decide.js'
 import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
-import {parseWgDump} from '../wireguard/index.js'
+import {isWireGuardKey, parseWgDump} from '../wireguard/index.js'
 import {fleetResult, type ConvergeReport, type NodeResult, type NodeSteps} from './converge-report.js'
 
 export type ShellFactory = (node: NodeSpec) => Promise<RemoteShell>
@@ -85,6 +85,14 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   for (const [name, d] of discovered) {
     if (d.publicKey) publicKeys[name] = d.publicKey
     facts[name] = factsOf(d.probe)
+  }
+  // A node not reached and not in this machine's state (a fresh clone, another admin's laptop): its key is
+  // still in the configs wgfleet wrote on the others (`# name` above its [Peer]). Never drop a peer
+  // just because this machine does not know its key.
+  for (const node of fleet.nodes) {
+    if (publicKeys[node.name] !== undefined && Object.hasOwn(publicKeys, node.name)) continue
+    const key = keyFromManagedConfigs(node.name, [...discovered.values()].map((d) => d.probe))
+    if (key) publicKeys[node.name] = key
   }
   const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
 
@@ -281,6 +289,20 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
 
 function describeHandshake(ts: number | undefined, now: number): string {
   return ts ? `last handshake ${Math.max(0, now - ts)} s ago` : 'never'
+}
+
+/** The public key a managed config (as the probe saw it) lists under `# NAME`, if all that list one agree. */
+export function keyFromManagedConfigs(name: string, probes: HostProbe[]): string | undefined {
+  const keys = new Set<string>()
+  for (const probe of probes) {
+    if (!probe.managed || !probe.configText) continue
+    const lines = probe.configText.split('\n')
+    const at = lines.indexOf(`# ${name}`)
+    if (at === -1 || lines[at + 1] !== '[Peer]') continue
+    const key = /^PublicKey = (\S+)$/.exec(lines[at + 2] ?? '')?.[1]
+    if (key && isWireGuardKey(key)) keys.add(key)
+  }
+  return keys.size === 1 ? [...keys][0] : undefined
 }
 
 function fresh(ts: number | undefined, now: number, staleAfter: number): boolean {

@@ -89,7 +89,9 @@ export async function removeNode(request: RemoveNodeRequest): Promise<ConvergeRe
   try {
     const others = await converge(shrunk, request, 'remove-node')
     const cleaned = await teardownNode(fleet, leaving.name, request)
-    await writeAtomically(fleet.file, shrunkText, await fileMode(fleet.file))
+    // Re-read: an edit made to the file while the run went on is kept, only NAME's section goes.
+    const current = await readFile(fleet.file, 'utf8')
+    await writeAtomically(fleet.file, current === text ? shrunkText : removeNodeSection(current, leaving.name), await fileMode(fleet.file))
     await openStateStore(fleet.dir).removeNode(leaving.name)
     const nodes = [...others.nodes, cleaned]
     return {...others, nodes, result: fleetResult(nodes)}

@@ -112,6 +112,8 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number): App
 
   let action: ServiceAction = 'none'
   if (!running) action = 'start'
+  // An apply was cut off between writing the file and updating the interface: restart from the file.
+  else if (probe.pending) action = 'restart'
   else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
   else if (configChange === 'peers' || interfaceDrifted(probe, node.config)) action = 'syncconf'
 
@@ -128,7 +130,7 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number): App
   const forward = node.forwarding && (!probe.ipForward || !probe.forwardFile)
   const enable = probe.systemd && probe.serviceEnabled !== 'enabled'
   const permissions = probe.wireguardDirMode !== '700' || probe.keyMode !== '600' || (probe.config && probe.configMode !== '600')
-  const needed = writeConfig || action !== 'none' || firewall.length > 0 || forward || enable || permissions
+  const needed = writeConfig || action !== 'none' || probe.pending || firewall.length > 0 || forward || enable || permissions
   return {
     writeConfig,
     configChange,

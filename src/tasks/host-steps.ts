@@ -79,6 +79,8 @@ export async function applyHost(
     decision.forward ? 'yes' : 'no',
     decision.uplink,
     adopt ? 'yes' : 'no',
+    // The host refuses a payload cut short (a dropped link, Ctrl-C while sending).
+    String(decision.writeConfig ? Buffer.byteLength(config, 'utf8') : 0),
   ]
   const result = await shell.run(loadScript('apply'), argv, {
     input: decision.writeConfig ? config : undefined,

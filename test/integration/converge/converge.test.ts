@@ -112,6 +112,19 @@ describe('convergeFleet', () => {
     expect(rerun.result).toBe('ok')
   })
 
+  it('an unreachable node missing from this machine\'s state keeps its peers: its key is read from the others\' configs', async () => {
+    await convergeFleet(fleet, options())
+    const {rmSync} = await import('node:fs')
+    rmSync(join(fleet.dir, '.wgfleet'), {recursive: true, force: true}) // e.g. a fresh clone elsewhere
+    unreachable.add('node-c')
+    const changed = parseInventory(INVENTORY.replace('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nmtu = 1380'), fleet.file)
+    const report = await convergeFleet(changed, options())
+    expect(report.result).toBe('partial')
+    expect(hosts['node-b']!.state.config).toContain('MTU = 1380')
+    expect(hosts['node-b']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
+    expect(hosts['node-a']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
+  })
+
   it('a config not written by wgfleet is refused without --adopt, and replaced with it', async () => {
     hosts['node-b']!.state = {...hosts['node-b']!.state, wg: true, key: true, config: '[Interface]\nPrivateKey = x\n', managed: false}
     const refused = await convergeFleet(fleet, options())

@@ -146,6 +146,11 @@ describe('decideApply', () => {
     expect(decideApply(probe({...converged, peers: dump(['YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE='])}), nodePlan(), 51820).needed).toBe(false)
   })
 
+  it('an earlier apply cut off after writing the file (pending marker): restart from the file', () => {
+    const out = probeOutput(converged).replace('config=yes', 'pending=yes\nconfig=yes')
+    expect(decideApply(parseProbeOutput(out), nodePlan(), 51820)).toMatchObject({writeConfig: false, action: 'restart', needed: true})
+  })
+
   it('the masked private key on the host equals the marker: no change', () => {
     // probe.sh masks the real key to the marker on the host; the rendered config carries the marker.
     expect(decideApply(probe(converged), nodePlan(), 51820).configChange).toBe('none')
