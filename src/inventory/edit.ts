@@ -68,7 +68,7 @@ export function appendNodeSection(text: string, section: string): string {
  * byte is unchanged. Throws (a bug) when the section is not there exactly once.
  */
 export function removeNodeSection(text: string, name: string): string {
-  const lines = text.split(/(?<=\n)/) // keep each line's own ending (LF or CRLF)
+  const lines = text.split(/(?<=\r\n|\n|\r(?!\n))/) // keep each line's own ending (LF, CRLF or a lone CR, as the parser reads them)
   const header = (line: string) => /^\s*\[([^\]]*)\]/.exec(line.replace(/^\uFEFF/, ''))?.[1]?.trim()
   const starts = lines.flatMap((line, index) => (header(line) === name ? [index] : []))
   if (starts.length !== 1) throw new Error(`bug: section [${name}] appears ${starts.length} times`)
@@ -77,11 +77,11 @@ export function removeNodeSection(text: string, name: string): string {
   if (next === -1) next = lines.length
   // Walk back over the comments and blank lines that lead into the next section.
   let end = next
-  while (end > start + 1 && /^\s*([;#].*)?\r?\n?$/.test(lines[end - 1]!)) end--
+  while (end > start + 1 && /^\s*([;#][^\r\n]*)?(\r\n|\n|\r)?$/.test(lines[end - 1]!)) end--
   // ...but remove the blank lines that directly follow the section's last key.
-  while (end < next && /^\s*\r?\n?$/.test(lines[end]!)) end++
+  while (end < next && /^[^\S\r\n]*(\r\n|\n|\r)?$/.test(lines[end]!)) end++
   // The last section: also drop the one blank line that separated it (what appendNodeSection added).
   let from = start
-  if (end === lines.length && from > 0 && /^\s*\r?\n$/.test(lines[from - 1]!)) from--
+  if (end === lines.length && from > 0 && /^[^\S\r\n]*(\r\n|\n|\r)$/.test(lines[from - 1]!)) from--
   return [...lines.slice(0, from), ...lines.slice(end)].join('')
 }

@@ -219,6 +219,8 @@ export function checkInterfaceName(text: string): Checked<string> {
   // Stricter than wg-quick: the kernel refuses "." and "..", and a leading "-" reads as an option.
   if (text === '.' || text === '..') return bad(`${show(text)} is not a valid interface name`, INTERFACE_EXPECTED)
   if (text.startsWith('-')) return bad(`${show(text)} starts with "-", which a command would read as an option`, INTERFACE_EXPECTED)
+  // `wg show all|interfaces` mean every interface, not one named so.
+  if (text === 'all' || text === 'interfaces') return bad(`${show(text)} is a word of \`wg show\`, not usable as an interface name`, INTERFACE_EXPECTED)
   return ok(text)
 }
 

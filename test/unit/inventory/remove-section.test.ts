@@ -46,6 +46,11 @@ describe('removeNodeSection', () => {
     expect(out).toBe(removeNodeSection(TEXT, 'node-e').replace(/\n/g, '\r\n'))
   })
 
+  it('a file with lone-CR line endings: only that section goes', () => {
+    const cr = TEXT.replace(/\n/g, '\r')
+    expect(removeNodeSection(cr, 'node-e')).toBe(removeNodeSection(TEXT, 'node-e').replace(/\n/g, '\r'))
+  })
+
   it('a missing section is a bug, not a silent no-op', () => {
     expect(() => removeNodeSection(TEXT, 'node-z')).toThrow(/bug/)
   })
