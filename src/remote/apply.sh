@@ -35,7 +35,7 @@ write_config() {
   [ "$(wc -c <"$tmpdir/rendered")" = "$len" ] || fail "the config arrived incomplete ($(wc -c <"$tmpdir/rendered") of $len bytes): nothing changed"
   [ "$(head -n1 "$tmpdir/rendered")" = "$marker" ] || fail "rendered config lacks the wgfleet marker (not sent whole?)"
   if grep -q '@WGFLEET_UPLINK@' "$tmpdir/rendered"; then
-    fail "this node is an exit (exit_via) but has no default route, so its uplink is unknown: add a default route, then rerun"
+    fail "this node is an exit (exit_via) but its uplink is unknown (no default route, or an unusable interface name): add a default route, then rerun"
   fi
   [ "$(grep -cxF "$key_line" "$tmpdir/rendered")" = 1 ] || fail "rendered config must hold exactly one private key marker"
   # Fill the private key in from the key file, here on the host; it is never printed.

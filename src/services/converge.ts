@@ -10,8 +10,10 @@
  *
  * A node that fails never stops the others; its peers stay on every other node (from state).
  */
+import {isIP} from 'node:net'
+
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {diffConfig, planFleet} from '../plan/index.js'
+import {diffConfig, isInterfaceName, planFleet} from '../plan/index.js'
 import type {HostFacts, NodePlan} from '../plan/model.js'
 import type {HostProbe} from '../remote/probe.js'
 import {openStateStore, type StateStore} from '../state/state.js'
@@ -315,8 +317,14 @@ function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<str
   return {now: probe.now, latest}
 }
 
+/**
+ * What a host reported, kept only when usable: a bad value fails that node's apply (the uplink stays
+ * unknown), never the plan of the whole fleet.
+ */
 function factsOf(probe: HostProbe): HostFacts {
-  return {uplink: probe.uplink, managementSources: probe.sshClient ? [probe.sshClient] : undefined}
+  const uplink = probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : undefined
+  const source = probe.sshClient && isIP(probe.sshClient) ? probe.sshClient : undefined
+  return {uplink, managementSources: source ? [source] : undefined}
 }
 
 function firewallSummary(probe: HostProbe): string {
