@@ -3,52 +3,28 @@
  * before any connection, and a real (refused) SSH connection through the whole command path: exit 1, the
  * reason on the node's row, one JSON document with --json, an atomic --output file and an empty stdout.
  */
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
-import {tmpdir} from 'node:os'
+import {mkdirSync, readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
-import ssh2 from 'ssh2'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {connectionCounter, repoRoot, runCli} from '../cli/helpers.js'
+import {openCliSandbox, runCli, type CliSandbox} from '../cli/helpers.js'
 
+let sandbox: CliSandbox
 let dir: string
-let listener: Awaited<ReturnType<typeof connectionCounter>>
+let listener: CliSandbox['listener']
 let closedPort: number
 let env: NodeJS.ProcessEnv
 
-/** A port on 127.0.0.1 where nothing listens (connection refused at once). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (!address || typeof address === 'string') throw new Error('no port')
-  await new Promise((r) => server.close(r))
-  return address.port
-}
-
 beforeAll(async () => {
-  if (!existsSync(join(repoRoot, 'dist', 'commands', 'status.js'))) throw new Error('build first: npm run build')
-  dir = mkdtempSync(join(tmpdir(), 'wgfleet-status-cli-'))
-  listener = await connectionCounter()
-  closedPort = await freePort()
-  writeFileSync(join(dir, 'known_hosts'), '')
-  // A key, so that the run gets as far as connecting (it is refused before any authentication).
-  writeFileSync(join(dir, 'id_ed25519'), ssh2.utils.generateKeyPairSync('ed25519').private, {mode: 0o600})
-  // A home of its own: no ~/.ssh/config or known_hosts of the machine running the tests.
-  env = {HOME: dir, WGFLEET_INVENTORY: '', SSH_AUTH_SOCK: ''}
+  sandbox = await openCliSandbox('status')
+  ;({dir, listener, closedPort, env} = sandbox)
 })
 afterAll(async () => {
-  await listener.close()
+  await sandbox.close()
 })
 
-function inventory(port: number, extra = ''): string {
-  const file = join(dir, `inv-${Math.random().toString(36).slice(2)}.ini`)
-  writeFileSync(file, `[network]\ncidr = 10.0.0.0/24\n\n[node-a]\nhost = 127.0.0.1\nssh_port = ${port}\naddress = 10.0.0.1\nidentity = ${join(dir, 'id_ed25519')}\n${extra}`)
-  return file
-}
-
-const common = () => ['--known-hosts', join(dir, 'known_hosts'), '--connect-timeout', '5']
+const inventory = (port: number, extra = '') => sandbox.inventory(port, extra)
+const common = () => sandbox.common()
 
 describe('wgfleet status (CLI)', () => {
   it('--help lists the flags', async () => {
