@@ -4,7 +4,7 @@ import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import ssh2 from 'ssh2'
+import {usableKeyPair} from '../../helpers/keys.js'
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export const binRun = join(repoRoot, 'bin', 'run.js')
@@ -80,7 +80,7 @@ export async function openCliSandbox(command: string): Promise<CliSandbox> {
   const listener = await connectionCounter()
   const closedPort = await freePort()
   writeFileSync(join(dir, 'known_hosts'), '')
-  writeFileSync(join(dir, 'id_ed25519'), ssh2.utils.generateKeyPairSync('ed25519').private, {mode: 0o600})
+  writeFileSync(join(dir, 'id_ed25519'), usableKeyPair('ed25519').private, {mode: 0o600})
   return {
     dir,
     env: {HOME: dir, WGFLEET_INVENTORY: '', SSH_AUTH_SOCK: ''},

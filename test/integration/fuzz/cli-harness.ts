@@ -10,9 +10,9 @@
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import ssh2 from 'ssh2'
 
 import {connectionCounter, runCli, type CliResult} from '../cli/helpers.js'
+import {usableKeyPair} from '../../helpers/keys.js'
 
 /** A stack frame in output: "    at fn (file.js:12:34)". */
 export const STACK_TRACE = /\n\s+at .*:\d+:\d+/
@@ -22,7 +22,7 @@ const DIST_MISSING = /MODULE_NOT_FOUND|ERR_MODULE_NOT_FOUND|Cannot find module '
 /** One key for every case folder (generating one per case costs time for nothing). */
 let sharedKey: string | undefined
 function clientKey(): string {
-  sharedKey ??= ssh2.utils.generateKeyPairSync('ed25519').private
+  sharedKey ??= usableKeyPair('ed25519').private
   return sharedKey
 }
 

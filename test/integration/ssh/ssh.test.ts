@@ -19,14 +19,15 @@ import {
   openShell,
 } from '../../../src/ssh/index.js'
 import {closedPort, startSilentServer, startTestServer, type TestServer} from './helpers/ssh-test-server.js'
+import {usableKeyPair} from '../../helpers/keys.js'
 
 const workDir = mkdtempSync(join(tmpdir(), 'wgfleet-ssh-it-'))
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519', {comment: 'wgfleet-test'})
+const clientKey = usableKeyPair('ed25519', {comment: 'wgfleet-test'})
 const clientKeyFile = join(workDir, 'id_test')
 writeFileSync(clientKeyFile, clientKey.private, {mode: 0o600})
 const strangerKeyFile = join(workDir, 'id_stranger')
-writeFileSync(strangerKeyFile, ssh2.utils.generateKeyPairSync('ed25519').private, {mode: 0o600})
-const encryptedKey = ssh2.utils.generateKeyPairSync('ed25519', {passphrase: 'correct horse', cipher: 'aes256-ctr', rounds: 4})
+writeFileSync(strangerKeyFile, usableKeyPair('ed25519').private, {mode: 0o600})
+const encryptedKey = usableKeyPair('ed25519', {passphrase: 'correct horse', cipher: 'aes256-ctr', rounds: 4})
 const encryptedKeyFile = join(workDir, 'id_encrypted')
 writeFileSync(encryptedKeyFile, encryptedKey.private, {mode: 0o600})
 
@@ -142,7 +143,7 @@ describe('host key verification', () => {
   })
 
   it('asks for the key type on record first, as OpenSSH does (server offers ed25519 and ECDSA)', async () => {
-    const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', {bits: 256})
+    const ecdsa = usableKeyPair('ecdsa', {bits: 256})
     const multi = await startTestServer({users, extraHostKeys: [ecdsa.private]})
     try {
       const ecdsaBlob = (ssh2.utils.parseKey(ecdsa.public) as ssh2.ParsedKey).getPublicSSH()
@@ -192,7 +193,7 @@ describe('host key verification', () => {
 
   it('refuses a changed key loudly, even with --accept-new-host-keys, and leaves the file alone', async () => {
     const n = node('node-a', target.port)
-    const otherKey = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').public) as ssh2.ParsedKey
+    const otherKey = ssh2.utils.parseKey(usableKeyPair('ed25519').public) as ssh2.ParsedKey
     const line = `[127.0.0.1]:${target.port} ssh-ed25519 ${otherKey.getPublicSSH().toString('base64')}`
     const file = knownHosts('# mine', line)
     const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true}))

@@ -15,6 +15,7 @@ import {runStatus} from '../../../src/services/status.js'
 import {openStateStore} from '../../../src/state/state.js'
 import {closedPort, startTestServer, type TestServer} from '../ssh/helpers/ssh-test-server.js'
 import {makeFakeBin, PEER_B, PEER_C, PRIVATE_KEY, PUBLIC_KEY} from './fakes.js'
+import {usableKeyPair} from '../../helpers/keys.js'
 
 const saved = {PATH: process.env.PATH, HOME: process.env.HOME, SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, WGFLEET_TRANSCRIPT: process.env.WGFLEET_TRANSCRIPT, FAKE_LOG: process.env.FAKE_LOG}
 let dir: string
@@ -24,7 +25,7 @@ let transcript: string
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wgfleet-status-ssh-'))
-  const clientKey = ssh2.utils.generateKeyPairSync('ed25519')
+  const clientKey = usableKeyPair('ed25519')
   writeFileSync(join(dir, 'id_test'), clientKey.private, {mode: 0o600})
   server = await startTestServer({users: {root: {publicKey: clientKey.public}}})
   writeFileSync(join(dir, 'known_hosts'), server.knownHostsLine() + '\n')

@@ -3,7 +3,6 @@ import {createHmac, randomBytes} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import ssh2 from 'ssh2'
 import {afterEach, describe, expect, it} from 'vitest'
 import {
   appendKnownHost,
@@ -17,10 +16,11 @@ import {
   parseKnownHostsDetailed,
   readKnownHosts,
 } from '../../../src/ssh/known-hosts.js'
+import {usableKeyPair} from '../../helpers/keys.js'
 
 /** A fresh ed25519 public key: its type, base64 and blob. */
 function newKey(type: 'ed25519' | 'ecdsa' = 'ed25519') {
-  const pair = type === 'ecdsa' ? ssh2.utils.generateKeyPairSync('ecdsa', {bits: 256}) : ssh2.utils.generateKeyPairSync('ed25519')
+  const pair = type === 'ecdsa' ? usableKeyPair('ecdsa', {bits: 256}) : usableKeyPair('ed25519')
   const [keyType, base64] = pair.public.split(' ') as [string, string]
   return {keyType, base64, blob: Buffer.from(base64, 'base64'), publicLine: pair.public}
 }

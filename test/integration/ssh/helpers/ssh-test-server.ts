@@ -8,6 +8,7 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {type AddressInfo, type Server as NetServer, type Socket, createServer, connect as netConnect} from 'node:net'
 import ssh2 from 'ssh2'
 import type {Connection, ParsedKey} from 'ssh2'
+import {usableKeyPair} from '../../../helpers/keys.js'
 
 const {Server, utils} = ssh2
 
@@ -49,7 +50,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
-  const hostKey = options.hostKey ?? utils.generateKeyPairSync('ed25519').private
+  const hostKey = options.hostKey ?? usableKeyPair('ed25519').private
   const hostKeyParsed = utils.parseKey(hostKey) as ParsedKey
   const hostKeyBlob = hostKeyParsed.getPublicSSH()
   const allowedKeys = new Map<string, ParsedKey>()
