@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {ConvergeCommand} from '../lib/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../lib/flags.js'
+import {ConvergeCommand} from '../cli/converge-command.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
 
 export default class AddNode extends ConvergeCommand {
   static override summary = 'Add a node: append it to the inventory, converge it, and add it to every other node live.'

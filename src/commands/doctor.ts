@@ -1,5 +1,5 @@
-import {BaseCommand} from '../lib/base-command.js'
-import {connectionFlags, inventoryFlag} from '../lib/flags.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {connectionFlags, inventoryFlag} from '../cli/flags.js'
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Run the troubleshooting checklist on the live fleet: what is wrong, where, and how to fix it.'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {ConvergeCommand} from '../lib/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../lib/flags.js'
+import {ConvergeCommand} from '../cli/converge-command.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
 
 export default class Init extends ConvergeCommand {
   static override summary = 'Converge every node: install WireGuard, keys, configs, firewall, service; verify handshakes.'

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
-import {inventoryFlag} from '../lib/flags.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {inventoryFlag} from '../cli/flags.js'
 import {planToJson, renderPlanText} from '../output/plan-view.js'
 import {buildPlanReport} from '../services/plan.js'
 

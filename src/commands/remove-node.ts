@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {ConvergeCommand} from '../lib/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../lib/flags.js'
+import {ConvergeCommand} from '../cli/converge-command.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
 
 export default class RemoveNode extends ConvergeCommand {
   static override summary = 'Remove a node: drop it from every peer live, stop it, and take it out of the inventory.'

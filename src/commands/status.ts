@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
-import {connectionFlags, inventoryFlag} from '../lib/flags.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {connectionFlags, inventoryFlag} from '../cli/flags.js'
 import {renderStatus, STATUS_FORMATS} from '../output/status-view.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 

@@ -2,7 +2,7 @@
  * Helpers for commands that add a node (add-node): the next free address, and the INI text of a new
  * node section appended to the file without changing any byte already there.
  */
-import {InventoryError} from '../lib/errors.js'
+import {BugError, InventoryError} from '../lib/errors.js'
 import {broadcastOf, formatIPv4, parseIPv4} from './ipv4.js'
 import {NODE_KEYS} from './keys.js'
 import type {Fleet} from './model.js'
@@ -12,7 +12,7 @@ import {checkCidr, isLabel} from './values.js'
 /** The lowest host address of the network's cidr that no node uses. Throws InventoryError when it is full. */
 export function nextFreeAddress(fleet: Fleet): string {
   const cidr = checkCidr(fleet.network.cidr)
-  if (!cidr.ok) throw new Error(`bug: the fleet's cidr ${fleet.network.cidr} is not valid`)
+  if (!cidr.ok) throw new BugError(`the fleet's cidr ${fleet.network.cidr} is not valid`)
   const used = new Set(fleet.nodes.map((n) => parseIPv4(n.address)))
   for (let address = cidr.value.base + 1; address < broadcastOf(cidr.value); address++) {
     if (!used.has(address)) return formatIPv4(address)
@@ -29,9 +29,9 @@ export function nextFreeAddress(fleet: Fleet): string {
  * The values must have passed validateNewNode; anything that would change how the file reads is a bug.
  */
 export function renderNodeSection(name: string, values: NodeValues): string {
-  if (!isLabel(name)) throw new Error(`bug: node name ${JSON.stringify(name)} was not validated`)
+  if (!isLabel(name)) throw new BugError(`node name ${JSON.stringify(name)} was not validated`)
   for (const key of Object.keys(values)) {
-    if (!(NODE_KEYS as readonly string[]).includes(key)) throw new Error(`bug: unknown node key ${JSON.stringify(key)}`)
+    if (!(NODE_KEYS as readonly string[]).includes(key)) throw new BugError(`unknown node key ${JSON.stringify(key)}`)
   }
   const lines = [`[${name}]`]
   for (const key of NODE_KEYS) {
@@ -39,7 +39,7 @@ export function renderNodeSection(name: string, values: NodeValues): string {
     if (value === undefined) continue
     const text = String(value)
     if (text === '' || text !== text.trim() || /[\r\n;#"'\\]/.test(text)) {
-      throw new Error(`bug: value of ${key} ${JSON.stringify(text)} was not validated`)
+      throw new BugError(`value of ${key} ${JSON.stringify(text)} was not validated`)
     }
     lines.push(`${key} = ${text}`)
   }
@@ -71,7 +71,7 @@ export function removeNodeSection(text: string, name: string): string {
   const lines = text.split(/(?<=\r\n|\n|\r(?!\n))/) // keep each line's own ending (LF, CRLF or a lone CR, as the parser reads them)
   const header = (line: string) => /^\s*\[([^\]]*)\]/.exec(line.replace(/^\uFEFF/, ''))?.[1]?.trim()
   const starts = lines.flatMap((line, index) => (header(line) === name ? [index] : []))
-  if (starts.length !== 1) throw new Error(`bug: section [${name}] appears ${starts.length} times`)
+  if (starts.length !== 1) throw new BugError(`section [${name}] appears ${starts.length} times`)
   const start = starts[0]!
   let next = lines.findIndex((line, index) => index > start && header(line) !== undefined)
   if (next === -1) next = lines.length

@@ -1,16 +1,37 @@
 /**
- * Typed errors. Every error a user can cause carries a hint (what to fix) and the exit code it maps to.
- * Anything that is not a WgfleetError reaching the top level is a bug, and is reported as one.
+ * The one error family. Every error a user (or a host) can cause is a WgfleetError: it carries a hint
+ * (what to fix) and the exit code it maps to. A broken internal invariant is a BugError. Anything that is
+ * not a WgfleetError reaching the top level is reported as a bug.
  */
+import {EXIT, type ExitCode} from './exit-codes.js'
+
 export class WgfleetError extends Error {
-  readonly exitCode: number
+  readonly exitCode: ExitCode
   readonly hint?: string
 
-  constructor(message: string, options: {hint?: string; exitCode?: number; cause?: unknown} = {}) {
+  constructor(message: string, options: {hint?: string; exitCode?: ExitCode; cause?: unknown} = {}) {
     super(message, {cause: options.cause})
     this.name = new.target.name
-    this.exitCode = options.exitCode ?? 1
+    this.exitCode = options.exitCode ?? EXIT.failed
     this.hint = options.hint
+  }
+}
+
+/**
+ * A broken internal invariant: no inventory, flag or host can cause it. Deliberately not a WgfleetError,
+ * so that reaching the top level it is reported as a bug in wgfleet.
+ */
+export class BugError extends Error {
+  constructor(message: string) {
+    super(`bug in wgfleet: ${message}`)
+    this.name = 'BugError'
+  }
+}
+
+/** One node could not be converged or read (the others go on): what happened, and what to do. */
+export class NodeFailure extends WgfleetError {
+  constructor(message: string, hint?: string) {
+    super(message, {hint, exitCode: EXIT.failed})
   }
 }
 
@@ -34,7 +55,7 @@ export class InventoryError extends WgfleetError {
 
   constructor(location: SourceLocation, message: string, hint?: string) {
     // Section names, keys and values come from the file: never let its control characters reach a terminal.
-    super(escapeInvisible(InventoryError.format(location, message)), {hint: hint === undefined ? undefined : escapeInvisible(hint), exitCode: 2})
+    super(escapeInvisible(InventoryError.format(location, message)), {hint: hint === undefined ? undefined : escapeInvisible(hint), exitCode: EXIT.usage})
     this.location = location
   }
 
@@ -50,7 +71,7 @@ export class InventoryErrors extends WgfleetError {
   readonly errors: InventoryError[]
 
   constructor(errors: InventoryError[]) {
-    super(errors.map((e) => e.message + (e.hint ? `\n  hint: ${e.hint}` : '')).join('\n'), {exitCode: 2})
+    super(errors.map((e) => e.message + (e.hint ? `\n  hint: ${e.hint}` : '')).join('\n'), {exitCode: EXIT.usage})
     this.errors = errors
   }
 }
@@ -58,13 +79,13 @@ export class InventoryErrors extends WgfleetError {
 /** Invalid flags or arguments: exit code 2, before any connection. */
 export class UsageError extends WgfleetError {
   constructor(message: string, hint?: string) {
-    super(message, {hint, exitCode: 2})
+    super(message, {hint, exitCode: EXIT.usage})
   }
 }
 
 /** Another changing run holds the inventory's lock: exit code 1, at once. */
 export class LockedError extends WgfleetError {
   constructor(message: string, hint?: string) {
-    super(message, {hint, exitCode: 1})
+    super(message, {hint, exitCode: EXIT.failed})
   }
 }

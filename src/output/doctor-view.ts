@@ -5,7 +5,7 @@
  */
 import {Chalk} from 'chalk'
 
-import type {Finding} from '../wireguard/doctor-model.js'
+import type {Finding} from '../judges/doctor/index.js'
 
 export type DoctorFormat = 'table' | 'json'
 

@@ -5,7 +5,7 @@
  */
 import {Chalk} from 'chalk'
 
-import type {FleetStatus, NodeStatus, PeerState, PeerStatus} from '../wireguard/status-model.js'
+import type {FleetStatus, NodeStatus, PeerState, PeerStatus} from '../judges/status.js'
 
 export const STATUS_FORMATS = ['table', 'json', 'prometheus'] as const
 export type StatusFormat = (typeof STATUS_FORMATS)[number]

@@ -1,5 +1,4 @@
 export * from './model.js'
-export {PlanInvariantError} from './errors.js'
 export {assertDistinctAllowedIps, DEFAULT_ROUTE, hostRoute, type KnownHosts, planFleet, type PlanOptions} from './planner.js'
 export {
   interfaceHooks,

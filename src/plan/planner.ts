@@ -5,9 +5,8 @@
 import {isIPv4, isIPv6} from 'node:net'
 
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {WgfleetError} from '../lib/errors.js'
+import {BugError, WgfleetError} from '../lib/errors.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
-import {PlanInvariantError} from './errors.js'
 import type {FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
 import {isInterfaceName, renderNodeConfig} from './render.js'
 import {endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
@@ -159,10 +158,10 @@ export function assertDistinctAllowedIps(node: Pick<NodePlan, 'name' | 'address'
   const own = hostRoute(node.address.split('/')[0]!)
   for (const peer of node.peers) {
     for (const range of peer.allowedIps) {
-      if (range === own) throw new PlanInvariantError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
+      if (range === own) throw new BugError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
       const first = owner.get(range)
       if (first !== undefined) {
-        throw new PlanInvariantError(`${node.name}: AllowedIPs ${range} is on two peers (${first} and ${peer.name})`)
+        throw new BugError(`${node.name}: AllowedIPs ${range} is on two peers (${first} and ${peer.name})`)
       }
       owner.set(range, peer.name)
     }

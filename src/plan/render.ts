@@ -5,7 +5,6 @@
 import {isIPv4} from 'node:net'
 
 import type {NetworkSettings} from '../inventory/model.js'
-import {PlanInvariantError} from './errors.js'
 import {
   MANAGED_MARKER,
   type NodePlan,
@@ -14,6 +13,7 @@ import {
   UNKNOWN_KEY_PLACEHOLDER,
   UPLINK_MARKER,
 } from './model.js'
+import {BugError} from '../lib/errors.js'
 
 /** What the renderer needs: a node plan without its text. */
 export type RenderableNode = Omit<NodePlan, 'config'>
@@ -39,7 +39,7 @@ export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHoo
   if (node.masquerade) {
     const uplink = node.uplink ?? UPLINK_MARKER
     if (uplink !== UPLINK_MARKER && !isInterfaceName(uplink)) {
-      throw new PlanInvariantError(`${node.name}: uplink ${JSON.stringify(uplink)} is not an interface name`)
+      throw new BugError(`${node.name}: uplink ${JSON.stringify(uplink)} is not an interface name`)
     }
     // Overlay traffic leaving through the exit node gets the exit's uplink address.
     const rule = (op: 'A' | 'D'): string => `iptables -t nat -${op} POSTROUTING -s ${cidr} -o ${uplink} -j MASQUERADE`
@@ -48,7 +48,7 @@ export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHoo
   }
   if (node.fullTunnel) {
     for (const source of node.managementSources) {
-      if (!isIPv4(source)) throw new PlanInvariantError(`${node.name}: management source ${JSON.stringify(source)} is not IPv4`)
+      if (!isIPv4(source)) throw new BugError(`${node.name}: management source ${JSON.stringify(source)} is not IPv4`)
       // wg-quick's full-tunnel rules would route the SSH session we manage the node over into the tunnel.
       const rule = (op: 'add' | 'del'): string => `ip -4 rule ${op} to ${source}/32 lookup main priority 100`
       hooks.postUp.push(rule('add'))

@@ -1,6 +1,5 @@
 /** Parser of what probe.sh prints, into a typed HostProbe (pure). */
-import {parseOsRelease} from '../wireguard/index.js'
-import type {OsRelease} from '../wireguard/index.js'
+import {parseOsRelease, type OsRelease} from './os-release.js'
 
 export interface HostProbe {
   os: OsRelease

@@ -15,13 +15,15 @@ import {loadInventory} from '../inventory/index.js'
 import type {Fleet} from '../inventory/model.js'
 import {planFleet} from '../plan/index.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
-import {runBounded} from '../ssh/pool.js'
+import {runBounded} from '../lib/concurrency.js'
 import {openStateStore} from '../state/state.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
-import {diagnoseFleet, doctorExitCode, parseDoctorOutput, type DoctorOutcome, type DoctorReading, type Finding} from '../wireguard/doctor-model.js'
+import {diagnoseFleet, doctorExitCode, type DoctorOutcome, type Finding} from '../judges/doctor/index.js'
+import {parseDoctorOutput, type DoctorReading} from '../remote/doctor.js'
 import {makeShellFactory, type ConnectionSettings} from './connections.js'
 import type {ShellFactory} from './converge.js'
 import {knownKeys, problemOf, readNodeWith} from './readings.js'
+import {BugError} from '../lib/errors.js'
 export {problemOf} from './readings.js'
 
 export type {ShellFactory}
@@ -59,7 +61,7 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
   const fleet = await loadInventory(request.inventory)
   const state = await openStateStore(fleet.dir).load()
   const iface = fleet.network.interface
-  if (!IFACE.test(iface)) throw new Error(`bug: unvalidated interface name ${JSON.stringify(iface)}`)
+  if (!IFACE.test(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
   const targets = pingTargets(fleet)
 
   const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)

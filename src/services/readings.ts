@@ -7,7 +7,7 @@ import {WgfleetError} from '../lib/errors.js'
 import type {HostFacts} from '../plan/model.js'
 import {loadScript, type ScriptName} from '../remote/scripts.js'
 import {SshError} from '../ssh/errors.js'
-import type {NodeProblem} from '../wireguard/status-model.js'
+import type {NodeProblem} from '../judges/status.js'
 import type {ShellFactory} from './converge.js'
 
 export class ScriptFailedError extends WgfleetError {}

@@ -12,21 +12,13 @@ import {access, constants, stat} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
 import {loadInventory} from '../inventory/index.js'
-import {UsageError, WgfleetError} from '../lib/errors.js'
+import {BugError, UsageError, WgfleetError} from '../lib/errors.js'
 import type {StatusFormat} from '../output/status-view.js'
 import {planFleet} from '../plan/index.js'
-import {runBounded} from '../ssh/pool.js'
+import {runBounded} from '../lib/concurrency.js'
 import {openStateStore, writeAtomically} from '../state/state.js'
-import {
-  buildFleetStatus,
-  nodeStatusFromReading,
-  parseStatusOutput,
-  statusExitCode,
-  unreachableNodeStatus,
-  type FleetStatus,
-  type NodeProblem,
-  type NodeReading,
-} from '../wireguard/status-model.js'
+import {buildFleetStatus, nodeStatusFromReading, statusExitCode, unreachableNodeStatus, type FleetStatus, type NodeProblem} from '../judges/status.js'
+import {parseStatusOutput, type NodeReading} from '../remote/status.js'
 import {makeShellFactory, type ConnectionSettings} from './connections.js'
 import type {ShellFactory} from './converge.js'
 import {knownKeys, problemOf, readNodeWith} from './readings.js'
@@ -67,7 +59,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   const fleet = await loadInventory(request.inventory)
   const state = await openStateStore(fleet.dir).load()
   const iface = fleet.network.interface
-  if (!IFACE.test(iface)) throw new Error(`bug: unvalidated interface name ${JSON.stringify(iface)}`)
+  if (!IFACE.test(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
 
   const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
   let settled: PromiseSettledResult<NodeReading>[]

@@ -55,4 +55,4 @@ export {
   type SshSession,
 } from './session.js'
 export {SshRemoteShell, shellQuote, buildCommandLine, buildStdin, TRANSCRIPT_ENV, type ShellOptions} from './shell.js'
-export {runBounded, openShell, readUserSshConfig, type OpenShellOptions} from './pool.js'
+export {openShell, readUserSshConfig, type OpenShellOptions} from './pool.js'

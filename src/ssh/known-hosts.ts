@@ -11,6 +11,7 @@
 import {createHash, createHmac, timingSafeEqual} from 'node:crypto'
 import {appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, fstatSync} from 'node:fs'
 import {dirname} from 'node:path'
+import {BugError} from '../lib/errors.js'
 
 export type KnownHostMarker = 'revoked' | 'cert-authority'
 
@@ -232,7 +233,7 @@ export function keyTypeOfBlob(blob: Buffer): string | undefined {
 /** The known_hosts line for a key: `NAME KEYTYPE BASE64`. */
 export function knownHostsLine(name: string, keyBlob: Buffer): string {
   const keyType = keyTypeOfBlob(keyBlob)
-  if (!keyType) throw new Error('BUG: knownHostsLine: not an SSH public key blob')
+  if (!keyType) throw new BugError('knownHostsLine: not an SSH public key blob')
   return `${name} ${keyType} ${keyBlob.toString('base64')}`
 }
 

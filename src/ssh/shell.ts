@@ -7,6 +7,7 @@ import {appendFileSync} from 'node:fs'
 import type {ExecResult, RemoteShell, RunOptions} from '../tasks/remote-shell.js'
 import {SshError, sudoHint} from './errors.js'
 import type {SshSession} from './session.js'
+import {BugError} from '../lib/errors.js'
 
 /** Env var naming a file that receives every byte sent to and received from each host. */
 export const TRANSCRIPT_ENV = 'WGFLEET_TRANSCRIPT'
@@ -28,7 +29,7 @@ export function shellQuote(arg: string): string {
 export function buildCommandLine(args: readonly string[], sudo: boolean): string {
   for (const [index, arg] of args.entries()) {
     if (/[\0\n\r]/.test(arg)) {
-      throw new Error(`BUG: remote argument ${index + 1} contains a NUL or line break: ${JSON.stringify(arg)}`)
+      throw new BugError(`remote argument ${index + 1} contains a NUL or line break: ${JSON.stringify(arg)}`)
     }
   }
   const quoted = args.map(shellQuote)

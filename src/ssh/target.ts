@@ -10,6 +10,7 @@ import SSHConfig from 'ssh-config'
 import type {Fleet, JumpSpec, NodeSpec} from '../inventory/model.js'
 import {SshError} from './errors.js'
 import {knownHostName} from './known-hosts.js'
+import {BugError} from '../lib/errors.js'
 
 export const DEFAULT_SSH_USER = 'root'
 export const DEFAULT_SSH_PORT = 22
@@ -142,7 +143,7 @@ export function resolveSshTarget(fleet: Fleet, node: NodeSpec, options: ResolveT
 
 function resolveNode(context: ResolveContext, node: NodeSpec, visiting: string[]): SshTarget {
   if (visiting.includes(node.name) || visiting.length > MAX_HOPS) {
-    throw new Error(`BUG: jump chain through ${[...visiting, node.name].join(' -> ')} loops or is too deep`)
+    throw new BugError(`jump chain through ${[...visiting, node.name].join(' -> ')} loops or is too deep`)
   }
   const explicit: EndpointSpec = {
     alias: node.host,
@@ -160,7 +161,7 @@ function resolveNode(context: ResolveContext, node: NodeSpec, visiting: string[]
 function resolveJump(context: ResolveContext, jump: JumpSpec, visiting: string[]): SshTarget[] {
   if (jump.kind === 'node') {
     const jumpNode = context.fleet.nodes.find((candidate) => candidate.name === jump.node)
-    if (!jumpNode) throw new Error(`BUG: jump to unknown node ${jump.node} passed inventory validation`)
+    if (!jumpNode) throw new BugError(`jump to unknown node ${jump.node} passed inventory validation`)
     const jumpTarget = resolveNode(context, jumpNode, visiting)
     return [...jumpTarget.hops, {...jumpTarget, hops: []}]
   }

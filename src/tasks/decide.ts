@@ -7,16 +7,8 @@ import type {NodePlan} from '../plan/model.js'
 import type {HostProbe} from '../remote/probe.js'
 import {classifyConfigChange, parseRenderedConfig} from '../plan/index.js'
 import {parseWgDump} from '../wireguard/index.js'
+import {NodeFailure} from '../lib/errors.js'
 
-export class NodeFailure extends Error {
-  readonly hint?: string
-
-  constructor(message: string, hint?: string) {
-    super(message)
-    this.name = 'NodeFailure'
-    this.hint = hint
-  }
-}
 
 export type OsFamily = 'debian' | 'fedora' | 'el' | 'unknown'
 

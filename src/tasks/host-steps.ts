@@ -6,7 +6,8 @@
 import {parseKeyValues, parseProbeOutput, type HostProbe} from '../remote/probe.js'
 import {loadScript} from '../remote/scripts.js'
 import {isWireGuardKey} from '../wireguard/index.js'
-import {KNOWN_PACKAGES, NodeFailure, type ApplyDecision} from './decide.js'
+import {BugError, NodeFailure} from '../lib/errors.js'
+import {KNOWN_PACKAGES, type ApplyDecision} from './decide.js'
 import type {ExecResult, RemoteShell} from './remote-shell.js'
 
 const IFACE = /^[a-zA-Z0-9_=+.-]{1,15}$/
@@ -19,7 +20,7 @@ export const STEP_TIMEOUTS = {
 } as const
 
 function checkIface(iface: string): string {
-  if (!IFACE.test(iface)) throw new Error(`bug: unvalidated interface name ${JSON.stringify(iface)}`)
+  if (!IFACE.test(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
   return iface
 }
 
@@ -43,8 +44,8 @@ export interface PrepareOutcome {
 }
 
 export async function prepareHost(shell: RemoteShell, iface: string, manager: string, packages: string[]): Promise<PrepareOutcome> {
-  for (const p of packages) if (!KNOWN_PACKAGES.has(p)) throw new Error(`bug: unexpected package ${p}`)
-  if (!['apt', 'dnf', 'yum', 'none'].includes(manager)) throw new Error(`bug: unexpected package manager ${manager}`)
+  for (const p of packages) if (!KNOWN_PACKAGES.has(p)) throw new BugError(`unexpected package ${p}`)
+  if (!['apt', 'dnf', 'yum', 'none'].includes(manager)) throw new BugError(`unexpected package manager ${manager}`)
   const result = await shell.run(loadScript('prepare'), [checkIface(iface), manager, ...packages], {timeoutMs: STEP_TIMEOUTS.prepare})
   if (result.code !== 0) throw scriptFailure(packages.length ? `installing ${packages.join(', ')}` : 'key generation', result)
   const values = new Map(parseKeyValues(result.stdout))
@@ -69,7 +70,7 @@ export async function applyHost(
   args: {iface: string; port: number; decision: ApplyDecision; config: string; adopt: boolean},
 ): Promise<ApplyOutcome> {
   const {iface, port, decision, config, adopt} = args
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`bug: bad port ${port}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BugError(`bad port ${port}`)
   if (decision.uplink !== '-' && !IFACE.test(decision.uplink)) throw new NodeFailure(`the host reports an unusable uplink name ${JSON.stringify(decision.uplink)}`)
   const argv = [
     checkIface(iface),
@@ -121,7 +122,7 @@ export async function verifyHandshakes(
 ): Promise<HandshakeReading> {
   const argv = [checkIface(iface), String(timeoutSeconds)]
   for (const peer of peers) {
-    if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new Error('bug: unvalidated peer')
+    if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new BugError('unvalidated peer')
     argv.push(peer.publicKey, peer.address, peer.mode)
   }
   const result = await shell.run(loadScript('verify'), argv, {

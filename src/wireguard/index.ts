@@ -1,4 +1,3 @@
 export {parseWgDump, parseWgDumpPeerLine, WgDumpError, type WgDumpPeer} from './dump.js'
 export {DEFAULT_STALE_AFTER_SECONDS, handshakeAge, handshakeState, type HandshakeState} from './handshake.js'
 export {isWireGuardKey} from './keys.js'
-export {majorVersion, osIsLike, parseOsRelease, parseOsReleaseFields, unquoteShellValue, type OsRelease} from './os-release.js'

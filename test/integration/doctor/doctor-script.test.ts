@@ -14,7 +14,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 
 import {loadScript} from '../../../src/remote/scripts.js'
 import {buildStdin} from '../../../src/ssh/shell.js'
-import {parseDoctorOutput} from '../../../src/wireguard/doctor-model.js'
+import {parseDoctorOutput} from '../../../src/remote/doctor.js'
 import {BASH, makeFakeHost, NODE_CLOCK, PEER_B, PEER_C, PRESHARED_KEY, PRIVATE_KEY, PUBLIC_KEY} from './fakes.js'
 
 let bin: string

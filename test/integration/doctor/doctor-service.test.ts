@@ -18,7 +18,8 @@ import {DOCTOR_STEP_TIMEOUT_MS, pingTargets, problemOf, runDoctor, type DoctorRe
 import {SshError} from '../../../src/ssh/errors.js'
 import {openStateStore, stateDirFor} from '../../../src/state/state.js'
 import type {ExecResult, RemoteShell, RunOptions} from '../../../src/tasks/remote-shell.js'
-import type {DoctorReading, FirewalldZone} from '../../../src/wireguard/doctor-model.js'
+import type {DoctorReading} from '../../../src/remote/doctor.js'
+import type {FirewalldZone} from '../../../src/firewall/listings.js'
 import {healthyReading, KEYS, WRONG_KEY} from '../../unit/doctor/fixtures.js'
 
 type Name = 'node-a' | 'node-b' | 'node-c' | 'node-d'

@@ -12,7 +12,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 
 import {loadScript} from '../../../src/remote/scripts.js'
 import {buildStdin} from '../../../src/ssh/shell.js'
-import {parseStatusOutput} from '../../../src/wireguard/status-model.js'
+import {parseStatusOutput} from '../../../src/remote/status.js'
 import {BASH, makeFakeBin, NODE_CLOCK, PEER_B, PEER_C, PRIVATE_KEY, PRESHARED_KEY, PUBLIC_KEY} from './fakes.js'
 
 let bin: string

@@ -4,13 +4,8 @@
  */
 import {describe, expect, it} from 'vitest'
 
-import {
-  CHECKS,
-  diagnoseFleet,
-  doctorExitCode,
-  type DoctorReading,
-  type Finding,
-} from '../../../src/wireguard/doctor-model.js'
+import {CHECKS, diagnoseFleet, doctorExitCode, type Finding} from '../../../src/judges/doctor/index.js'
+import {type DoctorReading} from '../../../src/remote/doctor.js'
 import {planFleet} from '../../../src/plan/index.js'
 import {healthyReadings, KEYS, LAB_FLEET, labPlan, livePeer, NAMES, NOW, outcomes, STRANGER, UFW_ACTIVE, WRONG_KEY, zone, type Readings} from './fixtures.js'
 

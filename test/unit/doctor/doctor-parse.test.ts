@@ -1,15 +1,10 @@
 /** The parser of doctor.sh output, and the firewall judgements it feeds (pure). */
 import {describe, expect, it} from 'vitest'
 
-import {
-  DoctorOutputError,
-  firewalldZoneAllowsPort,
-  normalizeRange,
-  parseDoctorOutput,
-  parseFirewalldZone,
-  ufwAllowsPort,
-  ufwForwardsOn,
-} from '../../../src/wireguard/doctor-model.js'
+import {normalizeRange} from '../../../src/judges/doctor/index.js'
+import {DoctorOutputError, parseDoctorOutput} from '../../../src/remote/doctor.js'
+import {firewalldZoneAllowsPort, ufwAllowsPort, ufwForwardsOn} from '../../../src/firewall/verdict.js'
+import {parseFirewalldZone} from '../../../src/firewall/listings.js'
 import {WgDumpError} from '../../../src/wireguard/dump.js'
 import {KEYS, UFW_ACTIVE, zone} from './fixtures.js'
 

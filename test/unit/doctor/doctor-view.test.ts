@@ -2,7 +2,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {doctorToJson, renderDoctor, wrap} from '../../../src/output/doctor-view.js'
-import type {Finding} from '../../../src/wireguard/doctor-model.js'
+import type {Finding} from '../../../src/judges/doctor/index.js'
 
 const FINDINGS: Finding[] = [
   {node: 'node-a', severity: 'error', check: 'relay-no-forwarding', message: 'node-a relays for node-c, node-d, but net.ipv4.ip_forward = 0: the traffic it should pass on is dropped', fix: 'on node-a: `sysctl -w net.ipv4.ip_forward=1`'},

@@ -6,7 +6,9 @@
  */
 import {planFleet} from '../../../src/plan/index.js'
 import type {FleetPlan, NodePlan} from '../../../src/plan/model.js'
-import type {DoctorOutcome, DoctorReading, FirewalldZone} from '../../../src/wireguard/doctor-model.js'
+import type {DoctorOutcome} from '../../../src/judges/doctor/index.js'
+import type {DoctorReading} from '../../../src/remote/doctor.js'
+import type {FirewalldZone} from '../../../src/firewall/listings.js'
 import type {WgDumpPeer} from '../../../src/wireguard/dump.js'
 import {fleet, KEYS} from '../plan/fixtures.js'
 

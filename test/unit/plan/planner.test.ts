@@ -1,10 +1,9 @@
 import {describe, expect, it} from 'vitest'
 
-import {InventoryError, WgfleetError} from '../../../src/lib/errors.js'
+import {BugError, InventoryError, WgfleetError} from '../../../src/lib/errors.js'
 import {
   assertDistinctAllowedIps,
   parseRenderedConfig,
-  PlanInvariantError,
   planFleet,
   UNKNOWN_KEY_PLACEHOLDER,
   UPLINK_MARKER,
@@ -308,16 +307,16 @@ describe('determinism and invariants', () => {
     const c = nodeOf(plan, 'node-c')
     expect(() => assertDistinctAllowedIps(c)).not.toThrow()
     const broken = {...c, peers: c.peers.map((p) => (p.name === 'node-b' ? {...p, allowedIps: [...p.allowedIps, '10.0.0.4/32']} : p))}
-    expect(() => assertDistinctAllowedIps(broken)).toThrow(PlanInvariantError)
+    expect(() => assertDistinctAllowedIps(broken)).toThrow(BugError)
     expect(() => assertDistinctAllowedIps(broken)).toThrow(/10\.0\.0\.4\/32 is on two peers \(node-a and node-b\)/)
-    expect(new PlanInvariantError('x')).not.toBeInstanceOf(WgfleetError)
+    expect(new BugError('x')).not.toBeInstanceOf(WgfleetError)
   })
 
   it("assertDistinctAllowedIps refuses the node's own address on a peer", () => {
     const plan = planFleet(fleet(SCENARIO), {publicKeys: allKeys()})
     const a = nodeOf(plan, 'node-a')
     const broken = {...a, peers: [{...a.peers[0]!, allowedIps: ['10.0.0.1/32']}]}
-    expect(() => assertDistinctAllowedIps(broken)).toThrow(PlanInvariantError)
+    expect(() => assertDistinctAllowedIps(broken)).toThrow(BugError)
   })
 
   it('holds on a larger mixed fleet', () => {

@@ -1,9 +1,9 @@
+import {BugError} from '../../../src/lib/errors.js'
 import {describe, expect, it} from 'vitest'
 
 import {
   interfaceHooks,
   MANAGED_MARKER,
-  PlanInvariantError,
   planFleet,
   type RenderableNode,
   renderNodeConfig,
@@ -122,9 +122,9 @@ describe('renderPeerSection', () => {
 
 describe('interfaceHooks', () => {
   it('re-checks values that wg-quick would run through bash', () => {
-    expect(() => interfaceHooks(bareNode({masquerade: true, uplink: 'eth0 && reboot'}), '10.0.0.0/24')).toThrow(PlanInvariantError)
+    expect(() => interfaceHooks(bareNode({masquerade: true, uplink: 'eth0 && reboot'}), '10.0.0.0/24')).toThrow(BugError)
     expect(() => interfaceHooks(bareNode({fullTunnel: true, managementSources: ['1.2.3.4; id']}), '10.0.0.0/24')).toThrow(
-      PlanInvariantError,
+      BugError,
     )
   })
 

@@ -7,19 +7,8 @@ import {describe, expect, it} from 'vitest'
 import {planFleet} from '../../../src/plan/index.js'
 import type {FleetPlan, NodePlan} from '../../../src/plan/model.js'
 import type {WgDumpPeer} from '../../../src/wireguard/index.js'
-import {
-  buildFleetStatus,
-  buildNodeStatus,
-  downNodeStatus,
-  judgePeer,
-  nodeProblemCount,
-  nodeStatusFromReading,
-  parseStatusOutput,
-  statusExitCode,
-  StatusOutputError,
-  unreachableNodeStatus,
-  type NodeReading,
-} from '../../../src/wireguard/status-model.js'
+import {buildFleetStatus, buildNodeStatus, downNodeStatus, judgePeer, nodeProblemCount, nodeStatusFromReading, statusExitCode, unreachableNodeStatus} from '../../../src/judges/status.js'
+import {parseStatusOutput, StatusOutputError, type NodeReading} from '../../../src/remote/status.js'
 import {fleet, KEYS} from '../plan/fixtures.js'
 
 const NOW = 1_700_000_000

@@ -13,7 +13,7 @@ import {
   renderStatusTable,
   statusToJson,
 } from '../../../src/output/status-view.js'
-import type {FleetStatus, NodeStatus, PeerStatus} from '../../../src/wireguard/status-model.js'
+import type {FleetStatus, NodeStatus, PeerStatus} from '../../../src/judges/status.js'
 
 const NOW = 1_700_000_000
 const KEY_B = '1IwmEcmejcRhDJGSJdkx8mzNtoDOGuh1/sHRT8f1jH0='

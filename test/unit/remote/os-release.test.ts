@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {majorVersion, osIsLike, parseOsRelease, unquoteShellValue} from '../../../src/wireguard/index.js'
+import {majorVersion, osIsLike, parseOsRelease, unquoteShellValue} from '../../../src/remote/os-release.js'
 import {DEBIAN_12, UBUNTU_2404, FEDORA_41, ROCKY_9, ALMALINUX_8, CENTOS_STREAM_9, RHEL_8} from '../../fixtures/os-release.js'
 
 

@@ -6,15 +6,13 @@
  *   relay, a NAT-ed node has no peer entry for another NAT-ed node, on purpose.
  * - Ages are computed against the node's own clock (`now`, read in the same exec as the dump), never
  *   the operator's, so a skewed operator clock does not make live links look stale.
- *
- * Also here: the parser of status.sh output (kept with the model because it is pure and only status
- * uses it).
  */
 import {WgfleetError} from '../lib/errors.js'
 import type {NodePlan} from '../plan/model.js'
-import {parseWgDump, type WgDumpPeer} from './dump.js'
-import {handshakeAge, handshakeState} from './handshake.js'
-import {isWireGuardKey} from './keys.js'
+import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
+import {handshakeAge, handshakeState} from '../wireguard/handshake.js'
+import {isWireGuardKey} from '../wireguard/keys.js'
+import {type NodeReading} from '../remote/status.js'
 
 export type PeerState = 'ok' | 'stale' | 'never' | 'idle' | 'unknown-peer' | 'missing-peer' | 'down' | 'unreachable'
 
@@ -213,68 +211,4 @@ function absentPeer(name: string, publicKey: string, keepalive: number, state: P
 
 function plannedPeers(nodePlan: NodePlan, state: PeerState): PeerStatus[] {
   return nodePlan.peers.flatMap((p) => (p.publicKey === null ? [] : [absentPeer(p.name, p.publicKey, p.keepalive, state)]))
-}
-
-// --- status.sh output ---------------------------------------------------------------------------------
-
-export type InterfaceLink = 'up' | 'down' | 'absent'
-
-/** What status.sh read on a node, in one exec. */
-export interface NodeReading {
-  link: InterfaceLink
-  wgInstalled: boolean
-  /** The node's clock, unix seconds, read right after the dump. */
-  now: number
-  listenPort: number | null
-  publicKey: string | null
-  /** Peer lines of the dump; null when the dump was not read (interface absent, wg missing or failing). */
-  peers: WgDumpPeer[] | null
-  wgError?: string
-}
-
-export class StatusOutputError extends WgfleetError {
-  constructor(message: string) {
-    super(`status output: ${message}`, {hint: 'this is what the host sent back; check that bash, ip and wg work on the node'})
-  }
-}
-
-export function parseStatusOutput(text: string): NodeReading {
-  const values = new Map<string, string>()
-  let peerLines: string[] | null = null
-  let inPeers = false
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '')
-    if (inPeers) {
-      if (line === '--- end peers') inPeers = false
-      else peerLines!.push(line)
-      continue
-    }
-    if (line === '--- peers') {
-      inPeers = true
-      peerLines = []
-      continue
-    }
-    const eq = line.indexOf('=')
-    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1))
-  }
-  // `end=ok` is the script's last line: without it the output was cut off.
-  if (inPeers || values.get('end') !== 'ok') throw new StatusOutputError('incomplete (the status script did not finish)')
-
-  const link = values.get('interface')
-  if (link !== 'up' && link !== 'down' && link !== 'absent') throw new StatusOutputError('no interface state')
-  const now = values.get('now') ?? ''
-  if (!/^\d+$/.test(now)) throw new StatusOutputError('the node\'s clock is not a number')
-  const port = values.get('listen_port') ?? ''
-  const publicKey = values.get('pubkey') ?? ''
-  const wgError = values.get('wg_error')
-  return {
-    link,
-    wgInstalled: values.get('wg') === 'yes',
-    now: Number(now),
-    listenPort: /^\d+$/.test(port) ? Number(port) : null,
-    publicKey: isWireGuardKey(publicKey) ? publicKey : null,
-    // parseWgDump refuses an interface line (defence in depth: the host already dropped it).
-    peers: peerLines === null ? null : parseWgDump(peerLines.join('\n')),
-    ...(wgError ? {wgError} : {}),
-  }
 }

@@ -1,6 +1,6 @@
 import {Command, Errors} from '@oclif/core'
 
-import {InventoryErrors, WgfleetError} from './errors.js'
+import {InventoryErrors, WgfleetError} from '../lib/errors.js'
 
 /**
  * Shared behaviour of every wgfleet command: typed errors become a message + hint on stderr (or one JSON

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {runBounded} from '../../../src/ssh/pool.js'
+import {runBounded} from '../../../src/lib/concurrency.js'
 
 describe('runBounded', () => {
   it('never runs more than `concurrency` at once and keeps input order', async () => {

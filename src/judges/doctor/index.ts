@@ -1,0 +1,114 @@
+/**
+ * The doctor model (pure): what doctor.sh read on every node, judged against the plan, gives a list of
+ * findings — each names the node, what is wrong, how to fix it (a concrete command) and a severity.
+ *
+ *   parseDoctorOutput(text)                      → DoctorReading (one node)
+ *   diagnoseFleet(plan, outcomes, options)       → Finding[] (deterministic: plan order, errors first)
+ *
+ * The checklist, in the order findings are listed for a node:
+ * - reachability: `unreachable` (SSH, with the classified reason), `read-failed` (the script's output)
+ * - the interface: `wg-missing`, `interface-down`, `wg-error`, `config-missing`, `own-key-mismatch`,
+ *   `address-mismatch`, `unit-not-enabled`, `unit-inactive`, `no-systemd`
+ * - the peers (the running interface when it is up, else the config file — what it will run):
+ *   `wrong-peer-key`, `missing-peer`, `unknown-peer`, `allowed-ips-mismatch`, `allowed-ips-overlap`,
+ *   `nat-no-endpoint`, `nat-no-keepalive`
+ * - across nodes: `firewall-port-closed`, `firewall-port-not-permanent`, `handshake-failing` (only when no
+ *   other finding explains it)
+ * - relays: `relay-no-forwarding`, `relay-forwarding-not-persistent`, `relay-forward-blocked`
+ * - `config-drift` (the config file vs the running interface), `path-mtu`
+ *
+ * Judged against the plan, not the inventory: with a relay, a NAT-ed node has no entry for another
+ * NAT-ed node on purpose. Handshake ages use each node's own clock.
+ */
+import {parseRenderedConfig} from '../../plan/parse-config.js'
+import type {FleetPlan} from '../../plan/model.js'
+import {DEFAULT_STALE_AFTER_SECONDS, handshakeAge, handshakeState} from '../../wireguard/handshake.js'
+import {checkFirewalls, checkUnexplainedHandshakes} from './fleet.js'
+import {CHECKS, configEntries, liveEntry, type DiagnoseOptions, type DoctorOutcome, type Finding, type NodeView, type Severity, type Trouble} from './model.js'
+import {checkDrift, checkInterface, checkPathMtu, unreachableFinding} from './node.js'
+import {checkPeers} from './peers.js'
+import {checkForwarding} from './relay.js'
+
+export {CHECKS, normalizeRange, type CheckId, type DiagnoseOptions, type DoctorOutcome, type Finding, type Severity} from './model.js'
+
+export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, DoctorOutcome>, options: DiagnoseOptions = {}): Finding[] {
+  const stale = options.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS
+  const names = options.names ?? new Map<string, string>()
+  const iface = plan.interface
+  const findings: Finding[] = []
+  const add = (f: Finding) => findings.push(f)
+  const views = new Map<string, NodeView>()
+  const hostRoutes = new Map(plan.nodes.map((n) => [n.name, `${n.address.split('/')[0]}/32`]))
+
+  // Relays: nodes that carry other nodes' traffic between their peers.
+  const relayFor = new Map<string, string[]>()
+  for (const n of plan.nodes) {
+    for (const r of n.relayed) relayFor.set(r.via, [...new Set([...(relayFor.get(r.via) ?? []), n.name])])
+  }
+
+  for (const nodePlan of plan.nodes) {
+    const outcome = outcomes.get(nodePlan.name)
+    if (!outcome) continue
+    if (!outcome.ok) {
+      add(unreachableFinding(nodePlan.name, outcome.problem))
+      continue
+    }
+    const reading = outcome.reading
+    const parsedConfig = reading.config === null ? null : parseRenderedConfig(reading.config)
+    const view: NodeView = {
+      plan: nodePlan,
+      reading,
+      live: reading.link === 'up' && reading.peers !== null ? reading.peers.map(liveEntry) : null,
+      config: parsedConfig ? configEntries(parsedConfig) : null,
+      parsedConfig,
+    }
+    views.set(nodePlan.name, view)
+    checkInterface(view, iface, add)
+    checkPeers(view, iface, names, hostRoutes, add)
+    checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)
+    checkDrift(view, iface, names, add)
+    checkPathMtu(view, add)
+  }
+
+  // Handshakes: what every reachable node sees on its correct entries.
+  const troubles: Trouble[] = []
+  for (const view of views.values()) {
+    if (!view.live) continue
+    const byKey = new Map(view.live.map((e) => [e.publicKey, e]))
+    for (const peer of view.plan.peers) {
+      const entry = peer.publicKey === null ? undefined : byKey.get(peer.publicKey)
+      if (!entry || entry.latestHandshake === null) continue
+      const state = handshakeState(entry.latestHandshake, view.reading.now, stale)
+      // Keepalive off in the plan: silence is not a fault (status calls it idle).
+      if (state === 'ok' || peer.keepalive === 0) continue
+      troubles.push({node: view.plan.name, peer: peer.name, age: handshakeAge(entry.latestHandshake, view.reading.now)})
+    }
+  }
+
+  checkFirewalls(views, troubles, add)
+  checkUnexplainedHandshakes(plan, views, troubles, findings, add)
+
+  const order = new Map(plan.nodes.map((n, i) => [n.name, i]))
+  const checkOrder = new Map(CHECKS.map((c, i) => [c, i]))
+  return findings
+    .map((f, i) => ({f, i}))
+    .sort(
+      (a, b) =>
+        (order.get(a.f.node) ?? 0) - (order.get(b.f.node) ?? 0) ||
+        severityRank(a.f.severity) - severityRank(b.f.severity) ||
+        checkOrder.get(a.f.check)! - checkOrder.get(b.f.check)! ||
+        a.i - b.i,
+    )
+    .map(({f}) => f)
+}
+
+/** 1 when any finding is an error (the fleet needs fixing); 0 otherwise (warnings allowed). */
+export function doctorExitCode(findings: readonly Finding[]): 0 | 1 {
+  return findings.some((f) => f.severity === 'error') ? 1 : 0
+}
+
+function severityRank(s: Severity): number {
+  return s === 'error' ? 0 : 1
+}
+
+// --- per-node checks --------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+/** Parser of what doctor.sh prints, into a typed DoctorReading (pure; the host's output is untrusted). */
+import {parseFirewalldZone, type FirewalldReading, type UfwReading} from '../firewall/listings.js'
+import {WgfleetError} from '../lib/errors.js'
+import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
+import {isWireGuardKey} from '../wireguard/keys.js'
+import type {InterfaceLink} from './status.js'
+
+
+export interface PingReading {
+  /** underlay: toward a peer's endpoint host; overlay: toward a peer's overlay address, through the tunnel. */
+  kind: 'underlay' | 'overlay'
+  host: string
+  /** ICMP payload of the don't-fragment ping. */
+  size: number
+  big: 'ok' | 'fail' | 'error'
+  /** The small ping, sent only when the big one failed. */
+  small: 'ok' | 'fail' | null
+  /** The path MTU ping reported ("mtu=1400", "Frag needed … (mtu = 1400)"), when it did. */
+  pathMtu: number | null
+}
+
+/** Everything doctor.sh read on a node, in one exec. */
+export interface DoctorReading {
+  link: InterfaceLink
+  /** The interface's MTU; null when absent. */
+  mtu: number | null
+  /** IPv4 addresses on the interface, with prefix ("10.0.0.1/24"). */
+  addresses: string[]
+  wgInstalled: boolean
+  /** The node's clock, unix seconds, read right after the dump. */
+  now: number
+  listenPort: number | null
+  /** The running interface's public key (`wg show IFACE public-key`). */
+  publicKey: string | null
+  /** The public key of /etc/wireguard/IFACE.key (computed on the host). */
+  keyFilePublicKey: string | null
+  /** Peer lines of the dump; null when not read (interface absent, wg missing or failing). */
+  peers: WgDumpPeer[] | null
+  wgError?: string
+  /** The config file, PrivateKey/PresharedKey masked on the host; null when there is none. */
+  config: string | null
+  systemd: boolean
+  /** `systemctl is-enabled wg-quick@IFACE` ('enabled', 'disabled', 'masked', 'not-found', …); null without systemd. */
+  unitEnabled: string | null
+  /** `systemctl is-active wg-quick@IFACE`; null without systemd. */
+  unitActive: string | null
+  /** net.ipv4.ip_forward; null when unreadable. */
+  ipForward: boolean | null
+  /** sysctl files that set net.ipv4.ip_forward = 1 (persistent forwarding). */
+  forwardFiles: string[]
+  ufw: UfwReading
+  firewalld: FirewalldReading
+  /** 'yes' pings ran; 'no' no ping tool; 'skipped' (interface not up); null when no targets were given. */
+  pingTool: 'yes' | 'no' | 'skipped' | null
+  pings: PingReading[]
+}
+
+export class DoctorOutputError extends WgfleetError {
+  constructor(message: string) {
+    super(`doctor output: ${message}`, {hint: 'this is what the host sent back; check that bash, ip and wg work on the node'})
+  }
+}
+
+export const BLOCKS = new Set(['peers', 'config', 'ufw', 'firewalld runtime', 'firewalld permanent', 'firewalld iface'])
+
+export function parseDoctorOutput(text: string): DoctorReading {
+  const values = new Map<string, string[]>()
+  const blocks = new Map<string, string[]>()
+  let block: string | null = null
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '')
+    if (block !== null) {
+      if (line === `--- end ${block}`) block = null
+      else blocks.get(block)!.push(line)
+      continue
+    }
+    const start = /^--- (.+)$/.exec(line)
+    if (start && BLOCKS.has(start[1]!)) {
+      block = start[1]!
+      blocks.set(block, [])
+      continue
+    }
+    const eq = line.indexOf('=')
+    if (eq > 0) {
+      const key = line.slice(0, eq)
+      values.set(key, [...(values.get(key) ?? []), line.slice(eq + 1)])
+    }
+  }
+  const one = (key: string): string | undefined => values.get(key)?.at(-1)
+  // `end=ok` is the script's last line: without it the output was cut off.
+  if (block !== null || one('end') !== 'ok' || one('doctor') !== '1') throw new DoctorOutputError('incomplete (the doctor script did not finish)')
+
+  const link = one('interface')
+  if (link !== 'up' && link !== 'down' && link !== 'absent') throw new DoctorOutputError('no interface state')
+  const now = one('now') ?? ''
+  if (!/^\d+$/.test(now)) throw new DoctorOutputError('the node\'s clock is not a number')
+  const int = (key: string): number | null => {
+    const v = one(key) ?? ''
+    return /^\d+$/.test(v) ? Number(v) : null
+  }
+  const key = (name: string): string | null => {
+    const v = one(name) ?? ''
+    return isWireGuardKey(v) ? v : null
+  }
+  const systemd = one('systemd') === 'yes'
+  const ipForward = one('ip_forward')
+  const wgError = one('wg_error')
+  const peerLines = blocks.get('peers')
+  const configLines = blocks.get('config')
+  const pingTool = one('ping_tool')
+  return {
+    link,
+    mtu: int('mtu'),
+    addresses: (values.get('address') ?? []).filter((a) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(a)),
+    wgInstalled: one('wg') === 'yes',
+    now: Number(now),
+    listenPort: int('listen_port'),
+    publicKey: key('pubkey'),
+    keyFilePublicKey: key('keyfile_pubkey'),
+    // parseWgDump refuses an interface line (defence in depth: the host already dropped it).
+    peers: peerLines === undefined ? null : parseWgDump(peerLines.join('\n')),
+    ...(wgError ? {wgError} : {}),
+    config: one('config') === 'yes' && configLines !== undefined ? configLines.join('\n') + '\n' : null,
+    systemd,
+    unitEnabled: systemd ? (one('unit_enabled') ?? '') : null,
+    unitActive: systemd ? (one('unit_active') ?? '') : null,
+    ipForward: ipForward === '1' ? true : ipForward === '0' ? false : null,
+    forwardFiles: values.get('forward_file') ?? [],
+    ufw: {state: oneOf(one('ufw'), ['absent', 'inactive', 'active'] as const, 'absent'), status: blocks.get('ufw') ?? []},
+    firewalld: {
+      state: oneOf(one('firewalld'), ['absent', 'stopped', 'running'] as const, 'absent'),
+      defaultZone: one('firewalld.default_zone') ?? '',
+      interfaceZone: zoneName(one('firewalld.iface_zone') ?? ''),
+      runtime: parseFirewalldZone(blocks.get('firewalld runtime')),
+      permanent: parseFirewalldZone(blocks.get('firewalld permanent')),
+      interfaceZoneRuntime: parseFirewalldZone(blocks.get('firewalld iface')),
+    },
+    pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
+    pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
+  }
+}
+
+export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
+  return allowed.includes(value as T) ? (value as T) : fallback
+}
+
+/** `firewall-cmd --get-zone-of-interface` prints "no zone" (or nothing) when the interface has none. */
+export function zoneName(value: string): string {
+  return /^[A-Za-z0-9_.-]+$/.test(value) ? value : ''
+}
+
+/** `ping=KIND HOST SIZE BIG SMALL PMTU` */
+export function parsePing(value: string): PingReading | null {
+  const [kind, host, size, big, small, pmtu] = value.split(' ')
+  if ((kind !== 'u' && kind !== 'o') || !host || !/^\d+$/.test(size ?? '')) return null
+  if (big !== 'ok' && big !== 'fail' && big !== 'error') return null
+  return {
+    kind: kind === 'u' ? 'underlay' : 'overlay',
+    host,
+    size: Number(size),
+    big,
+    small: small === 'ok' || small === 'fail' ? small : null,
+    pathMtu: /^\d+$/.test(pmtu ?? '') ? Number(pmtu) : null,
+  }
+}
