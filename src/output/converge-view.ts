@@ -1,7 +1,7 @@
 /** Renderers of a ConvergeReport: the summary table for people, and the --json document. */
 import Table from 'cli-table3'
 
-import type {ConvergeReport} from '../services/converge-report.js'
+import type {ConfigStep, ConvergeReport, NodeSteps, ServiceStep, UnitStep} from '../services/converge-report.js'
 
 export function convergeToJson(report: ConvergeReport) {
   return {
@@ -27,7 +27,8 @@ export function renderConvergeText(report: ConvergeReport): string {
   for (const n of report.nodes) {
     const s = n.steps
     const wg = s.wireguard ? `${s.wireguard}${s.implementation ? ` (${s.implementation})` : ''}` : '-'
-    table.push([n.name, s.distro ?? '-', wg, s.key ?? '-', s.config ?? '-', s.firewall ?? '-', s.service ?? '-', s.handshakes ?? '-', n.result])
+    const handshakes = s.handshakes ? `${s.handshakes.verified}/${s.handshakes.expected}` : '-'
+    table.push([n.name, s.distro ?? '-', wg, s.key ?? '-', s.config ? CONFIG_WORDS[s.config] : '-', firewallCell(s), serviceCell(s), handshakes, n.result])
   }
   const out = [table.toString()]
   for (const n of report.nodes) {
@@ -47,4 +48,46 @@ export function renderConvergeText(report: ConvergeReport): string {
     `${report.command}${report.dryRun ? ' --dry-run' : ''}: ${report.result} — ${report.nodes.length} nodes, ${changed} ${verb}, ${failed.length} failed (${(report.durationMs / 1000).toFixed(1)} s)`,
   )
   return out.join('\n') + '\n'
+}
+
+const CONFIG_WORDS: Record<ConfigStep, string> = {
+  new: 'new',
+  changed: 'changed',
+  unchanged: 'unchanged',
+  'would-create': 'would create',
+  'would-change': 'would change',
+}
+
+const SERVICE_WORDS: Record<ServiceStep, string> = {
+  running: 'running',
+  started: 'started',
+  restarted: 'restarted',
+  synced: 'synced',
+  'would-start': 'would start',
+  'would-restart': 'would restart',
+  'would-sync': 'would syncconf (no restart)',
+  stopped: 'stopped',
+  'not-running': 'not running',
+}
+
+const UNIT_WORDS: Record<UnitStep, string> = {enabled: 'enabled', 'would-enable': 'would enable', disabled: 'disabled'}
+
+function firewallCell(s: NodeSteps): string {
+  switch (s.firewall) {
+    case undefined:
+      return '-'
+    case 'none-active':
+      return 'none active'
+    case 'open':
+      return `${s.firewallName ?? 'firewall'} (open)`
+    case 'opened':
+      return (s.firewallChanges ?? []).join(', ')
+    case 'would-open':
+      return `would ${(s.firewallChanges ?? []).join(', ')}`
+  }
+}
+
+function serviceCell(s: NodeSteps): string {
+  if (!s.service) return s.unit ? UNIT_WORDS[s.unit] : '-'
+  return s.unit ? `${UNIT_WORDS[s.unit]}, ${SERVICE_WORDS[s.service]}` : SERVICE_WORDS[s.service]
 }

@@ -1,7 +1,20 @@
-/** Typed results of a changing run (init, add-node, remove-node): per node, then the fleet. */
+/**
+ * Typed results of a changing run (init, add-node, remove-node): per node, then the fleet. Every step is
+ * a machine value (what --json prints); the words people read are chosen in output/converge-view.ts.
+ */
+import {exitCodeOf as exitCodeOfOutcome, type ExitCode, type Outcome} from '../lib/exit-codes.js'
 
 export type NodeResultKind = 'changed' | 'unchanged' | 'failed'
-export type FleetResultKind = 'ok' | 'partial' | 'failed'
+export type FleetResultKind = Outcome
+
+export type ConfigStep = 'new' | 'changed' | 'unchanged' | 'would-create' | 'would-change'
+/** none-active: no firewall filters; open: it already let WireGuard in; opened / would-open: rules added (or to add). */
+export type FirewallStep = 'none-active' | 'open' | 'opened' | 'would-open'
+export type FirewallName = 'ufw' | 'firewalld'
+/** What happened to the running interface (remove-node: stopped, or not running before). */
+export type ServiceStep = 'running' | 'started' | 'restarted' | 'synced' | 'would-start' | 'would-restart' | 'would-sync' | 'stopped' | 'not-running'
+/** A change to the unit's enablement, when there was one. */
+export type UnitStep = 'enabled' | 'would-enable' | 'disabled'
 
 export interface NodeSteps {
   distro?: string
@@ -10,12 +23,18 @@ export interface NodeSteps {
   implementation?: 'kernel' | 'userspace'
   packages?: string[]
   key?: 'new' | 'kept'
-  config?: 'new' | 'changed' | 'unchanged' | 'would change' | 'would create'
+  config?: ConfigStep
   /** Unified diff, private key masked (dry run). */
   diff?: string
-  firewall?: string
-  service?: string
-  handshakes?: string
+  firewall?: FirewallStep
+  firewallName?: FirewallName
+  /** The rules added (or to add), as the firewall's own commands. */
+  firewallChanges?: string[]
+  service?: ServiceStep
+  unit?: UnitStep
+  /** Peers with a verified handshake, of those expected (peers reached in this run). */
+  handshakes?: {verified: number; expected: number}
+  /** What a host script warned about (its own words: they come from the host). */
   warnings?: string[]
 }
 
@@ -41,6 +60,6 @@ export function fleetResult(nodes: NodeResult[]): FleetResultKind {
   return failed === nodes.length ? 'failed' : 'partial'
 }
 
-export function exitCodeOf(report: ConvergeReport): number {
-  return report.result === 'ok' ? 0 : 1
+export function exitCodeOf(report: ConvergeReport): ExitCode {
+  return exitCodeOfOutcome(report.result)
 }

@@ -17,13 +17,13 @@ import {diffConfig, isInterfaceName, planFleet} from '../plan/index.js'
 import type {HostFacts, NodePlan} from '../plan/model.js'
 import type {HostProbe} from '../remote/probe.js'
 import {openStateStore, type StateStore} from '../state/state.js'
-import {NodeFailure} from '../lib/errors.js'
-import {decideApply, decideInstall} from '../tasks/decide.js'
+import {BugError, NodeFailure, WgfleetError} from '../lib/errors.js'
+import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
 import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
 import {isWireGuardKey, parseWgDump} from '../wireguard/index.js'
-import {fleetResult, type ConvergeReport, type NodeResult, type NodeSteps} from './converge-report.js'
+import {fleetResult, type ConvergeReport, type FirewallName, type NodeResult, type NodeSteps, type ServiceStep} from './converge-report.js'
 
 export type ShellFactory = (node: NodeSpec) => Promise<RemoteShell>
 
@@ -211,16 +211,17 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   const current = probe.config ? probe.configText ?? null : null
 
   if (options.dryRun) {
-    steps.config = decision.writeConfig ? (current === null ? 'would create' : 'would change') : 'unchanged'
+    steps.config = decision.writeConfig ? (current === null ? 'would-create' : 'would-change') : 'unchanged'
     if (decision.writeConfig) steps.diff = diffConfig(current ?? '', nodePlan.config, `/etc/wireguard/${iface}.conf`)
-    steps.firewall = decision.firewall.length ? `would ${decision.firewall.join(', ')}` : 'unchanged'
-    steps.service = describeAction(decision.action, decision.enable, true)
+    Object.assign(steps, firewallStep(probe, decision.firewall, 'would-open'))
+    steps.service = WOULD[decision.action]
+    if (decision.enable) steps.unit = 'would-enable'
     return {changed: found.changed || decision.needed, restarted: false, untouched: true}
   }
 
   if (!decision.needed) {
     steps.config = 'unchanged'
-    steps.firewall = firewallSummary(probe)
+    Object.assign(steps, firewallStep(probe, [], 'opened'))
     steps.service = 'running'
     await store.saveAppliedConfig(node.name, nodePlan.config)
     return {changed: found.changed, restarted: false, untouched: true}
@@ -229,8 +230,9 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   progress(decision.writeConfig ? 'writing the config' : 'applying')
   const applied = await applyHost(found.shell, {iface, port: node.port, decision, config: nodePlan.config, adopt: options.adopt})
   steps.config = applied.configWritten ? (current === null ? 'new' : 'changed') : 'unchanged'
-  steps.firewall = applied.firewall.length ? applied.firewall.join(', ') : firewallSummary(probe)
-  steps.service = applied.service === 'unchanged' ? (applied.enabled ? 'enabled' : 'running') : applied.service
+  Object.assign(steps, firewallStep(probe, applied.firewall, 'opened'))
+  steps.service = applied.service === 'unchanged' ? 'running' : applied.service
+  if (applied.enabled) steps.unit = 'enabled'
   if (applied.warnings.length) steps.warnings = applied.warnings
   await store.saveAppliedConfig(node.name, nodePlan.config)
   return {changed: true, restarted: applied.service === 'started' || applied.service === 'restarted', untouched: false}
@@ -277,7 +279,7 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
     reading = await verifyHandshakes(found.shell, fleet.network.interface, peers, options.verifyTimeoutSeconds)
   }
   const missing = peers.filter((p) => !ok(p, reading))
-  steps.handshakes = `${peers.length - missing.length}/${peers.length}`
+  steps.handshakes = {verified: peers.length - missing.length, expected: peers.length}
   if (missing.length > 0) {
     return {
       name,
@@ -328,23 +330,19 @@ function factsOf(probe: HostProbe): HostFacts {
   return {uplink, managementSources: source ? [source] : undefined}
 }
 
-function firewallSummary(probe: HostProbe): string {
-  if (probe.ufw === 'active') return 'ufw (open)'
-  if (probe.firewalld === 'running') return 'firewalld (open)'
-  return 'none active'
+/** The firewall step: which firewall filters, and what was (or would be) added to it. */
+function firewallStep(probe: HostProbe, changes: string[], changed: 'opened' | 'would-open'): Pick<NodeSteps, 'firewall' | 'firewallName' | 'firewallChanges'> {
+  const name: FirewallName | undefined = probe.ufw === 'active' ? 'ufw' : probe.firewalld === 'running' ? 'firewalld' : undefined
+  if (changes.length > 0) return {firewall: changed, ...(name ? {firewallName: name} : {}), firewallChanges: changes}
+  return name ? {firewall: 'open', firewallName: name} : {firewall: 'none-active'}
 }
 
-function describeAction(action: string, enable: boolean, dry: boolean): string {
-  const verb = dry ? 'would ' : ''
-  const parts = []
-  if (enable) parts.push(`${verb}enable`)
-  if (action === 'start') parts.push(`${verb}start`)
-  if (action === 'restart') parts.push(`${verb}restart`)
-  if (action === 'syncconf') parts.push(`${verb}syncconf (no restart)`)
-  return parts.length ? parts.join(', ') : 'unchanged'
-}
+/** A dry run's service step for the action the decision chose. */
+const WOULD: Record<ServiceAction, ServiceStep> = {start: 'would-start', restart: 'would-restart', syncconf: 'would-sync', none: 'running'}
 
+/** A node's failure as a result: a WgfleetError's message and hint; anything else is a bug and says so. */
 export function failedResult(name: string, error: unknown, steps: NodeSteps): NodeResult {
-  const err = error as {message?: string; hint?: string}
-  return {name, result: 'failed', error: err?.message ?? String(error), hint: err?.hint, steps}
+  if (error instanceof WgfleetError) return {name, result: 'failed', error: error.message, ...(error.hint ? {hint: error.hint} : {}), steps}
+  const message = error instanceof Error ? error.message : String(error)
+  return {name, result: 'failed', error: error instanceof BugError ? message : `internal error (a bug in wgfleet): ${message}`, steps}
 }

@@ -130,7 +130,11 @@ async function teardownNode(fleet: Fleet, name: string, request: RemoveNodeReque
     return {
       name,
       result: said.length > 0 ? 'changed' : 'unchanged',
-      steps: {service: values.some(([k]) => k === 'service') ? 'stopped, disabled' : 'not running', config: 'unchanged', warnings: values.filter(([k]) => k === 'warning').map(([, v]) => v)},
+      steps: {
+        ...(values.some(([k]) => k === 'service') ? {service: 'stopped', unit: 'disabled'} : {service: 'not-running'}),
+        config: 'unchanged',
+        warnings: values.filter(([k]) => k === 'warning').map(([, v]) => v),
+      },
     }
   } catch (error) {
     return {

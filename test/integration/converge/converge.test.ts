@@ -75,7 +75,7 @@ describe('convergeFleet', () => {
     const report = await convergeFleet(fleet, options())
     expect(report.result).toBe('ok')
     expect(report.nodes.map((n) => [n.name, n.result])).toEqual([['node-a', 'changed'], ['node-b', 'changed'], ['node-c', 'changed']])
-    expect(report.nodes[0]!.steps).toMatchObject({wireguard: 'installed', key: 'new', config: 'new', handshakes: '2/2'})
+    expect(report.nodes[0]!.steps).toMatchObject({wireguard: 'installed', key: 'new', config: 'new', handshakes: {verified: 2, expected: 2}})
     expect(hosts['node-a']!.state.ufwAllowed).toEqual(['51820/udp'])
     expect(hosts['node-a']!.state.ipForward).toBe(true) // the relay forwards
     expect(hosts['node-b']!.state.ipForward).toBe(false)
@@ -140,7 +140,7 @@ describe('convergeFleet', () => {
   it('--dry-run probes and reports, but runs nothing that changes a host', async () => {
     const report = await convergeFleet(fleet, options({dryRun: true}))
     expect(report.nodes.every((n) => n.result === 'changed')).toBe(true)
-    expect(report.nodes[1]!.steps.config).toBe('would create')
+    expect(report.nodes[1]!.steps.config).toBe('would-create')
     expect(report.nodes[1]!.steps.diff).toContain('+[Interface]')
     for (const h of Object.values(hosts)) expect(h.execs.map((e) => e.script)).toEqual(['probe'])
   })
@@ -151,6 +151,6 @@ describe('convergeFleet', () => {
     const b = report.nodes.find((n) => n.name === 'node-b')!
     expect(b.result).toBe('failed')
     expect(b.error).toMatch(/no handshake with node-c \(/)
-    expect(b.steps.handshakes).toBe('1/2')
+    expect(b.steps.handshakes).toEqual({verified: 1, expected: 2})
   })
 })
