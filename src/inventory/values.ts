@@ -11,6 +11,7 @@ import {isIPv6 as isNodeIPv6} from 'node:net'
 import {isAbsolute, join, normalize, resolve} from 'node:path'
 import type {JumpSpec, Topology} from './model.js'
 import {formatIPv4, type IPv4Network, isIPv4, maskAddress, networkOf, parseIPv4} from './ipv4.js'
+import {interfaceNameProblem, type InterfaceNameProblem} from '../wireguard/interface-name.js'
 
 export type Checked<T> = {ok: true; value: T} | {ok: false; message: string; hint?: string}
 
@@ -212,16 +213,15 @@ export function checkTopology(text: string): Checked<Topology> {
 const INTERFACE_EXPECTED = 'an interface name is 1 to 15 of a-z A-Z 0-9 _ = + . - (what wg-quick accepts), e.g. wg0'
 
 export function checkInterfaceName(text: string): Checked<string> {
-  if (!/^[a-zA-Z0-9_=+.-]{1,15}$/.test(text)) {
-    const why = text.length > 15 ? 'is longer than 15 characters' : 'is not a name wg-quick accepts'
-    return bad(`${show(text)} ${why}`, INTERFACE_EXPECTED)
+  const WHY: Record<InterfaceNameProblem, string> = {
+    'too-long': 'is longer than 15 characters',
+    'not-wg-quick': 'is not a name wg-quick accepts',
+    dots: 'is not a valid interface name',
+    dash: 'starts with "-", which a command would read as an option',
+    'wg-word': 'is a word of `wg show`, not usable as an interface name',
   }
-  // Stricter than wg-quick: the kernel refuses "." and "..", and a leading "-" reads as an option.
-  if (text === '.' || text === '..') return bad(`${show(text)} is not a valid interface name`, INTERFACE_EXPECTED)
-  if (text.startsWith('-')) return bad(`${show(text)} starts with "-", which a command would read as an option`, INTERFACE_EXPECTED)
-  // `wg show all|interfaces` mean every interface, not one named so.
-  if (text === 'all' || text === 'interfaces') return bad(`${show(text)} is a word of \`wg show\`, not usable as an interface name`, INTERFACE_EXPECTED)
-  return ok(text)
+  const problem = interfaceNameProblem(text)
+  return problem === null ? ok(text) : bad(`${show(text)} ${WHY[problem]}`, INTERFACE_EXPECTED)
 }
 
 export function checkCidr(text: string): Checked<IPv4Network> {

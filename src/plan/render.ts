@@ -14,16 +14,12 @@ import {
   UPLINK_MARKER,
 } from './model.js'
 import {BugError} from '../lib/errors.js'
+import {isInterfaceName} from '../wireguard/interface-name.js'
+
+export {isInterfaceName}
 
 /** What the renderer needs: a node plan without its text. */
 export type RenderableNode = Omit<NodePlan, 'config'>
-
-/** Linux interface names: 1–15 chars, no option-looking leading dash, nothing a shell would interpret. */
-const INTERFACE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,14}$/
-
-export function isInterfaceName(name: string): boolean {
-  return INTERFACE_NAME.test(name)
-}
 
 export interface InterfaceHooks {
   postUp: string[]

@@ -24,6 +24,7 @@ import {makeShellFactory, type ConnectionSettings} from './connections.js'
 import type {ShellFactory} from './converge.js'
 import {knownKeys, problemOf, readNodeWith} from './readings.js'
 import {BugError} from '../lib/errors.js'
+import {isInterfaceName} from '../wireguard/interface-name.js'
 export {problemOf} from './readings.js'
 
 export type {ShellFactory}
@@ -34,7 +35,6 @@ export type {ShellFactory}
  */
 export const DOCTOR_STEP_TIMEOUT_MS = 60_000
 
-const IFACE = /^[a-zA-Z0-9_=+.-]{1,15}$/
 /** What doctor.sh accepts as a ping target (and what `ping` cannot take for an option). */
 const HOST = /^[A-Za-z0-9.:][A-Za-z0-9.:-]*$/
 
@@ -61,7 +61,7 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
   const fleet = await loadInventory(request.inventory)
   const state = await openStateStore(fleet.dir).load()
   const iface = fleet.network.interface
-  if (!IFACE.test(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
+  if (!isInterfaceName(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
   const targets = pingTargets(fleet)
 
   const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)

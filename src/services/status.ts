@@ -22,6 +22,7 @@ import {parseStatusOutput, type NodeReading} from '../remote/status.js'
 import {makeShellFactory, type ConnectionSettings} from './connections.js'
 import type {ShellFactory} from './converge.js'
 import {knownKeys, problemOf, readNodeWith} from './readings.js'
+import {isInterfaceName} from '../wireguard/interface-name.js'
 export {problemOf} from './readings.js'
 
 /** How a node's RemoteShell is opened (the SSH pool in production, scripted shells in tests). */
@@ -30,7 +31,6 @@ export type {ShellFactory}
 /** One exec reads `ip`, `date` and `wg show`: seconds at most, unless the host is in trouble. */
 export const STATUS_STEP_TIMEOUT_MS = 20_000
 
-const IFACE = /^[a-zA-Z0-9_=+.-]{1,15}$/
 
 export interface StatusRequest extends ConnectionSettings {
   inventory: string
@@ -59,7 +59,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   const fleet = await loadInventory(request.inventory)
   const state = await openStateStore(fleet.dir).load()
   const iface = fleet.network.interface
-  if (!IFACE.test(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
+  if (!isInterfaceName(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
 
   const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
   let settled: PromiseSettledResult<NodeReading>[]

@@ -9,8 +9,8 @@ import {isWireGuardKey} from '../wireguard/index.js'
 import {BugError, NodeFailure} from '../lib/errors.js'
 import {KNOWN_PACKAGES, type ApplyDecision} from './decide.js'
 import type {ExecResult, RemoteShell} from './remote-shell.js'
+import {isInterfaceName} from '../wireguard/interface-name.js'
 
-const IFACE = /^[a-zA-Z0-9_=+.-]{1,15}$/
 
 export const STEP_TIMEOUTS = {
   probe: 30_000,
@@ -20,7 +20,7 @@ export const STEP_TIMEOUTS = {
 } as const
 
 function checkIface(iface: string): string {
-  if (!IFACE.test(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
+  if (!isInterfaceName(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
   return iface
 }
 
@@ -71,7 +71,7 @@ export async function applyHost(
 ): Promise<ApplyOutcome> {
   const {iface, port, decision, config, adopt} = args
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BugError(`bad port ${port}`)
-  if (decision.uplink !== '-' && !IFACE.test(decision.uplink)) throw new NodeFailure(`the host reports an unusable uplink name ${JSON.stringify(decision.uplink)}`)
+  if (decision.uplink !== '-' && !isInterfaceName(decision.uplink)) throw new NodeFailure(`the host reports an unusable uplink name ${JSON.stringify(decision.uplink)}`)
   const argv = [
     checkIface(iface),
     String(port),
