@@ -9,7 +9,7 @@ export const inventoryFlag = Flags.string({
   helpValue: 'FILE',
 })
 
-/** Flags of every command that connects over SSH (DESIGN.md §1). */
+/** Flags of every command that connects over SSH. */
 export const connectionFlags = {
   concurrency: Flags.integer({summary: 'Nodes worked on at once.', default: 10, min: 1, max: 500, helpValue: 'N'}),
   'connect-timeout': Flags.integer({summary: 'Seconds to wait for each SSH connection.', default: 10, min: 1, max: 600, helpValue: 'SECONDS'}),
@@ -39,3 +39,6 @@ export function connectionSettingsOf(flags: {
     acceptNewHostKeys: flags['accept-new-host-keys'],
   }
 }
+
+/** --verify-timeout of the changing commands (init, add-node, remove-node). */
+export const verifyTimeoutFlag = Flags.integer({summary: 'Seconds to wait for handshakes after a change.', default: 40, min: 0, max: 600, helpValue: 'SECONDS'})

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {ConvergeCommand} from '../cli/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag, verifyTimeoutFlag} from '../cli/flags.js'
 
 export default class AddNode extends ConvergeCommand {
   static override summary = 'Add a node: append it to the inventory, converge it, and add it to every other node live.'
@@ -26,7 +26,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
     'ssh-port': Flags.string({summary: 'SSH port.', helpValue: 'PORT'}),
     identity: Flags.string({summary: 'SSH private key file.', helpValue: 'FILE'}),
     'exit-via': Flags.string({summary: 'Send all traffic out through this public node.', helpValue: 'NODE'}),
-    'verify-timeout': Flags.integer({summary: 'Seconds to wait for handshakes.', default: 40, min: 0, max: 600, helpValue: 'SECONDS'}),
+    'verify-timeout': verifyTimeoutFlag,
   }
 
   async run(): Promise<void> {

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {ConvergeCommand} from '../cli/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag, verifyTimeoutFlag} from '../cli/flags.js'
 
 export default class Init extends ConvergeCommand {
   static override summary = 'Converge every node: install WireGuard, keys, configs, firewall, service; verify handshakes.'
@@ -18,7 +18,7 @@ enable wg-quick@<iface>, then wait for a handshake with every peer. A second run
     ...connectionFlags,
     'dry-run': Flags.boolean({summary: 'Connect and probe, print what would change on each node, change nothing.', default: false}),
     adopt: Flags.boolean({summary: 'Replace an existing config that wgfleet did not write (it is backed up first).', default: false}),
-    'verify-timeout': Flags.integer({summary: 'Seconds to wait for handshakes after a change.', default: 40, min: 0, max: 600, helpValue: 'SECONDS'}),
+    'verify-timeout': verifyTimeoutFlag,
   }
 
   async run(): Promise<void> {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {ConvergeCommand} from '../cli/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag, verifyTimeoutFlag} from '../cli/flags.js'
 
 export default class RemoveNode extends ConvergeCommand {
   static override summary = 'Remove a node: drop it from every peer live, stop it, and take it out of the inventory.'
@@ -18,7 +18,7 @@ says NAME was not cleaned (exit 1).`
     inventory: inventoryFlag,
     ...connectionFlags,
     purge: Flags.boolean({summary: 'Also remove the key, firewall rule and forwarding settings on the node.', default: false}),
-    'verify-timeout': Flags.integer({summary: 'Seconds to wait for handshakes.', default: 40, min: 0, max: 600, helpValue: 'SECONDS'}),
+    'verify-timeout': verifyTimeoutFlag,
   }
 
   async run(): Promise<void> {

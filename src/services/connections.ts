@@ -1,6 +1,7 @@
 /**
- * From command flags to a ShellFactory: how every command that connects opens its RemoteShells. The SSH
- * module (and with it ssh2) is imported here, lazily, so `--help` and `plan` never load it.
+ * From command flags to a ShellPool: how every command that connects opens its RemoteShells. The SSH
+ * module (and with it ssh2) is imported here, lazily, so `--help` and `plan` never load it. Tests
+ * replace it through FleetDependencies (scripted shells, an in-process ssh2 server, a fixed clock).
  */
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import type {HostKeyDetails} from '../ssh/errors.js'
@@ -12,9 +13,25 @@ export interface ConnectionSettings {
   acceptNewHostKeys: boolean
 }
 
+/** How a node's RemoteShell is opened (the SSH pool in production, scripted shells in tests). */
+export type ShellFactory = (node: NodeSpec) => Promise<RemoteShell>
+
 export interface ShellPool {
-  open(node: NodeSpec): Promise<RemoteShell>
+  open: ShellFactory
   closeAll(): Promise<void>
+}
+
+/** What every service that connects can be given instead of the real thing. */
+export interface FleetDependencies {
+  /** Replaces the SSH connections. */
+  openShell?: ShellFactory
+  /** Operator's clock in ms; only stamps reports and durations, never handshake ages. */
+  clock?: () => number
+}
+
+/** The pool a service uses: the injected shell factory, else SSH connections made from the flags. */
+export function shellPoolFor(fleet: Fleet, settings: ConnectionSettings, deps: FleetDependencies): ShellPool {
+  return deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, settings)
 }
 
 export function makeShellFactory(fleet: Fleet, settings: ConnectionSettings): ShellPool {

@@ -21,11 +21,10 @@ import {BugError, NodeFailure, WgfleetError} from '../lib/errors.js'
 import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
 import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
+import type {ShellFactory} from './connections.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
 import {isWireGuardKey, parseWgDump} from '../wireguard/index.js'
 import {fleetResult, type ConvergeReport, type FirewallName, type NodeResult, type NodeSteps, type ServiceStep} from './converge-report.js'
-
-export type ShellFactory = (node: NodeSpec) => Promise<RemoteShell>
 
 export interface ConvergeOptions {
   dryRun: boolean
@@ -37,6 +36,8 @@ export interface ConvergeOptions {
   /** Handshakes older than this do not count as verified (same threshold as status). */
   staleAfterSeconds: number
   openShell: ShellFactory
+  /** Operator's clock in ms (durations only). */
+  clock?: () => number
   /** Nodes to converge; default all. Others are still rendered as peers (add-node converges one). */
   only?: string[]
   command?: string
@@ -51,7 +52,8 @@ interface Discovered {
 }
 
 export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Promise<ConvergeReport> {
-  const started = Date.now()
+  const clock = options.clock ?? Date.now
+  const started = clock()
   const store = openStateStore(fleet.dir)
   const state = await store.load()
   const targets = fleet.nodes.filter((n) => !options.only || options.only.includes(n.name))
@@ -135,7 +137,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   }
 
   const nodes = targets.map((n) => results.get(n.name) ?? failedResult(n.name, new Error('not run'), {}))
-  return {command: options.command ?? 'init', dryRun: options.dryRun, result: fleetResult(nodes), nodes, durationMs: Date.now() - started}
+  return {command: options.command ?? 'init', dryRun: options.dryRun, result: fleetResult(nodes), nodes, durationMs: clock() - started}
 }
 
 async function discoverNode(

@@ -13,21 +13,12 @@ import {isIP} from 'node:net'
 
 import {loadInventory} from '../inventory/index.js'
 import type {Fleet} from '../inventory/model.js'
-import {planFleet} from '../plan/index.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
-import {runBounded} from '../lib/concurrency.js'
-import {openStateStore} from '../state/state.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
-import {diagnoseFleet, doctorExitCode, type DoctorOutcome, type Finding} from '../judges/doctor/index.js'
-import {parseDoctorOutput, type DoctorReading} from '../remote/doctor.js'
-import {makeShellFactory, type ConnectionSettings} from './connections.js'
-import type {ShellFactory} from './converge.js'
-import {knownKeys, problemOf, readNodeWith} from './readings.js'
-import {BugError} from '../lib/errors.js'
-import {isInterfaceName} from '../wireguard/interface-name.js'
-export {problemOf} from './readings.js'
-
-export type {ShellFactory}
+import {diagnoseFleet, doctorExitCode, type Finding} from '../judges/doctor/index.js'
+import {parseDoctorOutput} from '../remote/doctor.js'
+import type {ConnectionSettings, FleetDependencies} from './connections.js'
+import {readFleet} from './fleet-reader.js'
 
 /**
  * One exec: ip, wg, systemctl, a few firewall-cmd calls (about a second each) and the pings (16 targets at
@@ -45,10 +36,7 @@ export interface DoctorRequest extends ConnectionSettings {
   staleAfterSeconds?: number
 }
 
-export interface DoctorDependencies {
-  /** Replaces the SSH connections (tests). */
-  openShell?: ShellFactory
-}
+export type DoctorDependencies = FleetDependencies
 
 export interface DoctorResult {
   findings: Finding[]
@@ -59,31 +47,16 @@ export interface DoctorResult {
 
 export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies = {}): Promise<DoctorResult> {
   const fleet = await loadInventory(request.inventory)
-  const state = await openStateStore(fleet.dir).load()
   const iface = fleet.network.interface
-  if (!isInterfaceName(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
   const targets = pingTargets(fleet)
-
-  const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
-  let settled: PromiseSettledResult<DoctorReading>[]
-  try {
-    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNodeWith(pool.open, node, 'doctor', [iface, String(node.port), ...targets.get(node.name)!], DOCTOR_STEP_TIMEOUT_MS, parseDoctorOutput))
-  } finally {
-    await pool.closeAll()
-  }
-  const outcomes = new Map<string, DoctorOutcome>(
-    fleet.nodes.map((node, i) => {
-      const result = settled[i]!
-      return [node.name, result.status === 'fulfilled' ? {ok: true, reading: result.value} : {ok: false, problem: problemOf(result.reason)}]
-    }),
-  )
-
-  const {publicKeys, facts, names} = knownKeys(
-    state.nodes,
+  const {plan, outcomes, names} = await readFleet(fleet, request, deps, {
+    script: 'doctor',
+    args: (node) => [iface, String(node.port), ...(targets.get(node.name) ?? [])],
+    timeoutMs: DOCTOR_STEP_TIMEOUT_MS,
+    parse: parseDoctorOutput,
     // The running interface's key, else the key file's.
-    new Map([...outcomes].map(([name, o]) => [name, o.ok ? (o.reading.publicKey ?? o.reading.keyFilePublicKey) : null])),
-  )
-  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+    reportedKey: (reading) => reading.publicKey ?? reading.keyFilePublicKey,
+  })
   const findings = diagnoseFleet(plan, outcomes, {names, staleAfterSeconds: request.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS})
   return {findings, nodes: fleet.nodes.length, exitCode: doctorExitCode(findings)}
 }

@@ -4,7 +4,8 @@ import {lockInventory} from '../lib/lock.js'
 import {stateDirFor} from '../state/state.js'
 import {convergeFleet} from './converge.js'
 import type {ConvergeReport} from './converge-report.js'
-import {makeShellFactory, type ConnectionSettings} from './connections.js'
+import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
+import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 
 export interface InitRequest extends ConnectionSettings {
   inventory: string
@@ -15,11 +16,11 @@ export interface InitRequest extends ConnectionSettings {
   silent: boolean
 }
 
-export async function runInit(request: InitRequest): Promise<ConvergeReport> {
+export async function runInit(request: InitRequest, deps: FleetDependencies = {}): Promise<ConvergeReport> {
   const fleet = await loadInventory(request.inventory)
   // A dry run changes nothing, so it does not take the lock (like status and plan).
   const unlock = request.dryRun ? async () => undefined : await lockInventory(fleet.file, stateDirFor(fleet.dir))
-  const shells = makeShellFactory(fleet, request)
+  const shells = shellPoolFor(fleet, request, deps)
   try {
     return await convergeFleet(fleet, {
       dryRun: request.dryRun,
@@ -27,8 +28,9 @@ export async function runInit(request: InitRequest): Promise<ConvergeReport> {
       concurrency: request.concurrency,
       silent: request.silent,
       verifyTimeoutSeconds: request.verifyTimeoutSeconds,
-      staleAfterSeconds: 180,
+      staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
       openShell: shells.open,
+      clock: deps.clock,
       command: 'init',
     })
   } finally {

@@ -23,7 +23,8 @@ import {parseKeyValues} from '../remote/probe.js'
 import {openStateStore, stateDirFor, writeAtomically} from '../state/state.js'
 import {convergeFleet} from './converge.js'
 import {fleetResult, type ConvergeReport, type NodeResult} from './converge-report.js'
-import {makeShellFactory, type ConnectionSettings} from './connections.js'
+import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
+import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 
 export interface MembershipRequest extends ConnectionSettings {
   inventory: string
@@ -38,7 +39,7 @@ export interface AddNodeRequest extends MembershipRequest {
 }
 
 /** Validate first (exit 2, nothing touched), then append the section, then converge the whole fleet. */
-export async function addNode(request: AddNodeRequest): Promise<ConvergeReport> {
+export async function addNode(request: AddNodeRequest, deps: FleetDependencies = {}): Promise<ConvergeReport> {
   const fleet = await loadInventory(request.inventory)
   const values: NodeValues = {...request.values}
   if (values.address === undefined) values.address = nextFreeAddress(fleet)
@@ -51,7 +52,7 @@ export async function addNode(request: AddNodeRequest): Promise<ConvergeReport> 
     // The new file must read back as the old fleet plus this node, or nothing is written.
     const grown = parseInventory(updated, fleet.file)
     await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
-    return await converge(grown, request, 'add-node')
+    return await converge(grown, request, 'add-node', deps)
   } finally {
     await unlock()
   }
@@ -67,7 +68,7 @@ export interface RemoveNodeRequest extends MembershipRequest {
  * state. When NAME cannot be reached, the others are still updated and the summary says NAME was not
  * cleaned (exit 1).
  */
-export async function removeNode(request: RemoveNodeRequest): Promise<ConvergeReport> {
+export async function removeNode(request: RemoveNodeRequest, deps: FleetDependencies = {}): Promise<ConvergeReport> {
   const fleet = await loadInventory(request.inventory)
   const leaving = fleet.nodes.find((n) => n.name === request.name)
   if (!leaving) {
@@ -87,8 +88,8 @@ export async function removeNode(request: RemoveNodeRequest): Promise<ConvergeRe
 
   const unlock = await lockInventory(fleet.file, stateDirFor(fleet.dir))
   try {
-    const others = await converge(shrunk, request, 'remove-node')
-    const cleaned = await teardownNode(fleet, leaving.name, request)
+    const others = await converge(shrunk, request, 'remove-node', deps)
+    const cleaned = await teardownNode(fleet, leaving.name, request, deps)
     // Re-read: an edit made to the file while the run went on is kept, only NAME's section goes.
     const current = await readFile(fleet.file, 'utf8')
     await writeAtomically(fleet.file, current === text ? shrunkText : removeNodeSection(current, leaving.name), await fileMode(fleet.file))
@@ -100,8 +101,8 @@ export async function removeNode(request: RemoveNodeRequest): Promise<ConvergeRe
   }
 }
 
-async function converge(fleet: Fleet, request: MembershipRequest, command: string): Promise<ConvergeReport> {
-  const shells = makeShellFactory(fleet, request)
+async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies): Promise<ConvergeReport> {
+  const shells = shellPoolFor(fleet, request, deps)
   try {
     return await convergeFleet(fleet, {
       dryRun: false,
@@ -109,8 +110,9 @@ async function converge(fleet: Fleet, request: MembershipRequest, command: strin
       concurrency: request.concurrency,
       silent: request.silent,
       verifyTimeoutSeconds: request.verifyTimeoutSeconds,
-      staleAfterSeconds: 180,
+      staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
       openShell: shells.open,
+      clock: deps.clock,
       command,
     })
   } finally {
@@ -118,9 +120,9 @@ async function converge(fleet: Fleet, request: MembershipRequest, command: strin
   }
 }
 
-async function teardownNode(fleet: Fleet, name: string, request: RemoveNodeRequest): Promise<NodeResult> {
+async function teardownNode(fleet: Fleet, name: string, request: RemoveNodeRequest, deps: FleetDependencies): Promise<NodeResult> {
   const node = fleet.nodes.find((n) => n.name === name)!
-  const shells = makeShellFactory(fleet, request)
+  const shells = shellPoolFor(fleet, request, deps)
   try {
     const shell = await shells.open(node)
     const result = await shell.run(loadScript('teardown'), [fleet.network.interface, String(node.port), request.purge ? 'yes' : 'no'], {timeoutMs: 120_000})

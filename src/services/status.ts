@@ -14,19 +14,11 @@ import {dirname, resolve} from 'node:path'
 import {loadInventory} from '../inventory/index.js'
 import {BugError, UsageError, WgfleetError} from '../lib/errors.js'
 import type {StatusFormat} from '../output/status-view.js'
-import {planFleet} from '../plan/index.js'
-import {runBounded} from '../lib/concurrency.js'
-import {openStateStore, writeAtomically} from '../state/state.js'
-import {buildFleetStatus, nodeStatusFromReading, statusExitCode, unreachableNodeStatus, type FleetStatus, type NodeProblem} from '../judges/status.js'
-import {parseStatusOutput, type NodeReading} from '../remote/status.js'
-import {makeShellFactory, type ConnectionSettings} from './connections.js'
-import type {ShellFactory} from './converge.js'
-import {knownKeys, problemOf, readNodeWith} from './readings.js'
-import {isInterfaceName} from '../wireguard/interface-name.js'
-export {problemOf} from './readings.js'
-
-/** How a node's RemoteShell is opened (the SSH pool in production, scripted shells in tests). */
-export type {ShellFactory}
+import {writeAtomically} from '../state/state.js'
+import {buildFleetStatus, nodeStatusFromReading, statusExitCode, unreachableNodeStatus, type FleetStatus} from '../judges/status.js'
+import {parseStatusOutput} from '../remote/status.js'
+import type {ConnectionSettings, FleetDependencies} from './connections.js'
+import {readFleet} from './fleet-reader.js'
 
 /** One exec reads `ip`, `date` and `wg show`: seconds at most, unless the host is in trouble. */
 export const STATUS_STEP_TIMEOUT_MS = 20_000
@@ -38,47 +30,29 @@ export interface StatusRequest extends ConnectionSettings {
   concurrency: number
 }
 
-export interface StatusDependencies {
-  /** Replaces the SSH connections (tests). */
-  openShell?: ShellFactory
-  /** Operator's clock in ms (tests); only stamps the report, never used for ages. */
-  clock?: () => number
-}
+export type StatusDependencies = FleetDependencies
 
 export interface StatusResult {
   status: FleetStatus
   exitCode: 0 | 1
 }
 
-type Outcome = {ok: true; reading: NodeReading} | {ok: false; problem: NodeProblem}
-
 export async function runStatus(request: StatusRequest, deps: StatusDependencies = {}): Promise<StatusResult> {
   if (!Number.isInteger(request.staleAfterSeconds) || request.staleAfterSeconds < 1) {
     throw new UsageError(`--stale-after must be a whole number of seconds ≥ 1, not ${request.staleAfterSeconds}`)
   }
   const fleet = await loadInventory(request.inventory)
-  const state = await openStateStore(fleet.dir).load()
   const iface = fleet.network.interface
-  if (!isInterfaceName(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
-
-  const pool = deps.openShell ? {open: deps.openShell, closeAll: async () => undefined} : makeShellFactory(fleet, request)
-  let settled: PromiseSettledResult<NodeReading>[]
-  try {
-    settled = await runBounded(fleet.nodes, request.concurrency, (node) => readNodeWith(pool.open, node, 'status', [iface], STATUS_STEP_TIMEOUT_MS, parseStatusOutput))
-  } finally {
-    await pool.closeAll()
-  }
-  const outcomes = new Map<string, Outcome>(
-    fleet.nodes.map((node, i) => {
-      const result = settled[i]!
-      return [node.name, result.status === 'fulfilled' ? {ok: true, reading: result.value} : {ok: false, problem: problemOf(result.reason)}]
-    }),
-  )
-
-  const {publicKeys, facts, names} = knownKeys(state.nodes, new Map([...outcomes].map(([name, o]) => [name, o.ok ? o.reading.publicKey : null])))
-  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+  const {plan, outcomes, names} = await readFleet(fleet, request, deps, {
+    script: 'status',
+    args: () => [iface],
+    timeoutMs: STATUS_STEP_TIMEOUT_MS,
+    parse: parseStatusOutput,
+    reportedKey: (reading) => reading.publicKey,
+  })
   const nodes = plan.nodes.map((nodePlan) => {
-    const outcome = outcomes.get(nodePlan.name)!
+    const outcome = outcomes.get(nodePlan.name)
+    if (!outcome) throw new BugError(`no reading for ${nodePlan.name}`)
     return outcome.ok
       ? nodeStatusFromReading(nodePlan, outcome.reading, request.staleAfterSeconds, names)
       : unreachableNodeStatus(nodePlan, outcome.problem)
