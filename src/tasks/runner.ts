@@ -4,9 +4,13 @@
  * with exitOnError:false, so results are kept here, not read off listr2.
  *
  * Progress always goes to stderr (stdout carries the result). On a TTY: listr2's default renderer. Not on
- * a TTY (cron, CI, pipes): plain lines, each prefixed with the node name. With --json: silent.
+ * a TTY (cron, CI, pipes): one line per step change, node name first (`node-c: probing`), and nothing
+ * else — listr2's own plain renderers add [STARTED]/[COMPLETED] lines that say nothing. With --json: silent.
  */
 import {Listr, ListrLogger, ProcessOutput} from 'listr2'
+
+import {runBounded} from '../lib/concurrency.js'
+import {escapeInvisible} from '../lib/errors.js'
 
 export type NodeOutcome<T> = {ok: true; value: T} | {ok: false; error: unknown}
 
@@ -26,6 +30,7 @@ export async function runPerNode<T>(
   const outcomes = new Map<string, NodeOutcome<T>>()
   if (nodes.length === 0) return outcomes
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI
+  if (!tty || options.silent) return runPlain(nodes, work, options, outcomes)
   const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr), useIcons: tty})
   const list = new Listr(
     nodes.map((node) => ({
@@ -47,8 +52,8 @@ export async function runPerNode<T>(
       exitOnError: false,
       registerSignalListeners: false,
       collectErrors: false,
-      renderer: options.silent ? 'silent' : tty ? 'default' : 'simple',
-      fallbackRenderer: options.silent ? 'silent' : 'simple',
+      renderer: 'default',
+      fallbackRenderer: 'simple',
       rendererOptions: {logger, collapseErrors: false, showErrorMessage: true} as never,
       fallbackRendererOptions: {logger} as never,
     },
@@ -56,5 +61,31 @@ export async function runPerNode<T>(
   await list.run().catch(() => undefined)
   // Anything listr2 did not run (it should run all) is reported, not silently dropped.
   for (const node of nodes) if (!outcomes.has(node)) outcomes.set(node, {ok: false, error: new Error('not run')})
+  return outcomes
+}
+
+/** Not on a TTY (or silent): progress lines written as they change, no listr2. */
+async function runPlain<T>(
+  nodes: readonly string[],
+  work: (node: string, progress: Progress) => Promise<T>,
+  options: RunnerOptions,
+  outcomes: Map<string, NodeOutcome<T>>,
+): Promise<Map<string, NodeOutcome<T>>> {
+  const line = (node: string, text: string) => {
+    if (!options.silent) process.stderr.write(`${node}: ${escapeInvisible(text)}\n`)
+  }
+  await runBounded(nodes, options.concurrency, async (node) => {
+    let last: string | undefined
+    try {
+      const value = await work(node, (message) => {
+        if (message !== last) line(node, message)
+        last = message
+      })
+      outcomes.set(node, {ok: true, value})
+    } catch (error) {
+      outcomes.set(node, {ok: false, error})
+      line(node, `failed: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  })
   return outcomes
 }
