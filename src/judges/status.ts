@@ -1,6 +1,6 @@
 /**
  * The status model (pure): what status.sh read on a node, judged against that node's plan, gives a state
- * for every peer (DESIGN.md §6) and the fleet's health.
+ * for every peer (docs/design.md §6) and the fleet's health.
  *
  * - Expected peers come from the plan (planFleet with omitPeersWithoutKey), not the inventory: with a
  *   relay, a NAT-ed node has no peer entry for another NAT-ed node, on purpose.

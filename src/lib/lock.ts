@@ -1,5 +1,5 @@
 /**
- * One changing run per inventory at a time (DESIGN.md §5.7). The lock lives in `.wgfleet/` beside the
+ * One changing run per inventory at a time (docs/design.md §5.7). The lock lives in `.wgfleet/` beside the
  * inventory; a second run fails at once (exit 1) instead of waiting. Read-only commands never take it.
  */
 import {mkdir} from 'node:fs/promises'

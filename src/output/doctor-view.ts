@@ -1,6 +1,6 @@
 /**
  * Renderers of doctor findings: a table for people (node, severity, check, message, fix — the long
- * columns wrapped to fit a width), and the --json document (DESIGN.md §1 shape, plus counts). Both are
+ * columns wrapped to fit a width), and the --json document (docs/design.md §1 shape, plus counts). Both are
  * deterministic: findings in the order the model gives (plan order, errors first).
  */
 import {Chalk} from 'chalk'

@@ -1,4 +1,4 @@
-/** Renderers of a PlanReport: one for people, one for --json (DESIGN.md §1 shape). */
+/** Renderers of a PlanReport: one for people, one for --json (docs/design.md §1 shape). */
 import Table from 'cli-table3'
 
 import type {PlanReport} from '../services/plan.js'

@@ -1,5 +1,5 @@
 /**
- * Renderers of a FleetStatus: a table for people (and cron mail), the --json document (DESIGN.md §1
+ * Renderers of a FleetStatus: a table for people (and cron mail), the --json document (docs/design.md §1
  * shape), and the Prometheus text exposition (for node_exporter's textfile collector). All are
  * deterministic: nodes and peers in plan order, fixed column and metric order.
  */

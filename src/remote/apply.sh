@@ -155,7 +155,7 @@ restart_service() {
   echo "service=restarted"
 }
 
-# Modes wgfleet promises (DESIGN.md §5): /etc/wireguard 0700, key and config 0600, root-owned.
+# Modes wgfleet promises (docs/design.md §5): /etc/wireguard 0700, key and config 0600, root-owned.
 fix_permissions() {
   changed=no
   [ "$(stat -c %a /etc/wireguard)" = 700 ] || { chmod 0700 /etc/wireguard; changed=yes; }

@@ -64,7 +64,7 @@ describe('wgfleet doctor (CLI)', () => {
     expect(result.stderr).toBe('')
   })
 
-  it('--json: stdout is exactly one JSON document of the DESIGN shape', async () => {
+  it('--json: stdout is exactly one JSON document of the documented shape (docs/design.md §1)', async () => {
     const result = await runCli(['doctor', '-i', inventory(closedPort), '--json', ...common()], {env})
     expect(result.code).toBe(1)
     const doc = JSON.parse(result.stdout)

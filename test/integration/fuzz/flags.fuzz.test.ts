@@ -244,7 +244,7 @@ const known = (id: string) => KNOWN_FLAG_DEFECTS.some((d) => d.id === id || `${d
 // ---- the runs ---------------------------------------------------------------------------------------------------
 
 describe('the commands under test', () => {
-  it('are every command in the manifest, and include the ones of DESIGN.md §1', () => {
+  it('are every command in the manifest, and include the ones of docs/design.md §1', () => {
     expect(commands.map((c) => c.id)).toEqual(expect.arrayContaining(['add-node', 'init', 'plan', 'remove-node', 'status']))
   })
 })

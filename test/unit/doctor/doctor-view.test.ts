@@ -1,4 +1,4 @@
-/** The doctor's renderers: the table for people and the --json document (DESIGN.md §1 shape). */
+/** The doctor's renderers: the table for people and the --json document (docs/design.md §1 shape). */
 import {describe, expect, it} from 'vitest'
 
 import {doctorToJson, renderDoctor, wrap} from '../../../src/output/doctor-view.js'
@@ -15,7 +15,7 @@ describe('renderDoctor', () => {
     expect(JSON.parse(renderDoctor([], 'json'))).toEqual({healthy: true, errors: 0, warnings: 0, findings: []})
   })
 
-  it('JSON: one document, the findings in the DESIGN shape (node, severity, check, message, fix), peer when known', () => {
+  it('JSON: one document, the findings in the documented shape (docs/design.md §1) (node, severity, check, message, fix), peer when known', () => {
     const doc = JSON.parse(renderDoctor(FINDINGS, 'json'))
     expect(doc).toEqual(doctorToJson(FINDINGS))
     expect(doc.healthy).toBe(false)

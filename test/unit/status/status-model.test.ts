@@ -1,5 +1,5 @@
 /**
- * The status model: every peer state of DESIGN.md §6, judged against the plan (not the inventory) and the
+ * The status model: every peer state of docs/design.md §6, judged against the plan (not the inventory) and the
  * node's own clock; the fleet's health; and the parser of status.sh output.
  */
 import {describe, expect, it} from 'vitest'

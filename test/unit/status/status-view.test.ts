@@ -1,6 +1,6 @@
 /**
  * Renderers of a FleetStatus: the table (stable columns, one row per unreachable node, final verdict
- * line, no colour unless asked), the JSON document (DESIGN.md §1 shape) and the Prometheus exposition.
+ * line, no colour unless asked), the JSON document (docs/design.md §1 shape) and the Prometheus exposition.
  */
 import {describe, expect, it} from 'vitest'
 
@@ -133,7 +133,7 @@ describe('table', () => {
 })
 
 describe('JSON', () => {
-  it('has the DESIGN.md shape: healthy, nodes[name, reachable, interfaceUp, error?, peers[...]]', () => {
+  it('has the documented shape (docs/design.md §1): healthy, nodes[name, reachable, interfaceUp, error?, peers[...]]', () => {
     const doc = JSON.parse(renderStatus(UNHEALTHY, 'json'))
     expect(doc.healthy).toBe(false)
     expect(doc.nodes.map((n: {name: string}) => n.name)).toEqual(['node-a', 'node-b', 'node-c'])
