@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {connectionFlags, inventoryFlag} from '../cli/flags.js'
-import {renderStatus, STATUS_FORMATS} from '../output/status-view.js'
+import {chooseFormat, renderStatus, STATUS_FORMATS} from '../output/status-view.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 
 export default class Status extends BaseCommand {
@@ -30,7 +30,7 @@ Exit 0 when healthy, 1 when not (\`wgfleet status || alert\`), 2 on a bad invent
   async run(): Promise<void> {
     const {flags} = await this.parse(Status)
     // ssh2 loads only here, not for --help.
-    const {checkOutputPath, chooseFormat, runStatus, writeStatusFile} = await import('../services/status.js')
+    const {checkOutputPath, runStatus, writeStatusFile} = await import('../services/status.js')
     const format = chooseFormat(flags.format, this.jsonEnabled())
     const output = flags.output === undefined ? undefined : await checkOutputPath(flags.output)
 

@@ -6,6 +6,7 @@
 import {Chalk} from 'chalk'
 
 import type {FleetStatus, NodeStatus, PeerState, PeerStatus} from '../judges/status.js'
+import {UsageError} from '../lib/errors.js'
 
 export const STATUS_FORMATS = ['table', 'json', 'prometheus'] as const
 export type StatusFormat = (typeof STATUS_FORMATS)[number]
@@ -231,4 +232,12 @@ export function escapeLabelValue(value: string): string {
 /** HELP text: backslash and line feed are escaped. */
 function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+}
+
+/** --json is --format json; combined with another --format it is a usage error (exit 2), not a guess. */
+export function chooseFormat(format: StatusFormat | undefined, json: boolean): StatusFormat {
+  if (json && format !== undefined && format !== 'json') {
+    throw new UsageError(`--json and --format ${format} contradict each other`, 'use one of them')
+  }
+  return json ? 'json' : (format ?? 'table')
 }

@@ -13,7 +13,6 @@ import {dirname, resolve} from 'node:path'
 
 import {loadInventory} from '../inventory/index.js'
 import {BugError, UsageError, WgfleetError} from '../lib/errors.js'
-import type {StatusFormat} from '../output/status-view.js'
 import {writeAtomically} from '../state/state.js'
 import {buildFleetStatus, nodeStatusFromReading, statusExitCode, unreachableNodeStatus, type FleetStatus} from '../judges/status.js'
 import {parseStatusOutput} from '../remote/status.js'
@@ -91,12 +90,4 @@ export async function writeStatusFile(path: string, text: string): Promise<void>
   } catch (error) {
     throw new WgfleetError(`cannot write ${path}: ${(error as Error).message}`, {cause: error, hint: 'check the folder\'s permissions and free space', exitCode: 1})
   }
-}
-
-/** --json is --format json; combined with another --format it is a usage error (exit 2), not a guess. */
-export function chooseFormat(format: StatusFormat | undefined, json: boolean): StatusFormat {
-  if (json && format !== undefined && format !== 'json') {
-    throw new UsageError(`--json and --format ${format} contradict each other`, 'use one of them')
-  }
-  return json ? 'json' : (format ?? 'table')
 }
