@@ -3,6 +3,7 @@ import {parseFirewalldZone, type FirewalldReading, type UfwReading} from '../fir
 import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
+import {oneOf, parseScriptOutput} from './output.js'
 import type {InterfaceLink} from './status.js'
 
 
@@ -61,34 +62,15 @@ export class DoctorOutputError extends WgfleetError {
   }
 }
 
-export const BLOCKS = new Set(['peers', 'config', 'ufw', 'firewalld runtime', 'firewalld permanent', 'firewalld iface'])
+const BLOCKS = new Set(['peers', 'config', 'ufw', 'firewalld runtime', 'firewalld permanent', 'firewalld iface'])
 
 export function parseDoctorOutput(text: string): DoctorReading {
-  const values = new Map<string, string[]>()
-  const blocks = new Map<string, string[]>()
-  let block: string | null = null
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '')
-    if (block !== null) {
-      if (line === `--- end ${block}`) block = null
-      else blocks.get(block)!.push(line)
-      continue
-    }
-    const start = /^--- (.+)$/.exec(line)
-    if (start && BLOCKS.has(start[1]!)) {
-      block = start[1]!
-      blocks.set(block, [])
-      continue
-    }
-    const eq = line.indexOf('=')
-    if (eq > 0) {
-      const key = line.slice(0, eq)
-      values.set(key, [...(values.get(key) ?? []), line.slice(eq + 1)])
-    }
-  }
-  const one = (key: string): string | undefined => values.get(key)?.at(-1)
+  const out = parseScriptOutput(text, BLOCKS)
+  const one = out.one
+  const values = {get: (key: string): string[] | undefined => out.all(key)}
+  const blocks = {get: out.block}
   // `end=ok` is the script's last line: without it the output was cut off.
-  if (block !== null || one('end') !== 'ok' || one('doctor') !== '1') throw new DoctorOutputError('incomplete (the doctor script did not finish)')
+  if (out.cut || one('end') !== 'ok' || one('doctor') !== '1') throw new DoctorOutputError('incomplete (the doctor script did not finish)')
 
   const link = one('interface')
   if (link !== 'up' && link !== 'down' && link !== 'absent') throw new DoctorOutputError('no interface state')
@@ -138,10 +120,6 @@ export function parseDoctorOutput(text: string): DoctorReading {
     pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
   }
-}
-
-export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
-  return allowed.includes(value as T) ? (value as T) : fallback
 }
 
 /** `firewall-cmd --get-zone-of-interface` prints "no zone" (or nothing) when the interface has none. */

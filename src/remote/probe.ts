@@ -1,5 +1,7 @@
 /** Parser of what probe.sh prints, into a typed HostProbe (pure). */
+import {WgfleetError} from '../lib/errors.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
+import {oneOf, parseScriptOutput} from './output.js'
 
 export interface HostProbe {
   os: OsRelease
@@ -42,38 +44,22 @@ export interface HostProbe {
   peerDump?: string
 }
 
-export class ProbeParseError extends Error {}
+/** probe.sh's output is cut off or unusable: that node fails (bad output), the others go on. */
+export class ProbeParseError extends WgfleetError {
+  constructor(message: string) {
+    super(message, {hint: 'this is what the host sent back; check that bash works on the node, then rerun'})
+  }
+}
+
+const PROBE_BLOCKS = new Set(['config', 'peers'])
 
 export function parseProbeOutput(text: string): HostProbe {
-  const values = new Map<string, string>()
-  const multi = new Map<string, string[]>()
-  const osLines: string[] = []
-  const blocks: Record<string, string[]> = {}
-  let block: string | null = null
-  for (const line of text.split('\n')) {
-    if (block) {
-      if (line === `--- end ${block}`) block = null
-      else blocks[block].push(line)
-      continue
-    }
-    const start = /^--- (config|peers)$/.exec(line)
-    if (start) {
-      block = start[1]
-      blocks[block] = []
-      continue
-    }
-    if (line.startsWith('os.')) {
-      osLines.push(line.slice(3))
-      continue
-    }
-    const eq = line.indexOf('=')
-    if (eq <= 0) continue
-    const key = line.slice(0, eq)
-    const value = line.slice(eq + 1)
-    values.set(key, value)
-    multi.set(key, [...(multi.get(key) ?? []), value])
-  }
-  if (!values.has('pkg') || !values.has('now')) throw new ProbeParseError('probe output is incomplete (the probe script did not finish)')
+  const out = parseScriptOutput(text, PROBE_BLOCKS)
+  const values = {get: out.one, has: (key: string) => out.one(key) !== undefined}
+  const multi = {get: (key: string) => out.all(key)}
+  const osLines = out.entries.filter(([key]) => key.startsWith('os.')).map(([key, value]) => `${key.slice(3)}=${value}`)
+  const blocks = {config: out.block('config'), peers: out.block('peers')}
+  if (out.cut || !values.has('pkg') || !values.has('now')) throw new ProbeParseError('probe output is incomplete (the probe script did not finish)')
 
   const yes = (key: string) => values.get(key) === 'yes'
   const opt = (key: string) => {
@@ -116,18 +102,4 @@ export function parseProbeOutput(text: string): HostProbe {
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
     peerDump: blocks.peers ? blocks.peers.join('\n') : undefined,
   }
-}
-
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
-  return allowed.includes(value as T) ? (value as T) : fallback
-}
-
-/** `key=value` lines of prepare.sh / apply.sh / verify.sh output. */
-export function parseKeyValues(text: string): Array<[string, string]> {
-  const out: Array<[string, string]> = []
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=')
-    if (eq > 0 && /^[a-z_.]+$/.test(line.slice(0, eq))) out.push([line.slice(0, eq), line.slice(eq + 1)])
-  }
-  return out
 }

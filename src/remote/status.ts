@@ -2,6 +2,7 @@
 import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
+import {parseScriptOutput} from './output.js'
 
 export type InterfaceLink = 'up' | 'down' | 'absent'
 
@@ -25,26 +26,11 @@ export class StatusOutputError extends WgfleetError {
 }
 
 export function parseStatusOutput(text: string): NodeReading {
-  const values = new Map<string, string>()
-  let peerLines: string[] | null = null
-  let inPeers = false
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '')
-    if (inPeers) {
-      if (line === '--- end peers') inPeers = false
-      else peerLines!.push(line)
-      continue
-    }
-    if (line === '--- peers') {
-      inPeers = true
-      peerLines = []
-      continue
-    }
-    const eq = line.indexOf('=')
-    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1))
-  }
+  const out = parseScriptOutput(text, new Set(['peers']))
+  const values = {get: out.one}
+  const peerLines = out.block('peers') ?? null
   // `end=ok` is the script's last line: without it the output was cut off.
-  if (inPeers || values.get('end') !== 'ok') throw new StatusOutputError('incomplete (the status script did not finish)')
+  if (out.cut || values.get('end') !== 'ok') throw new StatusOutputError('incomplete (the status script did not finish)')
 
   const link = values.get('interface')
   if (link !== 'up' && link !== 'down' && link !== 'absent') throw new StatusOutputError('no interface state')

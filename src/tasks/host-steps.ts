@@ -3,7 +3,8 @@
  * scripted fake shell and an in-process ssh2 server. Values passed to scripts are validated here again
  * (defence in depth: the inventory validated them first).
  */
-import {parseKeyValues, parseProbeOutput, type HostProbe} from '../remote/probe.js'
+import {parseKeyValues} from '../remote/output.js'
+import {parseProbeOutput, type HostProbe} from '../remote/probe.js'
 import {loadScript} from '../remote/scripts.js'
 import {isWireGuardKey} from '../wireguard/index.js'
 import {BugError, NodeFailure} from '../lib/errors.js'
