@@ -17,7 +17,7 @@ describe('parseScriptOutput: the one parser of what host scripts print', () => {
   it('says when the output ends inside a block (cut off), and strips CRLF', () => {
     const out = parseScriptOutput('now=5\r\n--- config\r\n[Interface]\r\n', new Set(['config']))
     expect(out.one('now')).toBe('5')
-    expect(out.block('config')).toEqual(['[Interface]'])
+    expect(out.block('config')).toEqual(['[Interface]', ''])
     expect(out.cut).toBe(true)
   })
 
