@@ -1,6 +1,7 @@
 /** Renderers of a PlanReport: one for people, one for --json (docs/design.md §1 shape). */
 import Table from 'cli-table3'
 
+import {hostRoute} from '../plan/index.js'
 import type {PlanReport} from '../services/plan.js'
 
 export function planToJson(report: PlanReport) {
@@ -51,7 +52,7 @@ export function renderPlanText(report: PlanReport, options: {showConfig: boolean
       table.push([peer.name, peer.endpoint ?? '-', peer.allowedIps.join(', '), peer.keepalive ? `${peer.keepalive}s` : 'off', 'direct'])
     }
     for (const route of node.relayed) {
-      table.push([route.name, '-', `${route.address}/32`, '-', `relay ${route.via}`])
+      table.push([route.name, '-', hostRoute(route.address), '-', `relay ${route.via}`])
     }
     out.push(table.toString())
     const change = node.change === 'new' ? 'config: new (never applied)' : node.change === 'changed' ? 'config: changes since last apply:' : 'config: unchanged since last apply'

@@ -4,6 +4,7 @@
  * replace it through FleetDependencies (scripted shells, an in-process ssh2 server, a fixed clock).
  */
 import type {Fleet, NodeSpec} from '../inventory/model.js'
+import type {lockInventory} from '../lib/lock.js'
 import type {HostKeyDetails} from '../ssh/errors.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 
@@ -27,6 +28,8 @@ export interface FleetDependencies {
   openShell?: ShellFactory
   /** Operator's clock in ms; only stamps reports and durations, never handshake ages. */
   clock?: () => number
+  /** Takes the inventory's lock (changing commands); replaced in tests to act at that moment. */
+  lock?: typeof lockInventory
 }
 
 /** The pool a service uses: the injected shell factory, else SSH connections made from the flags. */

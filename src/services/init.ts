@@ -19,7 +19,7 @@ export interface InitRequest extends ConnectionSettings {
 export async function runInit(request: InitRequest, deps: FleetDependencies = {}): Promise<ConvergeReport> {
   const fleet = await loadInventory(request.inventory)
   // A dry run changes nothing, so it does not take the lock (like status and plan).
-  const unlock = request.dryRun ? async () => undefined : await lockInventory(fleet.file, stateDirFor(fleet.dir))
+  const unlock = request.dryRun ? async () => undefined : await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   const shells = shellPoolFor(fleet, request, deps)
   try {
     return await convergeFleet(fleet, {

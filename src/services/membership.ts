@@ -45,7 +45,7 @@ export async function addNode(request: AddNodeRequest, deps: FleetDependencies =
   if (values.address === undefined) values.address = nextFreeAddress(fleet)
   validateNewNode(fleet, request.name, values, {origin: 'add-node'})
 
-  const unlock = await lockInventory(fleet.file, stateDirFor(fleet.dir))
+  const unlock = await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   try {
     const text = await readFile(fleet.file, 'utf8')
     const updated = appendNodeSection(text, renderNodeSection(request.name, values))
@@ -86,7 +86,7 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
   // Also validates the fleet without it (e.g. the last public relay of NAT-ed nodes): exit 2, nothing done.
   const shrunk = parseInventory(shrunkText, fleet.file)
 
-  const unlock = await lockInventory(fleet.file, stateDirFor(fleet.dir))
+  const unlock = await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   try {
     const others = await converge(shrunk, request, 'remove-node', deps)
     const cleaned = await teardownNode(fleet, leaving.name, request, deps)

@@ -285,6 +285,24 @@ describe('6. the unit and the interface', () => {
     expect(findings[0]!.fix).toBe('on node-d: `systemctl restart wg-quick@wg0` (see `journalctl -u wg-quick@wg0` if it fails)')
   })
 
+  it('`wg show` fails on node-b (interface up): wg-error with the host\'s own message, and it explains node-b\'s stale tunnels', () => {
+    const r = healthyReadings()
+    Object.assign(r['node-b'], {peers: null, wgError: 'Unable to access interface: Operation not permitted'})
+    for (const peer of ['node-a', 'node-c', 'node-d'] as const) livePeer(r[peer], KEYS['node-b']).latestHandshake = NOW - 900
+    const findings = diagnose(r)
+    expect(brief(findings)).toEqual([['node-b', 'wg-error', 'error']])
+    expect(findings[0]!.message).toBe('Unable to access interface: Operation not permitted')
+    expect(findings[0]!.fix).toBe('on node-b: `wg show wg0`')
+    expect(doctorExitCode(findings)).toBe(1)
+  })
+
+  it('`wg show` fails without saying why: wg-error names the command', () => {
+    const r = healthyReadings()
+    Object.assign(r['node-a'], {peers: null})
+    delete r['node-a'].wgError
+    expect(diagnose(r).find((f) => f.check === 'wg-error')?.message).toBe('wg show wg0 failed')
+  })
+
   it('up by hand, not through systemd: unit-inactive warning', () => {
     const r = healthyReadings()
     r['node-b'].unitActive = 'inactive'
