@@ -2,6 +2,7 @@
 import Table from 'cli-table3'
 
 import type {ConfigStep, ConvergeReport, NodeSteps, ServiceStep, UnitStep} from '../services/converge-report.js'
+import {escapeInvisible} from '../lib/errors.js'
 
 export function convergeToJson(report: ConvergeReport) {
   return {
@@ -28,18 +29,19 @@ export function renderConvergeText(report: ConvergeReport): string {
     const s = n.steps
     const wg = s.wireguard ? `${s.wireguard}${s.implementation ? ` (${s.implementation})` : ''}` : '-'
     const handshakes = s.handshakes ? `${s.handshakes.verified}/${s.handshakes.expected}` : '-'
-    table.push([n.name, s.distro ?? '-', wg, s.key ?? '-', s.config ? CONFIG_WORDS[s.config] : '-', firewallCell(s), serviceCell(s), handshakes, n.result])
+    // distro is the host's PRETTY_NAME: escaped like everything else a host said.
+    table.push([n.name, s.distro === undefined ? '-' : escapeInvisible(s.distro), wg, s.key ?? '-', s.config ? CONFIG_WORDS[s.config] : '-', firewallCell(s), serviceCell(s), handshakes, n.result])
   }
   const out = [table.toString()]
   for (const n of report.nodes) {
-    if (n.steps.diff) out.push('', `${n.name}: config changes${report.dryRun ? ' (not applied)' : ''}:`, n.steps.diff.trimEnd())
+    if (n.steps.diff) out.push('', `${n.name}: config changes${report.dryRun ? ' (not applied)' : ''}:`, escapeInvisible(n.steps.diff.trimEnd()))
     if (report.dryRun && n.steps.packages?.length) out.push(`${n.name}: would install ${n.steps.packages.join(', ')}`)
-    for (const w of n.steps.warnings ?? []) out.push(`${n.name}: warning: ${w}`)
+    for (const w of n.steps.warnings ?? []) out.push(`${n.name}: warning: ${escapeInvisible(w)}`)
   }
   const failed = report.nodes.filter((n) => n.result === 'failed')
   if (failed.length) {
     out.push('')
-    for (const n of failed) out.push(`${n.name}: FAILED: ${n.error}${n.hint ? `\n  hint: ${n.hint}` : ''}`)
+    for (const n of failed) out.push(`${n.name}: FAILED: ${escapeInvisible(n.error ?? '')}${n.hint ? `\n  hint: ${escapeInvisible(n.hint)}` : ''}`)
   }
   const changed = report.nodes.filter((n) => n.result === 'changed').length
   const verb = report.dryRun ? 'would change' : 'changed'

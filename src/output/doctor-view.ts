@@ -6,6 +6,7 @@
 import {Chalk} from 'chalk'
 
 import type {Finding} from '../judges/doctor/index.js'
+import {escapeInvisible} from '../lib/errors.js'
 
 export type DoctorFormat = 'table' | 'json'
 
@@ -82,7 +83,8 @@ export function renderDoctorTable(findings: readonly Finding[], options: DoctorR
 }
 
 function cellsOf(f: Finding): string[] {
-  return [f.node, f.severity, f.check, f.message, f.fix]
+  // Messages quote what hosts said (wg's errors, names): never raw to a terminal.
+  return [f.node, f.severity, f.check, escapeInvisible(f.message), escapeInvisible(f.fix)]
 }
 
 function count(findings: readonly Finding[]) {

@@ -6,7 +6,7 @@
 import {Chalk} from 'chalk'
 
 import type {FleetStatus, NodeStatus, PeerState, PeerStatus} from '../judges/status.js'
-import {UsageError} from '../lib/errors.js'
+import {escapeInvisible, UsageError} from '../lib/errors.js'
 
 export const STATUS_FORMATS = ['table', 'json', 'prometheus'] as const
 export type StatusFormat = (typeof STATUS_FORMATS)[number]
@@ -80,7 +80,7 @@ export function renderStatusTable(status: FleetStatus, options: RenderOptions = 
       .trimEnd()
 
   const out = [line(TABLE_COLUMNS), ...rows.map((r) => line(r.cells, r.tone))]
-  const hints = status.nodes.filter((n) => n.problem?.hint).map((n) => `${n.name}: hint: ${n.problem!.hint}`)
+  const hints = status.nodes.filter((n) => n.problem?.hint).map((n) => `${n.name}: hint: ${escapeInvisible(n.problem!.hint!)}`)
   if (hints.length > 0) out.push('', ...hints)
   out.push('', status.healthy ? paint(chalk, 'good', 'healthy') : paint(chalk, 'bad', `UNHEALTHY: ${status.problems} ${status.problems === 1 ? 'problem' : 'problems'}`))
   return out.join('\n') + '\n'
@@ -92,7 +92,8 @@ function nodeRows(node: NodeStatus): Array<{cells: string[]; tone: Tone}> {
   // Unreachable or down: one row with the reason; the peers' details are unknown or meaningless.
   if (!node.reachable || !node.interfaceUp) {
     const state = node.reachable ? 'down' : 'unreachable'
-    const reason = node.problem ? `${state}: ${node.problem.message}` : state
+    // The reason may quote what the host said: never raw to a terminal.
+    const reason = node.problem ? `${state}: ${escapeInvisible(node.problem.message)}` : state
     return [{cells: [node.name, '-', '-', '-', '-', '-', '-', reason], tone: 'bad'}]
   }
   if (node.peers.length === 0) return [{cells: [node.name, '-', '-', '-', '-', '-', '-', 'no peers'], tone: 'quiet'}]
@@ -105,7 +106,7 @@ function peerCells(node: string, peer: PeerStatus): string[] {
     node,
     // An unknown key that no node has: the key itself, the one thing that identifies it (`wg set … remove`).
     peer.name ?? peer.publicKey,
-    peer.endpoint ?? '-',
+    peer.endpoint === null ? '-' : escapeInvisible(peer.endpoint),
     seen ? formatHandshake(peer.ageSeconds) : '-',
     peer.rxBytes === null ? '-' : formatBytes(peer.rxBytes),
     peer.txBytes === null ? '-' : formatBytes(peer.txBytes),

@@ -46,3 +46,11 @@ describe('renderDoctor', () => {
     expect(wrap('', 4)).toEqual([''])
   })
 })
+
+describe('what hosts said never reaches the terminal raw', () => {
+  it('escapes control characters in a finding quoting a host', () => {
+    const text = renderDoctor([{node: 'node-a', severity: 'error', check: 'wg-error', message: 'wg: \u001b[2J\u001b]52;c;eA==\u0007 failed', fix: 'on node-a: `wg show wg0`'}], 'table', {width: 140})
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+    expect(text).toContain('wg: \\u001b[2J')
+  })
+})

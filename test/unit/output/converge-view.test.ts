@@ -64,3 +64,20 @@ describe('convergeToJson', () => {
     expect(json.nodes[2]).toEqual({name: 'node-c', result: 'failed', error: 'cannot connect to 198.51.100.7:2222: connection refused', hint: 'check that the host is up', steps: {}})
   })
 })
+
+describe('what hosts said never reaches the terminal raw', () => {
+  const OSC52 = '\u001b]52;c;cm0gLXJmIH4=\u0007'
+  it('escapes a PRETTY_NAME with an OSC 52 clipboard write, host errors, hints, warnings and diffs', () => {
+    const evil: ConvergeReport = {
+      ...report,
+      nodes: [
+        {name: 'node-a', result: 'unchanged', steps: {distro: `Debian${OSC52}`, warnings: [`w${OSC52}`], diff: `+# ${OSC52}\n`}},
+        {name: 'node-b', result: 'failed', error: `probe failed: ${OSC52}`, hint: `h${OSC52}`, steps: {}},
+      ],
+    }
+    const text = renderConvergeText(evil)
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+    expect(text).toContain('Debian\\u001b]52;c;cm0gLXJmIH4=\\u0007')
+    expect(text).toContain('node-b: FAILED: probe failed: \\u001b]52')
+  })
+})

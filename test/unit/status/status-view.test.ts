@@ -265,3 +265,20 @@ describe('Prometheus', () => {
     expect(text).toContain(`wgfleet_peer_up{node="node-a",peer="${KEY_X}"} 0\n`)
   })
 })
+
+describe('what hosts said never reaches the terminal raw', () => {
+  it('escapes control characters in problem messages, hints and endpoints', () => {
+    const esc = '\u001b]52;c;cm0gLXJmIH4=\u0007'
+    const status: FleetStatus = {
+      ...UNHEALTHY,
+      nodes: [
+        node({name: 'node-a', peers: [peerStatus({endpoint: `203.0.113.2:51820${esc}`})]}),
+        node({name: 'node-b', interfaceUp: false, problem: {kind: 'wg-error', message: `wg said ${esc}`, hint: `hint ${esc}`}, peers: []}),
+      ],
+    }
+    const text = renderStatusTable(status, {color: false})
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
+    expect(text).toContain('wg said \\u001b]52')
+    expect(text).toContain('node-b: hint: hint \\u001b]52')
+  })
+})
