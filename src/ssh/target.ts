@@ -12,8 +12,9 @@ import {SshError} from './errors.js'
 import {knownHostName} from './known-hosts.js'
 import {BugError} from '../lib/errors.js'
 
-export const DEFAULT_SSH_USER = 'root'
-export const DEFAULT_SSH_PORT = 22
+import {DEFAULT_SSH_PORT, DEFAULT_SSH_USER} from '../inventory/index.js'
+
+export {DEFAULT_SSH_PORT, DEFAULT_SSH_USER}
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** Deepest jump chain we follow: far beyond any sane setup, and a guard against config loops. */
 const MAX_HOPS = 8

@@ -22,36 +22,13 @@ import type {ExecResult, RemoteShell, RunOptions} from '../../../src/tasks/remot
 import type {DoctorReading} from '../../../src/remote/doctor.js'
 import type {FirewalldZone} from '../../../src/firewall/listings.js'
 import {healthyReading, KEYS, WRONG_KEY} from '../../unit/doctor/fixtures.js'
+import {LAB_INVENTORY} from '../../fixtures/lab-fleet.js'
 
 type Name = 'node-a' | 'node-b' | 'node-c' | 'node-d'
 const NAMES: Name[] = ['node-a', 'node-b', 'node-c', 'node-d']
 
 // The lab: node-a relay (public), node-b public, node-c and node-d behind NAT (d reached through c).
-const INVENTORY = `[network]
-cidr = 10.0.0.0/24
-
-[node-a]
-host = 203.0.113.1
-address = 10.0.0.1
-relay = true
-
-[node-b]
-host = 203.0.113.2
-address = 10.0.0.2
-ssh_user = deploy
-
-[node-c]
-host = 198.51.100.7
-ssh_port = 2222
-address = 10.0.0.3
-nat = true
-
-[node-d]
-host = 198.51.100.8
-address = 10.0.0.4
-nat = true
-jump = node-c
-`
+const INVENTORY = LAB_INVENTORY
 
 /** What doctor.sh prints for a reading (the script itself is proven in doctor-script.test.ts). */
 function doctorOutput(r: DoctorReading): string {

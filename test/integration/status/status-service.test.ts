@@ -17,40 +17,14 @@ import {problemOf} from '../../../src/services/fleet-reader.js'
 import {openStateStore, stateDirFor} from '../../../src/state/state.js'
 import {SshError} from '../../../src/ssh/errors.js'
 import type {ExecResult, RemoteShell, RunOptions} from '../../../src/tasks/remote-shell.js'
+import {LAB_INVENTORY, LAB_KEYS} from '../../fixtures/lab-fleet.js'
 
-const KEYS = {
-  'node-a': 'e7haZgbEOshktuz+iJTZdPLydJP0AE0kMdffeafokig=',
-  'node-b': '1IwmEcmejcRhDJGSJdkx8mzNtoDOGuh1/sHRT8f1jH0=',
-  'node-c': '/Xl9WfhRIIVm6MV9C83TXQgy5oiNF9YlMuQSIWKPWDk=',
-  'node-d': 'CUVmuCqSMnAIGcynv1bFuM8gOzOCnUK3CWLQB9S7sFs=',
-} as const
-type Name = keyof typeof KEYS
+const KEYS = LAB_KEYS
+type Name = 'node-a' | 'node-b' | 'node-c' | 'node-d'
 const STRANGER = 'jYRtAF6z5QvNBfSkmvkF4r0zUxC/btb8/lFv9tFQ5w8='
 
 // node-a relay, node-b public, node-c and node-d behind NAT: c and d reach each other through a.
-const INVENTORY = `[network]
-cidr = 10.0.0.0/24
-
-[node-a]
-host = 203.0.113.1
-address = 10.0.0.1
-relay = true
-
-[node-b]
-host = 203.0.113.2
-address = 10.0.0.2
-
-[node-c]
-host = 198.51.100.7
-ssh_port = 2222
-address = 10.0.0.3
-nat = true
-
-[node-d]
-host = 198.51.100.8
-address = 10.0.0.4
-nat = true
-`
+const INVENTORY = LAB_INVENTORY
 
 /** Who peers with whom in that plan (what a converged fleet has on its interfaces). */
 const PEERS: Record<Name, Name[]> = {

@@ -5,29 +5,9 @@ import {parseInventory} from '../../../src/inventory/index.js'
 import {planToJson, renderPlanText} from '../../../src/output/plan-view.js'
 import {planFleet} from '../../../src/plan/index.js'
 import type {PlanReport} from '../../../src/services/plan.js'
+import {LAB_INVENTORY} from '../../fixtures/lab-fleet.js'
 
-const INVENTORY = `[network]
-cidr = 10.0.0.0/24
-
-[node-a]
-host = 203.0.113.1
-address = 10.0.0.1
-relay = true
-
-[node-b]
-host = 203.0.113.2
-address = 10.0.0.2
-
-[node-c]
-host = 198.51.100.7
-address = 10.0.0.3
-nat = true
-
-[node-d]
-host = 198.51.100.8
-address = 10.0.0.4
-nat = true
-`
+const INVENTORY = LAB_INVENTORY
 const KEYS = {
   'node-a': 'YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=',
   'node-b': 'YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI=',

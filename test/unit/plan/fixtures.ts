@@ -1,13 +1,8 @@
 /** Hand-built Fleet objects for planner tests (the inventory parser is not used here on purpose). */
 import type {Fleet, NetworkSettings, NodeSpec} from '../../../src/inventory/model.js'
+import {LAB_KEYS, SPARE_KEY} from '../../fixtures/lab-fleet.js'
 
-export const KEYS = {
-  'node-a': 'e7haZgbEOshktuz+iJTZdPLydJP0AE0kMdffeafokig=',
-  'node-b': '1IwmEcmejcRhDJGSJdkx8mzNtoDOGuh1/sHRT8f1jH0=',
-  'node-c': '/Xl9WfhRIIVm6MV9C83TXQgy5oiNF9YlMuQSIWKPWDk=',
-  'node-d': 'CUVmuCqSMnAIGcynv1bFuM8gOzOCnUK3CWLQB9S7sFs=',
-  'node-e': 'jYRtAF6z5QvNBfSkmvkF4r0zUxC/btb8/lFv9tFQ5w8=',
-} as const
+export const KEYS = {...LAB_KEYS, 'node-e': SPARE_KEY} as const
 
 export interface NodeInput {
   name: string
