@@ -5,7 +5,7 @@
 import {isIPv6} from 'node:net'
 
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {InventoryError} from '../lib/errors.js'
+import {BugError} from '../lib/errors.js'
 
 /** One peer entry of a node, before keys and rendering. */
 export interface PeerLink {
@@ -73,16 +73,14 @@ export function directPeers(fleet: Fleet): Map<string, Set<string>> {
   return pairs
 }
 
-/** The node `node` exits through, validated (the inventory validator checks this too; the planner must not trust blindly). */
+/**
+ * The node `node` exits through. The inventory's validation (fleet-checks.ts) refuses every bad exit_via
+ * with file, line and a hint; here a bad one can only be a bug (a Fleet built around the validator).
+ */
 export function exitNodeOf(fleet: Fleet, node: NodeSpec): NodeSpec | undefined {
   if (node.exitVia === undefined) return undefined
   const exit = fleet.nodes.find((n) => n.name === node.exitVia)
-  const fail = (message: string, hint?: string): never => {
-    throw new InventoryError({file: fleet.file, line: node.line, section: node.name, key: 'exit_via'}, message, hint)
-  }
-  if (!exit) return fail(`unknown node "${node.exitVia}"`, 'name a node section of this inventory')
-  if (exit === node) return fail('a node cannot exit through itself', 'remove exit_via or name another node')
-  if (!hasEndpoint(exit)) return fail(`"${exit.name}" is NAT-ed and cannot be an exit`, 'name a public node')
+  if (!exit || exit === node || !hasEndpoint(exit)) throw new BugError(`${node.name}: exit_via ${JSON.stringify(node.exitVia)} passed validation but is not a public node`)
   return exit
 }
 
@@ -93,14 +91,8 @@ export function exitNodeOf(fleet: Fleet, node: NodeSpec): NodeSpec | undefined {
 function relayFor(fleet: Fleet, node: NodeSpec, unreached: NodeSpec[]): NodeSpec {
   const relay = publicRelays(fleet.nodes)[0]
   if (relay) return relay
-  const names = [node, ...unreached].map((n) => n.name).join(', ')
-  throw new InventoryError(
-    {file: fleet.file, line: 0},
-    fleet.network.topology === 'hub'
-      ? 'topology = hub needs at least one node with relay = true that is not NAT-ed'
-      : `${names} are NAT-ed and cannot reach each other without a relay`,
-    'set relay = true on a public node',
-  )
+  // fleet-checks.ts refuses a hub, or two NAT-ed nodes, without a public relay (exit 2, with a hint).
+  throw new BugError(`${[node, ...unreached].map((n) => n.name).join(', ')} need a relay, and validation let a fleet without one through`)
 }
 
 /** Every node's peer entries, in inventory order, with relayed nodes attached to the relay's entry. */
