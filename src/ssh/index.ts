@@ -26,6 +26,8 @@ export {
   appendKnownHost,
   appendKnownHostByName,
   knownHostsLine,
+  hashKnownHostName,
+  holdsHashedNames,
   fingerprintSha256,
   keyTypeOfBlob,
   type KnownHostEntry,

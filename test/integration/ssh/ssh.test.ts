@@ -6,6 +6,7 @@ import {createHmac, randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import SSHConfig from 'ssh-config'
 import ssh2 from 'ssh2'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {Fleet, NodeSpec} from '../../../src/inventory/model.js'
@@ -15,8 +16,10 @@ import {
   type OpenShellOptions,
   SshError,
   type SshRemoteShell,
+  checkHostKeyForName,
   fingerprintSha256,
   openShell,
+  readKnownHosts,
 } from '../../../src/ssh/index.js'
 import {closedPort, startSilentServer, startTestServer, type TestServer} from './helpers/ssh-test-server.js'
 
@@ -210,6 +213,62 @@ describe('host key verification', () => {
     const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true}))
     expect(error).toBeInstanceOf(HostKeyChangedError)
     expect((error as HostKeyChangedError).revoked).toBe(true)
+  })
+})
+
+describe('--accept-new-host-keys records a key only once the server proved it holds it', () => {
+  it('records nothing when authentication fails', async () => {
+    const n = node('node-a', target.port, {identity: strangerKeyFile})
+    const file = knownHosts()
+    const added: string[] = []
+    const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true, onHostKeyAdded: (d) => added.push(d.fingerprint)}))
+    expect(error.kind).toBe('auth')
+    expect(existsSync(file)).toBe(false)
+    expect(added).toEqual([])
+  })
+
+  it('records nothing when the server ends the connection before it is ready', async () => {
+    const closing = await startTestServer({users, closeOnAuthentication: true})
+    try {
+      const n = node('node-a', closing.port)
+      const file = knownHosts('# mine')
+      const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true}))
+      expect(error.kind).not.toBe('host-key-unknown')
+      expect(readFileSync(file, 'utf8')).toBe('# mine\n')
+    } finally {
+      await closing.close()
+    }
+  })
+
+  it('records one line when two connections of one run meet the same new host', async () => {
+    const n = node('node-a', target.port)
+    const file = knownHosts()
+    const shells = await Promise.all([open(fleet([n], file), n, {acceptNewHostKeys: true}), open(fleet([n], file), n, {acceptNewHostKeys: true})])
+    expect(shells).toHaveLength(2)
+    expect(readFileSync(file, 'utf8')).toBe(target.knownHostsLine() + '\n')
+  })
+
+  it('hashes the line in a file that already hashes its names, and the reader matches it', async () => {
+    const n = node('node-a', target.port)
+    const other = `${hashedName('other.example')} ${target.knownHostsLine('x').split(' ').slice(1).join(' ')}`
+    const file = knownHosts(other)
+    await open(fleet([n], file), n, {acceptNewHostKeys: true})
+    const lines = readFileSync(file, 'utf8').split('\n')
+    expect(lines).toHaveLength(3) // other, the new line, ''
+    expect(lines[1]).toMatch(/^\|1\|[A-Za-z0-9+/]{27}=\|[A-Za-z0-9+/]{27}= ssh-ed25519 /)
+    expect(lines[1]).not.toContain('127.0.0.1')
+    expect(checkHostKeyForName(readKnownHosts(file), `[127.0.0.1]:${target.port}`, 'ssh-ed25519', target.hostKeyBlob)).toBe('match')
+    const again = await open(fleet([n], file), n)
+    expect((await again.run('echo known')).stdout).toBe('known\n')
+  })
+
+  it('hashes the line when ssh config says HashKnownHosts yes', async () => {
+    const n = node('node-a', target.port)
+    const file = knownHosts()
+    await open(fleet([n], file), n, {acceptNewHostKeys: true, sshConfig: SSHConfig.parse('Host 127.0.0.1\n  HashKnownHosts yes\n')})
+    const text = readFileSync(file, 'utf8')
+    expect(text).toMatch(/^\|1\|\S+ ssh-ed25519 \S+\n$/)
+    expect(checkHostKeyForName(readKnownHosts(file), `[127.0.0.1]:${target.port}`, 'ssh-ed25519', target.hostKeyBlob)).toBe('match')
   })
 })
 

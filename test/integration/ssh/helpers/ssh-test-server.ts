@@ -29,6 +29,8 @@ export interface TestServerOptions {
   extraHostKeys?: string[]
   /** Act as a jump host (forward direct-tcpip to 127.0.0.1 only). */
   allowForwarding?: boolean
+  /** End the connection when a client tries to authenticate: the client never reaches `ready`. */
+  closeOnAuthentication?: boolean
 }
 
 export interface TestServer {
@@ -70,6 +72,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     let username = ''
 
     client.on('authentication', (ctx) => {
+      if (options.closeOnAuthentication) return void client.end()
       const allowed = allowedKeys.get(ctx.username)
       if (ctx.method !== 'publickey' || !allowed) return ctx.reject(['publickey'])
       if (!ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject(['publickey'])
