@@ -1,7 +1,8 @@
 /**
- * RemoteShell over an SSH session. The command line is fixed — `bash -s -- 'ARG'...`, through
- * `sudo -n` when privileged and the login user is not root — and the script travels on stdin, wrapped
- * in a function so that bash has parsed all of it before the script reads its payload with `cat`.
+ * RemoteShell over an SSH session. The command line is fixed — `env -u SHELLOPTS … bash --norc
+ * --noprofile -s -- 'ARG'...`, through `sudo -n` when privileged and the login user is not root — and the
+ * script travels on stdin, wrapped in a function so that bash has parsed all of it before the script
+ * reads its payload with `cat`.
  */
 import {appendFileSync} from 'node:fs'
 import type {ExecResult, RemoteShell, RunOptions} from '../tasks/remote-shell.js'
@@ -15,6 +16,14 @@ export const TRANSCRIPT_ENV = 'WGFLEET_TRANSCRIPT'
 const SUDO_NEEDS_PASSWORD = /^sudo: (a password is required|a terminal is required|no tty present)/m
 /** sudoers `Defaults requiretty` (old RHEL): sudo refuses without a terminal, password or not. */
 const SUDO_NEEDS_TTY = /^sudo: sorry, you must have a tty to run sudo/m
+
+/**
+ * Variables through which the login environment (a root `.bashrc` exporting SHELLOPTS=xtrace, a
+ * BASH_ENV file) would switch on xtrace or verbose in the script's bash — and print `+ secret=...` to
+ * stderr. They are removed from the script's environment; --norc/--noprofile skip the startup files.
+ */
+const UNSET_FOR_SCRIPTS = ['SHELLOPTS', 'BASHOPTS', 'BASH_ENV', 'ENV']
+const CLEAN_BASH = ['bash', '--norc', '--noprofile', '-s', '--']
 
 /** Single-quote one argument for a POSIX shell: `'` becomes `'\''`. */
 export function shellQuote(arg: string): string {
@@ -32,22 +41,24 @@ export function buildCommandLine(args: readonly string[], sudo: boolean): string
     }
   }
   const quoted = args.map(shellQuote)
+  const cleanEnv = ['env', ...UNSET_FOR_SCRIPTS.flatMap((name) => ['-u', name])]
   // sudo resets the environment: carry SSH_CONNECTION (the managing client's address, which the probe
   // reports so exit_via can keep the SSH path on the main table) across it. A fixed expansion by the
-  // remote shell, never a user value.
-  const prefix = sudo ? ['sudo', '-n', 'env', 'WGFLEET_SSH_CONNECTION="$SSH_CONNECTION"'] : []
-  return [...prefix, 'bash', '-s', '--', ...quoted].join(' ')
+  // remote shell, never a user value. The variables are unset after sudo, in case sudoers keeps them.
+  const command = sudo ? ['sudo', '-n', ...cleanEnv, 'WGFLEET_SSH_CONNECTION="$SSH_CONNECTION"'] : cleanEnv
+  return [...command, ...CLEAN_BASH, ...quoted].join(' ')
 }
 
 /**
- * stdin: the script as the body of a function, then `call; exit` — then the payload. bash reads the
- * whole function definition before running anything, so `cat` inside the script gets exactly the
- * payload, and `exit` keeps bash from running the payload as commands. The call and `exit` must share
- * one line: reading a pipe, bash reads only up to the end of the command it is about to run, so an
- * `exit` on a line of its own would still be in the pipe — and be swallowed by the script's `cat`.
+ * stdin: `set +xv` (nothing the shell inherited may trace the script), the script as the body of a
+ * function, then `call; exit` — then the payload. bash reads the whole function definition before
+ * running anything, so `cat` inside the script gets exactly the payload, and `exit` keeps bash from
+ * running the payload as commands. The call and `exit` must share one line: reading a pipe, bash reads
+ * only up to the end of the command it is about to run, so an `exit` on a line of its own would still be
+ * in the pipe — and be swallowed by the script's `cat`.
  */
 export function buildStdin(script: string, input?: string): string {
-  return `__wgfleet_main() {\n${script}\n}\n__wgfleet_main "$@"; exit $?\n${input ?? ''}`
+  return `set +xv\n__wgfleet_main() {\n${script}\n}\n__wgfleet_main "$@"; exit $?\n${input ?? ''}`
 }
 
 export interface ShellOptions {

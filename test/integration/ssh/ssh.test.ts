@@ -33,6 +33,10 @@ const encryptedKey = ssh2.utils.generateKeyPairSync('ed25519', {passphrase: 'cor
 const encryptedKeyFile = join(workDir, 'id_encrypted')
 writeFileSync(encryptedKeyFile, encryptedKey.private, {mode: 0o600})
 
+/** The fixed command line without and through sudo (the test server accepts nothing else). */
+const PLAIN = 'env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV bash --norc --noprofile -s --'
+const SUDO = 'sudo -n env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash --norc --noprofile -s --'
+
 const users = {
   root: {publicKey: clientKey.public},
   deploy: {publicKey: clientKey.public, sudo: 'password' as const},
@@ -133,7 +137,7 @@ describe('host key verification', () => {
     const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
     const result = await shell.run('echo "out:$1:$2"; echo err >&2; exit 3', ['a b', `it's`])
     expect(result).toEqual({code: 3, stdout: `out:a b:it's\n`, stderr: 'err\n'})
-    expect(target.commands.at(-1)).toBe(`bash -s -- 'a b' 'it'\\''s'`)
+    expect(target.commands.at(-1)).toBe(`${PLAIN} 'a b' 'it'\\''s'`)
     expect((await shell.run('true')).code).toBe(0)
   })
 
@@ -283,7 +287,7 @@ describe('jump hosts', () => {
     expect((await shell.run('echo "through:$1"', ['x'])).stdout).toBe('through:x\n')
     expect(jump.forwards.at(-1)).toEqual({host: '127.0.0.1', port: target.port})
     expect(target.logins.slice(before)).toEqual(['ops'])
-    expect(target.commands.at(-1)).toBe(`sudo -n env WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash -s -- 'x'`)
+    expect(target.commands.at(-1)).toBe(`${SUDO} 'x'`)
   })
 
   it('refuses when the target key is known only under the jump host name', async () => {
@@ -450,9 +454,9 @@ describe('running steps', () => {
     expect(error.kind).toBe('sudo-password')
     expect(error.message).toMatch(/^node-b: sudo needs a password for deploy/)
     expect(error.hint).toContain('NOPASSWD')
-    expect(target.commands.at(-1)).toBe('sudo -n env WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash -s --')
+    expect(target.commands.at(-1)).toBe(SUDO)
     expect((await shell.run('echo plain', [], {privileged: false})).stdout).toBe('plain\n')
-    expect(target.commands.at(-1)).toBe('bash -s --')
+    expect(target.commands.at(-1)).toBe(PLAIN)
   })
 
   it('times a step out, stops it, and keeps the connection usable', async () => {
@@ -495,12 +499,43 @@ describe('running steps', () => {
     await shell.run('cat; echo to-stderr >&2; exit 4', ['arg'], {input: 'PAYLOAD\n'})
     const text = readFileSync(transcript, 'utf8')
     expect(text).toMatch(/=== .* node-a exec #1 root@127\.0\.0\.1:\d+ ===/)
-    expect(text).toContain(`--- node-a >>> command: bash -s -- 'arg'\n`)
+    expect(text).toContain(`--- node-a >>> command: ${PLAIN} 'arg'\n`)
     expect(text).toContain('--- node-a >>> stdin')
     expect(text).toContain('echo to-stderr >&2; exit 4\n}\n__wgfleet_main "$@"; exit $?\nPAYLOAD\n')
     expect(text).toContain('--- node-a <<< stdout (8 bytes)\nPAYLOAD\n')
     expect(text).toContain('--- node-a <<< stderr (10 bytes)\nto-stderr\n')
     expect(text).toContain('--- node-a <<< exit 4')
+  })
+})
+
+describe('a login environment that turns tracing on', () => {
+  const SECRET = 'PRIVATE-KEY-MATERIAL-must-not-leave'
+
+  it('never traces the script or its payload (SHELLOPTS=xtrace, BASH_ENV running set -xv), with or without sudo', async () => {
+    const bashEnv = join(workDir, `bash_env_${++counter}`)
+    writeFileSync(bashEnv, 'set -xv\n')
+    const tracing = await startTestServer({users, loginEnv: {SHELLOPTS: 'xtrace', BASH_ENV: bashEnv}})
+    try {
+      for (const user of ['root', 'ops']) {
+        const n = node('node-a', tracing.port, {user})
+        const shell = await open(fleet([n], knownHosts(tracing.knownHostsLine())), n)
+        const result = await shell.run('secret=$(cat)\nprintf "%s\\n" "${#secret}"\necho from-the-script >&2', ['wg0'], {input: SECRET})
+        expect(result.stdout).toBe(`${SECRET.length}\n`)
+        expect(result.stderr).toContain('from-the-script\n')
+        expect(result.stderr).not.toContain(SECRET)
+        expect(result.stderr).not.toContain('secret=')
+        expect(result.stderr).not.toContain('__wgfleet_main')
+        // The login shell itself traces its BASH_ENV and the fixed command line it runs (nothing secret):
+        // after that line, only what the script wrote.
+        const lines = result.stderr.split('\n')
+        const commandTrace = lines.findIndex((line) => line.startsWith('+ env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV '))
+        expect(commandTrace).toBeGreaterThan(-1)
+        expect(lines.slice(commandTrace + 1)).toEqual(['from-the-script', ''])
+      }
+    } finally {
+      await Promise.all(openShells.splice(0).map((shell) => shell.close()))
+      await tracing.close()
+    }
   })
 })
 
