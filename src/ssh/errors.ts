@@ -13,6 +13,7 @@ export type SshErrorKind =
   | 'sudo-password'
   | 'command-failed'
   | 'disconnected'
+  | 'output-too-large'
 
 export class SshError extends WgfleetError {
   readonly kind: SshErrorKind
@@ -90,6 +91,26 @@ export class HostKeyChangedError extends SshError {
     this.details = details
     this.revoked = options.revoked
     this.knownLines = options.knownLines
+  }
+}
+
+/**
+ * A host sent more on stdout or stderr than wgfleet keeps for one step: the step was stopped (its channel
+ * closed) and only this node fails. What the host prints is untrusted input, so it is bounded.
+ */
+export class OutputLimitError extends SshError {
+  readonly stream: 'stdout' | 'stderr'
+  /** The cap in force: at most this many bytes of the stream were kept. */
+  readonly limitBytes: number
+
+  constructor(node: string, stream: 'stdout' | 'stderr', limitBytes: number) {
+    super('output-too-large', node, `the host sent more than ${formatBytes(limitBytes)} on ${stream} in one step; the step was stopped`, {
+      hint:
+        'no wgfleet script prints that much: something on the host (a wrapper, a login script, a replaced tool) ' +
+        'floods the output; look at the host, or rerun with WGFLEET_TRANSCRIPT=FILE to see the first bytes',
+    })
+    this.stream = stream
+    this.limitBytes = limitBytes
   }
 }
 
@@ -194,6 +215,7 @@ export function classifySshError(err: unknown, context: SshErrorContext): SshErr
         hint: sudoHint(context.user ?? 'USER'),
       })
     case 'command-failed':
+    case 'output-too-large':
       return new SshError(kind, context.node, `command failed on ${subject}: ${detail}`, {cause: err})
   }
 }
@@ -219,6 +241,11 @@ function describeRawError(raw: RawError): string {
     ECONNRESET: 'connection reset',
   }
   return (friendly[code] ?? message.split('\n')[0]!).trim()
+}
+
+function formatBytes(bytes: number): string {
+  const mib = 1024 * 1024
+  return bytes >= mib && bytes % mib === 0 ? `${bytes / mib} MiB` : bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`
 }
 
 function formatSeconds(ms: number): string {

@@ -5,6 +5,7 @@ export {
   SshError,
   HostKeyUnknownError,
   HostKeyChangedError,
+  OutputLimitError,
   classifySshError,
   classifySshErrorKind,
   sudoHint,
@@ -56,5 +57,14 @@ export {
   type ConnectOptions,
   type SshSession,
 } from './session.js'
-export {SshRemoteShell, shellQuote, buildCommandLine, buildStdin, TRANSCRIPT_ENV, type ShellOptions} from './shell.js'
+export {
+  SshRemoteShell,
+  shellQuote,
+  buildCommandLine,
+  buildStdin,
+  TRANSCRIPT_ENV,
+  MAX_STDOUT_BYTES,
+  MAX_STDERR_BYTES,
+  type ShellOptions,
+} from './shell.js'
 export {runBounded, openShell, readUserSshConfig, type OpenShellOptions} from './pool.js'

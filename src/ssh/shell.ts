@@ -2,15 +2,23 @@
  * RemoteShell over an SSH session. The command line is fixed — `env -u SHELLOPTS … bash --norc
  * --noprofile -s -- 'ARG'...`, through `sudo -n` when privileged and the login user is not root — and the
  * script travels on stdin, wrapped in a function so that bash has parsed all of it before the script
- * reads its payload with `cat`.
+ * reads its payload with `cat`. What the host sends back is bounded per stream.
  */
 import {appendFileSync} from 'node:fs'
 import type {ExecResult, RemoteShell, RunOptions} from '../tasks/remote-shell.js'
-import {SshError, sudoHint} from './errors.js'
+import {OutputLimitError, SshError, sudoHint} from './errors.js'
 import type {SshSession} from './session.js'
 
 /** Env var naming a file that receives every byte sent to and received from each host. */
 export const TRANSCRIPT_ENV = 'WGFLEET_TRANSCRIPT'
+
+/**
+ * The most of one step's stdout / stderr kept; a host sending more has that step stopped and that node
+ * failed. Far above what any script prints (a probe of a 1000-peer node is ~300 KiB), far below what
+ * could hurt the operator's machine with many nodes in flight.
+ */
+export const MAX_STDOUT_BYTES = 4 * 1024 * 1024
+export const MAX_STDERR_BYTES = 1024 * 1024
 
 /** What `sudo -n` prints when it would need a password (or a terminal to ask for one). */
 const SUDO_NEEDS_PASSWORD = /^sudo: (a password is required|a terminal is required|no tty present)/m
@@ -103,11 +111,13 @@ export class SshRemoteShell implements RemoteShell {
     this.transcript?.block('<<< stdout', outcome.stdout)
     this.transcript?.block('<<< stderr', outcome.stderr)
     this.transcript?.line(
-      outcome.timedOut
-        ? `<<< timed out after ${timeoutMs} ms`
-        : outcome.signal
-          ? `<<< killed by signal ${outcome.signal}`
-          : `<<< exit ${outcome.code ?? 'none'}`,
+      outcome.failure instanceof OutputLimitError
+        ? `<<< stopped: more than ${outcome.failure.limitBytes} bytes on ${outcome.failure.stream}`
+        : outcome.timedOut
+          ? `<<< timed out after ${timeoutMs} ms`
+          : outcome.signal
+            ? `<<< killed by signal ${outcome.signal}`
+            : `<<< exit ${outcome.code ?? 'none'}`,
     )
 
     const stdout = outcome.stdout.toString('utf8')
@@ -142,8 +152,8 @@ export class SshRemoteShell implements RemoteShell {
 
   private execute(command: string, stdin: string, timeoutMs: number): Promise<ExecOutcome> {
     return new Promise((resolve) => {
-      const stdout: Buffer[] = []
-      const stderr: Buffer[] = []
+      const stdout = new BoundedBuffer(MAX_STDOUT_BYTES)
+      const stderr = new BoundedBuffer(MAX_STDERR_BYTES)
       let code: number | undefined
       let signal: string | undefined
       let timedOut = false
@@ -154,7 +164,7 @@ export class SshRemoteShell implements RemoteShell {
         if (done) return
         done = true
         clearTimeout(timer)
-        resolve({stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), code, signal, timedOut, failure})
+        resolve({stdout: stdout.bytes(), stderr: stderr.bytes(), code, signal, timedOut, failure})
       }
       const timer = setTimeout(() => {
         timedOut = true
@@ -162,6 +172,12 @@ export class SshRemoteShell implements RemoteShell {
         // Do not wait for the host to acknowledge: it may be the thing that is stuck.
         finish()
       }, timeoutMs)
+      // Past its cap a stream is not kept: the step is stopped at once, as on a timeout.
+      const collect = (into: BoundedBuffer, stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+        if (done || into.add(chunk)) return
+        stopChannel?.()
+        finish(new OutputLimitError(this.node, stream, into.limit))
+      }
 
       this.session.exec(command).then(
         (channel) => {
@@ -175,8 +191,8 @@ export class SshRemoteShell implements RemoteShell {
           }
           if (done) return stopChannel() // timed out while the channel was opening
           // Both streams must be drained, or the channel never closes.
-          channel.on('data', (chunk: Buffer) => stdout.push(chunk))
-          channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+          channel.on('data', collect(stdout, 'stdout'))
+          channel.stderr.on('data', collect(stderr, 'stderr'))
           channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
             if (typeof exitCode === 'number') code = exitCode
             else if (exitSignal) signal = exitSignal
@@ -198,6 +214,30 @@ interface ExecOutcome {
   signal?: string
   timedOut: boolean
   failure?: SshError
+}
+
+/** Chunks of one stream, never more than `limit` bytes in all. */
+class BoundedBuffer {
+  readonly limit: number
+  private readonly chunks: Buffer[] = []
+  private size = 0
+
+  constructor(limit: number) {
+    this.limit = limit
+  }
+
+  /** Keep what fits; false when the chunk did not fit whole (the stream is over its cap). */
+  add(chunk: Buffer): boolean {
+    const room = this.limit - this.size
+    const kept = chunk.length <= room ? chunk : Buffer.from(chunk.subarray(0, room))
+    this.chunks.push(kept)
+    this.size += kept.length
+    return kept === chunk
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.size)
+  }
 }
 
 /** Appends what goes over the wire, per node and direction, with a byte count per block. */

@@ -13,7 +13,10 @@ import type {Fleet, NodeSpec} from '../../../src/inventory/model.js'
 import {
   HostKeyChangedError,
   HostKeyUnknownError,
+  MAX_STDERR_BYTES,
+  MAX_STDOUT_BYTES,
   type OpenShellOptions,
+  OutputLimitError,
   SshError,
   type SshRemoteShell,
   checkHostKeyForName,
@@ -536,6 +539,60 @@ describe('a login environment that turns tracing on', () => {
       await Promise.all(openShells.splice(0).map((shell) => shell.close()))
       await tracing.close()
     }
+  })
+})
+
+describe('bounded output', () => {
+  const MiB = 1024 * 1024
+
+  it('stops a step that floods stdout, keeps no more than the cap, and fails only that node', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    const f = fleet([node('node-a', target.port), node('node-b', target.port)], knownHosts(target.knownHostsLine()))
+    const flooding = await open(f, f.nodes[0]!, {env: {WGFLEET_TRANSCRIPT: transcript}})
+    const calm = await open(f, f.nodes[1]!)
+    const baseline = process.memoryUsage().arrayBuffers
+    let peak = baseline
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2)
+    let outcomes: [PromiseSettledResult<unknown>, PromiseSettledResult<{stdout: string}>]
+    try {
+      // 256 MiB: 64 times the cap.
+      outcomes = await Promise.allSettled([flooding.run(`head -c ${256 * MiB} /dev/zero`), calm.run('sleep 0.3; echo calm')])
+    } finally {
+      clearInterval(sampler)
+    }
+    const [flooded, other] = outcomes
+    expect(flooded.status).toBe('rejected')
+    const error = (flooded as PromiseRejectedResult).reason as OutputLimitError
+    expect(error).toBeInstanceOf(OutputLimitError)
+    expect(error).toMatchObject({kind: 'output-too-large', node: 'node-a', stream: 'stdout', limitBytes: MAX_STDOUT_BYTES})
+    expect(error.message).toBe('node-a: the host sent more than 4 MiB on stdout in one step; the step was stopped')
+    expect(error.hint).toContain('WGFLEET_TRANSCRIPT')
+    expect(other).toEqual({status: 'fulfilled', value: {code: 0, stdout: 'calm\n', stderr: ''}})
+    // What was kept is at most the cap (the transcript shows it), and the operator never held much more
+    // (measured: 15-27 MiB of buffers at the peak, ssh2's garbage included; keeping it all was > 256 MiB).
+    const text = readFileSync(transcript, 'utf8')
+    expect(text).toContain(`--- node-a <<< stdout (${MAX_STDOUT_BYTES} bytes)\n`)
+    expect(text).toContain(`--- node-a <<< stopped: more than ${MAX_STDOUT_BYTES} bytes on stdout\n`)
+    expect(peak - baseline).toBeLessThan(64 * MiB)
+    // The connection survives: the next step on it runs.
+    expect((await flooding.run('echo after')).stdout).toBe('after\n')
+  })
+
+  it('stops a step that floods stderr at its own, smaller cap', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const error = await rejection(shell.run(`head -c ${32 * MiB} /dev/zero >&2; echo never`))
+    expect(error).toBeInstanceOf(OutputLimitError)
+    expect(error).toMatchObject({kind: 'output-too-large', stream: 'stderr', limitBytes: MAX_STDERR_BYTES})
+    expect(MAX_STDERR_BYTES).toBeLessThan(MAX_STDOUT_BYTES)
+  })
+
+  it('accepts output of exactly the cap', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const result = await shell.run(`head -c ${MAX_STDOUT_BYTES} /dev/zero`)
+    expect(result.code).toBe(0)
+    expect(result.stdout.length).toBe(MAX_STDOUT_BYTES)
   })
 })
 
