@@ -114,6 +114,21 @@ export class OutputLimitError extends SshError {
   }
 }
 
+/** WGFLEET_TRANSCRIPT names a file wgfleet will not write to (it would leak what goes over the wire). */
+export class TranscriptRefusedError extends WgfleetError {
+  readonly file: string
+
+  constructor(file: string, reason: string) {
+    super(`transcript file ${file} refused: ${reason}`, {
+      exitCode: 1,
+      hint:
+        'name a file that does not exist yet (wgfleet creates it 0600 and appends to it on later runs), or one you ' +
+        `own with no access for group and others (\`chmod 600 ${shellWord(file)}\`); never a symlink`,
+    })
+    this.file = file
+  }
+}
+
 /** Where a raw error happened, so that the message can name it. */
 export interface SshErrorContext {
   node: string

@@ -4,9 +4,9 @@
  * script travels on stdin, wrapped in a function so that bash has parsed all of it before the script
  * reads its payload with `cat`. What the host sends back is bounded per stream.
  */
-import {appendFileSync} from 'node:fs'
+import {closeSync, constants as fsConstants, fstatSync, openSync, writeSync} from 'node:fs'
 import type {ExecResult, RemoteShell, RunOptions} from '../tasks/remote-shell.js'
-import {OutputLimitError, SshError, sudoHint} from './errors.js'
+import {OutputLimitError, SshError, TranscriptRefusedError, sudoHint} from './errors.js'
 import type {SshSession} from './session.js'
 
 /** Env var naming a file that receives every byte sent to and received from each host. */
@@ -72,10 +72,8 @@ export function buildStdin(script: string, input?: string): string {
 export interface ShellOptions {
   /** Default per-run timeout; defaults to the session's stepTimeoutMs. */
   stepTimeoutMs?: number
-  /** Transcript file; defaults to env WGFLEET_TRANSCRIPT. */
-  transcriptFile?: string
-  /** Defaults to process.env. */
-  env?: NodeJS.ProcessEnv
+  /** Where to record every byte each way (see openTranscript); none by default. */
+  transcript?: Transcript
 }
 
 export class SshRemoteShell implements RemoteShell {
@@ -91,8 +89,7 @@ export class SshRemoteShell implements RemoteShell {
     this.node = session.target.name
     this.user = session.target.user
     this.stepTimeoutMs = options.stepTimeoutMs ?? session.stepTimeoutMs
-    const transcriptFile = options.transcriptFile ?? (options.env ?? process.env)[TRANSCRIPT_ENV]
-    this.transcript = transcriptFile ? new Transcript(transcriptFile, this.node) : undefined
+    this.transcript = options.transcript
   }
 
   async run(script: string, args: string[] = [], options: RunOptions = {}): Promise<ExecResult> {
@@ -147,6 +144,7 @@ export class SshRemoteShell implements RemoteShell {
   }
 
   close(): Promise<void> {
+    this.transcript?.close()
     return this.session.close()
   }
 
@@ -240,13 +238,53 @@ class BoundedBuffer {
   }
 }
 
+/** WGFLEET_TRANSCRIPT (or the explicit file), when set. */
+export function transcriptFileFrom(options: {transcriptFile?: string; env?: NodeJS.ProcessEnv}): string | undefined {
+  return options.transcriptFile || (options.env ?? process.env)[TRANSCRIPT_ENV] || undefined
+}
+
+/**
+ * Open a transcript for one node's shell. It holds everything sent and received (configs, host facts),
+ * so it is only ever a private file: created 0600, never through a symlink (O_NOFOLLOW), and an existing
+ * file is appended to only when it is a regular file of this user with no access for group and others —
+ * as the ones wgfleet creates are, so one transcript is reused across commands. Anything else is refused
+ * (TranscriptRefusedError) before a connection is opened.
+ */
+export function openTranscript(file: string, node: string, uid: number | undefined = process.getuid?.()): Transcript {
+  // O_NONBLOCK: opening a FIFO nobody reads fails (ENXIO) instead of hanging; no effect on a regular file.
+  const flags = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK
+  let fd: number
+  try {
+    fd = openSync(file, flags, 0o600)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ELOOP') throw new TranscriptRefusedError(file, 'it is a symbolic link')
+    if (code === 'ENXIO') throw new TranscriptRefusedError(file, 'it is not a regular file')
+    throw new TranscriptRefusedError(file, `cannot open it (${code ?? (error as Error).message})`)
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw new TranscriptRefusedError(file, 'it is not a regular file')
+    if (uid !== undefined && stat.uid !== uid) {
+      throw new TranscriptRefusedError(file, `it belongs to uid ${stat.uid}, not to this user (uid ${uid})`)
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw new TranscriptRefusedError(file, `its mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')} gives group or others access`)
+    }
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
+  return new Transcript(fd, node)
+}
+
 /** Appends what goes over the wire, per node and direction, with a byte count per block. */
-class Transcript {
-  private readonly file: string
+export class Transcript {
+  private fd: number | undefined
   private readonly node: string
 
-  constructor(file: string, node: string) {
-    this.file = file
+  constructor(fd: number, node: string) {
+    this.fd = fd
     this.node = node
   }
 
@@ -264,9 +302,19 @@ class Transcript {
     this.write(`--- ${this.node} ${text}\n`)
   }
 
-  private write(data: string | Buffer): void {
+  /** Idempotent; later writes are dropped (the fd number may already belong to another file). */
+  close(): void {
+    if (this.fd === undefined) return
     try {
-      appendFileSync(this.file, data, {mode: 0o600})
+      closeSync(this.fd)
+    } catch {}
+    this.fd = undefined
+  }
+
+  private write(data: string | Buffer): void {
+    if (this.fd === undefined) return
+    try {
+      writeSync(this.fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
     } catch {
       // A transcript is a debugging aid: failing to write it must not fail the run.
     }

@@ -3,7 +3,7 @@
  */
 import {execFileSync, spawn} from 'node:child_process'
 import {createHmac, randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import SSHConfig from 'ssh-config'
@@ -19,6 +19,7 @@ import {
   OutputLimitError,
   SshError,
   type SshRemoteShell,
+  TranscriptRefusedError,
   checkHostKeyForName,
   fingerprintSha256,
   openShell,
@@ -593,6 +594,68 @@ describe('bounded output', () => {
     const result = await shell.run(`head -c ${MAX_STDOUT_BYTES} /dev/zero`)
     expect(result.code).toBe(0)
     expect(result.stdout.length).toBe(MAX_STDOUT_BYTES)
+  })
+})
+
+describe('transcript file', () => {
+  const runWithTranscript = async (transcript: string, text: string) => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {env: {WGFLEET_TRANSCRIPT: transcript}})
+    await shell.run(`echo ${text}`)
+    await shell.close()
+  }
+  /** What opening a shell with this transcript fails with. */
+  const refusal = async (transcript: string): Promise<TranscriptRefusedError> => {
+    const n = node('node-a', target.port)
+    const outcome = await openShell(fleet([n], knownHosts(target.knownHostsLine())), n, isolated({env: {WGFLEET_TRANSCRIPT: transcript}})).then(
+      (shell) => shell.close(),
+      (error: unknown) => error,
+    )
+    expect(outcome).toBeInstanceOf(TranscriptRefusedError)
+    return outcome as TranscriptRefusedError
+  }
+
+  it('is created 0600 and appended to by later commands', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    await runWithTranscript(transcript, 'first-command')
+    expect(statSync(transcript).mode & 0o777).toBe(0o600)
+    await runWithTranscript(transcript, 'second-command')
+    const text = readFileSync(transcript, 'utf8')
+    expect(text.indexOf('first-command\n')).toBeGreaterThan(-1)
+    expect(text.indexOf('second-command\n')).toBeGreaterThan(text.indexOf('first-command\n'))
+    expect(text.match(/ node-a exec #1 /g)).toHaveLength(2)
+  })
+
+  it('appends to an existing file of this user that only this user can read or write (0600)', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    writeFileSync(transcript, 'an earlier run\n', {mode: 0o600})
+    await runWithTranscript(transcript, 'appended')
+    const text = readFileSync(transcript, 'utf8')
+    expect(text.startsWith('an earlier run\n')).toBe(true)
+    expect(text).toContain('appended\n')
+  })
+
+  it('refuses a symbolic link, before connecting, and writes nothing through it', async () => {
+    const victim = join(workDir, `victim-${++counter}`)
+    writeFileSync(victim, 'precious\n', {mode: 0o600})
+    const link = join(workDir, `transcript-${++counter}.log`)
+    symlinkSync(victim, link)
+    const logins = target.logins.length
+    const error = await refusal(link)
+    expect(error.message).toBe(`transcript file ${link} refused: it is a symbolic link`)
+    expect(error.hint).toContain('0600')
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n')
+    expect(target.logins.length).toBe(logins)
+  })
+
+  it('refuses an existing file that group or others can read or write (0644, 0620), leaving it as it was', async () => {
+    for (const mode of [0o644, 0o620]) {
+      const transcript = join(workDir, `transcript-${++counter}.log`)
+      writeFileSync(transcript, 'theirs\n', {mode})
+      chmodSync(transcript, mode) // whatever the umask
+      expect((await refusal(transcript)).message).toMatch(new RegExp(`its mode 0${mode.toString(8)} gives group or others access$`))
+      expect(readFileSync(transcript, 'utf8')).toBe('theirs\n')
+    }
   })
 })
 
