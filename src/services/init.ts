@@ -30,6 +30,7 @@ export async function runInit(request: InitRequest): Promise<ConvergeReport> {
       staleAfterSeconds: 180,
       openShell: shells.open,
       command: 'init',
+      signal: 'signal' in unlock ? unlock.signal : undefined,
     })
   } finally {
     await shells.closeAll()

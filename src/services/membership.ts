@@ -51,7 +51,7 @@ export async function addNode(request: AddNodeRequest): Promise<ConvergeReport> 
     // The new file must read back as the old fleet plus this node, or nothing is written.
     const grown = parseInventory(updated, fleet.file)
     await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
-    return await converge(grown, request, 'add-node')
+    return await converge(grown, request, 'add-node', unlock.signal)
   } finally {
     await unlock()
   }
@@ -87,7 +87,8 @@ export async function removeNode(request: RemoveNodeRequest): Promise<ConvergeRe
 
   const unlock = await lockInventory(fleet.file, stateDirFor(fleet.dir))
   try {
-    const others = await converge(shrunk, request, 'remove-node')
+    const others = await converge(shrunk, request, 'remove-node', unlock.signal)
+    unlock.signal.throwIfAborted()
     const cleaned = await teardownNode(fleet, leaving.name, request)
     // Re-read: an edit made to the file while the run went on is kept, only NAME's section goes.
     const current = await readFile(fleet.file, 'utf8')
@@ -100,7 +101,7 @@ export async function removeNode(request: RemoveNodeRequest): Promise<ConvergeRe
   }
 }
 
-async function converge(fleet: Fleet, request: MembershipRequest, command: string): Promise<ConvergeReport> {
+async function converge(fleet: Fleet, request: MembershipRequest, command: string, signal: AbortSignal): Promise<ConvergeReport> {
   const shells = makeShellFactory(fleet, request)
   try {
     return await convergeFleet(fleet, {
@@ -112,6 +113,7 @@ async function converge(fleet: Fleet, request: MembershipRequest, command: strin
       staleAfterSeconds: 180,
       openShell: shells.open,
       command,
+      signal,
     })
   } finally {
     await shells.closeAll()
