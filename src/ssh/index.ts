@@ -5,6 +5,8 @@ export {
   SshError,
   HostKeyUnknownError,
   HostKeyChangedError,
+  OutputLimitError,
+  TranscriptRefusedError,
   classifySshError,
   classifySshErrorKind,
   sudoHint,
@@ -26,6 +28,8 @@ export {
   appendKnownHost,
   appendKnownHostByName,
   knownHostsLine,
+  hashKnownHostName,
+  holdsHashedNames,
   fingerprintSha256,
   keyTypeOfBlob,
   type KnownHostEntry,
@@ -54,5 +58,15 @@ export {
   type ConnectOptions,
   type SshSession,
 } from './session.js'
-export {SshRemoteShell, shellQuote, buildCommandLine, buildStdin, TRANSCRIPT_ENV, type ShellOptions} from './shell.js'
+export {
+  SshRemoteShell,
+  shellQuote,
+  buildCommandLine,
+  buildStdin,
+  openTranscript,
+  TRANSCRIPT_ENV,
+  MAX_STDOUT_BYTES,
+  MAX_STDERR_BYTES,
+  type ShellOptions,
+} from './shell.js'
 export {openShell, readUserSshConfig, type OpenShellOptions} from './pool.js'

@@ -3,7 +3,7 @@ import type SSHConfig from 'ssh-config'
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {BugError, WgfleetError} from '../lib/errors.js'
 import {connectNode, type ConnectOptions} from './session.js'
-import {SshRemoteShell} from './shell.js'
+import {SshRemoteShell, openTranscript, transcriptFileFrom} from './shell.js'
 import {loadSshConfig, resolveSshTarget} from './target.js'
 
 export interface OpenShellOptions extends ConnectOptions {
@@ -26,12 +26,16 @@ export async function openShell(fleet: Fleet, node: NodeSpec | string, options: 
     connectTimeoutMs: options.connectTimeoutMs,
     homeDir: options.homeDir,
   })
-  const session = await connectNode(target, options)
-  return new SshRemoteShell(session, {
-    stepTimeoutMs: options.stepTimeoutMs,
-    transcriptFile: options.transcriptFile,
-    env: options.env,
-  })
+  // A transcript that must be refused is refused before anything goes over the wire.
+  const transcriptFile = transcriptFileFrom(options)
+  const transcript = transcriptFile ? openTranscript(transcriptFile, spec.name) : undefined
+  try {
+    const session = await connectNode(target, options)
+    return new SshRemoteShell(session, {stepTimeoutMs: options.stepTimeoutMs, transcript})
+  } catch (error) {
+    transcript?.close()
+    throw error
+  }
 }
 
 /** ~/.ssh/config, or a clear error when it cannot be read or parsed. */

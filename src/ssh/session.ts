@@ -17,10 +17,13 @@ import {
   classifySshError,
 } from './errors.js'
 import {
+  type HostKeyVerdict,
+  type KnownHostEntry,
   appendKnownHostByName,
   checkHostKeyForName,
   entriesForName,
   fingerprintSha256,
+  holdsHashedNames,
   keyTypeOfBlob,
   knownKeyTypesForName,
   readKnownHosts,
@@ -45,7 +48,7 @@ export interface ConnectOptions {
   connectTimeoutMs?: number
   /** Default per-step timeout for shells over this session. */
   stepTimeoutMs?: number
-  /** --accept-new-host-keys: append unknown host keys to the target's known_hosts file. */
+  /** --accept-new-host-keys: append an unknown host key to known_hosts once that hop is ready (authenticated). */
   acceptNewHostKeys?: boolean
   /** Asks for a key's passphrase; only used when stdin is a TTY. */
   promptPassphrase?: (keyFile: string) => Promise<string | undefined>
@@ -258,6 +261,12 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
         let settled = false
         /** Set by the host verifier when it refuses: the precise reason behind ssh2's "Host denied". */
         let hostKeyRefusal: SshError | undefined
+        /**
+         * A new key accepted under --accept-new-host-keys. ssh2 asks the verifier before it checks the
+         * server's signature with that key, so it is recorded only on `ready`: once the key exchange
+         * proved the server holds the private key and authentication went through.
+         */
+        let keyToRecord: Buffer | undefined
         const authErrors: string[] = []
 
         const fail = (error: unknown) => {
@@ -287,6 +296,10 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
         client.once('close', () => fail(new Error('Connection closed before the SSH session was ready')))
         client.once('ready', () => {
           if (settled) return
+          if (keyToRecord) {
+            hostKeyRefusal = recordHostKey(hop, keyToRecord, context)
+            if (hostKeyRefusal) return fail(hostKeyRefusal)
+          }
           settled = true
           clearTimeout(guard)
           client.removeAllListeners('error')
@@ -307,8 +320,9 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
           authHandler: auth.methods,
           hostVerifier: (key: Buffer): boolean => {
             const verdict = verifyHostKey(hop, key, context)
-            if (verdict !== true) hostKeyRefusal = verdict
-            return verdict === true
+            if (verdict instanceof SshError) hostKeyRefusal = verdict
+            else if (verdict !== true) keyToRecord = key
+            return !(verdict instanceof SshError)
           },
           debug: options.debug,
         }
@@ -324,8 +338,55 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
   )
 }
 
-/** Decide on a host key; true to accept, else the SshError to report. Reads known_hosts fresh each time. */
-function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true | SshError {
+/**
+ * Decide on a host key: true to accept, a lookup to accept a new key that is appended to known_hosts
+ * once the connection is ready (--accept-new-host-keys, see recordHostKey), else the SshError to report.
+ */
+function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true | HostKeyLookup | SshError {
+  const found = lookUpHostKey(hop, key, context)
+  if (found instanceof SshError) return found
+  switch (found.verdict) {
+    case 'match':
+      return true
+    case 'unknown':
+      return context.options.acceptNewHostKeys ? found : new HostKeyUnknownError(context.node, found.details, context.via)
+    case 'changed':
+    case 'revoked':
+      return new HostKeyChangedError(context.node, found.details, {
+        revoked: found.verdict === 'revoked',
+        knownLines: entriesForName(found.entries, hop.hostKeyAlias).map((entry) => entry.line),
+        via: context.via,
+      })
+  }
+}
+
+/**
+ * Append a new host key on `ready`, hashed when the file already hides its names or ssh config says
+ * HashKnownHosts yes. The key is verified again first, synchronously with the append, so that two
+ * connections of one run to the same host add one line — and a different key recorded in between
+ * (the other connection met another server under that name) refuses this one. Undefined when done.
+ */
+function recordHostKey(hop: SshTarget, key: Buffer, context: HopContext): SshError | undefined {
+  const verdict = verifyHostKey(hop, key, context)
+  if (verdict === true) return undefined // recorded meanwhile by another connection
+  if (verdict instanceof SshError) return verdict
+  try {
+    appendKnownHostByName(hop.knownHostsFile, hop.hostKeyAlias, key, {hashed: hop.hashKnownHosts || holdsHashedNames(verdict.entries)})
+  } catch (error) {
+    return knownHostsFileError(hop, context, 'record', error)
+  }
+  context.options.onHostKeyAdded?.(verdict.details)
+  return undefined
+}
+
+interface HostKeyLookup {
+  verdict: HostKeyVerdict
+  entries: KnownHostEntry[]
+  details: HostKeyDetails
+}
+
+/** What known_hosts says about the key a hop presents, read fresh each time (synchronously on purpose). */
+function lookUpHostKey(hop: SshTarget, key: Buffer, context: HopContext): HostKeyLookup | SshError {
   const keyType = keyTypeOfBlob(key) ?? 'unknown-key-type'
   const details: HostKeyDetails = {
     hostKeyAlias: hop.hostKeyAlias,
@@ -336,31 +397,19 @@ function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true |
     knownHostsFile: hop.knownHostsFile,
   }
   try {
-    // Synchronous on purpose: a check-then-append cannot interleave with another connection's.
     const entries = readKnownHosts(hop.knownHostsFile)
-    const verdict = checkHostKeyForName(entries, hop.hostKeyAlias, keyType, key)
-    switch (verdict) {
-      case 'match':
-        return true
-      case 'unknown':
-        if (!context.options.acceptNewHostKeys) return new HostKeyUnknownError(context.node, details, context.via)
-        appendKnownHostByName(hop.knownHostsFile, hop.hostKeyAlias, key)
-        context.options.onHostKeyAdded?.(details)
-        return true
-      case 'changed':
-      case 'revoked':
-        return new HostKeyChangedError(context.node, details, {
-          revoked: verdict === 'revoked',
-          knownLines: entriesForName(entries, hop.hostKeyAlias).map((entry) => entry.line),
-          via: context.via,
-        })
-    }
+    return {verdict: checkHostKeyForName(entries, hop.hostKeyAlias, keyType, key), entries, details}
   } catch (error) {
-    return new SshError('host-key-unknown', context.node, `cannot check the host key of ${hop.hostKeyAlias} against ${hop.knownHostsFile}: ${(error as Error).message}`, {
-      cause: error,
-      hint: 'check that the known_hosts file (--known-hosts, [ssh] known_hosts) is readable and writable',
-    })
+    return knownHostsFileError(hop, context, 'check', error)
   }
+}
+
+function knownHostsFileError(hop: SshTarget, context: HopContext, action: 'check' | 'record', error: unknown): SshError {
+  const what = action === 'check' ? `check the host key of ${hop.hostKeyAlias} against` : `record the host key of ${hop.hostKeyAlias} in`
+  return new SshError('host-key-unknown', context.node, `cannot ${what} ${hop.knownHostsFile}: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'check that the known_hosts file (--known-hosts, [ssh] known_hosts) is readable and writable',
+  })
 }
 
 const ALGORITHMS_BY_KEY_TYPE: Record<string, string[]> = {

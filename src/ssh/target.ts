@@ -32,6 +32,8 @@ export interface SshTarget {
   hostKeyAlias: string
   /** The known_hosts file this target is verified against (and --accept-new-host-keys appends to). */
   knownHostsFile: string
+  /** ssh config HashKnownHosts yes: a line --accept-new-host-keys adds hides the host name. */
+  hashKnownHosts: boolean
   connectTimeoutMs: number
   /** Jump hosts, outermost (connected first) first; each hop's own `hops` is empty. */
   hops: SshTarget[]
@@ -76,10 +78,11 @@ interface SshConfigValues {
   identityFiles: string[]
   proxyJump?: string
   hostKeyAlias?: string
+  hashKnownHosts: boolean
 }
 
 function lookupSshConfig(config: SSHConfig | undefined, alias: string, user: string | undefined): SshConfigValues {
-  if (!config) return {identityFiles: []}
+  if (!config) return {identityFiles: [], hashKnownHosts: false}
   const computed = config.compute(user === undefined ? {Host: alias} : {Host: alias, User: user}, {
     ignoreCase: true,
     matchExec: false,
@@ -103,6 +106,7 @@ function lookupSshConfig(config: SSHConfig | undefined, alias: string, user: str
     identityFiles: list('identityfile'),
     proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
     hostKeyAlias: single('hostkeyalias'),
+    hashKnownHosts: single('hashknownhosts')?.toLowerCase() === 'yes',
   }
 }
 
@@ -236,6 +240,7 @@ function resolveEndpoint(
       // HostKeyAlias replaces the whole lookup name (OpenSSH adds no [..]:port to it).
       hostKeyAlias: config.hostKeyAlias ?? knownHostName(host, port),
       knownHostsFile: context.knownHostsFile,
+      hashKnownHosts: config.hashKnownHosts,
       connectTimeoutMs: context.connectTimeoutMs,
     },
     proxyJump: config.proxyJump,

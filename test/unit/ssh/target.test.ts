@@ -46,6 +46,7 @@ describe('resolveSshTarget without ssh config', () => {
       identityFiles: [],
       hostKeyAlias: '203.0.113.1',
       knownHostsFile: `${HOME}/.ssh/known_hosts`,
+      hashKnownHosts: false,
       connectTimeoutMs: 10_000,
       hops: [],
     })
@@ -209,6 +210,15 @@ Host *
   it('verifies under HostKeyAlias when set', () => {
     const n = node('node-x', 'aliased', {}, {port: 2222})
     expect(resolveSshTarget(fleet([n]), n, opts({sshConfig: config})).hostKeyAlias).toBe('my-alias')
+  })
+
+  it('reads HashKnownHosts per host (any case of yes), off by default', () => {
+    const hashing = SSHConfig.parse('Host hidden\n  HashKnownHosts YES\nHost shown\n  HashKnownHosts no\n')
+    const resolve = (host: string) => {
+      const n = node('node-x', host)
+      return resolveSshTarget(fleet([n]), n, opts({sshConfig: hashing})).hashKnownHosts
+    }
+    expect([resolve('hidden'), resolve('shown'), resolve('other')]).toEqual([true, false, false])
   })
 })
 
