@@ -23,6 +23,8 @@ export interface PlanOptions {
    * UNKNOWN_KEY_PLACEHOLDER: what gets applied to a host must be a valid config.
    */
   omitPeersWithoutKey?: boolean
+  /** Plan only these nodes (the others are still peers): `plan --node NAME` on a large fleet. */
+  only?: ReadonlySet<string>
 }
 
 /** The full-tunnel route every exit peer carries. */
@@ -33,9 +35,20 @@ export function hostRoute(address: string): string {
 }
 
 export function planFleet(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): FleetPlan {
+  return {interface: fleet.network.interface, cidr: fleet.network.cidr, nodes: [...planNodes(fleet, known, options)]}
+}
+
+/**
+ * Every node's plan, one at a time, in inventory order: a caller that renders and drops each one (`plan`
+ * on a large fleet) holds one node's peers and config at a time, not the whole mesh's O(N²) text.
+ */
+export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): Generator<NodePlan> {
   const exitNames = new Set(fleet.nodes.map((n) => exitNodeOf(fleet, n)?.name).filter((n) => n !== undefined))
-  const nodes = planLinks(fleet).map((links) => planNode(fleet, links, known, exitNames, options))
-  return {interface: fleet.network.interface, cidr: fleet.network.cidr, nodes}
+  const addresses = new Map(fleet.nodes.map((n) => [n.name, n.address]))
+  for (const links of planLinks(fleet)) {
+    if (options.only && !options.only.has(links.node.name)) continue
+    yield planNode(fleet, links, known, exitNames, addresses, options)
+  }
 }
 
 function planNode(
@@ -43,13 +56,14 @@ function planNode(
   links: NodeLinks,
   known: KnownHosts,
   exitNames: Set<string>,
+  addresses: ReadonlyMap<string, string>,
   options: PlanOptions,
 ): NodePlan {
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
   const allPeers = links.peers.map((link) => planPeer(fleet, link, known))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
-  const peers = allPeers.filter((p) => !skipped.includes(p))
+  const peers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   const masquerade = exitNames.has(node.name)
   // Follows the rendered config: an exit peer left out for want of its key means no full tunnel yet.
   const fullTunnel = peers.some((p) => p.exit)
@@ -68,7 +82,7 @@ function planNode(
     masquerade,
     fullTunnel,
     peers,
-    relayed: relayedRoutes(fleet, peers),
+    relayed: relayedRoutes(addresses, peers),
     skippedPeers: skipped.map((p) => p.name),
     ...(uplink === undefined ? {} : {uplink}),
     managementSources: fullTunnel ? managementSourcesFromFacts(node, facts) : [],
@@ -102,8 +116,12 @@ function dnsOf(fleet: Fleet, node: NodeSpec): {dns?: string[]} {
 }
 
 /** Nodes reached through a peer's AllowedIPs rather than their own entry. */
-function relayedRoutes(fleet: Fleet, peers: PeerPlan[]): RelayedRoute[] {
-  const addressOf = (name: string): string => fleet.nodes.find((n) => n.name === name)!.address
+function relayedRoutes(addresses: ReadonlyMap<string, string>, peers: PeerPlan[]): RelayedRoute[] {
+  const addressOf = (name: string): string => {
+    const address = addresses.get(name)
+    if (address === undefined) throw new BugError(`relayed node ${name} is not in the fleet`)
+    return address
+  }
   return peers.flatMap((peer) => peer.relays.map((name) => ({name, address: addressOf(name), via: peer.name})))
 }
 

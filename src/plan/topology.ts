@@ -46,31 +46,25 @@ export function publicRelays(nodes: NodeSpec[]): NodeSpec[] {
 }
 
 /**
- * Pairs that peer directly (symmetric), as "name → set of peer names".
- * mesh: at least one of the two has an endpoint. hub: at least one of the two is a public relay.
- * exit_via always adds a direct pair: a node can only send 0.0.0.0/0 to a peer it talks to.
+ * Whether two nodes peer directly (symmetric). mesh: at least one of the two has an endpoint. hub: at
+ * least one of the two is a public relay. exit_via always adds a direct pair: a node can only send
+ * 0.0.0.0/0 to a peer it talks to. A predicate, not a table: a mesh's pairs are O(N²), its rule is not.
  */
-export function directPeers(fleet: Fleet): Map<string, Set<string>> {
-  const {nodes} = fleet
-  const hubs = new Set(publicRelays(nodes).map((n) => n.name))
-  const linked = (a: NodeSpec, b: NodeSpec): boolean =>
-    fleet.network.topology === 'hub'
-      ? hubs.has(a.name) || hubs.has(b.name)
-      : hasEndpoint(a) || hasEndpoint(b)
-
-  const pairs = new Map<string, Set<string>>(nodes.map((n) => [n.name, new Set<string>()]))
-  const link = (a: string, b: string): void => {
-    pairs.get(a)!.add(b)
-    pairs.get(b)!.add(a)
-  }
-  for (const [i, a] of nodes.entries()) {
-    for (const b of nodes.slice(i + 1)) if (linked(a, b)) link(a.name, b.name)
-  }
-  for (const node of nodes) {
+export function directLinks(fleet: Fleet): (a: NodeSpec, b: NodeSpec) => boolean {
+  const hubs = new Set(publicRelays(fleet.nodes).map((n) => n.name))
+  const exitPairs = new Set<string>()
+  for (const node of fleet.nodes) {
     const exit = exitNodeOf(fleet, node)
-    if (exit) link(node.name, exit.name)
+    if (exit) exitPairs.add(`${node.name}\u0000${exit.name}`).add(`${exit.name}\u0000${node.name}`)
   }
-  return pairs
+  const hub = fleet.network.topology === 'hub'
+  return (a, b) => (hub ? hubs.has(a.name) || hubs.has(b.name) : hasEndpoint(a) || hasEndpoint(b)) || exitPairs.has(`${a.name}\u0000${b.name}`)
+}
+
+/** The direct pairs as "name → set of peer names" (small fleets and tests; the planner uses directLinks). */
+export function directPeers(fleet: Fleet): Map<string, Set<string>> {
+  const linked = directLinks(fleet)
+  return new Map(fleet.nodes.map((a) => [a.name, new Set(fleet.nodes.filter((b) => b !== a && linked(a, b)).map((b) => b.name))]))
 }
 
 /**
@@ -95,18 +89,24 @@ function relayFor(fleet: Fleet, node: NodeSpec, unreached: NodeSpec[]): NodeSpec
   throw new BugError(`${[node, ...unreached].map((n) => n.name).join(', ')} need a relay, and validation let a fleet without one through`)
 }
 
-/** Every node's peer entries, in inventory order, with relayed nodes attached to the relay's entry. */
-export function planLinks(fleet: Fleet): NodeLinks[] {
-  const direct = directPeers(fleet)
-  return fleet.nodes.map((node) => {
-    const peerNames = direct.get(node.name)!
-    const others = fleet.nodes.filter((n) => n !== node)
-    const unreached = others.filter((n) => !peerNames.has(n.name))
+/**
+ * Every node's peer entries, in inventory order, with relayed nodes attached to the relay's entry. One
+ * node at a time: the caller renders and drops each (a mesh's links are O(N²)).
+ */
+export function* planLinks(fleet: Fleet): Generator<NodeLinks> {
+  const linked = directLinks(fleet)
+  const exits = new Map(fleet.nodes.map((n) => [n.name, exitNodeOf(fleet, n)]))
+  const none: NodeSpec[] = []
+  for (const node of fleet.nodes) {
+    const direct: NodeSpec[] = []
+    const unreached: NodeSpec[] = []
+    for (const other of fleet.nodes) {
+      if (other === node) continue
+      if (linked(node, other)) direct.push(other)
+      else unreached.push(other)
+    }
     const relay = unreached.length > 0 ? relayFor(fleet, node, unreached) : undefined
-    const exit = exitNodeOf(fleet, node)
-    const peers = others
-      .filter((n) => peerNames.has(n.name))
-      .map((peer) => ({peer, relayed: peer === relay ? unreached : [], exit: peer === exit}))
-    return {node, peers}
-  })
+    const exit = exits.get(node.name)
+    yield {node, peers: direct.map((peer) => ({peer, relayed: peer === relay ? unreached : none, exit: peer === exit}))}
+  }
 }
