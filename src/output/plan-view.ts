@@ -60,8 +60,10 @@ function planNodeJson(n: PlannedNode) {
       via: p.via,
       relays: p.relays,
       exit: p.exit,
+      ...(p.overlay ? {overlay: true} : {}),
     })),
     relayed: n.relayed,
+    ...(n.overlayVia === undefined ? {} : {overlayVia: n.overlayVia}),
     config: n.config,
     change: n.change,
     diff: n.diff,
@@ -105,6 +107,7 @@ function fullNode(node: PlannedNode, showConfig: boolean): string {
   const rows: string[][] = [['peer', 'endpoint', 'allowed IPs', 'keepalive', 'via']]
   for (const peer of node.peers) rows.push([peer.name, peer.endpoint ?? '-', peer.allowedIps.join(', '), peer.keepalive ? `${peer.keepalive}s` : 'off', 'direct'])
   for (const route of node.relayed) rows.push([route.name, '-', hostRoute(route.address), '-', `relay ${route.via}`])
+  if (node.overlayVia !== undefined) rows.push(['(every other node)', '-', '(in the overlay network)', '-', `relay ${node.overlayVia}`])
   out.push(...formatColumns(rows, {indent: 2, gap: 4}))
   const change = node.change === 'new' ? 'config: new (never applied)' : node.change === 'changed' ? 'config: changes since last apply:' : 'config: unchanged since last apply'
   out.push(`  ${change}`)
@@ -115,7 +118,12 @@ function fullNode(node: PlannedNode, showConfig: boolean): string {
 
 function summaryLine(node: PlannedNode): string {
   const role = roles(node)
-  const relayed = node.relayed.length > 0 ? `, ${node.relayed.length} through ${[...new Set(node.relayed.map((r) => r.via))].join(', ')}` : ''
+  const relayed =
+    node.overlayVia !== undefined
+      ? `, the rest through ${node.overlayVia}`
+      : node.relayed.length > 0
+        ? `, ${node.relayed.length} through ${[...new Set(node.relayed.map((r) => r.via))].join(', ')}`
+        : ''
   const change = node.change === 'changed' && node.summary ? `changed: ${describeChange(node.summary)}` : node.change
   return `${node.name}  ${node.address}  ${node.endpoint ?? 'behind NAT'}  ${node.peers.length} peers${relayed}${role ? `  [${role}]` : ''}  config ${change}\n`
 }

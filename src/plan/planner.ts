@@ -83,6 +83,7 @@ function planNode(
     fullTunnel,
     peers,
     relayed: relayedRoutes(addresses, peers),
+    ...overlayViaOf(peers),
     skippedPeers: skipped.map((p) => p.name),
     ...(uplink === undefined ? {} : {uplink}),
     managementSources: fullTunnel ? managementSourcesFromFacts(node, facts) : [],
@@ -91,12 +92,38 @@ function planNode(
   return {...plan, config: renderNodeConfig(plan, fleet)}
 }
 
+/** A node's endpoint, worked out once per node rather than once per peer entry (N² in a mesh). */
+const endpoints = new WeakMap<NodeSpec, string | null>()
+function endpointOnce(node: NodeSpec): string | null {
+  let endpoint = endpoints.get(node)
+  if (endpoint === undefined) {
+    endpoint = endpointOf(node)
+    endpoints.set(node, endpoint)
+  }
+  return endpoint
+}
+
 function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
   const {peer} = link
+  // A hub: the spoke's entry for the first relay carries the overlay network, not one /32 per node —
+  // O(1) per spoke instead of O(N) (O(N²) over the fleet), and a node added later is reachable at once.
+  if (link.carriesRest) {
+    return {
+      name: peer.name,
+      publicKey: knownPublicKey(known, peer.name),
+      endpoint: endpointOnce(peer),
+      allowedIps: [hostRoute(peer.address), fleet.network.cidr, ...(link.exit ? [DEFAULT_ROUTE] : [])],
+      keepalive: fleet.network.keepalive,
+      via: 'direct',
+      relays: [],
+      exit: link.exit,
+      overlay: true,
+    }
+  }
   return {
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
-    endpoint: endpointOf(peer),
+    endpoint: endpointOnce(peer),
     // Own /32 first, then relayed /32s (inventory order), then the default route for an exit.
     allowedIps: [
       hostRoute(peer.address),
@@ -113,6 +140,11 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
 function dnsOf(fleet: Fleet, node: NodeSpec): {dns?: string[]} {
   const dns = node.dns ?? fleet.network.dns
   return dns && dns.length > 0 ? {dns: [...dns]} : {}
+}
+
+function overlayViaOf(peers: PeerPlan[]): {overlayVia?: string} {
+  const relay = peers.find((p) => p.overlay)
+  return relay ? {overlayVia: relay.name} : {}
 }
 
 /** Nodes reached through a peer's AllowedIPs rather than their own entry. */
@@ -172,16 +204,16 @@ function managementSourcesFromFacts(node: NodeSpec, facts: HostFacts): string[] 
  * of one node would break one of them without any error. Also refuses the node's own address as a peer range.
  */
 export function assertDistinctAllowedIps(node: Pick<NodePlan, 'name' | 'address' | 'peers'>): void {
-  const owner = new Map<string, string>()
+  const seen = new Set<string>()
   const own = hostRoute(node.address.split('/')[0]!)
   for (const peer of node.peers) {
     for (const range of peer.allowedIps) {
       if (range === own) throw new BugError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
-      const first = owner.get(range)
-      if (first !== undefined) {
+      if (seen.has(range)) {
+        const first = node.peers.find((p) => p.allowedIps.includes(range))?.name
         throw new BugError(`${node.name}: AllowedIPs ${range} is on two peers (${first} and ${peer.name})`)
       }
-      owner.set(range, peer.name)
+      seen.add(range)
     }
   }
 }
