@@ -7,6 +7,7 @@
 #   LEN     bytes of the rendered config on stdin (a payload cut short is refused, never installed)
 # Prints `key=value` results. Every write is temp file + rename: interrupted at any moment, the config is
 # either the old one or the new one, never half of either.
+set +xv
 set -eu
 iface=$1 port=$2 write=$3 action=$4 forward=$5 uplink=$6 adopt=$7 len=$8
 pending=/etc/wireguard/.$iface.pending
@@ -16,7 +17,6 @@ marker='# Managed by wgfleet. Local changes are overwritten.'
 key_line='PrivateKey = @WGFLEET_PRIVATE_KEY@'
 
 fail() { echo "error=$1"; exit "${2:-30}"; }
-has() { command -v "$1" >/dev/null 2>&1; }
 systemd=no; [ -d /run/systemd/system ] && systemd=yes
 
 # Temp files of an interrupted earlier run: never left to linger.

@@ -1,6 +1,7 @@
 # prepare.sh IFACE MANAGER [PACKAGE...] — install what is missing, then make sure the key pair exists.
 # MANAGER is apt|dnf|yum|none; PACKAGEs come from a fixed list chosen by wgfleet (validated before sending).
 # The private key is generated here, on the host, only if absent, and never printed: only the public key is.
+set +xv
 set -eu
 iface=$1
 manager=$2

@@ -1,11 +1,11 @@
 # teardown.sh IFACE PORT PURGE — take a node out of the network (remove-node).
 # Stops and disables wg-quick@IFACE and removes its config (kept as IFACE.conf.removed-by-wgfleet, 0600).
 # PURGE=yes also removes the key pair, the firewall rules and the forwarding settings wgfleet added.
+set +xv
 set -eu
 iface=$1 port=$2 purge=$3
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
-has() { command -v "$1" >/dev/null 2>&1; }
 
 if [ -d /run/systemd/system ]; then
   if systemctl is-enabled -q "wg-quick@$iface" 2>/dev/null || systemctl is-active -q "wg-quick@$iface" 2>/dev/null; then

@@ -3,7 +3,7 @@
  * /run, /tmp and ip_forward, so the script reads the real paths) against fake wg, ip, date, systemctl,
  * ufw, firewall-cmd and ping (the shared fakes, and only the few real tools the script needs, on PATH).
  * Proves: no secret leaves the host — neither the private key (in the dump's interface line, in the
- * config file, even in a comment there) nor a preshared key; the output parses
+ * config file, even in a comment there) nor a preshared key, however it is spelled; the output parses
  * into a DoctorReading; pings go only to the targets given, bounded; and the script only reads.
  */
 import {spawnSync} from 'node:child_process'
@@ -11,6 +11,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {loadScript} from '../../../src/remote/scripts.js'
 import {parseDoctorOutput} from '../../../src/wireguard/doctor-model.js'
+import {LEAKY_CONFIG_LINES, LEAKY_CONFIG_MASKED, LEAKY_CONFIG_SECRETS} from '../../helpers/host-fakes.js'
 import type {HostSandbox} from '../../helpers/host-sandbox.js'
 import {BASH, doctorHost, NODE_CLOCK, PEER_B, PEER_C, PRESHARED_KEY, PRIVATE_KEY, PUBLIC_KEY} from './fakes.js'
 
@@ -43,6 +44,20 @@ describe('doctor.sh', () => {
     expect(run.stdout).toContain('PrivateKey = @WGFLEET_PRIVATE_KEY@')
     expect(run.stdout).toContain('PresharedKey = @WGFLEET_PRESHARED_KEY@')
     expect(run.stdout).toContain('# (line hidden: it holds the private key)')
+  })
+
+  it('masks what the old doctor.sh let through: a commented-out PrivateKey, a PSK inside PostUp, `Preshared Key = X`', () => {
+    box.write('/etc/wireguard/wg0.conf', LEAKY_CONFIG_LINES.join('\n') + '\n', 0o600)
+    const run = runDoctorScript()
+    for (const secret of LEAKY_CONFIG_SECRETS) expect(run.stdout + run.stderr).not.toContain(secret)
+    expect(parseDoctorOutput(run.stdout).config).toBe(LEAKY_CONFIG_MASKED.join('\n') + '\n')
+  })
+
+  it('an inherited xtrace (SHELLOPTS=xtrace) prints no secret', () => {
+    const run = runDoctorScript(['wg0', '51820'], {SHELLOPTS: 'xtrace'})
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain('+ set +xv')
+    for (const secret of [PRIVATE_KEY, PRESHARED_KEY]) expect(run.stdout + run.stderr).not.toContain(secret)
   })
 
   it('prints everything the checklist needs, and it parses', () => {
