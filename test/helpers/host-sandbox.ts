@@ -156,7 +156,8 @@ export class HostSandbox {
     const result = spawnSync(
       'unshare',
       ['--mount', '--net', '--pid', '--fork', '--kill-child', '--propagation', 'private', '--', BASH, '--norc', '-c', SETUP, 'sandbox', this.dir, prelude, ...pairs, ...argv],
-      {input, encoding: 'utf8', timeout: timeoutMs},
+      // Nothing of this process's environment but PATH (no BASH_ENV, SHELLOPTS): the command gets only `pairs`.
+      {input, encoding: 'utf8', timeout: timeoutMs, env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}},
     )
     if (result.error) throw result.error
     if (result.status === 125 && result.stderr.startsWith('sandbox: ')) throw new Error(result.stderr.trim())
