@@ -3,16 +3,23 @@ import {portVerdict} from '../../firewall/verdict.js'
 import {type Add, type Finding, NODE_BLOCKERS, type NodeView, PAIR_BLOCKERS, type Trouble, formatAge} from './model.js'
 import {type FleetPlan} from '../../plan/model.js'
 export function checkFirewalls(views: ReadonlyMap<string, Pick<NodeView, 'plan' | 'reading'>>, troubles: readonly Trouble[], add: Add): void {
-  // The peers each node has trouble with, either side seeing it: indexed once, not filtered per node.
-  const troubledWith = new Map<string, Set<string>>()
-  const note = (a: string, b: string) => {
-    const set = troubledWith.get(a)
-    if (set) set.add(b)
-    else troubledWith.set(a, new Set([b]))
-  }
-  for (const t of troubles) {
-    note(t.node, t.peer)
-    note(t.peer, t.node)
+  // The peers each node has trouble with, either side seeing it: indexed once (and only when some
+  // firewall is not open), not filtered per node.
+  let troubledWith: Map<string, Set<string>> | undefined
+  const troubledIndex = () => {
+    if (troubledWith) return troubledWith
+    const index = new Map<string, Set<string>>()
+    const note = (a: string, b: string) => {
+      const set = index.get(a)
+      if (set) set.add(b)
+      else index.set(a, new Set([b]))
+    }
+    for (const t of troubles) {
+      note(t.node, t.peer)
+      note(t.peer, t.node)
+    }
+    troubledWith = index
+    return index
   }
   for (const view of views.values()) {
     const {plan: nodePlan, reading} = view
@@ -21,7 +28,7 @@ export function checkFirewalls(views: ReadonlyMap<string, Pick<NodeView, 'plan' 
     const verdict = portVerdict(reading, port)
     if (!verdict || verdict.state === 'open') continue
     const dialed = nodePlan.endpoint !== null
-    const peersFailing = [...(troubledWith.get(node) ?? [])]
+    const peersFailing = [...(troubledIndex().get(node) ?? [])]
     const fix =
       verdict.firewall === 'ufw'
         ? `on ${node}: \`ufw allow ${port}/udp\``
@@ -45,7 +52,9 @@ export function checkFirewalls(views: ReadonlyMap<string, Pick<NodeView, 'plan' 
 
 /** A failing handshake that no other finding explains: said once per pair, on the first node that sees it. */
 export function checkUnexplainedHandshakes(plan: FleetPlan, views: ReadonlyMap<string, Pick<NodeView, 'plan' | 'reading'>>, troubles: readonly Trouble[], findings: readonly Finding[], add: Add): void {
-  const said = new Set<string>()
+  // Pairs as numbers (index × N + index): half a million string keys cost more than the check itself.
+  const index = new Map(plan.nodes.map((n, i) => [n.name, i]))
+  const said = new Set<number>()
   // What the other checks found, indexed once (scanning every finding per failing pair is O(N⁴) in a mesh).
   const blockedNodes = new Set<string>()
   const blockedPairs = new Set<string>()
@@ -66,7 +75,9 @@ export function checkUnexplainedHandshakes(plan: FleetPlan, views: ReadonlyMap<s
   }
   const unexplained = new Map<string, Trouble[]>()
   for (const t of troubles) {
-    const pair = t.node < t.peer ? `${t.node}\u0000${t.peer}` : `${t.peer}\u0000${t.node}`
+    const a = index.get(t.node)!
+    const b = index.get(t.peer)!
+    const pair = a < b ? a * plan.nodes.length + b : b * plan.nodes.length + a
     if (said.has(pair)) continue
     said.add(pair)
     // Both sides must have been read: an unreachable peer may simply be down.
