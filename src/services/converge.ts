@@ -61,7 +61,6 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const targets = fleet.nodes.filter((n) => !options.only || options.only.includes(n.name))
   // Lookups by name, once: a find per node (or per peer) is O(N²) (O(N³)) at a thousand nodes.
   const nodesByName = new Map(fleet.nodes.map((n) => [n.name, n]))
-  const iface = fleet.network.interface
   const discovered = new Map<string, Discovered>()
   const results = new Map<string, NodeResult>()
 
