@@ -78,6 +78,8 @@ else
 fi
 
 if ip link show dev "$iface" >/dev/null 2>&1; then say iface_up yes; else say iface_up no; fi
+# The running interface's own key: it must agree with the key file's (wgfleet never picks one of two).
+if has wg && ip link show dev "$iface" >/dev/null 2>&1; then say iface_pubkey "$(wg show "$iface" public-key 2>/dev/null)"; fi
 if [ -d /run/systemd/system ]; then
   say service_enabled "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)"
   say service_active "$(systemctl is-active "wg-quick@$iface" 2>/dev/null || true)"

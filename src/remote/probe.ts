@@ -27,8 +27,11 @@ export interface HostProbe {
   wireguardDirMode?: string
   key: boolean
   keyMode?: string
+  /** Public key of the key file, as the host printed it (not validated here: plan/key-trust judges it). */
   publicKey?: string
   interfaceUp: boolean
+  /** `wg show IFACE public-key` of the running interface, as printed (not validated here either). */
+  interfacePublicKey?: string
   serviceEnabled?: string
   serviceActive?: string
   config: boolean
@@ -107,6 +110,7 @@ export function parseProbeOutput(text: string): HostProbe {
     keyMode: opt('key_mode'),
     publicKey: opt('pubkey'),
     interfaceUp: yes('iface_up'),
+    interfacePublicKey: opt('iface_pubkey'),
     serviceEnabled: opt('service_enabled'),
     serviceActive: opt('service_active'),
     config: yes('config'),
