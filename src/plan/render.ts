@@ -69,6 +69,7 @@ export function renderInterfaceSection(node: RenderableNode, cidr: string): stri
 }
 
 export function renderPeerSection(peer: PeerPlan): string[] {
+  if (peer.verbatim) return [...peer.verbatim]
   return [
     `# ${peer.name}`,
     '[Peer]',
