@@ -56,6 +56,8 @@ export interface StateStore {
   appliedConfig(node: string): Promise<string | null>
   /** Merge `update` into NODE's state and write atomically. */
   updateNode(node: string, update: NodeState): Promise<void>
+  /** Merge each node's update (one write for all). */
+  updateNodes(updates: Record<string, NodeState>): Promise<void>
   saveAppliedConfig(node: string, config: string): Promise<void>
   removeNode(node: string): Promise<void>
 }
@@ -99,6 +101,14 @@ export function openStateStore(inventoryDir: string): StateStore {
   }
   const load = async (): Promise<FleetState> => (await read()).state
 
+  const updateNodes = (updates: Record<string, NodeState>) =>
+    serially(async () => {
+      for (const [node, update] of Object.entries(updates)) assertStorable(node, update)
+      const state = await load()
+      for (const [node, update] of Object.entries(updates)) state.nodes[node] = {...state.nodes[node], ...update}
+      await save(state)
+    })
+
   const save = async (state: FleetState) => {
     await mkdir(dir, {recursive: true, mode: 0o755})
     await writeAtomically(stateFile, JSON.stringify(state, null, 2) + '\n')
@@ -116,13 +126,8 @@ export function openStateStore(inventoryDir: string): StateStore {
         throw error
       }
     },
-    updateNode: (node, update) =>
-      serially(async () => {
-        assertStorable(node, update)
-        const state = await load()
-        state.nodes[node] = {...state.nodes[node], ...update}
-        await save(state)
-      }),
+    updateNode: (node, update) => updateNodes({[node]: update}),
+    updateNodes,
     saveAppliedConfig: (node, config) =>
       serially(async () => {
         await mkdir(join(dir, 'configs'), {recursive: true})
@@ -192,6 +197,13 @@ function isUsableFacts(facts: unknown): facts is HostFacts {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Each node's host facts as state has them (for nodes not probed in this run). */
+export function factsInState(state: FleetState): Record<string, HostFacts> {
+  const facts: Record<string, HostFacts> = {}
+  for (const [name, node] of Object.entries(state.nodes)) if (node.facts) facts[name] = node.facts
+  return facts
 }
 
 /** What wgfleet writes must read back: a malformed key never reaches state.json. */
