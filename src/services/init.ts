@@ -13,6 +13,8 @@ export interface InitRequest extends ConnectionSettings {
   adopt: boolean
   concurrency: number
   verifyTimeoutSeconds: number
+  /** --accept-key-change NODE. */
+  acceptKeyChange?: string[]
   silent: boolean
 }
 
@@ -32,6 +34,7 @@ export async function runInit(request: InitRequest, deps: FleetDependencies = {}
       openShell: shells.open,
       clock: deps.clock,
       command: 'init',
+      acceptKeyChange: request.acceptKeyChange,
     })
   } finally {
     await shells.closeAll()
