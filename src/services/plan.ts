@@ -4,9 +4,9 @@
  */
 import {loadInventory} from '../inventory/index.js'
 import type {Fleet} from '../inventory/model.js'
-import {diffConfig, planFleet} from '../plan/index.js'
+import {diffConfig, judgeKeys, planFleet} from '../plan/index.js'
 import type {FleetPlan, NodePlan} from '../plan/model.js'
-import {openStateStore} from '../state/state.js'
+import {factsInState, openStateStore} from '../state/state.js'
 
 export type ConfigChange = 'new' | 'changed' | 'unchanged'
 
@@ -28,14 +28,9 @@ export async function buildPlanReport(inventoryPath: string): Promise<PlanReport
   const fleet = await loadInventory(inventoryPath)
   const store = openStateStore(fleet.dir)
   const state = await store.load()
-  const publicKeys: Record<string, string> = {}
-  const facts: NonNullable<Parameters<typeof planFleet>[1]['facts']> = {}
-  for (const [name, node] of Object.entries(state.nodes)) {
-    if (node.publicKey) publicKeys[name] = node.publicKey
-    if (node.facts) facts[name] = node.facts
-  }
-
-  const plan = planFleet(fleet, {publicKeys, facts})
+  // No node is reached: the pinned keys, as key trust has them.
+  const {publicKeys} = judgeKeys({nodes: fleet.nodes.map((n) => n.name), pinned: state.nodes, reports: new Map()})
+  const plan = planFleet(fleet, {publicKeys, facts: factsInState(state)})
   const nodes: PlannedNode[] = []
   for (const node of plan.nodes) {
     const applied = await store.appliedConfig(node.name)

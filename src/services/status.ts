@@ -48,7 +48,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
     args: () => [iface],
     timeoutMs: STATUS_STEP_TIMEOUT_MS,
     parse: parseStatusOutput,
-    reportedKey: (reading) => reading.publicKey,
+    reportedKey: (reading) => ({interface: reading.publicKey}),
   })
   const nodes = plan.nodes.map((nodePlan) => {
     const outcome = outcomes.get(nodePlan.name)
