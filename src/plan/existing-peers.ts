@@ -13,22 +13,33 @@ import {isIP} from 'node:net'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import type {ExistingPeerSection} from './model.js'
 
-export type ExistingSectionLookup = {kind: 'found'; section: ExistingPeerSection} | {kind: 'none'} | {kind: 'unusable'}
+export type ExistingSectionLookup = {kind: 'found'; section: ExistingPeerSection} | {kind: 'unusable'}
 
 const LINE = /^(PublicKey|Endpoint|AllowedIPs|PersistentKeepalive) = (\S.*)$/
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/
 
-/** NAME's section in CONFIG (a managed config as the probe printed it). */
-export function existingPeerSection(config: string, name: string): ExistingSectionLookup {
+/**
+ * Every `# NAME` / `[Peer]` section of CONFIG (a managed config as the probe printed it), by NAME, in
+ * one pass; a name with two sections is unusable. A name not in the map has no section.
+ */
+export function existingPeerSections(config: string): Map<string, ExistingSectionLookup> {
   const lines = config.split('\n')
-  const starts = lines.flatMap((line, i) => (line === `# ${name}` && lines[i + 1] === '[Peer]' ? [i] : []))
-  if (starts.length === 0) return {kind: 'none'}
-  if (starts.length > 1) return {kind: 'unusable'}
-  const start = starts[0]!
-  let end = start + 2
-  while (end < lines.length && lines[end] !== '') end++
+  const sections = new Map<string, ExistingSectionLookup>()
+  for (let start = 0; start < lines.length - 1; start++) {
+    const line = lines[start]!
+    if (!line.startsWith('# ') || lines[start + 1] !== '[Peer]') continue
+    const name = line.slice(2)
+    let end = start + 2
+    while (end < lines.length && lines[end] !== '') end++
+    sections.set(name, sections.has(name) ? {kind: 'unusable'} : readSection(lines.slice(start, end)))
+    start = end - 1
+  }
+  return sections
+}
+
+function readSection(lines: string[]): ExistingSectionLookup {
   const values = new Map<string, string>()
-  for (const line of lines.slice(start + 2, end)) {
+  for (const line of lines.slice(2)) {
     const match = LINE.exec(line)
     if (!match || values.has(match[1]!)) return {kind: 'unusable'}
     values.set(match[1]!, match[2]!)
@@ -39,7 +50,7 @@ export function existingPeerSection(config: string, name: string): ExistingSecti
   const keepalive = values.get('PersistentKeepalive') ?? '0'
   if (!isWireGuardKey(publicKey) || !allowedIps.every(isRange)) return {kind: 'unusable'}
   if ((endpoint !== null && !isEndpoint(endpoint)) || !/^\d{1,5}$/.test(keepalive) || Number(keepalive) > 65_535) return {kind: 'unusable'}
-  return {kind: 'found', section: {lines: lines.slice(start, end), publicKey, endpoint, allowedIps, keepalive: Number(keepalive)}}
+  return {kind: 'found', section: {lines, publicKey, endpoint, allowedIps, keepalive: Number(keepalive)}}
 }
 
 function isRange(text: string): boolean {

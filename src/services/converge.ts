@@ -15,7 +15,7 @@
 import {isIP} from 'node:net'
 
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {diffConfig, existingPeerSection, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
+import {diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
 import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
 import type {HostProbe} from '../remote/probe.js'
 import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
@@ -185,36 +185,35 @@ async function recordKeys(store: StateStore, trust: KeyTrust, converging: string
 /** Each converged node's own section for each peer of unknown key (a managed config only). */
 function existingSections(unknown: string[], probes: Array<[string, HostProbe]>) {
   const sections: Record<string, Record<string, ExistingPeerSection>> = {}
-  const unusable = new Set<string>()
+  const unusable = new Map<string, Set<string>>()
   for (const [node, probe] of probes) {
     if (!probe.managed || !probe.configText) continue
+    const found = existingPeerSections(probe.configText)
     for (const peer of unknown) {
-      const found = existingPeerSection(probe.configText, peer)
-      if (found.kind === 'found') (sections[node] ??= {})[peer] = found.section
-      if (found.kind === 'unusable') unusable.add(`${node}\u0000${peer}`)
+      const lookup = found.get(peer)
+      if (lookup?.kind === 'found') (sections[node] ??= {})[peer] = lookup.section
+      if (lookup?.kind === 'unusable') unusable.set(node, (unusable.get(node) ?? new Set()).add(peer))
     }
   }
-  return {sections, unusable: (node: string, peer: string) => unusable.has(`${node}\u0000${peer}`)}
+  return {sections, unusable: (node: string, peer: string) => unusable.get(node)?.has(peer) ?? false}
 }
 
 /** One warning per node of unknown key that some converged node peers with: where it was kept, where left out. */
 function unknownKeyWarnings(plan: FleetPlan, unknown: string[], converging: string[], unusable: (node: string, peer: string) => boolean, trust: KeyTrust): ConvergeWarning[] {
-  const warnings: ConvergeWarning[] = []
-  for (const peer of unknown) {
-    const keptOn: string[] = []
-    const leftOutOn: Array<{node: string; reason: LeftOutReason}> = []
-    for (const nodePlan of plan.nodes) {
-      if (!converging.includes(nodePlan.name)) continue
-      if (nodePlan.keptPeers.includes(peer)) keptOn.push(nodePlan.name)
-      else if (nodePlan.skippedPeers.includes(peer)) {
-        const conflict = nodePlan.refusedSections.find((r) => r.peer === peer)?.conflict
-        leftOutOn.push({node: nodePlan.name, reason: conflict ?? (unusable(nodePlan.name, peer) ? 'existing-section-unusable' : 'no-existing-section')})
-      }
+  const byPeer = new Map(unknown.map((peer) => [peer, {keptOn: [] as string[], leftOutOn: [] as Array<{node: string; reason: LeftOutReason}>}]))
+  const converged = new Set(converging)
+  for (const nodePlan of plan.nodes) {
+    if (!converged.has(nodePlan.name)) continue
+    for (const peer of nodePlan.keptPeers) byPeer.get(peer)?.keptOn.push(nodePlan.name)
+    const conflicts = new Map(nodePlan.refusedSections.map((r) => [r.peer, r.conflict]))
+    for (const peer of nodePlan.skippedPeers) {
+      const reason = conflicts.get(peer) ?? (unusable(nodePlan.name, peer) ? 'existing-section-unusable' : 'no-existing-section')
+      byPeer.get(peer)?.leftOutOn.push({node: nodePlan.name, reason})
     }
-    if (keptOn.length + leftOutOn.length === 0) continue
-    warnings.push({kind: 'unknown-key', node: peer, cause: trust.refusals.has(peer) ? 'refused' : 'not-reached', keptOn, leftOutOn})
   }
-  return warnings
+  return [...byPeer]
+    .filter(([, where]) => where.keptOn.length + where.leftOutOn.length > 0)
+    .map(([peer, where]) => ({kind: 'unknown-key' as const, node: peer, cause: trust.refusals.has(peer) ? ('refused' as const) : ('not-reached' as const), ...where}))
 }
 
 async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, options: ConvergeOptions, progress: Progress): Promise<Discovered> {

@@ -1,7 +1,7 @@
 /** Reading a node's own [Peer] section for one peer from its current config (host output: strict). */
 import {describe, expect, it} from 'vitest'
 
-import {existingPeerSection} from '../../../src/plan/existing-peers.js'
+import {existingPeerSections} from '../../../src/plan/existing-peers.js'
 import {KEYS} from './fixtures.js'
 
 const CONFIG = `# Managed by wgfleet. Local changes are overwritten.
@@ -24,8 +24,10 @@ AllowedIPs = 10.0.0.3/32, 10.0.0.4/32
 `
 
 const replaceIn = (from: string, to: string) => CONFIG.replace(from, to)
+/** NAME's section, or none. */
+const existingPeerSection = (config: string, name: string) => existingPeerSections(config).get(name) ?? {kind: 'none'}
 
-describe('existingPeerSection', () => {
+describe('existingPeerSections', () => {
   it('finds a section and reads its values; the lines are kept exactly', () => {
     expect(existingPeerSection(CONFIG, 'node-b')).toEqual({
       kind: 'found',
@@ -69,6 +71,10 @@ describe('existingPeerSection', () => {
       CONFIG + '\n# node-b\n[Peer]\nPublicKey = ' + KEYS['node-e'] + '\nAllowedIPs = 10.0.0.2/32\n', // two sections for one name
     ]
     for (const config of cases) expect(existingPeerSection(config, 'node-b'), config).toEqual({kind: 'unusable'})
+  })
+
+  it('every section in one pass, by name', () => {
+    expect([...existingPeerSections(CONFIG).keys()]).toEqual(['node-b', 'node-c'])
   })
 
   it('endpoints as wgfleet writes them: IPv4, [IPv6], a host name', () => {
