@@ -31,13 +31,14 @@ export function describeKeyRefusal(node: string, refusal: KeyRefusal, iface: str
         hint: `give each a key of its own: on all of them but one ${regenerate}, then ${init(refusal.pinned)}`,
       }
     case 'file-and-interface-differ': {
-      const restart = `\`systemctl restart wg-quick@${iface}\` on ${node}`
+      // Stopped, the interface reports nothing; init then writes the config from the key file and starts it.
+      const stop = `\`systemctl stop wg-quick@${iface}\` on ${node}`
       const error = `its running interface uses public key ${refusal.interface}, but its key file ${keyFile} is the key of ${refusal.keyFile}: wgfleet does not pick one; not trusted`
       if (refusal.pinned === refusal.interface) {
-        return {error, hint: `the key file changed under the running interface: put the old key file back; or, to move ${node} to the new key, ${restart}, then ${init(refusal.pinned)}`}
+        return {error, hint: `the key file changed under the running interface: put the old key file back; or, to move ${node} to the new key, ${stop}, then ${init(refusal.pinned)}`}
       }
-      if (refusal.pinned === refusal.keyFile) return {error, hint: `the interface runs another key than its key file: ${restart}, then \`wgfleet init\``}
-      return {error, hint: `${restart} so that it runs its key file's key, then ${init(refusal.pinned)}`}
+      if (refusal.pinned === refusal.keyFile) return {error, hint: `the interface runs another key than its key file: ${stop}, then \`wgfleet init\``}
+      return {error, hint: `to use the key file's key: ${stop}, then ${init(refusal.pinned)}`}
     }
     case 'changed-from-pinned':
       return {

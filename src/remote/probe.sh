@@ -89,6 +89,9 @@ fi
 if [ -f "$conf" ]; then
   say config yes
   say config_mode "$(stat -c %a "$conf")"
+  # The public key of the config's own PrivateKey (wg-quick starts the interface from it), computed here;
+  # the private key only passes through the pipe.
+  has wg && say config_pubkey "$(sed -n 's/^PrivateKey = //p' "$conf" | head -n1 | wg pubkey 2>/dev/null)"
   if [ "$(head -n1 "$conf")" = "# Managed by wgfleet. Local changes are overwritten." ]; then say managed yes; else say managed no; fi
   echo '--- config'
   # Secrets are masked here, on the host: the PrivateKey/PresharedKey lines (also commented out, in any

@@ -36,6 +36,8 @@ export interface HostProbe {
   serviceActive?: string
   config: boolean
   configMode?: string
+  /** Public key of the config file's PrivateKey (what wg-quick will start with), as printed. */
+  configPublicKey?: string
   managed: boolean
   /** An earlier apply wrote the file but did not finish updating the interface. */
   pending: boolean
@@ -115,6 +117,7 @@ export function parseProbeOutput(text: string): HostProbe {
     serviceActive: opt('service_active'),
     config: yes('config'),
     configMode: opt('config_mode'),
+    configPublicKey: opt('config_pubkey'),
     managed: yes('managed'),
     pending: yes('pending'),
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,

@@ -277,7 +277,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   const {fleet, node, nodePlan, found, options, progress, store} = args
   const {probe, steps} = found
   const iface = fleet.network.interface
-  const decision = decideApply(probe, nodePlan, node.port)
+  const decision = decideApply(probe, nodePlan, node.port, found.publicKey)
   const current = probe.config ? probe.configText ?? null : null
 
   if (options.dryRun) {

@@ -162,6 +162,11 @@ function keyLines(config: string | null, key: string): number {
   return (config ?? '').split('\n').filter((l) => l === `PublicKey = ${key}`).length
 }
 
+/** The host now has KEY everywhere: key file, config and running interface (reinstalled, or rekeyed by hand). */
+function rekey(host: FakeHost, key: string): void {
+  Object.assign(host.state, {publicKey: key, configPublicKey: key, interfacePublicKey: key})
+}
+
 const NEW_KEY = 'CUVmuCqSMnAIGcynv1bFuM8gOzOCnUK3CWLQB9S7sFs='
 const OTHER_KEY = 'jYRtAF6z5QvNBfSkmvkF4r0zUxC/btb8/lFv9tFQ5w8='
 
@@ -169,7 +174,7 @@ describe('convergeFleet: which keys are trusted', () => {
   it('a node reporting another node\'s key fails alone; the victim keeps its key and its place in every config', async () => {
     await convergeFleet(fleet, options())
     // node-b now holds node-a's key (a cloned VM, or a fake `wg`), in its key file and on its interface.
-    hosts['node-b']!.state.publicKey = KEYS['node-a']
+    rekey(hosts['node-b']!, KEYS['node-a'])
     for (const h of Object.values(hosts)) h.execs.length = 0
     const report = await convergeFleet(fleet, options())
     expect(report.result).toBe('partial')
@@ -201,7 +206,7 @@ describe('convergeFleet: which keys are trusted', () => {
 
   it('a changed key is refused without --accept-key-change (the peers keep the pinned key), accepted with it', async () => {
     await convergeFleet(fleet, options())
-    hosts['node-c']!.state.publicKey = NEW_KEY
+    rekey(hosts['node-c']!, NEW_KEY)
     const refused = await convergeFleet(fleet, options())
     const c = refused.nodes.find((n) => n.name === 'node-c')!
     expect(c.keyRefusal).toEqual({reason: 'changed-from-pinned', reported: NEW_KEY, pinned: KEYS['node-c']})
@@ -221,14 +226,30 @@ describe('convergeFleet: which keys are trusted', () => {
     await convergeFleet(fleet, options())
     const store = openStateStore(fleet.dir)
     await store.updateNode('node-c', {pendingPublicKey: NEW_KEY})
-    hosts['node-c']!.state.publicKey = OTHER_KEY
+    rekey(hosts['node-c']!, OTHER_KEY)
     expect((await convergeFleet(fleet, options())).nodes[2]!.keyRefusal).toEqual({reason: 'changed-from-pinned', reported: OTHER_KEY, pinned: KEYS['node-c'], pending: NEW_KEY})
-    hosts['node-c']!.state.publicKey = NEW_KEY
+    rekey(hosts['node-c']!, NEW_KEY)
     for (const [name, host] of Object.entries(hosts)) if (name !== 'node-c') host.handshakesWith = [...host.handshakesWith, NEW_KEY]
     const report = await convergeFleet(fleet, options())
     expect(report.result).toBe('ok')
     expect((await store.load()).nodes['node-c']).toMatchObject({publicKey: NEW_KEY})
     expect((await store.load()).nodes['node-c']?.pendingPublicKey).toBeUndefined()
+  })
+
+  it('a key file regenerated under a stopped interface: accepted with the flag, the config written again from it and the interface started on it', async () => {
+    await convergeFleet(fleet, options())
+    // `systemctl stop wg-quick@wg0; rm wg0.key` on node-c; the config still holds the old private key.
+    hosts['node-c']!.state.up = false
+    hosts['node-c']!.state.key = false
+    hosts['node-c']!.state.publicKey = NEW_KEY
+    for (const [name, host] of Object.entries(hosts)) if (name !== 'node-c') host.handshakesWith = [...host.handshakesWith, NEW_KEY]
+    hosts['node-c']!.execs.length = 0
+    const report = await convergeFleet(fleet, options({acceptKeyChange: ['node-c']}))
+    expect(report.result).toBe('ok')
+    expect(report.nodes[2]!.steps).toMatchObject({key: 'new', config: 'changed', service: 'started'})
+    const apply = hosts['node-c']!.execs.find((e) => e.script === 'apply')!
+    expect(apply.args.slice(2, 4)).toEqual(['yes', 'start']) // the config is written again, not just started
+    expect(hosts['node-c']!.state.interfacePublicKey).toBe(NEW_KEY)
   })
 
   it('key file and running interface disagree: that node fails (also with --accept-key-change), never one picked', async () => {
