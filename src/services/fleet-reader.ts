@@ -11,11 +11,11 @@ import type {Fleet, NodeSpec} from '../inventory/model.js'
 import type {NodeProblem} from '../judges/status.js'
 import {runBounded} from '../lib/concurrency.js'
 import {BugError, WgfleetError} from '../lib/errors.js'
-import {judgeKeys, planFleet, type KeyRefusal, type KeyReport, type TrustWarning} from '../plan/index.js'
+import {judgeKeys, planFleet, type KeyRefusal, type KeyReport} from '../plan/index.js'
 import type {FleetPlan} from '../plan/model.js'
 import {loadScript, type ScriptName} from '../remote/scripts.js'
 import {SshError} from '../ssh/errors.js'
-import {factsInState, openStateStore, type StateProblem} from '../state/state.js'
+import {factsInState, openStateStore} from '../state/state.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies, type ShellFactory} from './connections.js'
 
@@ -41,8 +41,6 @@ export interface FleetReading<R> {
   names: Map<string, string>
   /** Nodes whose reported key is not trusted (the plan keeps their pinned key, if any). */
   refusals: Map<string, KeyRefusal>
-  /** Part of state.json ignored as malformed, and key-trust warnings. */
-  warnings: Array<({kind: 'state-ignored'} & StateProblem) | TrustWarning>
 }
 
 export interface ReadFleetSettings extends ConnectionSettings {
@@ -51,7 +49,8 @@ export interface ReadFleetSettings extends ConnectionSettings {
 
 export async function readFleet<R>(fleet: Fleet, settings: ReadFleetSettings, deps: FleetDependencies, spec: ReadSpec<R>): Promise<FleetReading<R>> {
   if (!isInterfaceName(fleet.network.interface)) throw new BugError(`unvalidated interface name ${JSON.stringify(fleet.network.interface)}`)
-  const {state, ignored} = await openStateStore(fleet.dir).read()
+  // Malformed state entries are left out (init warns about them and rewrites them).
+  const state = await openStateStore(fleet.dir).load()
   const pool = shellPoolFor(fleet, settings, deps)
   let settled: PromiseSettledResult<R>[]
   try {
@@ -68,10 +67,8 @@ export async function readFleet<R>(fleet: Fleet, settings: ReadFleetSettings, de
   const reports = new Map([...outcomes].flatMap(([name, o]) => (o.ok ? [[name, spec.reportedKey(o.reading)] as const] : [])))
   const trust = judgeKeys({nodes: fleet.nodes.map((n) => n.name), pinned: state.nodes, reports})
   const plan = planFleet(fleet, {publicKeys: trust.publicKeys, facts: factsInState(state)}, {omitPeersWithoutKey: true})
-  const warnings = [...ignored.map((problem) => ({kind: 'state-ignored' as const, ...problem})), ...trust.warnings]
-  return {plan, outcomes, names: trust.names, refusals: trust.refusals, warnings}
+  return {plan, outcomes, names: trust.names, refusals: trust.refusals}
 }
-
 
 export class ScriptFailedError extends WgfleetError {}
 
