@@ -74,6 +74,8 @@ export function renderPeerSection(peer: PeerPlan): string[] {
 
 /** One peer section as text (no trailing newline): built as one string, it is the bulk of a mesh's output. */
 function peerSectionText(peer: PeerPlan): string {
+  // A section kept as the node had it (the peer's key is unknown): its own lines, as they were.
+  if (peer.verbatim) return peer.verbatim.join('\n')
   let text = `# ${peer.name}\n[Peer]\nPublicKey = ${peer.publicKey ?? UNKNOWN_KEY_PLACEHOLDER}`
   if (peer.endpoint !== null) text += `\nEndpoint = ${peer.endpoint}`
   text += `\nAllowedIPs = ${peer.allowedIps.join(', ')}`

@@ -76,6 +76,8 @@ else
 fi
 
 if ip link show dev "$iface" >/dev/null 2>&1; then say iface_up yes; else say iface_up no; fi
+# The running interface's own key: it must agree with the key file's (wgfleet never picks one of two).
+if has wg && ip link show dev "$iface" >/dev/null 2>&1; then say iface_pubkey "$(wg show "$iface" public-key 2>/dev/null)"; fi
 if [ -d /run/systemd/system ]; then
   say service_enabled "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null || true)"
   say service_active "$(systemctl is-active "wg-quick@$iface" 2>/dev/null || true)"
@@ -85,6 +87,9 @@ fi
 if [ -f "$conf" ]; then
   say config yes
   say config_mode "$(stat -c %a "$conf")"
+  # The public key of the config's own PrivateKey (wg-quick starts the interface from it), computed here;
+  # the private key only passes through the pipe.
+  has wg && say config_pubkey "$(sed -n 's/^PrivateKey = //p' "$conf" | head -n1 | wg pubkey 2>/dev/null)"
   if [ "$(head -n1 "$conf")" = "# Managed by wgfleet. Local changes are overwritten." ]; then say managed yes; else say managed no; fi
   echo '--- config'
   mask_secrets "$keyfile" <"$conf"

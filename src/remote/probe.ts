@@ -30,12 +30,17 @@ export interface HostProbe {
   wireguardDirMode?: string
   key: boolean
   keyMode?: string
+  /** Public key of the key file, as the host printed it (not validated here: plan/key-trust judges it). */
   publicKey?: string
   interfaceUp: boolean
+  /** `wg show IFACE public-key` of the running interface, as printed (not validated here either). */
+  interfacePublicKey?: string
   serviceEnabled?: string
   serviceActive?: string
   config: boolean
   configMode?: string
+  /** Public key of the config file's PrivateKey (what wg-quick will start with), as printed. */
+  configPublicKey?: string
   managed: boolean
   /** An earlier apply wrote the file but did not finish updating the interface. */
   pending: boolean
@@ -94,10 +99,12 @@ export function parseProbeOutput(text: string): HostProbe {
     keyMode: opt('key_mode'),
     publicKey: opt('pubkey'),
     interfaceUp: yes('iface_up'),
+    interfacePublicKey: opt('iface_pubkey'),
     serviceEnabled: opt('service_enabled'),
     serviceActive: opt('service_active'),
     config: yes('config'),
     configMode: opt('config_mode'),
+    configPublicKey: opt('config_pubkey'),
     managed: yes('managed'),
     pending: yes('pending'),
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,

@@ -2,9 +2,11 @@
  * The converge behind `wgfleet init` (and, later, add-node / remove-node): read → plan → apply.
  *
  *   phase 1, per node in parallel: connect, probe (one read-only exec), install what is missing and make
- *            sure the key pair exists (one exec, skipped when nothing is missing) → public key known
- *   barrier: every reachable node's public key known (unreachable nodes: their key from state)
- *   plan:    pure planFleet over all keys and host facts
+ *            sure the key pair exists (one exec, skipped when nothing is missing) → public key reported
+ *   barrier: every reachable node's report judged by plan/key-trust (pinned keys, duplicates, key file vs
+ *            interface); a refused node fails and counts as not reached; state records trusted keys
+ *   plan:    pure planFleet over the trusted keys and host facts; a peer of unknown key keeps each node's
+ *            own existing section for it
  *   phase 2, per node in parallel: decide (pure) → apply (one exec, skipped when nothing differs) →
  *            verify handshakes (read from the probe when nothing changed, else one bounded exec)
  *
@@ -13,18 +15,26 @@
 import {isIP} from 'node:net'
 
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {diffConfig, isInterfaceName, planFleet} from '../plan/index.js'
-import type {HostFacts, NodePlan} from '../plan/model.js'
+import {diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
+import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
-import {openStateStore, type StateStore} from '../state/state.js'
-import {BugError, NodeFailure, WgfleetError} from '../lib/errors.js'
+import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
+import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
 import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
 import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
-import {isWireGuardKey} from '../wireguard/index.js'
-import {fleetResult, type ConvergeReport, type FirewallName, type NodeResult, type NodeSteps, type ServiceStep} from './converge-report.js'
+import {
+  fleetResult,
+  type ConvergeReport,
+  type ConvergeWarning,
+  type FirewallName,
+  type LeftOutReason,
+  type NodeResult,
+  type NodeSteps,
+  type ServiceStep,
+} from './converge-report.js'
 
 export interface ConvergeOptions {
   dryRun: boolean
@@ -43,21 +53,33 @@ export interface ConvergeOptions {
   command?: string
   /** Aborted when the inventory lock is lost: no change starts after that (its reason fails the node). */
   signal?: AbortSignal
+  /** --accept-key-change NODE: nodes whose public key may differ from the one pinned in state. */
+  acceptKeyChange?: string[]
 }
 
 interface Discovered {
   shell: RemoteShell
   probe: HostProbe
   steps: NodeSteps
+  /** The key file's public key, as the host printed it (probe or prepare); judged at the barrier. */
   publicKey?: string
   changed: boolean
+}
+
+/** --accept-key-change must name nodes of the inventory: a usage error (exit 2) before anything connects. */
+export function checkAcceptKeyChange(nodeNames: readonly string[], accepted: readonly string[] = []): void {
+  const unknown = accepted.filter((name) => !nodeNames.includes(name))
+  if (unknown.length > 0) {
+    throw new UsageError(`--accept-key-change ${unknown.join(', ')}: no such node in the inventory`, `nodes: ${nodeNames.join(', ')}`)
+  }
 }
 
 export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Promise<ConvergeReport> {
   const clock = options.clock ?? Date.now
   const started = clock()
+  checkAcceptKeyChange(fleet.nodes.map((n) => n.name), options.acceptKeyChange)
   const store = openStateStore(fleet.dir)
-  const state = await store.load()
+  const {state, ignored} = await store.read()
   const targets = fleet.nodes.filter((n) => !options.only || options.only.includes(n.name))
   // Lookups by name, once: a find per node (or per peer) is O(N²) (O(N³)) at a thousand nodes.
   const nodesByName = new Map(fleet.nodes.map((n) => [n.name, n]))
@@ -72,7 +94,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       progress(`connecting to ${node.ssh.user}@${node.host}${node.ssh.port === 22 ? '' : `:${node.ssh.port}`}`)
       const shell = await options.openShell(node)
       try {
-        const found = await discoverNode(fleet, node, shell, options, progress, store)
+        const found = await discoverNode(fleet, node, shell, options, progress)
         discovered.set(name, found)
       } catch (error) {
         await shell.close().catch(() => undefined)
@@ -83,26 +105,29 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   )
   for (const [name, outcome] of phase1) if (!outcome.ok) results.set(name, failedResult(name, outcome.error, {}))
 
-  // Barrier: every key known. Keys and facts of nodes not reached this run come from state.
-  const publicKeys: Record<string, string> = {}
-  const facts: Record<string, HostFacts> = {}
-  for (const [name, s] of Object.entries(state.nodes)) {
-    if (s.publicKey) publicKeys[name] = s.publicKey
-    if (s.facts) facts[name] = s.facts
-  }
-  for (const [name, d] of discovered) {
-    if (d.publicKey) publicKeys[name] = d.publicKey
-    facts[name] = factsOf(d.probe)
-  }
-  // A node not reached and not in this machine's state (a fresh clone, another admin's laptop): its key is
-  // still in the configs wgfleet wrote on the others (`# name` above its [Peer]). Never drop a peer
-  // just because this machine does not know its key.
-  for (const node of fleet.nodes) {
-    if (publicKeys[node.name] !== undefined && Object.hasOwn(publicKeys, node.name)) continue
-    const key = keyFromManagedConfigs(node.name, [...discovered.values()].map((d) => d.probe))
-    if (key) publicKeys[node.name] = key
-  }
-  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+  // Barrier: every report judged (plan/key-trust). A refused node fails here and counts as not reached:
+  // the others keep its pinned key. Facts of nodes not converged in this run come from state.
+  const trust = judgeKeys({
+    nodes: fleet.nodes.map((n) => n.name),
+    pinned: state.nodes,
+    reports: new Map([...discovered].map(([name, d]) => [name, reportOf(d)])),
+    acceptKeyChange: new Set(options.acceptKeyChange ?? []),
+  })
+  for (const [name, keyRefusal] of trust.refusals) results.set(name, {name, result: 'failed', keyRefusal, steps: discovered.get(name)!.steps})
+  const converging = [...discovered.keys()].filter((name) => !trust.refusals.has(name))
+  const facts = factsInState(state)
+  for (const name of converging) facts[name] = factsOf(discovered.get(name)!.probe)
+  // A node of unknown key (not pinned here: a fresh clone of the inventory, another admin's laptop) keeps
+  // each converged node's own section for it, read from that node's own config only.
+  const unknownKeys = fleet.nodes.map((n) => n.name).filter((name) => !Object.hasOwn(trust.publicKeys, name))
+  const existing = existingSections(unknownKeys, converging.map((name) => [name, discovered.get(name)!.probe]))
+  const plan = planFleet(fleet, {publicKeys: trust.publicKeys, facts, existingPeers: existing.sections}, {omitPeersWithoutKey: true})
+  const warnings: ConvergeWarning[] = [
+    ...ignored.map((problem) => ({kind: 'state-ignored' as const, ...problem})),
+    ...trust.warnings,
+    ...unknownKeyWarnings(plan, unknownKeys, converging, existing.unusable, trust),
+  ]
+  if (!options.dryRun) await recordKeys(store, trust, converging, facts)
   const plansByName = new Map(plan.nodes.map((n) => [n.name, n]))
 
   // Phase 2: apply. Phase 3 (after a barrier): verify — a node restarted late must not be judged by
@@ -110,7 +135,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const applied = new Map<string, AppliedNode>()
   try {
     const phase2 = await runPerNode(
-      [...discovered.keys()],
+      converging,
       async (name, progress) => {
         const found = discovered.get(name)!
         const nodePlan = plansByName.get(name)!
@@ -141,17 +166,60 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   }
 
   const nodes = targets.map((n) => results.get(n.name) ?? failedResult(n.name, new Error('not run'), {}))
-  return {command: options.command ?? 'init', dryRun: options.dryRun, result: fleetResult(nodes), nodes, durationMs: clock() - started}
+  return {command: options.command ?? 'init', dryRun: options.dryRun, interface: fleet.network.interface, result: fleetResult(nodes), nodes, warnings, durationMs: clock() - started}
 }
 
-async function discoverNode(
-  fleet: Fleet,
-  node: NodeSpec,
-  shell: RemoteShell,
-  options: ConvergeOptions,
-  progress: Progress,
-  store: StateStore,
-): Promise<Discovered> {
+/** What a node reports for itself: its key file's public key and its running interface's. */
+function reportOf(found: Discovered): KeyReport {
+  return {keyFile: found.publicKey, interface: found.probe.interfaceUp ? found.probe.interfacePublicKey : undefined}
+}
+
+/** State records what key trust decided: a trusted key (a changed one clears the pending rotation) and facts. */
+async function recordKeys(store: StateStore, trust: KeyTrust, converging: string[], facts: Record<string, HostFacts>): Promise<void> {
+  const updates: Record<string, NodeState> = {}
+  for (const name of converging) {
+    const trusted = trust.trusted.get(name)
+    const key = trusted === undefined ? {} : trusted.pin === 'unchanged' ? {publicKey: trusted.publicKey} : {publicKey: trusted.publicKey, pendingPublicKey: undefined}
+    updates[name] = {...key, facts: facts[name]}
+  }
+  if (Object.keys(updates).length > 0) await store.updateNodes(updates)
+}
+
+/** Each converged node's own section for each peer of unknown key (a managed config only). */
+function existingSections(unknown: string[], probes: Array<[string, HostProbe]>) {
+  const sections: Record<string, Record<string, ExistingPeerSection>> = {}
+  const unusable = new Map<string, Set<string>>()
+  for (const [node, probe] of probes) {
+    if (!probe.managed || !probe.configText) continue
+    const found = existingPeerSections(probe.configText)
+    for (const peer of unknown) {
+      const lookup = found.get(peer)
+      if (lookup?.kind === 'found') (sections[node] ??= {})[peer] = lookup.section
+      if (lookup?.kind === 'unusable') unusable.set(node, (unusable.get(node) ?? new Set()).add(peer))
+    }
+  }
+  return {sections, unusable: (node: string, peer: string) => unusable.get(node)?.has(peer) ?? false}
+}
+
+/** One warning per node of unknown key that some converged node peers with: where it was kept, where left out. */
+function unknownKeyWarnings(plan: FleetPlan, unknown: string[], converging: string[], unusable: (node: string, peer: string) => boolean, trust: KeyTrust): ConvergeWarning[] {
+  const byPeer = new Map(unknown.map((peer) => [peer, {keptOn: [] as string[], leftOutOn: [] as Array<{node: string; reason: LeftOutReason}>}]))
+  const converged = new Set(converging)
+  for (const nodePlan of plan.nodes) {
+    if (!converged.has(nodePlan.name)) continue
+    for (const peer of nodePlan.keptPeers) byPeer.get(peer)?.keptOn.push(nodePlan.name)
+    const conflicts = new Map(nodePlan.refusedSections.map((r) => [r.peer, r.conflict]))
+    for (const peer of nodePlan.skippedPeers) {
+      const reason = conflicts.get(peer) ?? (unusable(nodePlan.name, peer) ? 'existing-section-unusable' : 'no-existing-section')
+      byPeer.get(peer)?.leftOutOn.push({node: nodePlan.name, reason})
+    }
+  }
+  return [...byPeer]
+    .filter(([, where]) => where.keptOn.length + where.leftOutOn.length > 0)
+    .map(([peer, where]) => ({kind: 'unknown-key' as const, node: peer, cause: trust.refusals.has(peer) ? ('refused' as const) : ('not-reached' as const), ...where}))
+}
+
+async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, options: ConvergeOptions, progress: Progress): Promise<Discovered> {
   const iface = fleet.network.interface
   progress('probing')
   const probe = await probeHost(shell, iface)
@@ -188,7 +256,6 @@ async function discoverNode(
   } else {
     steps.key = 'kept'
   }
-  await store.updateNode(node.name, {publicKey, facts: factsOf(probe)})
   return {shell, probe, steps, publicKey, changed}
 }
 
@@ -214,7 +281,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   const {fleet, node, nodePlan, found, options, progress, store} = args
   const {probe, steps} = found
   const iface = fleet.network.interface
-  const decision = decideApply(probe, nodePlan, node.port)
+  const decision = decideApply(probe, nodePlan, node.port, found.publicKey)
   const current = probe.config ? probe.configText ?? null : null
 
   if (options.dryRun) {
@@ -303,20 +370,6 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
 
 function describeHandshake(ts: number | undefined, now: number): string {
   return ts ? `last handshake ${Math.max(0, now - ts)} s ago` : 'never'
-}
-
-/** The public key a managed config (as the probe saw it) lists under `# NAME`, if all that list one agree. */
-export function keyFromManagedConfigs(name: string, probes: HostProbe[]): string | undefined {
-  const keys = new Set<string>()
-  for (const probe of probes) {
-    if (!probe.managed || !probe.configText) continue
-    const lines = probe.configText.split('\n')
-    const at = lines.indexOf(`# ${name}`)
-    if (at === -1 || lines[at + 1] !== '[Peer]') continue
-    const key = /^PublicKey = (\S+)$/.exec(lines[at + 2] ?? '')?.[1]
-    if (key && isWireGuardKey(key)) keys.add(key)
-  }
-  return keys.size === 1 ? [...keys][0] : undefined
 }
 
 function fresh(ts: number | undefined, now: number, staleAfter: number): boolean {

@@ -95,9 +95,13 @@ export interface ApplyDecision {
   needed: boolean
 }
 
-export function decideApply(probe: HostProbe, node: NodePlan, port: number): ApplyDecision {
+/** KEY_FILE_PUBLIC_KEY: the key file's public key (probed, or generated in this run). */
+export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyFilePublicKey?: string): ApplyDecision {
   const current = probe.config ? probe.configText ?? null : null
-  const configChange = current === null ? 'new' : classifyConfigChange(current, node.config)
+  // wg-quick starts from the config's PrivateKey: a config holding another key than the key file (the key
+  // file was replaced or regenerated) is written again from the key file, and the interface restarted.
+  const staleKey = current !== null && probe.configPublicKey !== undefined && keyFilePublicKey !== undefined && probe.configPublicKey !== keyFilePublicKey
+  const configChange = current === null ? 'new' : staleKey ? 'interface' : classifyConfigChange(current, node.config)
   const writeConfig = configChange !== 'none'
   const running = probe.interfaceUp && (!probe.systemd || probe.serviceActive === 'active')
 

@@ -9,6 +9,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 
 import {parseInventory} from '../../../src/inventory/index.js'
 import type {Fleet} from '../../../src/inventory/model.js'
+import {renderConvergeText} from '../../../src/output/converge-view.js'
 import {convergeFleet, type ConvergeOptions} from '../../../src/services/converge.js'
 import {openStateStore} from '../../../src/state/state.js'
 import {SshError} from '../../../src/ssh/errors.js'
@@ -112,7 +113,7 @@ describe('convergeFleet', () => {
     expect(rerun.result).toBe('ok')
   })
 
-  it('an unreachable node missing from this machine\'s state keeps its peers: its key is read from the others\' configs', async () => {
+  it('an unreachable node missing from this machine\'s state keeps its peers: each node keeps its own section for it', async () => {
     await convergeFleet(fleet, options())
     const {rmSync} = await import('node:fs')
     rmSync(join(fleet.dir, '.wgfleet'), {recursive: true, force: true}) // e.g. a fresh clone elsewhere
@@ -123,6 +124,7 @@ describe('convergeFleet', () => {
     expect(hosts['node-b']!.state.config).toContain('MTU = 1380')
     expect(hosts['node-b']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
     expect(hosts['node-a']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
+    expect(report.warnings).toContainEqual({kind: 'unknown-key', node: 'node-c', cause: 'not-reached', keptOn: ['node-a', 'node-b'], leftOutOn: []})
   })
 
   it('a config not written by wgfleet is refused without --adopt, and replaced with it', async () => {
@@ -152,5 +154,190 @@ describe('convergeFleet', () => {
     expect(b.result).toBe('failed')
     expect(b.error).toMatch(/no handshake with node-c \(/)
     expect(b.steps.handshakes).toEqual({verified: 1, expected: 2})
+  })
+})
+
+/** How often `PublicKey = KEY` stands in a config. */
+function keyLines(config: string | null, key: string): number {
+  return (config ?? '').split('\n').filter((l) => l === `PublicKey = ${key}`).length
+}
+
+/** The host now has KEY everywhere: key file, config and running interface (reinstalled, or rekeyed by hand). */
+function rekey(host: FakeHost, key: string): void {
+  Object.assign(host.state, {publicKey: key, configPublicKey: key, interfacePublicKey: key})
+}
+
+const NEW_KEY = 'CUVmuCqSMnAIGcynv1bFuM8gOzOCnUK3CWLQB9S7sFs='
+const OTHER_KEY = 'jYRtAF6z5QvNBfSkmvkF4r0zUxC/btb8/lFv9tFQ5w8='
+
+describe('convergeFleet: which keys are trusted', () => {
+  it('a node reporting another node\'s key fails alone; the victim keeps its key and its place in every config', async () => {
+    await convergeFleet(fleet, options())
+    // node-b now holds node-a's key (a cloned VM, or a fake `wg`), in its key file and on its interface.
+    rekey(hosts['node-b']!, KEYS['node-a'])
+    for (const h of Object.values(hosts)) h.execs.length = 0
+    const report = await convergeFleet(fleet, options())
+    expect(report.result).toBe('partial')
+    const b = report.nodes.find((n) => n.name === 'node-b')!
+    expect(b.result).toBe('failed')
+    expect(b.keyRefusal).toMatchObject({reason: 'duplicate-of-other-node', heldBy: 'node-a', publicKey: KEYS['node-a'], pinned: KEYS['node-b']})
+    expect(report.nodes.filter((n) => n.name !== 'node-b').map((n) => n.result)).toEqual(['unchanged', 'unchanged'])
+    expect(hosts['node-b']!.execs.map((e) => e.script)).toEqual(['probe']) // nothing applied on the claimant
+    // node-c still has node-a under node-a's key, once, and node-b under node-b's own pinned key.
+    expect(keyLines(hosts['node-c']!.state.config, KEYS['node-a'])).toBe(1)
+    expect(keyLines(hosts['node-c']!.state.config, KEYS['node-b'])).toBe(1)
+    const state = await openStateStore(fleet.dir).load()
+    expect(state.nodes['node-a']?.publicKey).toBe(KEYS['node-a'])
+    expect(state.nodes['node-b']?.publicKey).toBe(KEYS['node-b'])
+    const text = renderConvergeText(report)
+    expect(text).toMatch(/node-b: FAILED: its key file has the public key of node-a .*a clone of node-a/)
+    expect(text).toContain('hint: if node-b was cloned (a VM image), give it a key of its own: on node-b `systemctl stop wg-quick@wg0; rm /etc/wireguard/wg0.key`, then `wgfleet init --accept-key-change node-b`')
+  })
+
+  it('two fresh hosts with one key (a golden image): both refused, the others converge without them', async () => {
+    hosts['node-c']!.state.publicKey = KEYS['node-b']
+    const report = await convergeFleet(fleet, options())
+    expect(report.nodes.map((n) => [n.name, n.result])).toEqual([['node-a', 'changed'], ['node-b', 'failed'], ['node-c', 'failed']])
+    expect(report.nodes[1]!.keyRefusal).toEqual({reason: 'duplicate-of-other-node', source: 'key-file', publicKey: KEYS['node-b'], alsoReportedBy: ['node-c']})
+    expect(keyLines(hosts['node-a']!.state.config, KEYS['node-b'])).toBe(0)
+    expect(report.warnings).toContainEqual({kind: 'unknown-key', node: 'node-b', cause: 'refused', keptOn: [], leftOutOn: [{node: 'node-a', reason: 'no-existing-section'}]})
+    expect((await openStateStore(fleet.dir).load()).nodes['node-b']).toBeUndefined()
+  })
+
+  it('a changed key is refused without --accept-key-change (the peers keep the pinned key), accepted with it', async () => {
+    await convergeFleet(fleet, options())
+    rekey(hosts['node-c']!, NEW_KEY)
+    const refused = await convergeFleet(fleet, options())
+    const c = refused.nodes.find((n) => n.name === 'node-c')!
+    expect(c.keyRefusal).toEqual({reason: 'changed-from-pinned', reported: NEW_KEY, pinned: KEYS['node-c']})
+    expect(renderConvergeText(refused)).toContain('hint: if node-c was reinstalled or its key replaced on purpose: `wgfleet init --accept-key-change node-c`')
+    expect(hosts['node-a']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
+    expect((await openStateStore(fleet.dir).load()).nodes['node-c']?.publicKey).toBe(KEYS['node-c'])
+
+    for (const [name, host] of Object.entries(hosts)) if (name !== 'node-c') host.handshakesWith = [...host.handshakesWith, NEW_KEY]
+    const accepted = await convergeFleet(fleet, options({acceptKeyChange: ['node-c']}))
+    expect(accepted.result).toBe('ok')
+    expect(hosts['node-a']!.state.config).toContain(`PublicKey = ${NEW_KEY}`)
+    expect(hosts['node-a']!.state.config).not.toContain(KEYS['node-c'])
+    expect((await openStateStore(fleet.dir).load()).nodes['node-c']?.publicKey).toBe(NEW_KEY)
+  })
+
+  it('a rotation wgfleet started (pending key in state): exactly that key is accepted without the flag, and the pending key cleared', async () => {
+    await convergeFleet(fleet, options())
+    const store = openStateStore(fleet.dir)
+    await store.updateNode('node-c', {pendingPublicKey: NEW_KEY})
+    rekey(hosts['node-c']!, OTHER_KEY)
+    expect((await convergeFleet(fleet, options())).nodes[2]!.keyRefusal).toEqual({reason: 'changed-from-pinned', reported: OTHER_KEY, pinned: KEYS['node-c'], pending: NEW_KEY})
+    rekey(hosts['node-c']!, NEW_KEY)
+    for (const [name, host] of Object.entries(hosts)) if (name !== 'node-c') host.handshakesWith = [...host.handshakesWith, NEW_KEY]
+    const report = await convergeFleet(fleet, options())
+    expect(report.result).toBe('ok')
+    expect((await store.load()).nodes['node-c']).toMatchObject({publicKey: NEW_KEY})
+    expect((await store.load()).nodes['node-c']?.pendingPublicKey).toBeUndefined()
+  })
+
+  it('a key file regenerated under a stopped interface: accepted with the flag, the config written again from it and the interface started on it', async () => {
+    await convergeFleet(fleet, options())
+    // `systemctl stop wg-quick@wg0; rm wg0.key` on node-c; the config still holds the old private key.
+    hosts['node-c']!.state.up = false
+    hosts['node-c']!.state.key = false
+    hosts['node-c']!.state.publicKey = NEW_KEY
+    for (const [name, host] of Object.entries(hosts)) if (name !== 'node-c') host.handshakesWith = [...host.handshakesWith, NEW_KEY]
+    hosts['node-c']!.execs.length = 0
+    const report = await convergeFleet(fleet, options({acceptKeyChange: ['node-c']}))
+    expect(report.result).toBe('ok')
+    expect(report.nodes[2]!.steps).toMatchObject({key: 'new', config: 'changed', service: 'started'})
+    const apply = hosts['node-c']!.execs.find((e) => e.script === 'apply')!
+    expect(apply.args.slice(2, 4)).toEqual(['yes', 'start']) // the config is written again, not just started
+    expect(hosts['node-c']!.state.interfacePublicKey).toBe(NEW_KEY)
+  })
+
+  it('key file and running interface disagree: that node fails (also with --accept-key-change), never one picked', async () => {
+    await convergeFleet(fleet, options())
+    // The key file was replaced under the running interface.
+    hosts['node-b']!.state.interfacePublicKey = KEYS['node-b']
+    hosts['node-b']!.state.publicKey = NEW_KEY
+    for (const accept of [[], ['node-b']]) {
+      const report = await convergeFleet(fleet, options({acceptKeyChange: accept}))
+      const b = report.nodes.find((n) => n.name === 'node-b')!
+      expect(b.keyRefusal).toEqual({reason: 'file-and-interface-differ', keyFile: NEW_KEY, interface: KEYS['node-b'], pinned: KEYS['node-b']})
+      expect(renderConvergeText(report)).toContain('hint: the key file changed under the running interface: put the old key file back')
+      expect(hosts['node-a']!.state.config).toContain(`PublicKey = ${KEYS['node-b']}`)
+      expect(hosts['node-a']!.state.config).not.toContain(NEW_KEY)
+    }
+  })
+
+  it('a probe printing a malformed key fails that node only; state is not poisoned and the next run still works', async () => {
+    await convergeFleet(fleet, options())
+    hosts['node-b']!.state.publicKey = 'not-a-key'
+    hosts['node-b']!.state.interfacePublicKey = KEYS['node-b']
+    const report = await convergeFleet(fleet, options())
+    expect(report.nodes.map((n) => n.result)).toEqual(['unchanged', 'failed', 'unchanged'])
+    expect(report.nodes[1]!.keyRefusal).toEqual({reason: 'malformed', source: 'key-file', value: 'not-a-key'})
+    expect(renderConvergeText(report)).toContain('node-b: FAILED: its key file reports "not-a-key" as its public key, which is not a WireGuard key')
+    expect(JSON.stringify(await openStateStore(fleet.dir).load())).not.toContain('not-a-key')
+    hosts['node-b']!.state.publicKey = KEYS['node-b']
+    hosts['node-b']!.state.interfacePublicKey = undefined
+    expect((await convergeFleet(fleet, options())).result).toBe('ok')
+  })
+
+  it('a malformed key in state.json is ignored with a warning, not fatal: the node reports its key again and is pinned', async () => {
+    await convergeFleet(fleet, options())
+    const file = join(fleet.dir, '.wgfleet', 'state.json')
+    const {readFileSync} = await import('node:fs')
+    const state = JSON.parse(readFileSync(file, 'utf8'))
+    state.nodes['node-b'].publicKey = 'not-a-key\nPostUp = reboot'
+    writeFileSync(file, JSON.stringify(state))
+    const report = await convergeFleet(fleet, options())
+    expect(report.result).toBe('ok')
+    expect(report.warnings).toContainEqual({kind: 'state-ignored', node: 'node-b', field: 'publicKey'})
+    expect(renderConvergeText(report)).toContain('warning: .wgfleet/state.json: the public key of "node-b" is malformed and was ignored')
+    expect(readFileSync(file, 'utf8')).not.toContain('not-a-key')
+    expect((await openStateStore(fleet.dir).load()).nodes['node-b']?.publicKey).toBe(KEYS['node-b'])
+  })
+
+  it('--accept-key-change naming no node of the inventory is a usage error before anything connects', async () => {
+    await expect(convergeFleet(fleet, options({acceptKeyChange: ['node-x']}))).rejects.toMatchObject({exitCode: 2, message: expect.stringMatching(/--accept-key-change node-x/)})
+    expect(Object.values(hosts).every((h) => h.connections === 0)).toBe(true)
+  })
+})
+
+describe('convergeFleet: a node of unknown key', () => {
+  /** Converge, then forget node-c (no state here) and make it unreachable. */
+  async function forgetNodeC(): Promise<void> {
+    await convergeFleet(fleet, options())
+    const {rmSync} = await import('node:fs')
+    rmSync(join(fleet.dir, '.wgfleet'), {recursive: true, force: true})
+    unreachable.add('node-c')
+  }
+  const mtu = () => parseInventory(INVENTORY.replace('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nmtu = 1380'), fleet.file)
+
+  it('configs that disagree about its key: each node keeps its own section, none plants a key on another, none drops it', async () => {
+    await forgetNodeC()
+    // node-a's config claims another key for node-c (planted, or stale).
+    hosts['node-a']!.state.config = hosts['node-a']!.state.config!.replace(`PublicKey = ${KEYS['node-c']}`, `PublicKey = ${OTHER_KEY}`)
+    const report = await convergeFleet(mtu(), options())
+    expect(report.result).toBe('partial')
+    expect(hosts['node-a']!.state.config).toContain('MTU = 1380')
+    expect(hosts['node-a']!.state.config).toContain(`# node-c\n[Peer]\nPublicKey = ${OTHER_KEY}\n`)
+    expect(hosts['node-b']!.state.config).toContain('MTU = 1380')
+    expect(hosts['node-b']!.state.config).toContain(`# node-c\n[Peer]\nPublicKey = ${KEYS['node-c']}\n`)
+    expect(hosts['node-b']!.state.config).not.toContain(OTHER_KEY)
+    expect(report.warnings).toContainEqual({kind: 'unknown-key', node: 'node-c', cause: 'not-reached', keptOn: ['node-a', 'node-b'], leftOutOn: []})
+    expect(renderConvergeText(report)).toContain(
+      'warning: node-c: public key unknown (not pinned in this machine\'s state, and it was not reached): kept the existing [Peer] section on node-a, node-b as it was',
+    )
+    // Nothing is pinned from a config: only a node's own report pins its key.
+    expect((await openStateStore(fleet.dir).load()).nodes['node-c']).toBeUndefined()
+  })
+
+  it('an existing section that carries another node\'s key is not kept: left out there, and said why', async () => {
+    await forgetNodeC()
+    hosts['node-a']!.state.config = hosts['node-a']!.state.config!.replace(`PublicKey = ${KEYS['node-c']}`, `PublicKey = ${KEYS['node-b']}`)
+    const report = await convergeFleet(mtu(), options())
+    expect(keyLines(hosts['node-a']!.state.config, KEYS['node-b'])).toBe(1)
+    expect(hosts['node-a']!.state.config).not.toContain('# node-c')
+    expect(hosts['node-b']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
+    expect(report.warnings).toContainEqual({kind: 'unknown-key', node: 'node-c', cause: 'not-reached', keptOn: ['node-b'], leftOutOn: [{node: 'node-a', reason: 'key-in-use'}]})
   })
 })

@@ -295,8 +295,70 @@ describe('unknown public keys', () => {
     expect(c.config).not.toContain('0.0.0.0/0')
   })
 
-  it('a malformed known key is refused (it would be pasted into the config)', () => {
-    expect(() => planFleet(fleet(SCENARIO), {publicKeys: {'node-b': 'x\nPostUp = reboot'}})).toThrow(WgfleetError)
+  it('a malformed known key is never pasted into a config: key trust lets none through, so here it is a bug', () => {
+    expect(() => planFleet(fleet(SCENARIO), {publicKeys: {'node-b': 'x\nPostUp = reboot'}})).toThrow(BugError)
+  })
+})
+
+describe('existing sections of peers whose key is unknown', () => {
+  const known = {'node-a': KEYS['node-a'], 'node-c': KEYS['node-c']}
+  const section = (publicKey: string, allowedIps: string[], endpoint: string | null = '2.2.2.2:51820') => ({
+    lines: ['# node-b', '[Peer]', `PublicKey = ${publicKey}`, ...(endpoint ? [`Endpoint = ${endpoint}`] : []), `AllowedIPs = ${allowedIps.join(', ')}`],
+    publicKey,
+    endpoint,
+    allowedIps,
+    keepalive: 0,
+  })
+  const planWith = (sections: Record<string, Record<string, ReturnType<typeof section>>>, publicKeys: Record<string, string> = known) =>
+    planFleet(fleet(SCENARIO), {publicKeys, existingPeers: sections}, {omitPeersWithoutKey: true})
+
+  it('only the node\'s own section counts: node-a\'s section for node-b never reaches node-c', () => {
+    const plan = planWith({'node-a': {'node-b': section(KEYS['node-b'], ['10.0.0.2/32'])}})
+    expect(nodeOf(plan, 'node-a').keptPeers).toEqual(['node-b'])
+    expect(nodeOf(plan, 'node-a').config).toContain(`# node-b\n[Peer]\nPublicKey = ${KEYS['node-b']}\nEndpoint = 2.2.2.2:51820\nAllowedIPs = 10.0.0.2/32\n`)
+    expect(nodeOf(plan, 'node-c').skippedPeers).toEqual(['node-b'])
+    expect(nodeOf(plan, 'node-c').config).not.toContain('node-b')
+  })
+
+  it('a section whose key is a known node\'s is not kept (it would stand for that node): left out, and said why', () => {
+    const plan = planWith({'node-a': {'node-b': section(KEYS['node-c'], ['10.0.0.2/32'])}})
+    const a = nodeOf(plan, 'node-a')
+    expect(a.refusedSections).toEqual([{peer: 'node-b', conflict: 'key-in-use'}])
+    expect(a.skippedPeers).toEqual(['node-b'])
+    expect(a.keptPeers).toEqual([])
+    expect(a.config.match(new RegExp(`PublicKey = ${KEYS['node-c'].replace(/[+/]/g, '\\$&')}`, 'g'))).toHaveLength(1)
+  })
+
+  it('a section with another peer\'s range, or the node\'s own address, is not kept (WireGuard would move the range)', () => {
+    for (const ranges of [['10.0.0.2/32', '10.0.0.3/32'], ['10.0.0.1/32']]) {
+      const a = nodeOf(planWith({'node-a': {'node-b': section(KEYS['node-b'], ranges)}}), 'node-a')
+      expect(a.refusedSections).toEqual([{peer: 'node-b', conflict: 'allowed-ips-in-use'}])
+      expect(a.skippedPeers).toEqual(['node-b'])
+    }
+  })
+
+  it('a peer whose key is known is planned, whatever the node\'s old section says', () => {
+    const plan = planWith({'node-a': {'node-b': section(KEYS['node-e'], ['10.0.0.2/32'])}}, allKeys())
+    expect(nodeOf(plan, 'node-a').keptPeers).toEqual([])
+    expect(nodeOf(plan, 'node-a').config).toContain(`PublicKey = ${KEYS['node-b']}`)
+    expect(nodeOf(plan, 'node-a').config).not.toContain(KEYS['node-e'])
+  })
+
+  it('a kept relay keeps what it carries: its relayed routes and a full tunnel follow the section', () => {
+    const nodes = [...SCENARIO.map((n) => (n.name === 'node-c' ? {...n, exitVia: 'node-a'} : n)), NODE_D]
+    const relay = {
+      lines: ['# node-a', '[Peer]', `PublicKey = ${KEYS['node-a']}`, 'Endpoint = 1.1.1.1:51820', 'AllowedIPs = 10.0.0.1/32, 10.0.0.4/32, 0.0.0.0/0', 'PersistentKeepalive = 25'],
+      publicKey: KEYS['node-a'],
+      endpoint: '1.1.1.1:51820',
+      allowedIps: ['10.0.0.1/32', '10.0.0.4/32', '0.0.0.0/0'],
+      keepalive: 25,
+    }
+    const plan = planFleet(fleet(nodes), {publicKeys: {'node-b': KEYS['node-b']}, existingPeers: {'node-c': {'node-a': relay}}}, {omitPeersWithoutKey: true})
+    const c = nodeOf(plan, 'node-c')
+    expect(c.keptPeers).toEqual(['node-a'])
+    expect(c.relayed).toEqual([{name: 'node-d', address: '10.0.0.4', via: 'node-a'}])
+    expect(c.fullTunnel).toBe(true)
+    expect(c.peers[0]).toMatchObject({name: 'node-a', exit: true, relays: ['node-d'], verbatim: relay.lines})
   })
 })
 

@@ -27,6 +27,8 @@ function bareNode(overrides: Partial<RenderableNode> = {}): RenderableNode {
     peers: [],
     relayed: [],
     skippedPeers: [],
+    keptPeers: [],
+    refusedSections: [],
     managementSources: [],
     ...overrides,
   }

@@ -126,6 +126,14 @@ describe('decideApply', () => {
     expect(d).toMatchObject({writeConfig: false, action: 'start'})
   })
 
+  it('a config holding another private key than the key file: written again from the key file, interface (re)started', () => {
+    const other = 'CUVmuCqSMnAIGcynv1bFuM8gOzOCnUK3CWLQB9S7sFs='
+    const stale = probe({...converged, configPubkey: other})
+    expect(decideApply(stale, nodePlan(), 51820, converged.pubkey)).toMatchObject({writeConfig: true, configChange: 'interface', action: 'restart', needed: true})
+    expect(decideApply(probe({...converged, configPubkey: other, ifaceUp: false}), nodePlan(), 51820, converged.pubkey)).toMatchObject({writeConfig: true, action: 'start'})
+    expect(decideApply(probe({...converged, configPubkey: converged.pubkey}), nodePlan(), 51820, converged.pubkey).needed).toBe(false)
+  })
+
   it('ufw active without the port: open it; firewalld likewise; inactive firewall: untouched', () => {
     expect(decideApply(probe({...converged, ufw: 'active'}), nodePlan(), 51820).firewall).toEqual(['ufw allow 51820/udp'])
     expect(decideApply(probe({...converged, ufw: 'active', ufwAllowed: ['51820/udp']}), nodePlan(), 51820).needed).toBe(false)
