@@ -131,7 +131,10 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
         const nodePlan = plan.nodes.find((n) => n.name === name)!
         return verifyNode({fleet, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), pairs})
       },
-      {concurrency: options.concurrency, silent: options.silent},
+      // Every node at once, whatever --concurrency says: one side of a pair waits for the other's start,
+      // which a node queued behind it could never send. The connections are open already; on the hosts
+      // it is a few `wg show`s and pings.
+      {concurrency: Math.max(1, applied.size), silent: options.silent},
     )
     for (const [name, outcome] of phase3) {
       if (outcome.ok) results.set(name, outcome.value)

@@ -9,6 +9,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 
 import {parseInventory} from '../../../src/inventory/index.js'
 import type {Fleet} from '../../../src/inventory/model.js'
+import {loadScript} from '../../../src/remote/scripts.js'
 import {convergeFleet, type ConvergeOptions} from '../../../src/services/converge.js'
 import {openStateStore} from '../../../src/state/state.js'
 import {SshError} from '../../../src/ssh/errors.js'
@@ -201,6 +202,32 @@ describe('convergeFleet', () => {
       } finally {
         delete (KEYS as Record<string, string>)['node-d']
       }
+    })
+
+    it('every node verifies at once, also with --concurrency 1 (an awaiting node holds its exec until its peer starts)', async () => {
+      // Each verify returns only once every node's verify has begun, as an awaiting side does on a host.
+      const begun = new Set<string>()
+      let release!: () => void
+      const allBegun = new Promise<void>((resolve) => (release = resolve))
+      const report = await convergeFleet(fleet, options({
+        concurrency: 1,
+        openShell: async (node) => {
+          const shell = hosts[node.name]!.shell()
+          return {
+            ...shell,
+            run: async (script, args, runOptions) => {
+              if (script === loadScript('verify')) {
+                begun.add(node.name)
+                if (begun.size === Object.keys(hosts).length) release()
+                const timeout = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 2000))
+                if ((await Promise.race([allBegun, timeout])) === 'stuck') return {code: 1, stdout: 'error=the other verifies never began\n', stderr: ''}
+              }
+              return shell.run(script, args, runOptions)
+            },
+          }
+        },
+      }))
+      expect(report.nodes.map((n) => [n.name, n.result, n.error])).toEqual([['node-a', 'changed', undefined], ['node-b', 'changed', undefined], ['node-c', 'changed', undefined]])
     })
 
     it('a node whose peers were all unreachable still finishes its interface (held keepalives set from the file)', async () => {
