@@ -17,9 +17,10 @@
 #             to lose), which initiates at once; then as initiate.
 #   live      the entry is older than the peer's and the peer starts: a handshake after this check began,
 #             or an answered ping over the session we have (never a first ping: that would initiate).
-#   FINISH    yes: apply held keepalives back; at the end (whatever the outcome) the interface is set to
-#             its config file, keepalives and all, and apply's pending marker is cleared. Done before
-#             anything is printed, and a hang-up only ends the waiting, so it happens even if wgfleet is gone.
+#   FINISH    yes: apply held keepalives back; at the end (whatever the outcome) they are set from the
+#             config file — the interface is then what the file says — and apply's pending marker is
+#             cleared. Done before anything is printed, and a hang-up only ends the waiting, so it happens
+#             even if wgfleet is gone.
 # `wg show latest-handshakes` prints public keys and times only: nothing secret leaves the host. The
 # stripped config (with the private key) goes straight from wg-quick to wg, never to stdout.
 set -u
@@ -95,13 +96,23 @@ for pid in "${pinger[@]}"; do kill "$pid" 2>/dev/null; done
 wait 2>/dev/null
 
 if [ "$finish" = yes ]; then
-  stripped=$(wg-quick strip "$iface" 2>/dev/null)
-  # An empty or keyless text would make syncconf remove every peer: never sync from one.
-  if [ -n "$stripped" ] && printf '%s\n' "$stripped" | grep -q '^PrivateKey = ..*' &&
-    printf '%s\n' "$stripped" | wg syncconf "$iface" /dev/stdin 2>/dev/null; then
-    rm -f "$pending"
+  # apply held back only the keepalives of the fresh entries: set every peer's keepalive from the file
+  # (unchanged ones are no-ops). Not a whole syncconf: that re-applies ListenPort, and wireguard-go then
+  # rebinds its socket, dropping whatever a peer sends at that moment.
+  if stripped=$(wg-quick strip "$iface" 2>/dev/null) && [ -n "$stripped" ]; then
+    settings=()
+    while read -r key every; do settings+=(peer "$key" persistent-keepalive "$every"); done < <(printf '%s\n' "$stripped" | awk '
+      /^[ \t]*\[/ { if (key != "" && every != "") print key, every; key = ""; every = ""; inpeer = tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/ }
+      inpeer && tolower($0) ~ /^[ \t]*publickey[ \t]*=/ { key = $0; sub(/^[^=]*=[ \t]*/, "", key); sub(/[ \t\r]*$/, "", key) }
+      inpeer && tolower($0) ~ /^[ \t]*persistentkeepalive[ \t]*=/ { every = $0; sub(/^[^=]*=[ \t]*/, "", every); sub(/[ \t\r]*$/, "", every) }
+      END { if (key != "" && every != "") print key, every }')
+    if [ ${#settings[@]} -eq 0 ] || wg set "$iface" "${settings[@]}"; then
+      rm -f "$pending"
+    else
+      warnings+=("could not turn the keepalives of $iface on (they stay off until the next run): run wgfleet init again")
+    fi
   else
-    warnings+=("could not set $iface to $conf (keepalives stay off until the next run): run wgfleet init again")
+    warnings+=("could not read $conf to turn the keepalives of $iface on (they stay off until the next run): run wgfleet init again")
   fi
   unset stripped
 fi

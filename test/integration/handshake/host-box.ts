@@ -47,6 +47,7 @@ case "$1 \${3:-} \${5:-}" in
   "show peers ") keys ;;
   "show allowed-ips ") ;;
   "set peer remove") rm -f "$S/peer.$4"; touch "$S/lost.$4" ;;
+  "set peer "*) [ -f "$S/fail-set" ] && exit 1; shift 2; echo "$*" >>"$S/set" ;;
   "syncconf "* | "addconf "*)
     n=$(ls "$S" | grep -c "^$1\\.")
     cat "$3" >"$S/$1.$n"

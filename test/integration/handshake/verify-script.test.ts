@@ -114,28 +114,36 @@ describe('verify.sh', () => {
     expect(box.calls()).not.toContain('ping 10.0.0.1')
   })
 
-  it('finish: sets the interface to its file (keepalives on) and clears the pending marker, done or not', () => {
+  it('finish: turns every keepalive of the file on (one wg set, no syncconf) and clears the pending marker, done or not', () => {
     box.writeWireguard('.wg0.pending', '')
     const run = verify(1, 'yes', NODE_C, '10.0.0.3', 'await')
     expect(run.reading.verified.size).toBe(0)
-    const [synced] = box.received('syncconf')
-    expect(synced).toContain('PersistentKeepalive = 25')
-    expect(synced).toContain('PrivateKey = ')
+    expect(box.read('set')).toBe(`peer ${NODE_A} persistent-keepalive 25 peer ${NODE_C} persistent-keepalive 25\n`)
+    // A syncconf would re-apply ListenPort, and wireguard-go rebinds its socket under arriving packets.
+    expect(box.received('syncconf')).toEqual([])
     expect(box.readWireguard('.wg0.pending')).toBeUndefined()
     expect(run.stdout).not.toContain('PrivateKey')
   })
 
-  it('finish: never syncs from an empty strip (that would drop every peer); the marker stays, with a warning', () => {
+  it('finish: when the file cannot be read, nothing is set; the marker stays, with a warning', () => {
     box.writeWireguard('.wg0.pending', '')
     box.set('fail-strip')
     const run = verify(0, 'yes')
-    expect(box.received('syncconf')).toEqual([])
+    expect(box.read('set')).toBeUndefined()
     expect(box.readWireguard('.wg0.pending')).toBe('')
-    expect(run.reading.warnings).toEqual([expect.stringMatching(/could not set wg0 to \/etc\/wireguard\/wg0.conf/)])
+    expect(run.reading.warnings).toEqual([expect.stringMatching(/could not read \/etc\/wireguard\/wg0.conf/)])
+  })
+
+  it('finish: a failed wg set keeps the marker (the next run restarts the interface from the file)', () => {
+    box.writeWireguard('.wg0.pending', '')
+    box.set('fail-set')
+    const run = verify(0, 'yes')
+    expect(box.readWireguard('.wg0.pending')).toBe('')
+    expect(run.reading.warnings).toEqual([expect.stringMatching(/could not turn the keepalives of wg0 on/)])
   })
 
   it('no finish: the interface is left as it is', () => {
     verify(0, 'no')
-    expect(box.received('syncconf')).toEqual([])
+    expect(box.read('set')).toBeUndefined()
   })
 })
