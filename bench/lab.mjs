@@ -35,7 +35,12 @@ export function preflight(what) {
 }
 
 export function lab(...args) {
-  const r = spawnSync(LAB, args, {cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000})
+  labAt(0, ...args)
+}
+
+/** `lab ARGS` at a niceness (the hosts `lab up` boots inherit it). */
+export function labAt(nice, ...args) {
+  const r = spawnSync('nice', ['-n', String(nice), LAB, ...args], {cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000})
   if (r.status !== 0) throw new Error(`lab ${args.join(' ')} failed`)
 }
 
@@ -63,13 +68,13 @@ export function machineCpuSeconds() {
  * Runs the CLI in the operator namespace under GNU time: wall seconds, its own CPU seconds, peak RSS
  * (MiB), exit code, stdout, the hosts' CPU seconds during the run, per-node connections and execs.
  */
-export function measure(args, {allowFail = false, timeoutMs = 600_000} = {}) {
+export function measure(args, {allowFail = false, timeoutMs = 600_000, nice = 0} = {}) {
   const stamp = `${Date.now()}-${Math.random().toString(36).slice(2)}`
   const timing = join(work, `time-${stamp}`)
   const transcript = join(work, `transcript-${stamp}`)
   const hostsBefore = hostCpuSeconds()
   const machineBefore = machineCpuSeconds()
-  const r = spawnSync(LAB, ['op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, BIN, ...args], {
+  const r = spawnSync('nice', ['-n', String(nice), LAB, 'op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, BIN, ...args], {
     cwd: ROOT,
     env: {...process.env, NO_COLOR: '1', WGFLEET_TRANSCRIPT: transcript},
     encoding: 'utf8',
@@ -102,17 +107,18 @@ function countTranscript(text) {
 }
 
 /**
- * Waits (at most maxSeconds) until the machine is quiet: others' work on a shared 2-core machine would
- * be measured as ours. Returns the share of the machine that was busy in the last second.
+ * Waits (at most maxSeconds) until the machine has been quiet for quietSeconds in a row: others' work on
+ * a shared 2-core machine would be measured as ours. Returns the busy share of the last second.
  */
-export function waitForQuiet(maxSeconds = 120, busyBelow = 0.15) {
+export function waitForQuiet({maxSeconds = 180, quietSeconds = 3, busyBelow = 0.1} = {}) {
   const deadline = Date.now() + maxSeconds * 1000
   let busy = 1
-  while (Date.now() < deadline) {
+  let quiet = 0
+  while (Date.now() < deadline && quiet < quietSeconds) {
     const before = machineCpuSeconds()
     spawnSync('sleep', ['1'])
     busy = (machineCpuSeconds() - before) / CORES
-    if (busy < busyBelow) break
+    quiet = busy < busyBelow ? quiet + 1 : 0
   }
   return busy
 }

@@ -11,7 +11,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {CORES, INVENTORY, MACHINE, ROOT, hostCpuSeconds, lab, measure, preflight, resultsSections, waitForQuiet, writeResultsSection} from './lab.mjs'
+import {CORES, INVENTORY, MACHINE, ROOT, hostCpuSeconds, lab, labAt, measure, preflight, resultsSections, waitForQuiet, writeResultsSection} from './lab.mjs'
 
 const RUNS = process.argv.includes('--quick') ? 1 : 3
 
@@ -41,41 +41,51 @@ if (process.argv.includes('--fresh10')) {
 /**
  * `--fresh10 [--runs 10]`: fresh `init` at N=10 against the host-CPU floor, every run listed. The floor is
  * the CPU the run needs — the hosts' (the lab's cgroup) plus wgfleet's own (GNU time) — spread over every
- * core: no schedule can finish sooner. Target: wall ≤ 1.2 × floor in every run. Each run starts from a
- * quiet machine (others' work on a shared machine would be measured as ours) and idle, fresh hosts.
+ * core: no schedule can finish sooner. Target: wall ≤ 1.2 × floor in every run.
+ * The machine is shared: each run starts once it has been quiet for 3 s, the hosts and wgfleet run at
+ * nice -10, and a run during which the rest of the machine still used more than DISTURBED CPU-seconds
+ * (each one adds up to its half to the wall of a 2-core run) is listed as disturbed and repeated —
+ * bounded: at most `runs + 15` attempts. Every attempt is printed and recorded.
  */
 function freshFloor(n, runs) {
-  const rows = []
-  for (let i = 1; i <= runs; i++) {
+  const DISTURBED = 0.4
+  const NICE = -10
+  const attempts = []
+  while (attempts.filter((a) => !a.disturbed).length < runs && attempts.length < runs + 15) {
     const busy = waitForQuiet()
-    freshLab(n)
+    lab('down')
+    labAt(NICE, 'up', '--scenario', 'scale', '--nodes', String(n))
     waitForIdleHosts()
-    const r = measure(['init', '-i', INVENTORY, '--concurrency', '20'])
+    const r = measure(['init', '-i', INVENTORY, '--concurrency', '20'], {nice: NICE})
     const floor = (r.hostsCpu + r.cliCpu) / CORES
     const others = Math.max(0, r.machineCpu - r.hostsCpu - r.cliCpu)
-    const row = {run: i, wall: r.wall, hostsCpu: r.hostsCpu, cliCpu: r.cliCpu, floor, ratio: r.wall / floor, others, busyBefore: busy, execs: r.counts.maxExecs, connections: r.counts.maxConnections}
-    rows.push(row)
-    console.log(`fresh N=${n} run ${String(i).padStart(2)}/${runs}: wall ${r.wall.toFixed(2)} s, floor ${floor.toFixed(2)} s (hosts ${r.hostsCpu.toFixed(2)} + wgfleet ${r.cliCpu.toFixed(2)} CPU-s / ${CORES}), ${row.ratio.toFixed(2)}× floor, other CPU ${others.toFixed(2)} s`)
+    const row = {attempt: attempts.length + 1, wall: r.wall, hostsCpu: r.hostsCpu, cliCpu: r.cliCpu, floor, ratio: r.wall / floor, others, disturbed: others > DISTURBED, busyBefore: busy, execs: r.counts.maxExecs, connections: r.counts.maxConnections}
+    attempts.push(row)
+    console.log(`fresh N=${n} attempt ${String(row.attempt).padStart(2)}: wall ${r.wall.toFixed(2)} s, floor ${floor.toFixed(2)} s (hosts ${r.hostsCpu.toFixed(2)} + wgfleet ${r.cliCpu.toFixed(2)} CPU-s / ${CORES}), ${row.ratio.toFixed(2)}× floor, other CPU ${others.toFixed(2)} s${row.disturbed ? ' — disturbed, repeated' : ''}`)
   }
   lab('down')
-  const met = rows.every((r) => r.ratio <= 1.2)
-  const worst = Math.max(...rows.map((r) => r.ratio))
-  console.log(`fresh N=${n}: ${met ? 'every run' : 'NOT every run'} within 1.2× of its floor (worst ${worst.toFixed(2)}×)`)
+  const counted = attempts.filter((a) => !a.disturbed)
+  const met = counted.length >= runs && counted.every((r) => r.ratio <= 1.2)
+  const worst = Math.max(...counted.map((r) => r.ratio))
+  const summary = `${counted.length} undisturbed runs of ${attempts.length} attempts; ${met ? 'every one' : 'NOT every one'} within 1.2× of its floor (worst ${worst.toFixed(2)}×)`
+  console.log(`fresh N=${n}: ${summary}`)
   writeResultsSection(
     `fresh-n${n}`,
     [
       `## Fresh \`init\`, N=${n}, against the host-CPU floor`,
       '',
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${MACHINE}: \`flock /tmp/wgfleet-e2e.lock node bench/run.mjs --fresh10\`,`,
-      `${runs} runs, each on fresh hosts of the scale scenario (\`lab down\` + \`lab up --scenario scale --nodes ${n}\`, hosts idle before`,
-      'the run, the machine quiet). Floor = (CPU the hosts used during the run, from the lab\'s cgroup, + wgfleet\'s own CPU) / cores:',
-      'no schedule can finish sooner. "Other CPU": what the rest of the machine used meanwhile.',
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${MACHINE}: \`flock /tmp/wgfleet-e2e.lock node bench/run.mjs --fresh10\`.`,
+      `Each run on fresh hosts of the scale scenario (\`lab down\` + \`lab up --scenario scale --nodes ${n}\`, idle before the run).`,
+      'Floor = (CPU the hosts used during the run, from the lab\'s cgroup, + wgfleet\'s own CPU) / cores: no schedule can finish',
+      'sooner. The machine is shared with other work: a run starts once the machine has been quiet for 3 s, hosts and wgfleet',
+      `run at nice ${NICE}, and an attempt during which the rest of the machine used more than ${DISTURBED} CPU-s ("other CPU") is`,
+      'disturbed: listed, not counted, repeated.',
       '',
-      `**Target wall ≤ 1.2 × floor in every run: ${met ? 'met' : 'not met'}** (worst ${worst.toFixed(2)}×).`,
+      `**Target wall ≤ 1.2 × floor in every run: ${met ? 'met' : 'not met'}** — ${summary}.`,
       '',
-      '| run | wall (s) | hosts CPU (s) | wgfleet CPU (s) | floor (s) | wall / floor | other CPU (s) | execs/node | conn./node |',
-      '|---|---|---|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.run} | ${r.wall.toFixed(2)} | ${r.hostsCpu.toFixed(2)} | ${r.cliCpu.toFixed(2)} | ${r.floor.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.others.toFixed(2)} | ${r.execs} | ${r.connections} |`),
+      '| attempt | counted | wall (s) | hosts CPU (s) | wgfleet CPU (s) | floor (s) | wall / floor | other CPU (s) | execs/node | conn./node |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...attempts.map((r) => `| ${r.attempt} | ${r.disturbed ? 'no (disturbed)' : 'yes'} | ${r.wall.toFixed(2)} | ${r.hostsCpu.toFixed(2)} | ${r.cliCpu.toFixed(2)} | ${r.floor.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.others.toFixed(2)} | ${r.execs} | ${r.connections} |`),
     ].join('\n'),
   )
   process.exitCode = met ? 0 : 1
