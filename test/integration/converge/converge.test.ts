@@ -10,10 +10,11 @@ import {beforeEach, describe, expect, it} from 'vitest'
 import {parseInventory} from '../../../src/inventory/index.js'
 import type {Fleet} from '../../../src/inventory/model.js'
 import {renderConvergeText} from '../../../src/output/converge-view.js'
+import {loadScript} from '../../../src/remote/scripts.js'
 import {convergeFleet, type ConvergeOptions} from '../../../src/services/converge.js'
 import {openStateStore} from '../../../src/state/state.js'
 import {SshError} from '../../../src/ssh/errors.js'
-import {FakeHost} from '../../fixtures/fake-host.js'
+import {FakeHost, verifyRequest} from '../../fixtures/fake-host.js'
 
 const KEYS = {
   'node-a': 'YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=',
@@ -154,6 +155,92 @@ describe('convergeFleet', () => {
     expect(b.result).toBe('failed')
     expect(b.error).toMatch(/no handshake with node-c \(/)
     expect(b.steps.handshakes).toEqual({verified: 1, expected: 2})
+  })
+
+  describe('who starts each handshake after the barrier (first-handshake)', () => {
+    const modesOf = (name: string) => {
+      const verify = hosts[name]!.execs.filter((e) => e.script === 'verify').at(-1)
+      if (!verify) return undefined
+      const {finish, modes} = verifyRequest(verify.args)
+      const byName = Object.fromEntries(Object.entries(modes).map(([key, mode]) => [Object.entries(KEYS).find(([, k]) => k === key)?.[0] ?? key, mode]))
+      return {finish, modes: byName}
+    }
+
+    it('fresh fleet: one side per pair starts (the NAT-ed node towards the public ones), every node finishes its interface', async () => {
+      const report = await convergeFleet(fleet, options())
+      expect(report.result).toBe('ok')
+      expect(modesOf('node-a')).toEqual({finish: 'yes', modes: {'node-b': 'initiate', 'node-c': 'await'}})
+      expect(modesOf('node-b')).toEqual({finish: 'yes', modes: {'node-a': 'await', 'node-c': 'await'}})
+      expect(modesOf('node-c')).toEqual({finish: 'yes', modes: {'node-a': 'initiate', 'node-b': 'initiate'}})
+    })
+
+    it('one node restarted: it starts towards the public peers; a NAT-ed peer re-adds it and starts; the rest is untouched', async () => {
+      await convergeFleet(fleet, options())
+      for (const h of Object.values(hosts)) h.execs.length = 0
+      hosts['node-b']!.state.up = false // the interface went down: this run starts it
+      const report = await convergeFleet(fleet, options())
+      expect(report.result).toBe('ok')
+      expect(modesOf('node-b')).toEqual({finish: 'yes', modes: {'node-a': 'initiate', 'node-c': 'await'}})
+      expect(modesOf('node-a')).toEqual({finish: 'no', modes: {'node-b': 'live', 'node-c': 'any'}})
+      expect(modesOf('node-c')).toEqual({finish: 'no', modes: {'node-a': 'any', 'node-b': 'reset'}})
+    })
+
+    it('a node joins: every pair with it is fresh on both sides and split evenly; old pairs stay as they are', async () => {
+      await convergeFleet(fleet, options())
+      const keyD = 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ='
+      ;(KEYS as Record<string, string>)['node-d'] = keyD
+      try {
+        hosts['node-d'] = new FakeHost('node-d', keyD)
+        for (const [name, host] of Object.entries(hosts)) host.handshakesWith = Object.entries(KEYS).filter(([n]) => n !== name).map(([, k]) => k)
+        for (const h of Object.values(hosts)) h.execs.length = 0
+        const grown = parseInventory(INVENTORY + '\n[node-d]\nhost = 203.0.113.4\naddress = 10.0.0.4\n', fleet.file)
+        const report = await convergeFleet(grown, options())
+        expect(report.result).toBe('ok')
+        // Inventory positions a=0, b=1, c=2, d=3: of i < j, i starts when j - i is odd; c is NAT-ed.
+        expect(modesOf('node-d')).toEqual({finish: 'yes', modes: {'node-a': 'await', 'node-b': 'initiate', 'node-c': 'await'}})
+        expect(modesOf('node-a')).toEqual({finish: 'yes', modes: {'node-b': 'any', 'node-c': 'any', 'node-d': 'initiate'}})
+        expect(modesOf('node-b')).toEqual({finish: 'yes', modes: {'node-a': 'any', 'node-c': 'any', 'node-d': 'await'}})
+        expect(modesOf('node-c')).toEqual({finish: 'yes', modes: {'node-a': 'any', 'node-b': 'any', 'node-d': 'initiate'}})
+      } finally {
+        delete (KEYS as Record<string, string>)['node-d']
+      }
+    })
+
+    it('every node verifies at once, also with --concurrency 1 (an awaiting node holds its exec until its peer starts)', async () => {
+      // Each verify returns only once every node's verify has begun, as an awaiting side does on a host.
+      const begun = new Set<string>()
+      let release!: () => void
+      const allBegun = new Promise<void>((resolve) => (release = resolve))
+      const report = await convergeFleet(fleet, options({
+        concurrency: 1,
+        openShell: async (node) => {
+          const shell = hosts[node.name]!.shell()
+          return {
+            ...shell,
+            run: async (script, args, runOptions) => {
+              if (script === loadScript('verify')) {
+                begun.add(node.name)
+                if (begun.size === Object.keys(hosts).length) release()
+                const timeout = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 2000))
+                if ((await Promise.race([allBegun, timeout])) === 'stuck') return {code: 1, stdout: 'error=the other verifies never began\n', stderr: ''}
+              }
+              return shell.run(script, args, runOptions)
+            },
+          }
+        },
+      }))
+      expect(report.nodes.map((n) => [n.name, n.result, n.error])).toEqual([['node-a', 'changed', undefined], ['node-b', 'changed', undefined], ['node-c', 'changed', undefined]])
+    })
+
+    it('a node whose peers were all unreachable still finishes its interface (held keepalives set from the file)', async () => {
+      await convergeFleet(fleet, options())
+      unreachable.add('node-b')
+      unreachable.add('node-c')
+      // A new port restarts node-a, with its peers' keys from state.
+      const report = await convergeFleet(parseInventory(INVENTORY.replace('address = 10.0.0.1', 'address = 10.0.0.1\nport = 51821'), fleet.file), options())
+      expect(report.result).toBe('partial')
+      expect(modesOf('node-a')).toEqual({finish: 'yes', modes: {}})
+    })
   })
 })
 
