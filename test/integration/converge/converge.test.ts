@@ -12,6 +12,8 @@ import type {Fleet} from '../../../src/inventory/model.js'
 import {renderConvergeText} from '../../../src/output/converge-view.js'
 import {loadScript} from '../../../src/remote/scripts.js'
 import {convergeFleet, type ConvergeOptions} from '../../../src/services/converge.js'
+import {runInit} from '../../../src/services/init.js'
+import {addNode} from '../../../src/services/membership.js'
 import {openStateStore} from '../../../src/state/state.js'
 import {SshError} from '../../../src/ssh/errors.js'
 import {FakeHost, verifyRequest} from '../../fixtures/fake-host.js'
@@ -426,5 +428,34 @@ describe('convergeFleet: a node of unknown key', () => {
     expect(hosts['node-a']!.state.config).not.toContain('# node-c')
     expect(hosts['node-b']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
     expect(report.warnings).toContainEqual({kind: 'unknown-key', node: 'node-c', cause: 'not-reached', keptOn: ['node-b'], leftOutOn: [{node: 'node-a', reason: 'key-in-use'}]})
+  })
+})
+
+describe('init and add-node pass --accept-key-change on', () => {
+  const connection = {concurrency: 10, verifyTimeoutSeconds: 5, silent: true, connectTimeoutSeconds: 1, acceptNewHostKeys: false}
+  const deps = () => ({openShell: options().openShell})
+
+  it('init: a changed key accepted for the node named', async () => {
+    await convergeFleet(fleet, options())
+    rekey(hosts['node-c']!, NEW_KEY)
+    for (const [name, host] of Object.entries(hosts)) if (name !== 'node-c') host.handshakesWith = [...host.handshakesWith, NEW_KEY]
+    const request = {inventory: fleet.file, dryRun: false, adopt: false, ...connection}
+    expect((await runInit(request, deps())).nodes[2]!.keyRefusal?.reason).toBe('changed-from-pinned')
+    expect((await runInit({...request, acceptKeyChange: ['node-c']}, deps())).result).toBe('ok')
+  })
+
+  it('add-node: a changed key accepted for the node named; a name of no node refused before the inventory is written', async () => {
+    await convergeFleet(fleet, options())
+    rekey(hosts['node-b']!, NEW_KEY)
+    hosts['node-e'] = new FakeHost('node-e', OTHER_KEY)
+    for (const host of Object.values(hosts)) host.handshakesWith = [...Object.values(KEYS), NEW_KEY, OTHER_KEY].filter((k) => k !== host.state.publicKey)
+    const {readFileSync} = await import('node:fs')
+    const before = readFileSync(fleet.file, 'utf8')
+    const request = {inventory: fleet.file, name: 'node-e', values: {host: '203.0.113.5'}, ...connection}
+    await expect(addNode({...request, acceptKeyChange: ['node-x']}, deps())).rejects.toMatchObject({exitCode: 2})
+    expect(readFileSync(fleet.file, 'utf8')).toBe(before)
+    const report = await addNode({...request, acceptKeyChange: ['node-b']}, deps())
+    expect(report.result).toBe('ok')
+    expect(hosts['node-e']!.state.config).toContain(`PublicKey = ${NEW_KEY}`)
   })
 })
