@@ -131,10 +131,17 @@ sync_config() {
   echo "service=synced"
 }
 
+# A WireGuard link: the kernel's, or a wireguard-go tun that `wg show` answers for. Nothing else is ever
+# taken down or deleted (the converge refuses such a node first; this is the host's own check).
+is_wireguard_link() {
+  ip -j -d link show dev "$iface" 2>/dev/null | grep -q '"info_kind":"wireguard"' || wg show "$iface" >/dev/null 2>&1
+}
+
 start_service() {
   if [ "$systemd" = yes ]; then
     # An interface brought up by hand would make the unit fail: take it down first.
     if ip link show dev "$iface" >/dev/null 2>&1 && ! systemctl is-active -q "wg-quick@$iface"; then
+      is_wireguard_link || fail "$iface exists and is not a WireGuard interface: left untouched; choose another interface in [network]" 32
       wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" || true
     fi
     systemctl start "wg-quick@$iface" || fail "systemctl start wg-quick@$iface failed: $(journalctl -u "wg-quick@$iface" -n 5 --no-pager 2>/dev/null | tail -n 3 | tr '\n' ' ')"

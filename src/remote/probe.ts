@@ -1,4 +1,5 @@
 /** Parser of what probe.sh prints, into a typed HostProbe (pure). */
+import {isIPv4} from '../inventory/ipv4.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 
 export interface HostProbe {
@@ -22,8 +23,12 @@ export interface HostProbe {
   ipForward: boolean
   forwardFile: boolean
   uplink?: string
+  /** The uplink's own IPv4 addresses (strict dotted quads, at most MAX_UPLINK_ADDRESSES). */
+  uplinkAddresses: string[]
   /** Client address of the SSH connection the host is managed over. */
   sshClient?: string
+  /** The link already named like the interface, when one exists (wgfleet takes over only its own WireGuard). */
+  interfaceLink?: InterfaceLink
   wireguardDirMode?: string
   key: boolean
   keyMode?: string
@@ -41,6 +46,17 @@ export interface HostProbe {
   /** `wg show dump` peer lines (interface line dropped on the host). */
   peerDump?: string
 }
+
+export interface InterfaceLink {
+  /** `ip -d link` kind: wireguard, tun, bridge, vlan, bond, veth...; `device` for a NIC (no kind); `unknown`. */
+  kind: string
+  /** A WireGuard interface: the kernel's, or a wireguard-go tun that `wg show` answers for. */
+  wireguard: boolean
+  /** The main table's default route (IPv4 or IPv6) goes through it. */
+  defaultRoute: boolean
+}
+
+export const MAX_UPLINK_ADDRESSES = 16
 
 export class ProbeParseError extends Error {}
 
@@ -101,7 +117,9 @@ export function parseProbeOutput(text: string): HostProbe {
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
     uplink: opt('uplink'),
+    uplinkAddresses: list('uplink_addresses').filter(isIPv4).slice(0, MAX_UPLINK_ADDRESSES),
     sshClient: opt('ssh_client'),
+    ...(yes('iface_up') ? {interfaceLink: interfaceLinkOf(values)} : {}),
     wireguardDirMode: opt('dir_mode') === 'none' ? undefined : opt('dir_mode'),
     key: yes('key'),
     keyMode: opt('key_mode'),
@@ -115,6 +133,16 @@ export function parseProbeOutput(text: string): HostProbe {
     pending: yes('pending'),
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
     peerDump: blocks.peers ? blocks.peers.join('\n') : undefined,
+  }
+}
+
+/** The link's facts; a link whose facts are missing (an older or cut-off probe) counts as not WireGuard. */
+function interfaceLinkOf(values: Map<string, string>): InterfaceLink {
+  const kind = values.get('iface_kind') ?? ''
+  return {
+    kind: /^[a-z0-9_.-]{1,32}$/.test(kind) ? kind : 'unknown',
+    wireguard: values.get('iface_wireguard') === 'yes',
+    defaultRoute: values.get('iface_default_route') === 'yes',
   }
 }
 
