@@ -18,7 +18,7 @@ import type {HostFacts, NodePlan} from '../plan/model.js'
 import type {HostProbe} from '../remote/probe.js'
 import {openStateStore, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, WgfleetError} from '../lib/errors.js'
-import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
+import {assertHostIsSafe, decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
 import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
@@ -152,6 +152,7 @@ async function discoverNode(
   progress('probing')
   const probe = await probeHost(shell, iface)
   const steps: NodeSteps = {distro: probe.os.prettyName ?? probe.os.id}
+  assertHostIsSafe(probe, {iface, overlay: fleet.network.cidr, fullTunnel: Boolean(node.exitVia)})
 
   if (probe.config && !probe.managed && !options.adopt) {
     throw new NodeFailure(

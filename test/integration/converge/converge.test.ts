@@ -153,4 +153,39 @@ describe('convergeFleet', () => {
     expect(b.error).toMatch(/no handshake with node-c \(/)
     expect(b.steps.handshakes).toEqual({verified: 1, expected: 2})
   })
+
+  it('an existing link named like the interface that is not WireGuard fails that node alone: nothing installed, written or deleted there', async () => {
+    hosts['node-b']!.state = {...hosts['node-b']!.state, up: true, link: {kind: 'bridge', wireguard: false}}
+    for (const dryRun of [true, false]) {
+      const report = await convergeFleet(fleet, options({dryRun}))
+      const b = report.nodes.find((n) => n.name === 'node-b')!
+      expect(b.result).toBe('failed')
+      expect(b.error).toMatch(/wg0 already exists on this host and is a bridge link, not a WireGuard interface/)
+      expect(b.hint).toMatch(/choose another `interface` in \[network\]/)
+      expect(report.nodes.filter((n) => n.result !== 'failed').map((n) => n.name)).toEqual(['node-a', 'node-c'])
+      expect(hosts['node-b']!.execs.map((e) => e.script)).toEqual(['probe'])
+      hosts['node-b']!.execs.length = 0
+    }
+  })
+
+  it('a link named like the interface that carries the default route fails that node', async () => {
+    hosts['node-a']!.state = {...hosts['node-a']!.state, up: true, link: {kind: 'wireguard', wireguard: true, defaultRoute: true}}
+    const a = (await convergeFleet(fleet, options())).nodes.find((n) => n.name === 'node-a')!
+    expect(a.result).toBe('failed')
+    expect(a.error).toMatch(/wg0 carries this host's default route/)
+    expect(hosts['node-a']!.execs.map((e) => e.script)).toEqual(['probe'])
+  })
+
+  it('a node managed from inside the overlay, or whose uplink address is inside it, fails alone', async () => {
+    hosts['node-b']!.state.sshClient = '10.0.0.200'
+    hosts['node-c']!.state.uplinkAddresses = ['10.0.0.77']
+    const report = await convergeFleet(fleet, options())
+    expect(report.result).toBe('partial')
+    const [a, b, c] = report.nodes
+    expect(a!.result).toBe('changed')
+    expect(b!.error).toMatch(/the SSH session comes from 10\.0\.0\.200, inside the overlay 10\.0\.0\.0\/24/)
+    expect(c!.error).toMatch(/this host's own address 10\.0\.0\.77 \(on eth0\) is inside the overlay 10\.0\.0\.0\/24/)
+    expect(b!.hint).toMatch(/\[network\] cidr/)
+    for (const name of ['node-b', 'node-c']) expect(hosts[name]!.execs.map((e) => e.script)).toEqual(['probe'])
+  })
 })
