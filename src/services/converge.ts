@@ -10,8 +10,6 @@
  *
  * A node that fails never stops the others; its peers stay on every other node (from state).
  */
-import {isIP} from 'node:net'
-
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {diffConfig, isInterfaceName, planFleet} from '../plan/index.js'
 import type {HostFacts, NodePlan} from '../plan/model.js'
@@ -329,8 +327,7 @@ function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<str
  */
 function factsOf(probe: HostProbe): HostFacts {
   const uplink = probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : undefined
-  const source = probe.sshClient && isIP(probe.sshClient) ? probe.sshClient : undefined
-  return {uplink, managementSources: source ? [source] : undefined}
+  return {uplink, uplinkAddresses: probe.uplinkAddresses}
 }
 
 /** The firewall step: which firewall filters, and what was (or would be) added to it. */

@@ -188,4 +188,23 @@ describe('convergeFleet', () => {
     expect(b!.hint).toMatch(/\[network\] cidr/)
     for (const name of ['node-b', 'node-c']) expect(hosts[name]!.execs.map((e) => e.script)).toEqual(['probe'])
   })
+
+  it('exit_via: replies from the uplink addresses the probe found stay on the main table; a run from another admin address changes nothing', async () => {
+    const text = INVENTORY.replace('nat = true\n', 'nat = true\nexit_via = node-a\n')
+    const exitFleet = parseInventory(text, fleet.file)
+    hosts['node-c']!.state.uplinkAddresses = ['198.51.100.7']
+    const first = await convergeFleet(exitFleet, options())
+    expect(first.result, JSON.stringify(first.nodes)).toBe('ok')
+    const config = hosts['node-c']!.state.config!
+    expect(config).toContain('PostUp = ip -4 rule add from 198.51.100.7/32 lookup main priority 100\n')
+    expect(config).not.toContain('203.0.113.100')
+    for (const h of Object.values(hosts)) {
+      h.execs.length = 0
+      h.state.sshClient = '203.0.113.77'
+    }
+    const second = await convergeFleet(exitFleet, options())
+    // (The scripted hosts never report iptables as installed, so prepare runs again: not what is looked at here.)
+    expect(second.nodes.map((n) => [n.steps.config, n.steps.service])).toEqual(Array(3).fill(['unchanged', 'running']))
+    for (const h of Object.values(hosts)) expect(h.execs.map((e) => e.script)).not.toContain('apply')
+  })
 })
