@@ -52,10 +52,13 @@ export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHoo
       // whoever the client. (Chosen over connmark: no firewall rules beside wg-quick's own, and nothing that
       // depends on the client, so the config does not change with the admin's address.) A socket bound to
       // the uplink address on purpose also skips the tunnel; everything else goes through it.
-      hooks.postUp.push(`ip -4 rule add from ${address}/32 lookup main priority 100`)
+      // No fixed priority: wg-quick numbers its two rules just below the lowest rule already there (a
+      // leftover at 100 puts them at 99 and 98, in front of a rule at 100: a lockout, seen in the lab). Added
+      // after them without a priority, the kernel numbers this rule below theirs, so it is read first.
+      hooks.postUp.push(`ip -4 rule add from ${address}/32 lookup main`)
       // Tolerant: wg-quick runs PostDown under `set -e`, and after a change of address the rule of the new
       // config was never added.
-      hooks.postDown.push(`ip -4 rule del from ${address}/32 lookup main priority 100 || true`)
+      hooks.postDown.push(`ip -4 rule del from ${address}/32 lookup main || true`)
     }
   }
   return hooks

@@ -196,7 +196,7 @@ describe('convergeFleet', () => {
     const first = await convergeFleet(exitFleet, options())
     expect(first.result, JSON.stringify(first.nodes)).toBe('ok')
     const config = hosts['node-c']!.state.config!
-    expect(config).toContain('PostUp = ip -4 rule add from 198.51.100.7/32 lookup main priority 100\n')
+    expect(config).toContain('PostUp = ip -4 rule add from 198.51.100.7/32 lookup main\n')
     expect(config).not.toContain('203.0.113.100')
     for (const h of Object.values(hosts)) {
       h.execs.length = 0

@@ -137,12 +137,12 @@ describe('exit_via', () => {
     const c = nodeOf(plan, 'node-c')
     expect(c.uplinkAddresses).toEqual(['198.51.100.7', '198.51.100.9'])
     expect(lines(c.config, 'PostUp')).toEqual([
-      'PostUp = ip -4 rule add from 198.51.100.7/32 lookup main priority 100',
-      'PostUp = ip -4 rule add from 198.51.100.9/32 lookup main priority 100',
+      'PostUp = ip -4 rule add from 198.51.100.7/32 lookup main',
+      'PostUp = ip -4 rule add from 198.51.100.9/32 lookup main',
     ])
     expect(lines(c.config, 'PostDown')).toEqual([
-      'PostDown = ip -4 rule del from 198.51.100.7/32 lookup main priority 100 || true',
-      'PostDown = ip -4 rule del from 198.51.100.9/32 lookup main priority 100 || true',
+      'PostDown = ip -4 rule del from 198.51.100.7/32 lookup main || true',
+      'PostDown = ip -4 rule del from 198.51.100.9/32 lookup main || true',
     ])
     // Nothing in the config depends on the SSH client: a second admin's run renders the same text.
     expect(c.config).not.toMatch(/203\.0\.113\.100|rule add to /)
