@@ -64,6 +64,15 @@ export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHoo
   return hooks
 }
 
+/**
+ * A full tunnel's fwmark, written in the config. wg-quick would otherwise set it at `up` only (`wg set
+ * fwmark`), and every `wg syncconf` from `wg-quick strip` (a peers-only change, verify's re-initiation)
+ * resets what the file does not say: the mark gone, WireGuard's own packets are routed into the tunnel
+ * they carry (seen in the lab), and `wg-quick down` no longer finds its rules to remove. With the mark in
+ * the file, wg-quick uses it (and 51820 as the routing table), and syncconf keeps it.
+ */
+export const FULL_TUNNEL_FWMARK = 51820
+
 export function renderInterfaceSection(node: RenderableNode, cidr: string): string[] {
   const {postUp, postDown} = interfaceHooks(node, cidr)
   return [
@@ -73,6 +82,7 @@ export function renderInterfaceSection(node: RenderableNode, cidr: string): stri
     `PrivateKey = ${PRIVATE_KEY_MARKER}`,
     ...(node.mtu === undefined ? [] : [`MTU = ${node.mtu}`]),
     ...(node.dns && node.dns.length > 0 ? [`DNS = ${node.dns.join(', ')}`] : []),
+    ...(node.fullTunnel ? [`FwMark = ${FULL_TUNNEL_FWMARK}`] : []),
     ...postUp.map((command) => `PostUp = ${command}`),
     ...postDown.map((command) => `PostDown = ${command}`),
   ]

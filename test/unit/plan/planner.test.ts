@@ -149,6 +149,11 @@ describe('exit_via', () => {
     expect(lines(nodeOf(plan, 'node-a').config, 'PostUp')).toEqual([])
   })
 
+  it('a full tunnel writes its fwmark in the config (so that wg syncconf keeps it); no other node has one', () => {
+    expect(lines(nodeOf(plan, 'node-c').config, 'FwMark')).toEqual(['FwMark = 51820'])
+    for (const name of ['node-a', 'node-b']) expect(lines(nodeOf(plan, name).config, 'FwMark')).toEqual([])
+  })
+
   it('uplink addresses only matter under a full tunnel', () => {
     const b = nodeOf(planFleet(fleet(nodes), {publicKeys: allKeys(), facts: {...facts, 'node-b': {uplink: 'ens3', uplinkAddresses: ['203.0.113.2']}}}), 'node-b')
     expect(b.uplinkAddresses).toEqual([])

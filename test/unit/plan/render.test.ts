@@ -83,6 +83,7 @@ ListenPort = 51820
 PrivateKey = @WGFLEET_PRIVATE_KEY@
 MTU = 1420
 DNS = 10.0.0.1
+FwMark = 51820
 PostUp = ip -4 rule add from 198.51.100.7/32 lookup main
 PostDown = ip -4 rule del from 198.51.100.7/32 lookup main || true
 
