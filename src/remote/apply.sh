@@ -216,10 +216,17 @@ with_held_config() {
 
 quietly() { "$@" >/dev/null 2>&1; }
 
+# A WireGuard link: the kernel's, or a wireguard-go tun that `wg show` answers for. Nothing else is ever
+# taken down or deleted (the converge refuses such a node first; this is the host's own check).
+is_wireguard_link() {
+  ip -j -d link show dev "$iface" 2>/dev/null | grep -q '"info_kind":"wireguard"' || wg show "$iface" >/dev/null 2>&1
+}
+
 start_service() {
   if [ "$systemd" = yes ]; then
     # An interface brought up by hand would make the unit fail: take it down first.
     if ip link show dev "$iface" >/dev/null 2>&1 && ! systemctl is-active -q "wg-quick@$iface"; then
+      is_wireguard_link || fail "$iface exists and is not a WireGuard interface: left untouched; choose another interface in [network]" 32
       wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" || true
     fi
     # The journal shows wg-quick's commands (a PostUp line among them): masked like any config text.

@@ -15,15 +15,13 @@
  *
  * A node that fails never stops the others; its peers stay on every other node (from state).
  */
-import {isIP} from 'node:net'
-
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
 import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
 import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
-import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
+import {assertHostIsSafe, decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
 import {applyHost, prepareHost, probeHost, verifyHandshakes, type HandshakeReading} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
@@ -232,6 +230,7 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
   progress('probing')
   const probe = await probeHost(shell, iface)
   const steps: NodeSteps = {distro: probe.os.prettyName ?? probe.os.id}
+  assertHostIsSafe(probe, {iface, overlay: fleet.network.cidr, fullTunnel: Boolean(node.exitVia)})
 
   if (probe.config && !probe.managed && !options.adopt) {
     throw new NodeFailure(
@@ -423,8 +422,7 @@ function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<str
  */
 function factsOf(probe: HostProbe): HostFacts {
   const uplink = probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : undefined
-  const source = probe.sshClient && isIP(probe.sshClient) ? probe.sshClient : undefined
-  return {uplink, managementSources: source ? [source] : undefined}
+  return {uplink, uplinkAddresses: probe.uplinkAddresses}
 }
 
 /** The firewall step: which firewall filters, and what was (or would be) added to it. */

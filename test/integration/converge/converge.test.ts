@@ -159,6 +159,60 @@ describe('convergeFleet', () => {
     expect(b.steps.handshakes).toEqual({verified: 1, expected: 2})
   })
 
+  it('an existing link named like the interface that is not WireGuard fails that node alone: nothing installed, written or deleted there', async () => {
+    hosts['node-b']!.state = {...hosts['node-b']!.state, up: true, link: {kind: 'bridge', wireguard: false}}
+    for (const dryRun of [true, false]) {
+      const report = await convergeFleet(fleet, options({dryRun}))
+      const b = report.nodes.find((n) => n.name === 'node-b')!
+      expect(b.result).toBe('failed')
+      expect(b.error).toMatch(/wg0 already exists on this host and is a bridge link, not a WireGuard interface/)
+      expect(b.hint).toMatch(/choose another `interface` in \[network\]/)
+      expect(report.nodes.filter((n) => n.result !== 'failed').map((n) => n.name)).toEqual(['node-a', 'node-c'])
+      expect(hosts['node-b']!.execs.map((e) => e.script)).toEqual(['probe'])
+      hosts['node-b']!.execs.length = 0
+    }
+  })
+
+  it('a link named like the interface that carries the default route fails that node', async () => {
+    hosts['node-a']!.state = {...hosts['node-a']!.state, up: true, link: {kind: 'wireguard', wireguard: true, defaultRoute: true}}
+    const a = (await convergeFleet(fleet, options())).nodes.find((n) => n.name === 'node-a')!
+    expect(a.result).toBe('failed')
+    expect(a.error).toMatch(/wg0 carries this host's default route/)
+    expect(hosts['node-a']!.execs.map((e) => e.script)).toEqual(['probe'])
+  })
+
+  it('a node managed from inside the overlay, or whose uplink address is inside it, fails alone', async () => {
+    hosts['node-b']!.state.sshClient = '10.0.0.200'
+    hosts['node-c']!.state.uplinkAddresses = ['10.0.0.77']
+    const report = await convergeFleet(fleet, options())
+    expect(report.result).toBe('partial')
+    const [a, b, c] = report.nodes
+    expect(a!.result).toBe('changed')
+    expect(b!.error).toMatch(/the SSH session comes from 10\.0\.0\.200, inside the overlay 10\.0\.0\.0\/24/)
+    expect(c!.error).toMatch(/this host's own address 10\.0\.0\.77 \(on eth0\) is inside the overlay 10\.0\.0\.0\/24/)
+    expect(b!.hint).toMatch(/\[network\] cidr/)
+    for (const name of ['node-b', 'node-c']) expect(hosts[name]!.execs.map((e) => e.script)).toEqual(['probe'])
+  })
+
+  it('exit_via: replies from the uplink addresses the probe found stay on the main table; a run from another admin address changes nothing', async () => {
+    const text = INVENTORY.replace('nat = true\n', 'nat = true\nexit_via = node-a\n')
+    const exitFleet = parseInventory(text, fleet.file)
+    hosts['node-c']!.state.uplinkAddresses = ['198.51.100.7']
+    const first = await convergeFleet(exitFleet, options())
+    expect(first.result, JSON.stringify(first.nodes)).toBe('ok')
+    const config = hosts['node-c']!.state.config!
+    expect(config).toContain('PostUp = ip -4 rule add from 198.51.100.7/32 lookup main\n')
+    expect(config).not.toContain('203.0.113.100')
+    for (const h of Object.values(hosts)) {
+      h.execs.length = 0
+      h.state.sshClient = '203.0.113.77'
+    }
+    const second = await convergeFleet(exitFleet, options())
+    // (The scripted hosts never report iptables as installed, so prepare runs again: not what is looked at here.)
+    expect(second.nodes.map((n) => [n.steps.config, n.steps.service])).toEqual(Array(3).fill(['unchanged', 'running']))
+    for (const h of Object.values(hosts)) expect(h.execs.map((e) => e.script)).not.toContain('apply')
+  })
+
   describe('who starts each handshake after the barrier (first-handshake)', () => {
     const modesOf = (name: string) => {
       const verify = hosts[name]!.execs.filter((e) => e.script === 'verify').at(-1)
