@@ -34,6 +34,19 @@ export function preflight(what) {
   if (!existsSync('/usr/bin/time')) spawnSync('apt-get', ['install', '-y', '-qq', 'time'], {stdio: 'inherit'})
 }
 
+/** On SIGINT/SIGTERM: run `cleanup` (say, `lab down`), then exit 130 — the lab must not be left up. */
+export function onInterrupt(cleanup) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      try {
+        cleanup()
+      } finally {
+        process.exit(130)
+      }
+    })
+  }
+}
+
 export function lab(...args) {
   const r = spawnSync(LAB, args, {cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000})
   if (r.status !== 0) throw new Error(`lab ${args.join(' ')} failed`)

@@ -11,7 +11,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {CORES, INVENTORY, MACHINE, ROOT, hostCpuSeconds, lab, measure, preflight, resultsSections, waitForQuiet, writeResultsSection} from './lab.mjs'
+import {CORES, INVENTORY, MACHINE, ROOT, hostCpuSeconds, lab, measure, onInterrupt, preflight, resultsSections, waitForQuiet, writeResultsSection} from './lab.mjs'
 
 const RUNS = process.argv.includes('--quick') ? 1 : 3
 
@@ -53,6 +53,7 @@ function freshFloor(n, runs) {
   const started = Date.now()
   const attempts = []
   const counted = () => attempts.filter((a) => !a.disturbed)
+  onInterrupt(() => lab('down'))
   try {
     while (counted().length < runs && attempts.length < runs + 30 && Date.now() - started < LIMIT_MS) {
       freshLab(n)
