@@ -30,6 +30,9 @@ conf=/etc/wireguard/$iface.conf
 pending=/etc/wireguard/.$iface.pending
 start=$(date +%s)
 deadline=$((start + timeout))
+# Bounded in count too (each round sleeps 0.2 s): a host clock that stands still must not keep it going.
+max_rounds=$((timeout * 5 + 1))
+round=0
 trap 'deadline=0' HUP TERM
 trap '' PIPE
 keys=() addrs=() modes=()
@@ -89,7 +92,8 @@ while :; do
     fi
   done
   [ $missing -eq 0 ] && break
-  [ "$(date +%s)" -ge $deadline ] && break
+  round=$((round + 1))
+  [ "$(date +%s)" -ge $deadline ] || [ $round -ge $max_rounds ] && break
   sleep 0.2
 done
 for pid in "${pinger[@]}"; do kill "$pid" 2>/dev/null; done
