@@ -111,7 +111,7 @@ function doctorCase(n, topology, fault) {
               publicKey: publicKeys[node.name], keyFilePublicKey: publicKeys[node.name], peers: dumpPeers(node, age),
               config: node.config, systemd: true, unitEnabled: 'enabled', unitActive: 'active', ipForward: node.forwarding, forwardFiles: node.forwarding ? ['/etc/sysctl.d/99-wgfleet.conf'] : [],
               ufw: {state: 'absent', status: []}, firewalld: {state: 'absent', defaultZone: '', interfaceZone: '', runtime: null, permanent: null, interfaceZoneRuntime: null},
-              pingTool: 'yes', pings: [],
+              pingTool: 'yes', pings: [], pingsUnprobed: 0,
             },
           },
     ]),
