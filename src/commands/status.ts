@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {connectionFlags, inventoryFlag} from '../cli/flags.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
 import {chooseFormat, renderStatus, STATUS_FORMATS} from '../output/status-view.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 
@@ -37,10 +37,7 @@ Exit 0 when healthy, 1 when not (\`wgfleet status || alert\`), 2 on a bad invent
     const {status, exitCode} = await runStatus({
       inventory: flags.inventory,
       staleAfterSeconds: flags['stale-after'],
-      concurrency: flags.concurrency,
-      connectTimeoutSeconds: flags['connect-timeout'],
-      knownHosts: flags['known-hosts'],
-      acceptNewHostKeys: flags['accept-new-host-keys'],
+      ...connectionSettingsOf(flags),
     })
 
     const color = format === 'table' && !output && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'

@@ -2,7 +2,7 @@
  * `wgfleet plan`: read the inventory and the public state, compute every node's configuration, and diff
  * it against what was last applied. No network.
  */
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
 import {diffConfig, planFleet} from '../plan/index.js'
 import type {FleetPlan, NodePlan} from '../plan/model.js'
@@ -25,7 +25,7 @@ export interface PlanReport {
 }
 
 export async function buildPlanReport(inventoryPath: string): Promise<PlanReport> {
-  const fleet = await loadInventory(inventoryPath)
+  const fleet = await loadFleet(inventoryPath)
   const store = openStateStore(fleet.dir)
   const state = await store.load()
   const publicKeys: Record<string, string> = {}
