@@ -17,6 +17,22 @@ export function checkFleet(nodes: NodeDraft[], options: FleetCheckOptions, probl
   checkRelays(nodes, problems)
   checkExits(nodes, options.topology, problems)
   if (options.topology === 'hub') checkHubHasRelay(nodes, options.topologyLine, problems)
+  else checkMeshSize(nodes, options.topologyLine, problems)
+}
+
+/**
+ * The largest full mesh wgfleet plans: every node carries an entry for every other, so N nodes are N²
+ * peer entries (4 million at 2,000) on the hosts as much as here. Past it, a hub.
+ */
+export const MAX_MESH_NODES = 2000
+
+function checkMeshSize(nodes: NodeDraft[], topologyLine: number, problems: Problems): void {
+  if (nodes.length <= MAX_MESH_NODES) return
+  problems.add(
+    {line: topologyLine, section: 'network', key: 'topology'},
+    `a full mesh of ${nodes.length} nodes is ${nodes.length * (nodes.length - 1)} peer entries; wgfleet plans meshes of up to ${MAX_MESH_NODES} nodes`,
+    'set `topology = hub` in [network] (nodes peer with the relays only; mark a few public nodes `relay = true`)',
+  )
 }
 
 function report(problems: Problems, node: NodeDraft, key: string, message: string, hint?: string): void {

@@ -1,5 +1,5 @@
 export * from './model.js'
-export {assertDistinctAllowedIps, DEFAULT_ROUTE, hostRoute, type KnownHosts, planFleet, type PlanOptions} from './planner.js'
+export {assertDistinctAllowedIps, DEFAULT_ROUTE, hostRoute, type KnownHosts, planFleet, planNodes, type PlanOptions} from './planner.js'
 export {
   interfaceHooks,
   type InterfaceHooks,
@@ -10,6 +10,7 @@ export {
   renderPeerSection,
 } from './render.js'
 export {diffConfig, maskSecrets} from './diff.js'
+export {summarizeConfigChange, type ConfigChangeSummary, type FieldChange} from './change-summary.js'
 export {
   classifyConfigChange,
   type ConfigChange,

@@ -32,7 +32,10 @@ export interface PeerPlan {
   publicKey: string | null
   /** "host:port" ("[v6]:port"), or null when the peer has no reachable endpoint (NAT-ed). */
   endpoint: string | null
-  /** Ordered: the peer's own /32 first, then relayed /32s in inventory order, then 0.0.0.0/0 for an exit. */
+  /**
+   * Ordered: the peer's own /32 first, then relayed /32s in inventory order (in a hub: the whole overlay
+   * network instead, on the first relay's entry), then 0.0.0.0/0 for an exit.
+   */
   allowedIps: string[]
   /** PersistentKeepalive seconds; 0 = off. */
   keepalive: number
@@ -42,6 +45,8 @@ export interface PeerPlan {
   relays: string[]
   /** True when this peer is the node's exit (carries 0.0.0.0/0). */
   exit: boolean
+  /** Hub: this relay's entry carries the whole overlay network (every node without an entry of its own). */
+  overlay?: boolean
 }
 
 /** A node reached not directly but through a relay peer. */
@@ -70,6 +75,8 @@ export interface NodePlan {
   fullTunnel: boolean
   peers: PeerPlan[]
   relayed: RelayedRoute[]
+  /** Hub: the relay whose entry carries the overlay network (every node this one has no entry for). */
+  overlayVia?: string
   /**
    * Peers the topology calls for but left out because their public key is not known yet
    * (planFleet's omitPeersWithoutKey), in inventory order. Empty otherwise.

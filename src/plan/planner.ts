@@ -23,6 +23,8 @@ export interface PlanOptions {
    * UNKNOWN_KEY_PLACEHOLDER: what gets applied to a host must be a valid config.
    */
   omitPeersWithoutKey?: boolean
+  /** Plan only these nodes (the others are still peers): `plan --node NAME` on a large fleet. */
+  only?: ReadonlySet<string>
 }
 
 /** The full-tunnel route every exit peer carries. */
@@ -33,9 +35,20 @@ export function hostRoute(address: string): string {
 }
 
 export function planFleet(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): FleetPlan {
+  return {interface: fleet.network.interface, cidr: fleet.network.cidr, nodes: [...planNodes(fleet, known, options)]}
+}
+
+/**
+ * Every node's plan, one at a time, in inventory order: a caller that renders and drops each one (`plan`
+ * on a large fleet) holds one node's peers and config at a time, not the whole mesh's O(N²) text.
+ */
+export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): Generator<NodePlan> {
   const exitNames = new Set(fleet.nodes.map((n) => exitNodeOf(fleet, n)?.name).filter((n) => n !== undefined))
-  const nodes = planLinks(fleet).map((links) => planNode(fleet, links, known, exitNames, options))
-  return {interface: fleet.network.interface, cidr: fleet.network.cidr, nodes}
+  const addresses = new Map(fleet.nodes.map((n) => [n.name, n.address]))
+  for (const links of planLinks(fleet)) {
+    if (options.only && !options.only.has(links.node.name)) continue
+    yield planNode(fleet, links, known, exitNames, addresses, options)
+  }
 }
 
 function planNode(
@@ -43,13 +56,14 @@ function planNode(
   links: NodeLinks,
   known: KnownHosts,
   exitNames: Set<string>,
+  addresses: ReadonlyMap<string, string>,
   options: PlanOptions,
 ): NodePlan {
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
   const allPeers = links.peers.map((link) => planPeer(fleet, link, known))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
-  const peers = allPeers.filter((p) => !skipped.includes(p))
+  const peers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   const masquerade = exitNames.has(node.name)
   // Follows the rendered config: an exit peer left out for want of its key means no full tunnel yet.
   const fullTunnel = peers.some((p) => p.exit)
@@ -68,7 +82,8 @@ function planNode(
     masquerade,
     fullTunnel,
     peers,
-    relayed: relayedRoutes(fleet, peers),
+    relayed: relayedRoutes(addresses, peers),
+    ...overlayViaOf(peers),
     skippedPeers: skipped.map((p) => p.name),
     ...(uplink === undefined ? {} : {uplink}),
     managementSources: fullTunnel ? managementSourcesFromFacts(node, facts) : [],
@@ -77,12 +92,38 @@ function planNode(
   return {...plan, config: renderNodeConfig(plan, fleet)}
 }
 
+/** A node's endpoint, worked out once per node rather than once per peer entry (N² in a mesh). */
+const endpoints = new WeakMap<NodeSpec, string | null>()
+function endpointOnce(node: NodeSpec): string | null {
+  let endpoint = endpoints.get(node)
+  if (endpoint === undefined) {
+    endpoint = endpointOf(node)
+    endpoints.set(node, endpoint)
+  }
+  return endpoint
+}
+
 function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
   const {peer} = link
+  // A hub: the spoke's entry for the first relay carries the overlay network, not one /32 per node —
+  // O(1) per spoke instead of O(N) (O(N²) over the fleet), and a node added later is reachable at once.
+  if (link.carriesRest) {
+    return {
+      name: peer.name,
+      publicKey: knownPublicKey(known, peer.name),
+      endpoint: endpointOnce(peer),
+      allowedIps: [hostRoute(peer.address), fleet.network.cidr, ...(link.exit ? [DEFAULT_ROUTE] : [])],
+      keepalive: fleet.network.keepalive,
+      via: 'direct',
+      relays: [],
+      exit: link.exit,
+      overlay: true,
+    }
+  }
   return {
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
-    endpoint: endpointOf(peer),
+    endpoint: endpointOnce(peer),
     // Own /32 first, then relayed /32s (inventory order), then the default route for an exit.
     allowedIps: [
       hostRoute(peer.address),
@@ -101,9 +142,18 @@ function dnsOf(fleet: Fleet, node: NodeSpec): {dns?: string[]} {
   return dns && dns.length > 0 ? {dns: [...dns]} : {}
 }
 
+function overlayViaOf(peers: PeerPlan[]): {overlayVia?: string} {
+  const relay = peers.find((p) => p.overlay)
+  return relay ? {overlayVia: relay.name} : {}
+}
+
 /** Nodes reached through a peer's AllowedIPs rather than their own entry. */
-function relayedRoutes(fleet: Fleet, peers: PeerPlan[]): RelayedRoute[] {
-  const addressOf = (name: string): string => fleet.nodes.find((n) => n.name === name)!.address
+function relayedRoutes(addresses: ReadonlyMap<string, string>, peers: PeerPlan[]): RelayedRoute[] {
+  const addressOf = (name: string): string => {
+    const address = addresses.get(name)
+    if (address === undefined) throw new BugError(`relayed node ${name} is not in the fleet`)
+    return address
+  }
   return peers.flatMap((peer) => peer.relays.map((name) => ({name, address: addressOf(name), via: peer.name})))
 }
 
@@ -154,16 +204,16 @@ function managementSourcesFromFacts(node: NodeSpec, facts: HostFacts): string[] 
  * of one node would break one of them without any error. Also refuses the node's own address as a peer range.
  */
 export function assertDistinctAllowedIps(node: Pick<NodePlan, 'name' | 'address' | 'peers'>): void {
-  const owner = new Map<string, string>()
+  const seen = new Set<string>()
   const own = hostRoute(node.address.split('/')[0]!)
   for (const peer of node.peers) {
     for (const range of peer.allowedIps) {
       if (range === own) throw new BugError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
-      const first = owner.get(range)
-      if (first !== undefined) {
+      if (seen.has(range)) {
+        const first = node.peers.find((p) => p.allowedIps.includes(range))?.name
         throw new BugError(`${node.name}: AllowedIPs ${range} is on two peers (${first} and ${peer.name})`)
       }
-      owner.set(range, peer.name)
+      seen.add(range)
     }
   }
 }

@@ -69,19 +69,21 @@ export function renderInterfaceSection(node: RenderableNode, cidr: string): stri
 }
 
 export function renderPeerSection(peer: PeerPlan): string[] {
-  return [
-    `# ${peer.name}`,
-    '[Peer]',
-    `PublicKey = ${peer.publicKey ?? UNKNOWN_KEY_PLACEHOLDER}`,
-    ...(peer.endpoint === null ? [] : [`Endpoint = ${peer.endpoint}`]),
-    `AllowedIPs = ${peer.allowedIps.join(', ')}`,
-    ...(peer.keepalive > 0 ? [`PersistentKeepalive = ${peer.keepalive}`] : []),
-  ]
+  return peerSectionText(peer).split('\n')
+}
+
+/** One peer section as text (no trailing newline): built as one string, it is the bulk of a mesh's output. */
+function peerSectionText(peer: PeerPlan): string {
+  let text = `# ${peer.name}\n[Peer]\nPublicKey = ${peer.publicKey ?? UNKNOWN_KEY_PLACEHOLDER}`
+  if (peer.endpoint !== null) text += `\nEndpoint = ${peer.endpoint}`
+  text += `\nAllowedIPs = ${peer.allowedIps.join(', ')}`
+  if (peer.keepalive > 0) text += `\nPersistentKeepalive = ${peer.keepalive}`
+  return text
 }
 
 /** The whole wg-quick config: marker line, [Interface], then each peer after a blank line; ends in one "\n". */
 export function renderNodeConfig(node: RenderableNode, fleet: {network: Pick<NetworkSettings, 'cidr'>}): string {
-  const lines = [MANAGED_MARKER, ...renderInterfaceSection(node, fleet.network.cidr)]
-  for (const peer of node.peers) lines.push('', ...renderPeerSection(peer))
-  return lines.join('\n') + '\n'
+  const parts = [[MANAGED_MARKER, ...renderInterfaceSection(node, fleet.network.cidr)].join('\n')]
+  for (const peer of node.peers) parts.push(peerSectionText(peer))
+  return parts.join('\n\n') + '\n'
 }

@@ -41,6 +41,8 @@ export interface ConvergeOptions {
   /** Nodes to converge; default all. Others are still rendered as peers (add-node converges one). */
   only?: string[]
   command?: string
+  /** Aborted when the inventory lock is lost: no change starts after that (its reason fails the node). */
+  signal?: AbortSignal
 }
 
 interface Discovered {
@@ -175,6 +177,7 @@ async function discoverNode(
   }
 
   if (install.packages.length > 0 || !probe.key || !publicKey) {
+    options.signal?.throwIfAborted()
     progress(install.packages.length ? `installing ${install.packages.join(', ')}` : 'generating the key pair')
     const prepared = await prepareHost(shell, iface, probe.packageManager, install.packages)
     publicKey = prepared.publicKey
@@ -229,6 +232,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
     return {changed: found.changed, restarted: false, untouched: true}
   }
 
+  options.signal?.throwIfAborted()
   progress(decision.writeConfig ? 'writing the config' : 'applying')
   const applied = await applyHost(found.shell, {iface, port: node.port, decision, config: nodePlan.config, adopt: options.adopt})
   steps.config = applied.configWritten ? (current === null ? 'new' : 'changed') : 'unchanged'

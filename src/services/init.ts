@@ -32,6 +32,7 @@ export async function runInit(request: InitRequest, deps: FleetDependencies = {}
       openShell: shells.open,
       clock: deps.clock,
       command: 'init',
+      signal: 'signal' in unlock ? unlock.signal : undefined,
     })
   } finally {
     await shells.closeAll()

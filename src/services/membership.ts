@@ -53,7 +53,7 @@ export async function addNode(request: AddNodeRequest, deps: FleetDependencies =
     // The new file must read back as the old fleet plus this node, or nothing is written.
     const grown = parseInventory(updated, fleet.file)
     await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
-    return await converge(await withResolvedEndpoints(grown), request, 'add-node', deps)
+    return await converge(await withResolvedEndpoints(grown), request, 'add-node', deps, unlock.signal)
   } finally {
     await unlock()
   }
@@ -89,7 +89,8 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
 
   const unlock = await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   try {
-    const others = await converge(await withResolvedEndpoints(shrunk), request, 'remove-node', deps)
+    const others = await converge(await withResolvedEndpoints(shrunk), request, 'remove-node', deps, unlock.signal)
+    unlock.signal.throwIfAborted()
     const cleaned = await teardownNode(fleet, leaving.name, request, deps)
     // Re-read: an edit made to the file while the run went on is kept, only NAME's section goes.
     const current = await readFile(fleet.file, 'utf8')
@@ -102,7 +103,7 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
   }
 }
 
-async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies): Promise<ConvergeReport> {
+async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal): Promise<ConvergeReport> {
   const shells = shellPoolFor(fleet, request, deps)
   try {
     return await convergeFleet(fleet, {
@@ -115,6 +116,7 @@ async function converge(fleet: Fleet, request: MembershipRequest, command: strin
       openShell: shells.open,
       clock: deps.clock,
       command,
+      signal,
     })
   } finally {
     await shells.closeAll()

@@ -1,12 +1,14 @@
 /**
  * `wgfleet plan`: read the inventory and the public state, compute every node's configuration, and diff
- * it against what was last applied. No network.
+ * it against what was last applied. No network. Nodes are planned one at a time as the renderer asks for
+ * them, so a large mesh is never held whole in memory.
  */
 import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
-import {diffConfig, planFleet} from '../plan/index.js'
-import type {FleetPlan, NodePlan} from '../plan/model.js'
-import {openStateStore} from '../state/state.js'
+import {UsageError} from '../lib/errors.js'
+import {diffConfig, planNodes, summarizeConfigChange, type ConfigChangeSummary, type KnownHosts} from '../plan/index.js'
+import type {NodePlan} from '../plan/model.js'
+import {openStateStore, type StateStore} from '../state/state.js'
 
 export type ConfigChange = 'new' | 'changed' | 'unchanged'
 
@@ -14,36 +16,48 @@ export interface PlannedNode extends NodePlan {
   change: ConfigChange
   /** Unified diff against the last applied config ('' when unchanged). */
   diff: string
+  /** The same change per peer section (null unless changed). */
+  summary: ConfigChangeSummary | null
 }
 
 export interface PlanReport {
   fleet: Fleet
-  plan: FleetPlan
-  nodes: PlannedNode[]
+  interface: string
+  cidr: string
+  /** Every planned node (or the one asked for), in inventory order, computed as it is read. */
+  nodes: AsyncIterable<PlannedNode>
   /** Nodes in state but no longer in the inventory. */
   removed: string[]
 }
 
-export async function buildPlanReport(inventoryPath: string): Promise<PlanReport> {
-  const fleet = await loadFleet(inventoryPath)
+export interface PlanRequest {
+  inventory: string
+  /** Only this node (`plan --node NAME`). */
+  node?: string
+}
+
+export async function buildPlanReport(request: PlanRequest | string): Promise<PlanReport> {
+  const {inventory, node} = typeof request === 'string' ? {inventory: request, node: undefined} : request
+  const fleet = await loadFleet(inventory)
+  if (node !== undefined && !fleet.nodes.some((n) => n.name === node)) {
+    throw new UsageError(`--node ${node}: no such node in ${fleet.file}`, `nodes: ${fleet.nodes.slice(0, 10).map((n) => n.name).join(', ')}${fleet.nodes.length > 10 ? ', …' : ''}`)
+  }
   const store = openStateStore(fleet.dir)
   const state = await store.load()
-  const publicKeys: Record<string, string> = {}
-  const facts: NonNullable<Parameters<typeof planFleet>[1]['facts']> = {}
-  for (const [name, node] of Object.entries(state.nodes)) {
-    if (node.publicKey) publicKeys[name] = node.publicKey
-    if (node.facts) facts[name] = node.facts
+  const known: KnownHosts = {publicKeys: {}, facts: {}}
+  for (const [name, s] of Object.entries(state.nodes)) {
+    if (s.publicKey) known.publicKeys[name] = s.publicKey
+    if (s.facts) known.facts![name] = s.facts
   }
-
-  const plan = planFleet(fleet, {publicKeys, facts})
-  const nodes: PlannedNode[] = []
-  for (const node of plan.nodes) {
-    const applied = await store.appliedConfig(node.name)
-    const diff = applied === null ? '' : diffConfig(applied, node.config, node.name)
-    nodes.push({...node, change: applied === null ? 'new' : diff ? 'changed' : 'unchanged', diff})
-  }
-
   const inInventory = new Set(fleet.nodes.map((n) => n.name))
   const removed = Object.keys(state.nodes).filter((n) => !inInventory.has(n)).sort()
-  return {fleet, plan, nodes, removed}
+  return {fleet, interface: fleet.network.interface, cidr: fleet.network.cidr, nodes: plannedNodes(fleet, known, store, node), removed}
+}
+
+async function* plannedNodes(fleet: Fleet, known: KnownHosts, store: StateStore, only?: string): AsyncGenerator<PlannedNode> {
+  for (const node of planNodes(fleet, known, only === undefined ? {} : {only: new Set([only])})) {
+    const applied = await store.appliedConfig(node.name)
+    const diff = applied === null ? '' : diffConfig(applied, node.config, node.name)
+    yield {...node, change: applied === null ? 'new' : diff ? 'changed' : 'unchanged', diff, summary: diff && applied !== null ? summarizeConfigChange(applied, node.config) : null}
+  }
 }

@@ -14,6 +14,7 @@ export type SshErrorKind =
   | 'command-failed'
   | 'disconnected'
   | 'ssh-config'
+  | 'output-too-large'
 
 export class SshError extends WgfleetError {
   readonly kind: SshErrorKind
@@ -109,6 +110,41 @@ export class HostKeyChangedError extends SshError {
     this.details = details
     this.revoked = options.revoked
     this.knownLines = options.knownLines
+  }
+}
+
+/**
+ * A host sent more on stdout or stderr than wgfleet keeps for one step: the step was stopped (its channel
+ * closed) and only this node fails. What the host prints is untrusted input, so it is bounded.
+ */
+export class OutputLimitError extends SshError {
+  readonly stream: 'stdout' | 'stderr'
+  /** The cap in force: at most this many bytes of the stream were kept. */
+  readonly limitBytes: number
+
+  constructor(node: string, stream: 'stdout' | 'stderr', limitBytes: number) {
+    super('output-too-large', node, `the host sent more than ${formatBytes(limitBytes)} on ${stream} in one step; the step was stopped`, {
+      hint:
+        'no wgfleet script prints that much: something on the host (a wrapper, a login script, a replaced tool) ' +
+        'floods the output; look at the host, or rerun with WGFLEET_TRANSCRIPT=FILE to see the first bytes',
+    })
+    this.stream = stream
+    this.limitBytes = limitBytes
+  }
+}
+
+/** WGFLEET_TRANSCRIPT names a file wgfleet will not write to (it would leak what goes over the wire). */
+export class TranscriptRefusedError extends WgfleetError {
+  readonly file: string
+
+  constructor(file: string, reason: string) {
+    super(`transcript file ${file} refused: ${reason}`, {
+      exitCode: 1,
+      hint:
+        'name a file that does not exist yet (wgfleet creates it 0600 and appends to it on later runs), or one you ' +
+        `own with no access for group and others (\`chmod 600 ${shellWord(file)}\`); never a symlink`,
+    })
+    this.file = file
   }
 }
 
@@ -214,6 +250,7 @@ export function classifySshError(err: unknown, context: SshErrorContext): SshErr
       })
     case 'ssh-config':
     case 'command-failed':
+    case 'output-too-large':
       return new SshError(kind, context.node, `command failed on ${subject}: ${detail}`, {cause: err})
   }
 }
@@ -239,6 +276,11 @@ function describeRawError(raw: RawError): string {
     ECONNRESET: 'connection reset',
   }
   return (friendly[code] ?? message.split('\n')[0]!).trim()
+}
+
+function formatBytes(bytes: number): string {
+  const mib = 1024 * 1024
+  return bytes >= mib && bytes % mib === 0 ? `${bytes / mib} MiB` : bytes >= 1024 && bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`
 }
 
 function formatSeconds(ms: number): string {

@@ -6,6 +6,8 @@ export {
   SshConfigError,
   HostKeyUnknownError,
   HostKeyChangedError,
+  OutputLimitError,
+  TranscriptRefusedError,
   classifySshError,
   classifySshErrorKind,
   sudoHint,
@@ -27,6 +29,8 @@ export {
   appendKnownHost,
   appendKnownHostByName,
   knownHostsLine,
+  hashKnownHostName,
+  holdsHashedNames,
   fingerprintSha256,
   keyTypeOfBlob,
   type KnownHostEntry,
@@ -75,5 +79,15 @@ export {
   type ConnectOptions,
   type SshSession,
 } from './session.js'
-export {SshRemoteShell, shellQuote, buildCommandLine, buildStdin, TRANSCRIPT_ENV, type ShellOptions} from './shell.js'
+export {
+  SshRemoteShell,
+  shellQuote,
+  buildCommandLine,
+  buildStdin,
+  openTranscript,
+  TRANSCRIPT_ENV,
+  MAX_STDOUT_BYTES,
+  MAX_STDERR_BYTES,
+  type ShellOptions,
+} from './shell.js'
 export {openShell, type OpenShellOptions} from './pool.js'

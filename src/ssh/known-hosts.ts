@@ -8,7 +8,7 @@
  * disqualifies the line), or one hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`. A host is
  * looked up by the name `host` for port 22 and `[host]:port` otherwise, lowercased.
  */
-import {createHash, createHmac, timingSafeEqual} from 'node:crypto'
+import {createHash, createHmac, randomBytes, timingSafeEqual} from 'node:crypto'
 import {appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, fstatSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {BugError} from '../lib/errors.js'
@@ -151,10 +151,7 @@ export function matchHostPattern(name: string, pattern: string): boolean {
 /** Does this entry name `name` (already in `host` / `[host]:port` form)? */
 export function entryMatchesName(entry: KnownHostEntry, name: string): boolean {
   const lowered = name.toLowerCase()
-  if (entry.names.kind === 'hashed') {
-    const digest = createHmac('sha1', entry.names.salt).update(lowered).digest()
-    return timingSafeEqual(digest, entry.names.hash)
-  }
+  if (entry.names.kind === 'hashed') return timingSafeEqual(hashedName(entry.names.salt, lowered), entry.names.hash)
   // match_hostname(): any negated match disqualifies the line; otherwise one positive match is needed.
   let positive = false
   for (const pattern of entry.names.patterns) {
@@ -238,11 +235,31 @@ export function knownHostsLine(name: string, keyBlob: Buffer): string {
 }
 
 /**
- * Append a plain line for a key (--accept-new-host-keys). Creates the folder (0700) and the file (0600)
- * when missing; never rewrites existing lines (a missing final newline is completed first).
+ * A name as `ssh-keygen -H` / HashKnownHosts writes it: `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`,
+ * the name lowercased as lookups are.
  */
-export function appendKnownHostByName(file: string, name: string, keyBlob: Buffer): void {
-  const line = knownHostsLine(name, keyBlob)
+export function hashKnownHostName(name: string, salt: Buffer = randomBytes(20)): string {
+  if (salt.length !== 20) throw new Error('BUG: hashKnownHostName: the salt must be 20 bytes')
+  return `|1|${salt.toString('base64')}|${hashedName(salt, name.toLowerCase()).toString('base64')}`
+}
+
+/** OpenSSH's host_hash(): HMAC-SHA1 keyed with the salt, over the (lowercased) name. */
+function hashedName(salt: Buffer, loweredName: string): Buffer {
+  return createHmac('sha1', salt).update(loweredName).digest()
+}
+
+/** Does the file already hide its host names? Then a line wgfleet adds must not give them away. */
+export function holdsHashedNames(entries: KnownHostEntry[]): boolean {
+  return entries.some((entry) => entry.names.kind === 'hashed')
+}
+
+/**
+ * Append a line for a key (--accept-new-host-keys), its name hashed when asked. Creates the folder
+ * (0700) and the file (0600) when missing; never rewrites existing lines (a missing final newline is
+ * completed first).
+ */
+export function appendKnownHostByName(file: string, name: string, keyBlob: Buffer, options: {hashed?: boolean} = {}): void {
+  const line = knownHostsLine(options.hashed ? hashKnownHostName(name) : name, keyBlob)
   mkdirSync(dirname(file), {recursive: true, mode: 0o700})
   const separator = endsWithoutNewline(file) ? '\n' : ''
   appendFileSync(file, `${separator}${line}\n`, {mode: 0o600})

@@ -5,7 +5,7 @@ import {SshError} from './errors.js'
 import {type ConfigEvaluator, defaultConfigEvaluator, findOnPath} from './evaluate.js'
 import {type ControlDirectory, connectOpenSsh} from './openssh-transport.js'
 import {connectNode, type ConnectOptions} from './session.js'
-import {SshRemoteShell} from './shell.js'
+import {SshRemoteShell, openTranscript, transcriptFileFrom} from './shell.js'
 import {chooseTransport, resolveNodeTarget} from './target.js'
 
 export interface OpenShellOptions extends ConnectOptions {
@@ -32,22 +32,26 @@ export async function openShell(fleet: Fleet, node: NodeSpec | string, options: 
     env: options.env,
   })
   const transport = chooseTransport(spec, options.transport)
-  let session
-  if (transport === 'openssh') {
-    const sshBinary = findOnPath('ssh', options.env ?? process.env)
-    if (!sshBinary) {
-      throw new SshError('ssh-config', spec.name, 'transport openssh needs OpenSSH\'s `ssh`, which is not on PATH', {
-        hint: 'install the OpenSSH client (e.g. apt-get install openssh-client), or use transport = ssh2',
-      })
-    }
-    if (!options.controlDirectory) throw new BugError('openShell: the openssh transport needs a control directory')
-    session = await connectOpenSsh(target, {...options, sshBinary, controlDirectory: options.controlDirectory})
-  } else {
-    session = await connectNode(target, options)
+  const sshBinary = transport === 'openssh' ? findOnPath('ssh', options.env ?? process.env) : undefined
+  if (transport === 'openssh' && !sshBinary) {
+    throw new SshError('ssh-config', spec.name, 'transport openssh needs OpenSSH\'s `ssh`, which is not on PATH', {
+      hint: 'install the OpenSSH client (e.g. apt-get install openssh-client), or use transport = ssh2',
+    })
   }
-  return new SshRemoteShell(session, {
-    stepTimeoutMs: options.stepTimeoutMs,
-    transcriptFile: options.transcriptFile,
-    env: options.env,
-  })
+  // A transcript that must be refused is refused before anything goes over the wire.
+  const transcriptFile = transcriptFileFrom(options)
+  const transcript = transcriptFile ? openTranscript(transcriptFile, spec.name) : undefined
+  try {
+    let session
+    if (sshBinary) {
+      if (!options.controlDirectory) throw new BugError('openShell: the openssh transport needs a control directory')
+      session = await connectOpenSsh(target, {...options, sshBinary, controlDirectory: options.controlDirectory})
+    } else {
+      session = await connectNode(target, options)
+    }
+    return new SshRemoteShell(session, {stepTimeoutMs: options.stepTimeoutMs, transcript})
+  } catch (error) {
+    transcript?.close()
+    throw error
+  }
 }

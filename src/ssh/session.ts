@@ -17,12 +17,14 @@ import {
   classifySshError,
 } from './errors.js'
 import {
+  type HostKeyVerdict,
   type KnownHostEntry,
   appendKnownHostByName,
   checkHostKeyForName,
   entriesForName,
   entryMatchesName,
   fingerprintSha256,
+  holdsHashedNames,
   keyTypeOfBlob,
   knownKeyTypesForName,
   readKnownHosts,
@@ -49,7 +51,7 @@ export interface ConnectOptions {
   connectTimeoutMs?: number
   /** Default per-step timeout for shells over this session. */
   stepTimeoutMs?: number
-  /** --accept-new-host-keys: append unknown host keys to the target's known_hosts file. */
+  /** --accept-new-host-keys: append an unknown host key to known_hosts once that hop is ready (authenticated). */
   acceptNewHostKeys?: boolean
   /** Asks for a key's passphrase; only used when stdin is a TTY. */
   promptPassphrase?: (keyFile: string) => Promise<string | undefined>
@@ -292,6 +294,12 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
         let settled = false
         /** Set by the host verifier when it refuses: the precise reason behind ssh2's "Host denied". */
         let hostKeyRefusal: SshError | undefined
+        /**
+         * A new key accepted under --accept-new-host-keys. ssh2 asks the verifier before it checks the
+         * server's signature with that key, so it is recorded only on `ready`: once the key exchange
+         * proved the server holds the private key and authentication went through.
+         */
+        let keyToRecord: Buffer | undefined
         const authErrors: string[] = []
 
         const fail = (error: unknown) => {
@@ -322,6 +330,10 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
         client.once('close', () => fail(new Error('Connection closed before the SSH session was ready')))
         client.once('ready', () => {
           if (settled) return
+          if (keyToRecord) {
+            hostKeyRefusal = recordHostKey(hop, keyToRecord, context)
+            if (hostKeyRefusal) return fail(hostKeyRefusal)
+          }
           settled = true
           clearTimeout(guard)
           client.removeAllListeners('error')
@@ -343,8 +355,9 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
           authHandler: auth.methods,
           hostVerifier: (key: Buffer): boolean => {
             const verdict = verifyHostKey(hop, key, context)
-            if (verdict !== true) hostKeyRefusal = verdict
-            return verdict === true
+            if (verdict instanceof SshError) hostKeyRefusal = verdict
+            else if (verdict !== true) keyToRecord = key
+            return !(verdict instanceof SshError)
           },
           debug: options.debug,
         }
@@ -375,54 +388,98 @@ export function decideNewHostKey(strict: SshTarget['strictHostKeyChecking'], acc
   return strict === 'no' ? 'record-with-warning' : 'record'
 }
 
-/** Decide on a host key; true to accept, else the SshError to report. Reads known_hosts fresh each time. */
-function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true | SshError {
+/**
+ * Decide on a host key: true to accept, a lookup to accept a new key that is appended to known_hosts
+ * once the connection is ready (see recordHostKey), else the SshError to report.
+ */
+function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true | HostKeyLookup | SshError {
+  const found = lookUpHostKey(hop, key, context)
+  if (found instanceof SshError) return found
+  switch (found.verdict) {
+    case 'match':
+      return true
+    case 'unknown': {
+      const decision = decideNewHostKey(hop.strictHostKeyChecking, context.options.acceptNewHostKeys ?? false)
+      if (decision === 'refuse' || hop.knownHostsFiles.length === 0) {
+        return new HostKeyUnknownError(context.node, found.details, context.via, hop.strictHostKeyChecking)
+      }
+      return {...found, decision}
+    }
+    case 'changed':
+    case 'revoked': {
+      // Name the file (and its lines) that holds what this host is known by.
+      const known = entriesForName(found.entries, hop.knownHostName) as Array<KnownHostEntry & {file: string}>
+      const file = known[0]?.file ?? found.details.knownHostsFile
+      return new HostKeyChangedError(context.node, {...found.details, knownHostsFile: file}, {
+        revoked: found.verdict === 'revoked',
+        knownLines: known.filter((entry) => entry.file === file).map((entry) => entry.line),
+        via: context.via,
+      })
+    }
+  }
+}
+
+/**
+ * Append a new host key on `ready`, to the first known_hosts file, hashed when that file already hides its
+ * names or the ssh config says HashKnownHosts yes. The key is verified again first, synchronously with
+ * the append, so that two connections of one run to the same host add one line — and a different key
+ * recorded in between (the other connection met another server under that name) refuses this one.
+ * Undefined when done.
+ */
+function recordHostKey(hop: SshTarget, key: Buffer, context: HopContext): SshError | undefined {
+  const verdict = verifyHostKey(hop, key, context)
+  if (verdict === true) return undefined // recorded meanwhile by another connection
+  if (verdict instanceof SshError) return verdict
+  const recordIn = hop.knownHostsFiles[0]!
+  if (verdict.decision === 'record-with-warning') {
+    context.options.onWarning?.(
+      `${context.node}: the ssh config says StrictHostKeyChecking no for ${hop.alias}; wgfleet still checks host keys and ` +
+        'recorded this new one only because of --accept-new-host-keys',
+    )
+  }
+  try {
+    const hashed = hop.hashKnownHosts || holdsHashedNames(verdict.entries.filter((entry) => entry.file === recordIn))
+    appendKnownHostByName(recordIn, hop.knownHostName, key, {hashed})
+  } catch (error) {
+    return knownHostsFileError(hop, context, 'record', error)
+  }
+  context.options.onHostKeyAdded?.(verdict.details)
+  return undefined
+}
+
+interface HostKeyLookup {
+  verdict: HostKeyVerdict
+  entries: Array<KnownHostEntry & {file: string}>
+  details: HostKeyDetails
+  /** Set for a new key that is to be recorded. */
+  decision?: NewHostKeyDecision
+}
+
+/** What the known_hosts files say about the key a hop presents, read fresh each time (synchronously on purpose). */
+function lookUpHostKey(hop: SshTarget, key: Buffer, context: HopContext): HostKeyLookup | SshError {
   const keyType = keyTypeOfBlob(key) ?? 'unknown-key-type'
-  const recordIn = hop.knownHostsFiles[0]
   const details: HostKeyDetails = {
     hostKeyAlias: hop.knownHostName,
     host: hop.host,
     port: hop.port,
     keyType,
     fingerprint: fingerprintSha256(key),
-    knownHostsFile: recordIn ?? '(no known_hosts file)',
+    knownHostsFile: hop.knownHostsFiles[0] ?? '(no known_hosts file)',
   }
   try {
-    // Synchronous on purpose: a check-then-append cannot interleave with another connection's.
     const entries = readKnownHostsFiles(hop.knownHostsFiles)
-    const verdict = checkHostKeyForName(entries, hop.knownHostName, keyType, key)
-    switch (verdict) {
-      case 'match':
-        return true
-      case 'unknown': {
-        const decision = decideNewHostKey(hop.strictHostKeyChecking, context.options.acceptNewHostKeys ?? false)
-        if (decision === 'refuse' || recordIn === undefined) return new HostKeyUnknownError(context.node, details, context.via, hop.strictHostKeyChecking)
-        if (decision === 'record-with-warning') {
-          context.options.onWarning?.(
-            `${context.node}: the ssh config says StrictHostKeyChecking no for ${hop.alias}; wgfleet still checks host keys and ` +
-              `recorded this new one only because of --accept-new-host-keys`,
-          )
-        }
-        appendKnownHostByName(recordIn, hop.knownHostName, key)
-        context.options.onHostKeyAdded?.(details)
-        return true
-      }
-      case 'changed':
-      case 'revoked': {
-        const known = entries.filter((entry) => entriesForName([entry], hop.knownHostName).length > 0)
-        return new HostKeyChangedError(context.node, {...details, knownHostsFile: known[0]?.file ?? details.knownHostsFile}, {
-          revoked: verdict === 'revoked',
-          knownLines: known.filter((entry) => entry.file === (known[0]?.file ?? '')).map((entry) => entry.line),
-          via: context.via,
-        })
-      }
-    }
+    return {verdict: checkHostKeyForName(entries, hop.knownHostName, keyType, key), entries, details}
   } catch (error) {
-    return new SshError('host-key-unknown', context.node, `cannot check the host key of ${hop.knownHostName} against ${hop.knownHostsFiles.join(', ')}: ${(error as Error).message}`, {
-      cause: error,
-      hint: 'check that the known_hosts files (--known-hosts, known_hosts in the inventory, UserKnownHostsFile) are readable and writable',
-    })
+    return knownHostsFileError(hop, context, 'check', error)
   }
+}
+
+function knownHostsFileError(hop: SshTarget, context: HopContext, action: 'check' | 'record', error: unknown): SshError {
+  const what = action === 'check' ? `check the host key of ${hop.knownHostName} against` : `record the host key of ${hop.knownHostName} in`
+  return new SshError('host-key-unknown', context.node, `cannot ${what} ${hop.knownHostsFiles.join(', ')}: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'check that the known_hosts files (--known-hosts, known_hosts in the inventory, UserKnownHostsFile) are readable and writable',
+  })
 }
 
 const ALGORITHMS_BY_KEY_TYPE: Record<string, string[]> = {

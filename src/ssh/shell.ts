@@ -1,21 +1,38 @@
 /**
- * RemoteShell over an SSH session. The command line is fixed — `bash -s -- 'ARG'...`, through
- * `sudo -n` when privileged and the login user is not root — and the script travels on stdin, wrapped
- * in a function so that bash has parsed all of it before the script reads its payload with `cat`.
+ * RemoteShell over an SSH session. The command line is fixed — `env -u SHELLOPTS … bash --norc
+ * --noprofile -s -- 'ARG'...`, through `sudo -n` when privileged and the login user is not root — and the
+ * script travels on stdin, wrapped in a function so that bash has parsed all of it before the script
+ * reads its payload with `cat`. What the host sends back is bounded per stream.
  */
-import {appendFileSync} from 'node:fs'
+import {closeSync, constants as fsConstants, fstatSync, openSync, writeSync} from 'node:fs'
 import type {ExecResult, RemoteShell, RunOptions} from '../tasks/remote-shell.js'
-import {SshError, sudoHint} from './errors.js'
+import {OutputLimitError, SshError, TranscriptRefusedError, sudoHint} from './errors.js'
 import type {SshSession} from './session.js'
 import {BugError} from '../lib/errors.js'
 
 /** Env var naming a file that receives every byte sent to and received from each host. */
 export const TRANSCRIPT_ENV = 'WGFLEET_TRANSCRIPT'
 
+/**
+ * The most of one step's stdout / stderr kept; a host sending more has that step stopped and that node
+ * failed. Far above what any script prints (a probe of a 1000-peer node is ~300 KiB), far below what
+ * could hurt the operator's machine with many nodes in flight.
+ */
+export const MAX_STDOUT_BYTES = 4 * 1024 * 1024
+export const MAX_STDERR_BYTES = 1024 * 1024
+
 /** What `sudo -n` prints when it would need a password (or a terminal to ask for one). */
 const SUDO_NEEDS_PASSWORD = /^sudo: (a password is required|a terminal is required|no tty present)/m
 /** sudoers `Defaults requiretty` (old RHEL): sudo refuses without a terminal, password or not. */
 const SUDO_NEEDS_TTY = /^sudo: sorry, you must have a tty to run sudo/m
+
+/**
+ * Variables through which the login environment (a root `.bashrc` exporting SHELLOPTS=xtrace, a
+ * BASH_ENV file) would switch on xtrace or verbose in the script's bash — and print `+ secret=...` to
+ * stderr. They are removed from the script's environment; --norc/--noprofile skip the startup files.
+ */
+const UNSET_FOR_SCRIPTS = ['SHELLOPTS', 'BASHOPTS', 'BASH_ENV', 'ENV']
+const CLEAN_BASH = ['bash', '--norc', '--noprofile', '-s', '--']
 
 /** Single-quote one argument for a POSIX shell: `'` becomes `'\''`. */
 export function shellQuote(arg: string): string {
@@ -33,31 +50,31 @@ export function buildCommandLine(args: readonly string[], sudo: boolean): string
     }
   }
   const quoted = args.map(shellQuote)
+  const cleanEnv = ['env', ...UNSET_FOR_SCRIPTS.flatMap((name) => ['-u', name])]
   // sudo resets the environment: carry SSH_CONNECTION (the managing client's address, which the probe
   // reports so exit_via can keep the SSH path on the main table) across it. A fixed expansion by the
-  // remote shell, never a user value.
-  const prefix = sudo ? ['sudo', '-n', 'env', 'WGFLEET_SSH_CONNECTION="$SSH_CONNECTION"'] : []
-  return [...prefix, 'bash', '-s', '--', ...quoted].join(' ')
+  // remote shell, never a user value. The variables are unset after sudo, in case sudoers keeps them.
+  const command = sudo ? ['sudo', '-n', ...cleanEnv, 'WGFLEET_SSH_CONNECTION="$SSH_CONNECTION"'] : cleanEnv
+  return [...command, ...CLEAN_BASH, ...quoted].join(' ')
 }
 
 /**
- * stdin: the script as the body of a function, then `call; exit` — then the payload. bash reads the
- * whole function definition before running anything, so `cat` inside the script gets exactly the
- * payload, and `exit` keeps bash from running the payload as commands. The call and `exit` must share
- * one line: reading a pipe, bash reads only up to the end of the command it is about to run, so an
- * `exit` on a line of its own would still be in the pipe — and be swallowed by the script's `cat`.
+ * stdin: `set +xv` (nothing the shell inherited may trace the script), the script as the body of a
+ * function, then `call; exit` — then the payload. bash reads the whole function definition before
+ * running anything, so `cat` inside the script gets exactly the payload, and `exit` keeps bash from
+ * running the payload as commands. The call and `exit` must share one line: reading a pipe, bash reads
+ * only up to the end of the command it is about to run, so an `exit` on a line of its own would still be
+ * in the pipe — and be swallowed by the script's `cat`.
  */
 export function buildStdin(script: string, input?: string): string {
-  return `__wgfleet_main() {\n${script}\n}\n__wgfleet_main "$@"; exit $?\n${input ?? ''}`
+  return `set +xv\n__wgfleet_main() {\n${script}\n}\n__wgfleet_main "$@"; exit $?\n${input ?? ''}`
 }
 
 export interface ShellOptions {
   /** Default per-run timeout; defaults to the session's stepTimeoutMs. */
   stepTimeoutMs?: number
-  /** Transcript file; defaults to env WGFLEET_TRANSCRIPT. */
-  transcriptFile?: string
-  /** Defaults to process.env. */
-  env?: NodeJS.ProcessEnv
+  /** Where to record every byte each way (see openTranscript); none by default. */
+  transcript?: Transcript
 }
 
 export class SshRemoteShell implements RemoteShell {
@@ -73,8 +90,7 @@ export class SshRemoteShell implements RemoteShell {
     this.node = session.target.name
     this.user = session.target.user
     this.stepTimeoutMs = options.stepTimeoutMs ?? session.stepTimeoutMs
-    const transcriptFile = options.transcriptFile ?? (options.env ?? process.env)[TRANSCRIPT_ENV]
-    this.transcript = transcriptFile ? new Transcript(transcriptFile, this.node) : undefined
+    this.transcript = options.transcript
   }
 
   async run(script: string, args: string[] = [], options: RunOptions = {}): Promise<ExecResult> {
@@ -93,11 +109,13 @@ export class SshRemoteShell implements RemoteShell {
     this.transcript?.block('<<< stdout', outcome.stdout)
     this.transcript?.block('<<< stderr', outcome.stderr)
     this.transcript?.line(
-      outcome.timedOut
-        ? `<<< timed out after ${timeoutMs} ms`
-        : outcome.signal
-          ? `<<< killed by signal ${outcome.signal}`
-          : `<<< exit ${outcome.code ?? 'none'}`,
+      outcome.failure instanceof OutputLimitError
+        ? `<<< stopped: more than ${outcome.failure.limitBytes} bytes on ${outcome.failure.stream}`
+        : outcome.timedOut
+          ? `<<< timed out after ${timeoutMs} ms`
+          : outcome.signal
+            ? `<<< killed by signal ${outcome.signal}`
+            : `<<< exit ${outcome.code ?? 'none'}`,
     )
 
     const stdout = outcome.stdout.toString('utf8')
@@ -127,13 +145,14 @@ export class SshRemoteShell implements RemoteShell {
   }
 
   close(): Promise<void> {
+    this.transcript?.close()
     return this.session.close()
   }
 
   private execute(command: string, stdin: string, timeoutMs: number): Promise<ExecOutcome> {
     return new Promise((resolve) => {
-      const stdout: Buffer[] = []
-      const stderr: Buffer[] = []
+      const stdout = new BoundedBuffer(MAX_STDOUT_BYTES)
+      const stderr = new BoundedBuffer(MAX_STDERR_BYTES)
       let code: number | undefined
       let signal: string | undefined
       let timedOut = false
@@ -144,7 +163,7 @@ export class SshRemoteShell implements RemoteShell {
         if (done) return
         done = true
         clearTimeout(timer)
-        resolve({stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), code, signal, timedOut, failure})
+        resolve({stdout: stdout.bytes(), stderr: stderr.bytes(), code, signal, timedOut, failure})
       }
       const timer = setTimeout(() => {
         timedOut = true
@@ -152,6 +171,12 @@ export class SshRemoteShell implements RemoteShell {
         // Do not wait for the host to acknowledge: it may be the thing that is stuck.
         finish()
       }, timeoutMs)
+      // Past its cap a stream is not kept: the step is stopped at once, as on a timeout.
+      const collect = (into: BoundedBuffer, stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+        if (done || into.add(chunk)) return
+        stopChannel?.()
+        finish(new OutputLimitError(this.node, stream, into.limit))
+      }
 
       this.session.exec(command).then(
         (channel) => {
@@ -165,8 +190,8 @@ export class SshRemoteShell implements RemoteShell {
           }
           if (done) return stopChannel() // timed out while the channel was opening
           // Both streams must be drained, or the channel never closes.
-          channel.on('data', (chunk: Buffer) => stdout.push(chunk))
-          channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+          channel.on('data', collect(stdout, 'stdout'))
+          channel.stderr.on('data', collect(stderr, 'stderr'))
           channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
             if (typeof exitCode === 'number') code = exitCode
             else if (exitSignal) signal = exitSignal
@@ -190,13 +215,77 @@ interface ExecOutcome {
   failure?: SshError
 }
 
+/** Chunks of one stream, never more than `limit` bytes in all. */
+class BoundedBuffer {
+  readonly limit: number
+  private readonly chunks: Buffer[] = []
+  private size = 0
+
+  constructor(limit: number) {
+    this.limit = limit
+  }
+
+  /** Keep what fits; false when the chunk did not fit whole (the stream is over its cap). */
+  add(chunk: Buffer): boolean {
+    const room = this.limit - this.size
+    const kept = chunk.length <= room ? chunk : Buffer.from(chunk.subarray(0, room))
+    this.chunks.push(kept)
+    this.size += kept.length
+    return kept === chunk
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.size)
+  }
+}
+
+/** WGFLEET_TRANSCRIPT (or the explicit file), when set. */
+export function transcriptFileFrom(options: {transcriptFile?: string; env?: NodeJS.ProcessEnv}): string | undefined {
+  return options.transcriptFile || (options.env ?? process.env)[TRANSCRIPT_ENV] || undefined
+}
+
+/**
+ * Open a transcript for one node's shell. It holds everything sent and received (configs, host facts),
+ * so it is only ever a private file: created 0600, never through a symlink (O_NOFOLLOW), and an existing
+ * file is appended to only when it is a regular file of this user with no access for group and others —
+ * as the ones wgfleet creates are, so one transcript is reused across commands. Anything else is refused
+ * (TranscriptRefusedError) before a connection is opened.
+ */
+export function openTranscript(file: string, node: string, uid: number | undefined = process.getuid?.()): Transcript {
+  // O_NONBLOCK: opening a FIFO nobody reads fails (ENXIO) instead of hanging; no effect on a regular file.
+  const flags = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK
+  let fd: number
+  try {
+    fd = openSync(file, flags, 0o600)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ELOOP') throw new TranscriptRefusedError(file, 'it is a symbolic link')
+    if (code === 'ENXIO') throw new TranscriptRefusedError(file, 'it is not a regular file')
+    throw new TranscriptRefusedError(file, `cannot open it (${code ?? (error as Error).message})`)
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw new TranscriptRefusedError(file, 'it is not a regular file')
+    if (uid !== undefined && stat.uid !== uid) {
+      throw new TranscriptRefusedError(file, `it belongs to uid ${stat.uid}, not to this user (uid ${uid})`)
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw new TranscriptRefusedError(file, `its mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')} gives group or others access`)
+    }
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
+  return new Transcript(fd, node)
+}
+
 /** Appends what goes over the wire, per node and direction, with a byte count per block. */
-class Transcript {
-  private readonly file: string
+export class Transcript {
+  private fd: number | undefined
   private readonly node: string
 
-  constructor(file: string, node: string) {
-    this.file = file
+  constructor(fd: number, node: string) {
+    this.fd = fd
     this.node = node
   }
 
@@ -214,9 +303,19 @@ class Transcript {
     this.write(`--- ${this.node} ${text}\n`)
   }
 
-  private write(data: string | Buffer): void {
+  /** Idempotent; later writes are dropped (the fd number may already belong to another file). */
+  close(): void {
+    if (this.fd === undefined) return
     try {
-      appendFileSync(this.file, data, {mode: 0o600})
+      closeSync(this.fd)
+    } catch {}
+    this.fd = undefined
+  }
+
+  private write(data: string | Buffer): void {
+    if (this.fd === undefined) return
+    try {
+      writeSync(this.fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
     } catch {
       // A transcript is a debugging aid: failing to write it must not fail the run.
     }

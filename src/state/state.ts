@@ -4,8 +4,8 @@
  * key). It lets `plan` diff, and lets a run that cannot reach a node still render that node's peers on
  * every other node (a partial run must never wipe peers).
  */
-import {mkdir, readFile, readdir, rename, rm, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {mkdir, open, readFile, readdir, rename, rm} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import type {HostFacts} from '../plan/model.js'
 import {WgfleetError} from '../lib/errors.js'
@@ -108,15 +108,47 @@ export function openStateStore(inventoryDir: string): StateStore {
   }
 }
 
-/** Write to a temp file in the same folder, then rename: a reader never sees half a file. */
-export async function writeAtomically(path: string, content: string, mode = 0o644): Promise<void> {
+/** The file operations writeAtomically uses (node:fs/promises; a unit test wraps them to see the order). */
+export interface AtomicWriteFs {
+  open(path: string, flags: string, mode?: number): Promise<{writeFile(data: string): Promise<void>; sync(): Promise<void>; close(): Promise<void>}>
+  rename(from: string, to: string): Promise<void>
+  rm(path: string, options: {force: boolean}): Promise<void>
+}
+
+const nodeFs: AtomicWriteFs = {open, rename, rm}
+
+/**
+ * Write to a temp file in the same folder, flush it, rename it over the file, then flush the folder: a
+ * reader never sees half a file, and after a crash or power loss the file is the old or the new one —
+ * never empty (ext4/xfs may otherwise persist the rename before the data).
+ */
+export async function writeAtomically(path: string, content: string, mode = 0o644, fs: AtomicWriteFs = nodeFs): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
   try {
-    await writeFile(tmp, content, {mode})
-    await rename(tmp, path)
+    const file = await fs.open(tmp, 'wx', mode)
+    try {
+      await file.writeFile(content)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await fs.rename(tmp, path)
   } catch (error) {
-    await rm(tmp, {force: true})
+    await fs.rm(tmp, {force: true})
     throw error
+  }
+  await syncFolder(dirname(path), fs)
+}
+
+/** fsync a folder, so that a rename in it is on disk. Filesystems that cannot do it say so; that is no failure. */
+async function syncFolder(folder: string, fs: AtomicWriteFs): Promise<void> {
+  const handle = await fs.open(folder, 'r')
+  try {
+    await handle.sync()
+  } catch (error) {
+    if (!['EINVAL', 'ENOTSUP', 'EISDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error
+  } finally {
+    await handle.close()
   }
 }
 

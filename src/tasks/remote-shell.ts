@@ -3,7 +3,7 @@
  * module that imports ssh2); unit tests use a scripted fake.
  *
  * Contract of `run`: the script text (a bash script, from a .sh file under src/remote) is sent through
- * stdin, never on the command line; the command line is fixed (`bash -s -- ARGS`, through `sudo -n` when
+ * stdin, never on the command line; the command line is fixed (`env -u SHELLOPTS … bash --norc --noprofile -s -- ARGS`, through `sudo -n` when
  * privileged and the login user is not root) and ARGS are validated values, each single-quoted. `input`,
  * when given, follows the script on stdin: the script reads it with `cat` (the implementation wraps the
  * script in a function so bash has parsed all of it before the payload is read).

@@ -87,7 +87,7 @@ describe('wgfleet init on fresh hosts', () => {
   it('node-b was configured as deploy through sudo; node-d through node-c as jump host', () => {
     const log = readFileSync(transcript, 'utf8')
     expect(log).toMatch(/deploy@203\.0\.113\.2:22/)
-    expect(log).toMatch(/sudo -n env WGFLEET_SSH_CONNECTION="\$SSH_CONNECTION" bash -s/)
+    expect(log).toMatch(/sudo -n env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV WGFLEET_SSH_CONNECTION="\$SSH_CONNECTION" bash --norc --noprofile -s/)
     expect(log).toMatch(/root@198\.51\.100\.8:22/)
   })
 

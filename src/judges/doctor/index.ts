@@ -41,10 +41,17 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
   const hostRoutes = new Map(plan.nodes.map((n) => [n.name, `${n.address.split('/')[0]}/32`]))
 
   // Relays: nodes that carry other nodes' traffic between their peers.
-  const relayFor = new Map<string, string[]>()
-  for (const n of plan.nodes) {
-    for (const r of n.relayed) relayFor.set(r.via, [...new Set([...(relayFor.get(r.via) ?? []), n.name])])
+  const relaySets = new Map<string, Set<string>>()
+  const carries = (via: string, node: string) => {
+    const set = relaySets.get(via)
+    if (set) set.add(node)
+    else relaySets.set(via, new Set([node]))
   }
+  for (const n of plan.nodes) {
+    for (const r of n.relayed) carries(r.via, n.name)
+    if (n.overlayVia !== undefined) carries(n.overlayVia, n.name)
+  }
+  const relayFor = new Map([...relaySets].map(([via, nodes]) => [via, [...nodes]]))
 
   for (const nodePlan of plan.nodes) {
     const outcome = outcomes.get(nodePlan.name)

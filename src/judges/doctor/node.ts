@@ -2,7 +2,7 @@
 import {type Add, type Finding, type NodeView, SOURCE_TEXT, type Source, endpointHost, endpointHostIsIp, intOf, normalizeRange, sameEndpoint, sameSet} from './model.js'
 import {type KeyNames, type NodeProblem} from '../status.js'
 export function unreachableFinding(node: string, problem: NodeProblem): Finding {
-  const ssh = !['script-failed', 'bad-output', 'error'].includes(problem.kind)
+  const ssh = !['script-failed', 'bad-output', 'output-too-large', 'error'].includes(problem.kind)
   return {
     node,
     severity: 'error',

@@ -3,7 +3,7 @@
  */
 import {execFileSync, spawn} from 'node:child_process'
 import {createHmac, randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import ssh2 from 'ssh2'
@@ -12,12 +12,18 @@ import type {Fleet, NodeSpec} from '../../../src/inventory/model.js'
 import {
   HostKeyChangedError,
   HostKeyUnknownError,
+  MAX_STDERR_BYTES,
+  MAX_STDOUT_BYTES,
   type OpenShellOptions,
+  OutputLimitError,
   SshError,
   type SshRemoteShell,
+  TranscriptRefusedError,
+  checkHostKeyForName,
   createConfigEvaluator,
   fingerprintSha256,
   openShell,
+  readKnownHosts,
 } from '../../../src/ssh/index.js'
 import {closedPort, startSilentServer, startTestServer, type TestServer} from './helpers/ssh-test-server.js'
 import {usableKeyPair} from '../../helpers/keys.js'
@@ -31,6 +37,10 @@ writeFileSync(strangerKeyFile, usableKeyPair('ed25519').private, {mode: 0o600})
 const encryptedKey = usableKeyPair('ed25519', {passphrase: 'correct horse', cipher: 'aes256-ctr', rounds: 4})
 const encryptedKeyFile = join(workDir, 'id_encrypted')
 writeFileSync(encryptedKeyFile, encryptedKey.private, {mode: 0o600})
+
+/** The fixed command line without and through sudo (the test server accepts nothing else). */
+const PLAIN = 'env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV bash --norc --noprofile -s --'
+const SUDO = 'sudo -n env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash --norc --noprofile -s --'
 
 const users = {
   root: {publicKey: clientKey.public},
@@ -138,7 +148,7 @@ describe('host key verification', () => {
     const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
     const result = await shell.run('echo "out:$1:$2"; echo err >&2; exit 3', ['a b', `it's`])
     expect(result).toEqual({code: 3, stdout: `out:a b:it's\n`, stderr: 'err\n'})
-    expect(target.commands.at(-1)).toBe(`bash -s -- 'a b' 'it'\\''s'`)
+    expect(target.commands.at(-1)).toBe(`${PLAIN} 'a b' 'it'\\''s'`)
     expect((await shell.run('true')).code).toBe(0)
   })
 
@@ -221,6 +231,64 @@ describe('host key verification', () => {
   })
 })
 
+describe('--accept-new-host-keys records a key only once the server proved it holds it', () => {
+  it('records nothing when authentication fails', async () => {
+    const n = node('node-a', target.port, {identity: strangerKeyFile})
+    const file = knownHosts()
+    const added: string[] = []
+    const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true, onHostKeyAdded: (d) => added.push(d.fingerprint)}))
+    expect(error.kind).toBe('auth')
+    expect(existsSync(file)).toBe(false)
+    expect(added).toEqual([])
+  })
+
+  it('records nothing when the server ends the connection before it is ready', async () => {
+    const closing = await startTestServer({users, closeOnAuthentication: true})
+    try {
+      const n = node('node-a', closing.port)
+      const file = knownHosts('# mine')
+      const error = await rejection(open(fleet([n], file), n, {acceptNewHostKeys: true}))
+      expect(error.kind).not.toBe('host-key-unknown')
+      expect(readFileSync(file, 'utf8')).toBe('# mine\n')
+    } finally {
+      await closing.close()
+    }
+  })
+
+  it('records one line when two connections of one run meet the same new host', async () => {
+    const n = node('node-a', target.port)
+    const file = knownHosts()
+    const shells = await Promise.all([open(fleet([n], file), n, {acceptNewHostKeys: true}), open(fleet([n], file), n, {acceptNewHostKeys: true})])
+    expect(shells).toHaveLength(2)
+    expect(readFileSync(file, 'utf8')).toBe(target.knownHostsLine() + '\n')
+  })
+
+  it('hashes the line in a file that already hashes its names, and the reader matches it', async () => {
+    const n = node('node-a', target.port)
+    const other = `${hashedName('other.example')} ${target.knownHostsLine('x').split(' ').slice(1).join(' ')}`
+    const file = knownHosts(other)
+    await open(fleet([n], file), n, {acceptNewHostKeys: true})
+    const lines = readFileSync(file, 'utf8').split('\n')
+    expect(lines).toHaveLength(3) // other, the new line, ''
+    expect(lines[1]).toMatch(/^\|1\|[A-Za-z0-9+/]{27}=\|[A-Za-z0-9+/]{27}= ssh-ed25519 /)
+    expect(lines[1]).not.toContain('127.0.0.1')
+    expect(checkHostKeyForName(readKnownHosts(file), `[127.0.0.1]:${target.port}`, 'ssh-ed25519', target.hostKeyBlob)).toBe('match')
+    const again = await open(fleet([n], file), n)
+    expect((await again.run('echo known')).stdout).toBe('known\n')
+  })
+
+  it('hashes the line when ssh config says HashKnownHosts yes', async () => {
+    const n = node('node-a', target.port)
+    const file = knownHosts()
+    const configFile = join(workDir, `config_${++counter}`)
+    writeFileSync(configFile, 'Host 127.0.0.1\n  HashKnownHosts yes\n')
+    await open(fleet([n], file), n, {acceptNewHostKeys: true, configFile})
+    const text = readFileSync(file, 'utf8')
+    expect(text).toMatch(/^\|1\|\S+ ssh-ed25519 \S+\n$/)
+    expect(checkHostKeyForName(readKnownHosts(file), `[127.0.0.1]:${target.port}`, 'ssh-ed25519', target.hostKeyBlob)).toBe('match')
+  })
+})
+
 describe('jump hosts', () => {
   const jumpNode = () => node('node-a', jump.port)
   const behind = () => node('node-c', target.port, {user: 'ops'}, {jump: {kind: 'node', node: 'node-a'}})
@@ -232,7 +300,7 @@ describe('jump hosts', () => {
     expect((await shell.run('echo "through:$1"', ['x'])).stdout).toBe('through:x\n')
     expect(jump.forwards.at(-1)).toEqual({host: '127.0.0.1', port: target.port})
     expect(target.logins.slice(before)).toEqual(['ops'])
-    expect(target.commands.at(-1)).toBe(`sudo -n env WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash -s -- 'x'`)
+    expect(target.commands.at(-1)).toBe(`${SUDO} 'x'`)
   })
 
   it('refuses when the target key is known only under the jump host name', async () => {
@@ -399,9 +467,9 @@ describe('running steps', () => {
     expect(error.kind).toBe('sudo-password')
     expect(error.message).toMatch(/^node-b: sudo needs a password for deploy/)
     expect(error.hint).toContain('NOPASSWD')
-    expect(target.commands.at(-1)).toBe('sudo -n env WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash -s --')
+    expect(target.commands.at(-1)).toBe(SUDO)
     expect((await shell.run('echo plain', [], {privileged: false})).stdout).toBe('plain\n')
-    expect(target.commands.at(-1)).toBe('bash -s --')
+    expect(target.commands.at(-1)).toBe(PLAIN)
   })
 
   it('times a step out, stops it, and keeps the connection usable', async () => {
@@ -444,12 +512,159 @@ describe('running steps', () => {
     await shell.run('cat; echo to-stderr >&2; exit 4', ['arg'], {input: 'PAYLOAD\n'})
     const text = readFileSync(transcript, 'utf8')
     expect(text).toMatch(/=== .* node-a exec #1 root@127\.0\.0\.1:\d+ ===/)
-    expect(text).toContain(`--- node-a >>> command: bash -s -- 'arg'\n`)
+    expect(text).toContain(`--- node-a >>> command: ${PLAIN} 'arg'\n`)
     expect(text).toContain('--- node-a >>> stdin')
     expect(text).toContain('echo to-stderr >&2; exit 4\n}\n__wgfleet_main "$@"; exit $?\nPAYLOAD\n')
     expect(text).toContain('--- node-a <<< stdout (8 bytes)\nPAYLOAD\n')
     expect(text).toContain('--- node-a <<< stderr (10 bytes)\nto-stderr\n')
     expect(text).toContain('--- node-a <<< exit 4')
+  })
+})
+
+describe('a login environment that turns tracing on', () => {
+  const SECRET = 'PRIVATE-KEY-MATERIAL-must-not-leave'
+
+  it('never traces the script or its payload (SHELLOPTS=xtrace, BASH_ENV running set -xv), with or without sudo', async () => {
+    const bashEnv = join(workDir, `bash_env_${++counter}`)
+    writeFileSync(bashEnv, 'set -xv\n')
+    const tracing = await startTestServer({users, loginEnv: {SHELLOPTS: 'xtrace', BASH_ENV: bashEnv}})
+    try {
+      for (const user of ['root', 'ops']) {
+        const n = node('node-a', tracing.port, {user})
+        const shell = await open(fleet([n], knownHosts(tracing.knownHostsLine())), n)
+        const result = await shell.run('secret=$(cat)\nprintf "%s\\n" "${#secret}"\necho from-the-script >&2', ['wg0'], {input: SECRET})
+        expect(result.stdout).toBe(`${SECRET.length}\n`)
+        expect(result.stderr).toContain('from-the-script\n')
+        expect(result.stderr).not.toContain(SECRET)
+        expect(result.stderr).not.toContain('secret=')
+        expect(result.stderr).not.toContain('__wgfleet_main')
+        // The login shell itself traces its BASH_ENV and the fixed command line it runs (nothing secret):
+        // after that line, only what the script wrote.
+        const lines = result.stderr.split('\n')
+        const commandTrace = lines.findIndex((line) => line.startsWith('+ env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV '))
+        expect(commandTrace).toBeGreaterThan(-1)
+        expect(lines.slice(commandTrace + 1)).toEqual(['from-the-script', ''])
+      }
+    } finally {
+      await Promise.all(openShells.splice(0).map((shell) => shell.close()))
+      await tracing.close()
+    }
+  })
+})
+
+describe('bounded output', () => {
+  const MiB = 1024 * 1024
+
+  it('stops a step that floods stdout, keeps no more than the cap, and fails only that node', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    const f = fleet([node('node-a', target.port), node('node-b', target.port)], knownHosts(target.knownHostsLine()))
+    const flooding = await open(f, f.nodes[0]!, {env: {WGFLEET_TRANSCRIPT: transcript}})
+    const calm = await open(f, f.nodes[1]!)
+    const baseline = process.memoryUsage().arrayBuffers
+    let peak = baseline
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 2)
+    let outcomes: [PromiseSettledResult<unknown>, PromiseSettledResult<{stdout: string}>]
+    try {
+      // 256 MiB: 64 times the cap.
+      outcomes = await Promise.allSettled([flooding.run(`head -c ${256 * MiB} /dev/zero`), calm.run('sleep 0.3; echo calm')])
+    } finally {
+      clearInterval(sampler)
+    }
+    const [flooded, other] = outcomes
+    expect(flooded.status).toBe('rejected')
+    const error = (flooded as PromiseRejectedResult).reason as OutputLimitError
+    expect(error).toBeInstanceOf(OutputLimitError)
+    expect(error).toMatchObject({kind: 'output-too-large', node: 'node-a', stream: 'stdout', limitBytes: MAX_STDOUT_BYTES})
+    expect(error.message).toBe('node-a: the host sent more than 4 MiB on stdout in one step; the step was stopped')
+    expect(error.hint).toContain('WGFLEET_TRANSCRIPT')
+    expect(other).toEqual({status: 'fulfilled', value: {code: 0, stdout: 'calm\n', stderr: ''}})
+    // What was kept is at most the cap (the transcript shows it), and the operator never held much more
+    // (measured: 15-27 MiB of buffers at the peak, ssh2's garbage included; keeping it all was > 256 MiB).
+    const text = readFileSync(transcript, 'utf8')
+    expect(text).toContain(`--- node-a <<< stdout (${MAX_STDOUT_BYTES} bytes)\n`)
+    expect(text).toContain(`--- node-a <<< stopped: more than ${MAX_STDOUT_BYTES} bytes on stdout\n`)
+    expect(peak - baseline).toBeLessThan(64 * MiB)
+    // The connection survives: the next step on it runs.
+    expect((await flooding.run('echo after')).stdout).toBe('after\n')
+  })
+
+  it('stops a step that floods stderr at its own, smaller cap', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const error = await rejection(shell.run(`head -c ${32 * MiB} /dev/zero >&2; echo never`))
+    expect(error).toBeInstanceOf(OutputLimitError)
+    expect(error).toMatchObject({kind: 'output-too-large', stream: 'stderr', limitBytes: MAX_STDERR_BYTES})
+    expect(MAX_STDERR_BYTES).toBeLessThan(MAX_STDOUT_BYTES)
+  })
+
+  it('accepts output of exactly the cap', async () => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n)
+    const result = await shell.run(`head -c ${MAX_STDOUT_BYTES} /dev/zero`)
+    expect(result.code).toBe(0)
+    expect(result.stdout.length).toBe(MAX_STDOUT_BYTES)
+  })
+})
+
+describe('transcript file', () => {
+  const runWithTranscript = async (transcript: string, text: string) => {
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {env: {WGFLEET_TRANSCRIPT: transcript}})
+    await shell.run(`echo ${text}`)
+    await shell.close()
+  }
+  /** What opening a shell with this transcript fails with. */
+  const refusal = async (transcript: string): Promise<TranscriptRefusedError> => {
+    const n = node('node-a', target.port)
+    const outcome = await openShell(fleet([n], knownHosts(target.knownHostsLine())), n, isolated({env: {WGFLEET_TRANSCRIPT: transcript}})).then(
+      (shell) => shell.close(),
+      (error: unknown) => error,
+    )
+    expect(outcome).toBeInstanceOf(TranscriptRefusedError)
+    return outcome as TranscriptRefusedError
+  }
+
+  it('is created 0600 and appended to by later commands', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    await runWithTranscript(transcript, 'first-command')
+    expect(statSync(transcript).mode & 0o777).toBe(0o600)
+    await runWithTranscript(transcript, 'second-command')
+    const text = readFileSync(transcript, 'utf8')
+    expect(text.indexOf('first-command\n')).toBeGreaterThan(-1)
+    expect(text.indexOf('second-command\n')).toBeGreaterThan(text.indexOf('first-command\n'))
+    expect(text.match(/ node-a exec #1 /g)).toHaveLength(2)
+  })
+
+  it('appends to an existing file of this user that only this user can read or write (0600)', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    writeFileSync(transcript, 'an earlier run\n', {mode: 0o600})
+    await runWithTranscript(transcript, 'appended')
+    const text = readFileSync(transcript, 'utf8')
+    expect(text.startsWith('an earlier run\n')).toBe(true)
+    expect(text).toContain('appended\n')
+  })
+
+  it('refuses a symbolic link, before connecting, and writes nothing through it', async () => {
+    const victim = join(workDir, `victim-${++counter}`)
+    writeFileSync(victim, 'precious\n', {mode: 0o600})
+    const link = join(workDir, `transcript-${++counter}.log`)
+    symlinkSync(victim, link)
+    const logins = target.logins.length
+    const error = await refusal(link)
+    expect(error.message).toBe(`transcript file ${link} refused: it is a symbolic link`)
+    expect(error.hint).toContain('0600')
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n')
+    expect(target.logins.length).toBe(logins)
+  })
+
+  it('refuses an existing file that group or others can read or write (0644, 0620), leaving it as it was', async () => {
+    for (const mode of [0o644, 0o620]) {
+      const transcript = join(workDir, `transcript-${++counter}.log`)
+      writeFileSync(transcript, 'theirs\n', {mode})
+      chmodSync(transcript, mode) // whatever the umask
+      expect((await refusal(transcript)).message).toMatch(new RegExp(`its mode 0${mode.toString(8)} gives group or others access$`))
+      expect(readFileSync(transcript, 'utf8')).toBe('theirs\n')
+    }
   })
 })
 

@@ -73,7 +73,7 @@ describe('runStatus over SSH', () => {
     expect(b).toMatchObject({name: 'node-b', reachable: false, problem: {kind: 'unreachable', message: expect.stringMatching(/connection refused/)}})
 
     // One exec on the wire, the fixed command line, with the interface as its only argument.
-    expect(server.commands).toEqual(["bash -s -- 'wg0'"])
+    expect(server.commands).toEqual(["env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV bash --norc --noprofile -s -- 'wg0'"])
     expect(server.logins).toEqual(['root'])
 
     // Every byte sent and received is in the transcript: the peers are there, the private key is not.

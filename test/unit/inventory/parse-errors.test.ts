@@ -2,7 +2,8 @@
  * Every kind of inventory mistake: each is refused with exit code 2, at the right line and key, with a hint.
  */
 import {describe, expect, it} from 'vitest'
-import {BASE, errorsOf, expectProblem, lineOf} from './helpers.js'
+import {BASE, errorsOf, expectProblem, FILE, lineOf} from './helpers.js'
+import {parseInventory} from '../../../src/inventory/index.js'
 
 interface Case {
   name: string
@@ -422,5 +423,25 @@ nat = maybe
       [7, 'adress'],
       [12, 'nat'],
     ])
+  })
+})
+
+describe('size', () => {
+  const mesh = (n: number, topology = '') => {
+    const lines = ['[network]', 'cidr = 10.64.0.0/16', ...(topology ? [`topology = ${topology}`] : []), '']
+    for (let i = 1; i <= n; i++) lines.push(`[node-${i}]`, `host = 198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`, `address = 10.64.${Math.floor(i / 250)}.${(i % 250) + 1}`, ...(i === 1 ? ['relay = true'] : []), '')
+    return lines.join('\n')
+  }
+
+  it('refuses a full mesh past 2,000 nodes, pointing at [network] and suggesting a hub (exit 2)', () => {
+    const errors = errorsOf(mesh(2001))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]!.message).toMatch(/^\/srv\/fleet\/inventory\.ini:1: \[network\] topology: a full mesh of 2001 nodes is 4002000 peer entries; wgfleet plans meshes of up to 2000 nodes$/)
+    expect(errors[0]!.hint).toMatch(/topology = hub/)
+  })
+
+  it('takes a mesh of 2,000 and a hub past it', () => {
+    expect(() => parseInventory(mesh(2000), FILE)).not.toThrow()
+    expect(() => parseInventory(mesh(2500, 'hub'), FILE)).not.toThrow()
   })
 })

@@ -2,8 +2,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {parseInventory} from '../../../src/inventory/index.js'
-import {planToJson, renderPlanText} from '../../../src/output/plan-view.js'
-import {planFleet} from '../../../src/plan/index.js'
+import {describeChange, PLAN_SUMMARY_THRESHOLD, planTextMode, planTextOf, planToJson} from '../../../src/output/plan-view.js'
+import {planFleet, summarizeConfigChange} from '../../../src/plan/index.js'
 import type {PlanReport} from '../../../src/services/plan.js'
 import {LAB_INVENTORY} from '../../fixtures/lab-fleet.js'
 
@@ -20,12 +20,15 @@ function report(): PlanReport {
   const fleet = parseInventory(INVENTORY, '/srv/fleet/inventory.ini')
   const plan = planFleet(fleet, {publicKeys: KEYS, facts: {}})
   const change = ['changed', 'unchanged', 'new', 'new'] as const
-  const nodes = plan.nodes.map((n, i) => ({...n, change: change[i]!, diff: i === 0 ? DIFF : ''}))
-  return {fleet, plan, nodes, removed: ['node-z']}
+  const list = plan.nodes.map((n, i) => ({...n, change: change[i]!, diff: i === 0 ? DIFF : '', summary: i === 0 ? summarizeConfigChange(n.config.replaceAll('PersistentKeepalive = 25', 'PersistentKeepalive = 15'), n.config) : null}))
+  async function* nodes() {
+    yield* list
+  }
+  return {fleet, interface: plan.interface, cidr: plan.cidr, nodes: nodes(), removed: ['node-z']}
 }
 
-describe('renderPlanText', () => {
-  const text = renderPlanText(report(), {showConfig: false})
+describe('plan for people, full tables (up to the threshold)', async () => {
+  const text = await planTextOf(report(), {showConfig: false, mode: 'full'})
   const lines = text.split('\n').map((l) => l.trimEnd())
 
   it('heads with the network, then one block per node with its peers', () => {
@@ -49,21 +52,47 @@ describe('renderPlanText', () => {
     expect(text.trimEnd().split('\n').at(-1)).toBe('node-z: in state but no longer in the inventory (run `wgfleet remove-node node-z` to clean it up)')
   })
 
-  it('--show-config prints the rendered config with the private key as a marker', () => {
-    const withConfig = renderPlanText(report(), {showConfig: true})
+  it('--show-config prints the rendered config with the private key as a marker', async () => {
+    const withConfig = await planTextOf(report(), {showConfig: true, mode: 'full'})
     expect(withConfig).toContain('  rendered config:\n    # Managed by wgfleet. Local changes are overwritten.\n    [Interface]')
     expect(withConfig).toContain('    PrivateKey = @WGFLEET_PRIVATE_KEY@')
   })
 })
 
 describe('planToJson', () => {
-  it('has the documented shape: nodes[name, address, endpoint, peers[name, publicKey, endpoint, allowedIps, keepalive, via], config]', () => {
-    const json = planToJson(report())
+  it('has the documented shape: nodes[name, address, endpoint, peers[name, publicKey, endpoint, allowedIps, keepalive, via], config]', async () => {
+    const json = await planToJson(report())
     const c = json.nodes.find((n) => n.name === 'node-c')!
     expect(c).toMatchObject({name: 'node-c', address: '10.0.0.3/24', endpoint: null})
     expect(c.peers.map((p) => p.name)).toEqual(['node-a', 'node-b'])
     expect(c.peers[0]).toMatchObject({name: 'node-a', publicKey: KEYS['node-a'], endpoint: '203.0.113.1:51820', allowedIps: ['10.0.0.1/32', '10.0.0.4/32'], keepalive: 25})
     expect(c.config).toContain('PrivateKey = @WGFLEET_PRIVATE_KEY@')
     expect(json.removed).toEqual(['node-z'])
+  })
+})
+
+describe('plan for people past the threshold: one line per node, totals, changes per peer section', async () => {
+  const text = await planTextOf(report(), {showConfig: false, mode: 'summary'})
+
+  it('prints one line per node with its peer count, relays and change, then totals and how to see more', () => {
+    expect(text).toContain('node-a  10.0.0.1/24  203.0.113.1:51820  3 peers  [forwards]  config changed: keepalive 15→25 on 3 peers\n')
+    expect(text).toContain('node-c  10.0.0.3/24  behind NAT  2 peers, 1 through node-a  config new\n')
+    expect(text).toContain('4 nodes, 10 peer entries, 2 routes through a relay; configs: 2 new, 1 changed, 1 unchanged.')
+    expect(text).toContain('`wgfleet plan --all`')
+    expect(text).not.toContain('allowed IPs')
+  })
+
+  it('chooses the summary past the threshold unless --all or --node, and on --summary', () => {
+    expect(planTextMode(PLAN_SUMMARY_THRESHOLD, {})).toBe('full')
+    expect(planTextMode(PLAN_SUMMARY_THRESHOLD + 1, {})).toBe('summary')
+    expect(planTextMode(PLAN_SUMMARY_THRESHOLD + 1, {all: true})).toBe('full')
+    expect(planTextMode(PLAN_SUMMARY_THRESHOLD + 1, {node: 'node-a'})).toBe('full')
+    expect(planTextMode(3, {summary: true})).toBe('summary')
+  })
+
+  it('describes a change in words', () => {
+    expect(describeChange({interfaceFields: ['ListenPort'], peersAdded: 3, peersRemoved: 1, fieldChanges: [{field: 'PersistentKeepalive', from: '15', to: '25', peers: 58}]})).toBe(
+      '3 peers added; 1 peer removed; keepalive 15→25 on 58 peers; [Interface] ListenPort changed',
+    )
   })
 })

@@ -44,19 +44,26 @@ const HUB: NodeInput[] = [
 describe('topology = hub', () => {
   const plan = planFleet(fleet(HUB, {topology: 'hub'}), {publicKeys: allKeys()})
 
-  it('non-relay nodes peer only with the relays; the first relay carries every other non-relay node', () => {
+  it('non-relay nodes peer only with the relays; the first relay\'s entry carries the overlay network (one range, not a /32 per node)', () => {
     expect(peerIps(plan, 'node-c')).toEqual({
-      'node-a': ['10.0.0.1/32', '10.0.0.4/32', '10.0.0.5/32'],
+      'node-a': ['10.0.0.1/32', '10.0.0.0/24'],
       'node-b': ['10.0.0.2/32'],
     })
     expect(peerIps(plan, 'node-d')).toEqual({
-      'node-a': ['10.0.0.1/32', '10.0.0.3/32', '10.0.0.5/32'],
+      'node-a': ['10.0.0.1/32', '10.0.0.0/24'],
       'node-b': ['10.0.0.2/32'],
     })
-    expect(nodeOf(plan, 'node-c').relayed).toEqual([
-      {name: 'node-d', address: '10.0.0.4', via: 'node-a'},
-      {name: 'node-e', address: '10.0.0.5', via: 'node-a'},
-    ])
+    expect(nodeOf(plan, 'node-c').relayed).toEqual([])
+    expect(nodeOf(plan, 'node-c').overlayVia).toBe('node-a')
+    expect(nodeOf(plan, 'node-c').peers[0]).toMatchObject({name: 'node-a', overlay: true, relays: []})
+    expect(nodeOf(plan, 'node-c').config).toContain('# node-a\n[Peer]\nPublicKey = ' + allKeys()['node-a'] + '\nEndpoint = 1.1.1.1:51820\nAllowedIPs = 10.0.0.1/32, 10.0.0.0/24\n')
+  })
+
+  it('a spoke\'s config does not grow with the fleet (O(1) per spoke, O(N) on the relays)', () => {
+    const big = Array.from({length: 200}, (_, i) => ({name: `node-${i}`, host: `198.18.0.${i + 1}`, address: `10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}`, relay: i === 0}))
+    const hub = planFleet(fleet(big, {topology: 'hub', cidr: '10.0.0.0/16'}), {publicKeys: {}})
+    expect(nodeOf(hub, 'node-150').peers.map((p) => p.allowedIps)).toEqual([['10.0.0.2/32', '10.0.0.0/16']])
+    expect(nodeOf(hub, 'node-0').peers).toHaveLength(199)
   })
 
   it('relays peer with everyone, each with its own /32, and forward', () => {
@@ -173,12 +180,12 @@ describe('exit_via', () => {
       {publicKeys: allKeys(), facts: {'node-e': {uplink: 'eth1'}}},
     )
     expect(peerIps(hub, 'node-d')).toEqual({
-      'node-a': ['10.0.0.1/32', '10.0.0.3/32'],
+      'node-a': ['10.0.0.1/32', '10.0.0.0/24'],
       'node-b': ['10.0.0.2/32'],
       'node-e': ['10.0.0.5/32', '0.0.0.0/0'],
     })
     expect(peerIps(hub, 'node-e')).toEqual({
-      'node-a': ['10.0.0.1/32', '10.0.0.3/32'],
+      'node-a': ['10.0.0.1/32', '10.0.0.0/24'],
       'node-b': ['10.0.0.2/32'],
       'node-d': ['10.0.0.4/32'],
     })

@@ -6,8 +6,11 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {
   appendKnownHost,
+  appendKnownHostByName,
   checkHostKey,
   fingerprintSha256,
+  hashKnownHostName,
+  holdsHashedNames,
   keyTypeOfBlob,
   knownHostName,
   knownKeyTypesForName,
@@ -27,7 +30,10 @@ function newKey(type: 'ed25519' | 'ecdsa' = 'ed25519') {
 
 /** `|1|salt|hmac` as `ssh-keygen -H` writes it. */
 function hashedName(name: string): string {
-  const salt = randomBytes(20)
+  return hashedNameWithSalt(name, randomBytes(20))
+}
+
+function hashedNameWithSalt(name: string, salt: Buffer): string {
   const hash = createHmac('sha1', salt).update(name).digest()
   return `|1|${salt.toString('base64')}|${hash.toString('base64')}`
 }
@@ -210,5 +216,24 @@ describe('appendKnownHost', () => {
     )
     // The mode of an existing file is left alone.
     expect(statSync(file).mode & 0o777).toBe(0o644)
+  })
+  it('writes a hashed name on request, which this reader and OpenSSH (ssh-keygen -F) both find', () => {
+    const file = join(tempDir(), 'known_hosts')
+    const key = newKey()
+    appendKnownHostByName(file, '[Node-A.example]:2222', key.blob, {hashed: true})
+    const text = readFileSync(file, 'utf8')
+    expect(text).toMatch(/^\|1\|[A-Za-z0-9+/]{27}=\|[A-Za-z0-9+/]{27}= ssh-ed25519 \S+\n$/)
+    expect(text.toLowerCase()).not.toContain('node-a')
+    const entries = readKnownHosts(file)
+    expect(holdsHashedNames(entries)).toBe(true)
+    expect(checkHostKey(entries, 'node-a.example', 2222, key.keyType, key.blob)).toBe('match')
+    const found = execFileSync('ssh-keygen', ['-F', '[node-a.example]:2222', '-f', file], {encoding: 'utf8'})
+    expect(found).toContain(key.base64)
+  })
+
+  it('hashes like ssh-keygen -H: HMAC-SHA1 of the lowercased name under a 20-byte salt', () => {
+    const salt = Buffer.alloc(20, 7)
+    expect(hashKnownHostName('HOST', salt)).toBe(hashedNameWithSalt('host', salt))
+    expect(holdsHashedNames(parseKnownHosts(`plain ssh-ed25519 ${newKey().base64}`))).toBe(false)
   })
 })

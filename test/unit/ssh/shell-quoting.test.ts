@@ -1,5 +1,8 @@
 import {BugError} from '../../../src/lib/errors.js'
 import {spawnSync} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {buildCommandLine, buildStdin, shellQuote} from '../../../src/ssh/shell.js'
 
@@ -18,10 +21,28 @@ describe('shellQuote', () => {
 })
 
 describe('buildCommandLine', () => {
-  it('is the fixed bash -s -- line, with sudo -n when asked', () => {
-    expect(buildCommandLine([], false)).toBe('bash -s --')
-    expect(buildCommandLine(['wg0', '10.0.0.1'], false)).toBe(`bash -s -- 'wg0' '10.0.0.1'`)
-    expect(buildCommandLine(['wg0'], true)).toBe(`sudo -n env WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash -s -- 'wg0'`)
+  it('is the fixed clean-bash line, with sudo -n when asked', () => {
+    const clean = 'env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV'
+    expect(buildCommandLine([], false)).toBe(`${clean} bash --norc --noprofile -s --`)
+    expect(buildCommandLine(['wg0', '10.0.0.1'], false)).toBe(`${clean} bash --norc --noprofile -s -- 'wg0' '10.0.0.1'`)
+    expect(buildCommandLine(['wg0'], true)).toBe(`sudo -n ${clean} WGFLEET_SSH_CONNECTION="$SSH_CONNECTION" bash --norc --noprofile -s -- 'wg0'`)
+  })
+
+  it('runs the script without the tracing a login environment exports (SHELLOPTS, BASH_ENV, BASHOPTS)', () => {
+    const bashEnv = join(mkdtempSync(join(tmpdir(), 'wgfleet-bashenv-')), 'env.sh')
+    writeFileSync(bashEnv, 'set -xv\necho BASH_ENV-RAN >&2\n')
+    const script = 'secret=$(cat)\nprintf "%s" "${#secret} $-"'
+    // Executed word by word, as the login shell would after splitting it (no argument needs quoting).
+    const [command, ...words] = buildCommandLine([], false).split(' ')
+    const result = spawnSync(command!, words, {
+      input: buildStdin(script, 'THE-SECRET'),
+      encoding: 'utf8',
+      timeout: 10_000,
+      env: {...process.env, SHELLOPTS: 'xtrace:verbose', BASH_ENV: bashEnv, ENV: bashEnv, BASHOPTS: 'xpg_echo'},
+    })
+    expect(result.stderr).toBe('')
+    // Neither x nor v among the running shell's flags.
+    expect(result.stdout).toMatch(/^10 [^xv]*$/)
   })
 
   it('rejects NUL and line breaks as a bug', () => {
@@ -42,7 +63,14 @@ describe('buildCommandLine', () => {
 
 describe('buildStdin', () => {
   it('wraps the script in a function, then the payload follows for cat', () => {
-    expect(buildStdin('echo hi', 'DATA')).toBe('__wgfleet_main() {\necho hi\n}\n__wgfleet_main "$@"; exit $?\nDATA')
+    expect(buildStdin('echo hi', 'DATA')).toBe('set +xv\n__wgfleet_main() {\necho hi\n}\n__wgfleet_main "$@"; exit $?\nDATA')
+  })
+
+  it('turns off xtrace and verbose before bash reads the script, whatever the shell inherited', () => {
+    const result = spawnSync('bash', ['-xv', '-s', '--'], {input: buildStdin('secret=$(cat); echo "${#secret} $-"', 'THE-SECRET'), encoding: 'utf8', timeout: 10_000})
+    expect(result.stdout).toMatch(/^10 [^xv]*\n$/)
+    // bash -v echoes the first line it reads and -x traces it; nothing after.
+    expect(result.stderr).toBe('set +xv\n+ set +xv\n')
   })
 
   it('lets the script read exactly the payload with cat, and never runs the payload', () => {

@@ -205,6 +205,12 @@ Host *
     expect(target).toMatchObject({hostKeyAlias: 'my-alias', knownHostName: 'my-alias', strictHostKeyChecking: 'no'})
   })
 
+  it('reads HashKnownHosts per host (any case of yes), off by default', async () => {
+    const evaluator = evaluatorFor(kind, 'Host hidden\n  HashKnownHosts YES\nHost shown\n  HashKnownHosts no\n')
+    const hashing = async (host: string) => (await resolveIn(fleet([node('node-x', host)]), 'node-x', {evaluator})).hashKnownHosts
+    expect([await hashing('hidden'), await hashing('shown'), await hashing('other')]).toEqual([true, false, false])
+  })
+
   it('an unknown % token fails this node with the token named', async () => {
     const f = fleet([node('node-x', 'x')])
     await expect(resolveIn(f, 'node-x', {evaluator: evaluatorFor(kind, 'Host x\n  IdentityFile ~/.ssh/id_%Z\n')})).rejects.toMatchObject({

@@ -1,6 +1,7 @@
 /**
  * An in-process SSH server on 127.0.0.1 for tests. It accepts public-key auth for configured users,
- * runs ONLY the fixed wgfleet command line (`[sudo -n ]bash -s -- 'ARG'...`) with a local bash,
+ * runs ONLY the fixed wgfleet command line (`[sudo -n ]env -u ... bash --norc --noprofile -s -- 'ARG'...`)
+ * with a local bash as the login shell (`bash -c LINE`, in an optional fake login environment),
  * simulates `sudo -n` (a password-needing user gets sudo's refusal), and — as a jump host — forwards
  * direct-tcpip to 127.0.0.1 only. Nothing here touches any other address.
  */
@@ -12,8 +13,12 @@ import {usableKeyPair} from '../../../helpers/keys.js'
 
 const {Server, utils} = ssh2
 
-/** The fixed command line, nothing else: each argument single-quoted with `'\''` escapes. */
-const ALLOWED_COMMAND = /^(sudo -n env WGFLEET_SSH_CONNECTION="\$SSH_CONNECTION" )?(bash -s --(?: '(?:[^']|'\\'')*')*)$/
+/**
+ * The fixed command line, nothing else: a clean environment, then bash; each argument single-quoted with
+ * `'\''` escapes. Group 1: what `sudo -n` runs; group 2: the line without sudo.
+ */
+const ALLOWED_COMMAND =
+  /^(?:sudo -n (env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV WGFLEET_SSH_CONNECTION="\$SSH_CONNECTION" bash --norc --noprofile -s --(?: '(?:[^']|'\\'')*')*)|(env -u SHELLOPTS -u BASHOPTS -u BASH_ENV -u ENV bash --norc --noprofile -s --(?: '(?:[^']|'\\'')*')*))$/
 
 export interface TestUser {
   /** OpenSSH public key line allowed to log in as this user. */
@@ -30,6 +35,10 @@ export interface TestServerOptions {
   extraHostKeys?: string[]
   /** Act as a jump host (forward direct-tcpip to 127.0.0.1 only). */
   allowForwarding?: boolean
+  /** More environment for the login shell that runs each command (e.g. SHELLOPTS=xtrace from a root .bashrc). */
+  loginEnv?: Record<string, string>
+  /** End the connection when a client tries to authenticate: the client never reaches `ready`. */
+  closeOnAuthentication?: boolean
 }
 
 export interface TestServer {
@@ -71,6 +80,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     let username = ''
 
     client.on('authentication', (ctx) => {
+      if (options.closeOnAuthentication) return void client.end()
       const allowed = allowedKeys.get(ctx.username)
       if (ctx.method !== 'publickey' || !allowed) return ctx.reject(['publickey'])
       if (!ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject(['publickey'])
@@ -110,6 +120,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
         const channel = acceptExec()
         commands.push(info.command)
         const viaSudo = match[1] !== undefined
+        const line = match[1] ?? match[2]!
         if (viaSudo && options.users[username]?.sudo === 'password') {
           channel.resume() // drain stdin
           channel.stderr.write('sudo: a password is required\n')
@@ -118,7 +129,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
           return
         }
         // Own process group, so that killing it also ends what the script started (e.g. `sleep`).
-        child = spawn('bash', ['-c', match[2]!], {stdio: ['pipe', 'pipe', 'pipe'], detached: true})
+        child = spawn('bash', ['-c', line], {stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: {...process.env, ...options.loginEnv}})
         const running = child
         children.add(running)
         running.stdin!.on('error', () => {})
