@@ -8,7 +8,7 @@ import type {SshTarget} from './target.js'
 
 /** The transport to name when ssh2 cannot do what a host needs. */
 const OPENSSH_TRANSPORT_HINT =
-  'reach it with your own `ssh`: set `transport = openssh` for the node (or in [ssh]), or pass --transport openssh'
+  'the openssh transport drives your own `ssh`: set `transport = openssh` for the node (or in [ssh]), or pass --transport openssh'
 
 /**
  * ssh2 1.17 speaks no OpenSSH certificates: a hop with a CertificateFile, or whose host key is known only
@@ -18,7 +18,7 @@ const OPENSSH_TRANSPORT_HINT =
 export function refuseWhatSsh2CannotDo(node: string, hop: SshTarget, via?: string): void {
   const where = via ? `${via} (${hop.alias})` : hop.alias
   if (hop.certificateFiles.length > 0) {
-    throw new SshError('ssh-config', node, `${where} authenticates with an OpenSSH certificate (CertificateFile ${hop.certificateFiles.join(', ')}), which wgfleet's built-in SSH client (ssh2) cannot use`, {
+    throw new SshError('ssh-config', node, `${where} authenticates with an OpenSSH certificate (CertificateFile ${hop.certificateFiles.join(', ')}), which wgfleet's built-in SSH client (ssh2) cannot use: reach it with \`transport = openssh\``, {
       hint: OPENSSH_TRANSPORT_HINT,
     })
   }
@@ -31,7 +31,7 @@ export function refuseWhatSsh2CannotDo(node: string, hop: SshTarget, via?: strin
   const plain = entriesForName(entries, hop.knownHostName)
   const byAuthority = entries.some((entry) => entry.marker === 'cert-authority' && entryMatchesName(entry, hop.knownHostName))
   if (byAuthority && !plain.some((entry) => entry.marker === undefined)) {
-    throw new SshError('ssh-config', node, `the host key of ${where} is known only through a @cert-authority line (${hop.knownHostsFiles.join(', ')}), and wgfleet's built-in SSH client (ssh2) cannot check host certificates; no key was recorded`, {
+    throw new SshError('ssh-config', node, `the host key of ${where} is known only through a @cert-authority line (${hop.knownHostsFiles.join(', ')}), and wgfleet's built-in SSH client (ssh2) cannot check host certificates (no key was recorded): reach it with \`transport = openssh\``, {
       hint: OPENSSH_TRANSPORT_HINT,
     })
   }
