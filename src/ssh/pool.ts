@@ -17,6 +17,8 @@ export interface OpenShellOptions extends ConnectOptions {
   evaluator?: ConfigEvaluator
   /** Where the openssh transport keeps its ControlMaster sockets (the pool removes it at the end). */
   controlDirectory?: ControlDirectory
+  /** The `ssh` the openssh transport runs (default: `ssh` on PATH). */
+  sshBinary?: string
   /** Transcript file (defaults to env WGFLEET_TRANSCRIPT). */
   transcriptFile?: string
 }
@@ -32,7 +34,7 @@ export async function openShell(fleet: Fleet, node: NodeSpec | string, options: 
     env: options.env,
   })
   const transport = chooseTransport(spec, options.transport)
-  const sshBinary = transport === 'openssh' ? findOnPath('ssh', options.env ?? process.env) : undefined
+  const sshBinary = transport === 'openssh' ? (options.sshBinary ?? findOnPath('ssh', options.env ?? process.env)) : undefined
   if (transport === 'openssh' && !sshBinary) {
     throw new SshError('ssh-config', spec.name, 'transport openssh needs OpenSSH\'s `ssh`, which is not on PATH', {
       hint: 'install the OpenSSH client (e.g. apt-get install openssh-client), or use transport = ssh2',
