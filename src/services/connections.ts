@@ -45,11 +45,12 @@ export function makeShellFactory(fleet: Fleet, settings: ConnectionSettings): Sh
   const open = new Set<RemoteShell>()
   // The openssh transport's ControlMaster sockets: one private directory for the run, removed by closeAll.
   let controlDirectory: import('../ssh/index.js').ControlDirectory | undefined
+  let warned = false
   return {
     async open(node) {
       const ssh = await import('../ssh/index.js')
       controlDirectory ??= new ssh.ControlDirectory()
-      const shell = await ssh.openShell(fleet, node, {
+      const opening = ssh.openShell(fleet, node, {
         connectTimeoutMs: settings.connectTimeoutSeconds === undefined ? undefined : settings.connectTimeoutSeconds * 1000,
         knownHostsFlag: settings.knownHosts,
         acceptNewHostKeys: settings.acceptNewHostKeys,
@@ -62,6 +63,12 @@ export function makeShellFactory(fleet: Fleet, settings: ConnectionSettings): Sh
         // What a ProxyCommand (or the openssh transport's ssh) prints is the node's log: untrusted, escaped.
         onSshLog: (line) => process.stderr.write(`${node.name}: ssh: ${escapeInvisible(line)}\n`),
         onWarning: (message) => process.stderr.write(`warning: ${escapeInvisible(message)}\n`),
+      })
+      // Without OpenSSH, the fallback parser says once what it could not evaluate.
+      const shell = await opening.finally(() => {
+        if (warned) return
+        warned = true
+        for (const warning of ssh.defaultConfigEvaluator().warnings()) process.stderr.write(`warning: ssh config: ${escapeInvisible(warning)}\n`)
       })
       open.add(shell)
       const close = shell.close.bind(shell)
