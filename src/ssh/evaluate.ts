@@ -96,7 +96,8 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): 
 export function createConfigEvaluator(options: EvaluatorOptions = {}): ConfigEvaluator {
   const env = options.env ?? process.env
   const local = options.local ?? localIdentity()
-  const sshCommand = options.sshCommand ?? (findOnPath('ssh', env) ? [findOnPath('ssh', env)!] : undefined)
+  const ssh = options.sshCommand ? undefined : findOnPath('ssh', env)
+  const sshCommand = options.sshCommand ?? (ssh ? [ssh] : undefined)
   if (sshCommand) return new OpenSshEvaluator(sshCommand, local, options.concurrency ?? DEFAULT_CONCURRENCY)
   return new BuiltinEvaluator(local, options.configFiles ?? [join(local.homeDir, '.ssh', 'config'), '/etc/ssh/ssh_config'])
 }

@@ -53,7 +53,9 @@ export interface OpenSshConnectOptions extends ConnectOptions {
 /** The arguments that reach hop `index` of `chain` as wgfleet resolved it (without the host). */
 export function hopArguments(chain: readonly SshTarget[], index: number, options: {sshBinary: string; acceptNewHostKeys: boolean}): string[] {
   const hop = chain[index]!
-  const args = queryArguments(hop.query)
+  // The inventory's `jump` is this hop's ProxyCommand (below), not `ProxyCommand=none` (the first -o wins).
+  const throughPrevious = hop.query.noProxy === true && index > 0
+  const args = queryArguments(throughPrevious ? {...hop.query, noProxy: false} : hop.query)
   const strict = decideNewHostKey(hop.strictHostKeyChecking, options.acceptNewHostKeys) === 'refuse' ? 'yes' : 'accept-new'
   args.push(
     '-o', 'BatchMode=yes',
@@ -65,7 +67,7 @@ export function hopArguments(chain: readonly SshTarget[], index: number, options
     '-o', `ServerAliveCountMax=${hop.serverAliveIntervalMs > 0 ? hop.serverAliveCountMax : 3}`,
   )
   // The inventory's `jump`: the previous hop becomes this one's ProxyCommand (`ssh ... -W [%h]:%p PREV`).
-  if (hop.query.noProxy && index > 0) {
+  if (throughPrevious) {
     const previous = [options.sshBinary, ...hopArguments(chain, index - 1, options)].map((word) => shellQuote(escapePercent(word)))
     const alias = shellQuote(escapePercent(chain[index - 1]!.alias))
     args.push('-o', `ProxyCommand=${previous.join(' ')} -W '[%h]:%p' -- ${alias}`)

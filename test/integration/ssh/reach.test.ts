@@ -30,14 +30,17 @@ const strangers = Array.from({length: 8}, (_, i) => {
 // ssh -F CONFIG: every `ssh` of these tests (wgfleet's ssh -G, the openssh transport) reads this file only.
 const sshWrapper = join(work, 'ssh')
 let target: TestServer
+let jumpHost: TestServer
 let counter = 0
 const shells: SshRemoteShell[] = []
 
 beforeAll(async () => {
   target = await startTestServer({users: {root: {publicKey: right.public}, deploy: {publicKey: right.public, sudo: 'password'}}, maxAuthTries: 6})
+  jumpHost = await startTestServer({users: {root: {publicKey: right.public}}, allowForwarding: true})
 })
 afterAll(async () => {
   await target?.close()
+  await jumpHost?.close()
   rmSync(work, {recursive: true, force: true})
 })
 const controlDirectories: ControlDirectory[] = []
@@ -305,6 +308,26 @@ describe('the openssh transport (the real ssh, one ControlMaster per node)', () 
     const shell = await open(node('oh', {user: 'root'}), opensshConfig(), {...options, acceptNewHostKeys: true})
     expect((await shell.run('echo recorded')).stdout).toBe('recorded\n')
     expect(readFileSync(file, 'utf8')).toMatch(/ssh-ed25519/)
+  })
+
+  it('reaches a node through an inventory jump: the jump node becomes its ProxyCommand (quoted and %-escaped)', async () => {
+    const config = configFile(`Host *\n  HostName 127.0.0.1\n  User root\n  IdentityFile ${rightKey}\n  IdentitiesOnly yes\n`)
+    const jumpNode: NodeSpec = {...node('jump%host', {port: jumpHost.port}), name: 'node-a'}
+    const behind: NodeSpec = {...node('behind', {port: target.port}), name: 'node-c', jump: {kind: 'node', node: 'node-a'}}
+    const fleet: Fleet = {...fleetOf(behind), nodes: [jumpNode, behind]}
+    const known = knownHosts(jumpHost.knownHostsLine(), target.knownHostsLine())
+    const shell = await openShell(fleet, behind, {
+      env: {PATH: process.env.PATH},
+      stdinIsTTY: false,
+      evaluator: createConfigEvaluator({sshCommand: ['ssh', '-F', config]}),
+      transport: 'openssh',
+      sshBinary: sshWrapper,
+      controlDirectory: controlDirectory(),
+      knownHostsFlag: known,
+    })
+    shells.push(shell)
+    expect((await shell.run('echo behind')).stdout).toBe('behind\n')
+    expect(jumpHost.forwards.at(-1)).toEqual({host: '127.0.0.1', port: target.port})
   })
 
   it('a lost master is a disconnected error, not a second connection', async () => {
