@@ -1,4 +1,4 @@
-// Copies host-side shell scripts (src/remote/*.sh) next to the compiled code: they are read at run time
+// Copies host-side shell scripts (src/remote/*.sh, the shared lib.sh among them) next to the compiled code: they are read at run time
 // and sent to hosts through stdin, so they must ship with dist/.
 import {cpSync, existsSync, mkdirSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'

@@ -47,7 +47,12 @@ export function renderDoctorTable(findings: readonly Finding[], options: DoctorR
   if (findings.length === 0) return 'no problems found\n'
   const chalk = new Chalk({level: options.color ? 1 : 0})
   const gap = 2
-  const fixed = [0, 1, 2].map((i) => Math.max(DOCTOR_COLUMNS[i]!.length, ...findings.map((f) => cellsOf(f)[i]!.length)))
+  // A loop, not Math.max(...findings): a spread of half a million findings overflows the stack.
+  const fixed: number[] = [0, 1, 2].map((i) => DOCTOR_COLUMNS[i]!.length)
+  for (const f of findings) {
+    const cells = [f.node, f.severity, f.check]
+    for (let i = 0; i < 3; i++) fixed[i] = Math.max(fixed[i]!, cells[i]!.length)
+  }
   // What is left goes to message and fix (55:45), neither narrower than a public key (44) and a bit.
   const room = (options.width ?? DEFAULT_WIDTH) - fixed.reduce((a, b) => a + b, 0) - gap * 4
   const messageWidth = Math.max(MIN_WRAP, Math.min(Math.floor(room * 0.55), room - MIN_WRAP))

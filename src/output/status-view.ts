@@ -7,13 +7,34 @@ import {Chalk} from 'chalk'
 
 import type {FleetStatus, NodeStatus, PeerState, PeerStatus} from '../judges/status.js'
 import {escapeInvisible, UsageError} from '../lib/errors.js'
+import {formatColumns} from './columns.js'
 
 export const STATUS_FORMATS = ['table', 'json', 'prometheus'] as const
 export type StatusFormat = (typeof STATUS_FORMATS)[number]
 
+/**
+ * Past this many nodes the table summarises (per-node counts, then only the peers that are not ok) and
+ * the Prometheus output is per-node aggregates (a million per-peer series is not something to hand
+ * Prometheus); --all and --per-peer give the full forms back.
+ */
+export const STATUS_SUMMARY_THRESHOLD = 50
+
+export type StatusDetail = 'full' | 'summary'
+
 export interface RenderOptions {
   /** Colour the state column (only on a TTY, without NO_COLOR: the command decides). */
   color?: boolean
+  /** Table: every peer, or per-node counts and the peers that are not ok (default: by fleet size). */
+  detail?: StatusDetail
+  /** Prometheus: per-peer series (default: below the threshold only). */
+  perPeer?: boolean
+}
+
+/** full up to the threshold, summary past it; --all forces full, --summary forces summary. */
+export function statusDetail(nodes: number, flags: {all?: boolean; summary?: boolean}): StatusDetail {
+  if (flags.all) return 'full'
+  if (flags.summary) return 'summary'
+  return nodes > STATUS_SUMMARY_THRESHOLD ? 'summary' : 'full'
 }
 
 export function renderStatus(status: FleetStatus, format: StatusFormat, options: RenderOptions = {}): string {
@@ -21,7 +42,7 @@ export function renderStatus(status: FleetStatus, format: StatusFormat, options:
     case 'json':
       return JSON.stringify(statusToJson(status), null, 2) + '\n'
     case 'prometheus':
-      return renderStatusPrometheus(status)
+      return renderStatusPrometheus(status, {perPeer: options.perPeer ?? status.nodes.length <= STATUS_SUMMARY_THRESHOLD})
     case 'table':
       return renderStatusTable(status, options)
   }
@@ -30,12 +51,20 @@ export function renderStatus(status: FleetStatus, format: StatusFormat, options:
 // --- JSON -------------------------------------------------------------------------------------------
 
 export function statusToJson(status: FleetStatus) {
+  return {...statusJsonHead(status), nodes: status.nodes.map(nodeJson)}
+}
+
+/** The document's head fields, for writeJsonDocument (the nodes follow one at a time). */
+export function statusJsonHead(status: FleetStatus) {
+  return {healthy: status.healthy, problems: status.problems, staleAfterSeconds: status.staleAfterSeconds, checkedAt: status.checkedAt}
+}
+
+export function* statusJsonNodes(status: FleetStatus) {
+  for (const n of status.nodes) yield nodeJson(n)
+}
+
+function nodeJson(n: NodeStatus) {
   return {
-    healthy: status.healthy,
-    problems: status.problems,
-    staleAfterSeconds: status.staleAfterSeconds,
-    checkedAt: status.checkedAt,
-    nodes: status.nodes.map((n) => ({
       name: n.name,
       reachable: n.reachable,
       interfaceUp: n.interfaceUp,
@@ -55,7 +84,6 @@ export function statusToJson(status: FleetStatus) {
         state: p.state,
         expected: p.expected,
       })),
-    })),
   }
 }
 
@@ -65,10 +93,15 @@ export const TABLE_COLUMNS = ['node', 'peer', 'endpoint', 'handshake', 'received
 
 export function renderStatusTable(status: FleetStatus, options: RenderOptions = {}): string {
   const chalk = new Chalk({level: options.color ? 1 : 0})
+  const summary = (options.detail ?? statusDetail(status.nodes.length, {})) === 'summary'
   const rows: Array<{cells: string[]; tone: Tone}> = []
-  for (const node of status.nodes) rows.push(...nodeRows(node))
+  for (const node of status.nodes) {
+    for (const row of nodeRows(node)) if (!summary || row.tone === 'bad' || row.tone === 'warn') rows.push(row)
+  }
 
-  const widths = TABLE_COLUMNS.map((head, i) => Math.max(head.length, ...rows.map((r) => r.cells[i]!.length)))
+  // A loop, not Math.max(...rows): a spread of a million rows overflows the stack.
+  const widths: number[] = TABLE_COLUMNS.map((head) => head.length)
+  for (const row of rows) row.cells.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, cell.length)))
   // Pad on plain text, colour afterwards: escape codes must not count towards the width.
   const line = (cells: readonly string[], tone?: Tone) =>
     cells
@@ -79,7 +112,16 @@ export function renderStatusTable(status: FleetStatus, options: RenderOptions = 
       .join('  ')
       .trimEnd()
 
-  const out = [line(TABLE_COLUMNS), ...rows.map((r) => line(r.cells, r.tone))]
+  const out: string[] = []
+  if (summary) {
+    out.push(...formatColumns(status.nodes.map(nodeCounts)))
+    out.push('', rows.length === 0 ? 'every peer is ok or idle' : `not ok (${rows.length}):`)
+  }
+  if (!summary || rows.length > 0) {
+    out.push(line(TABLE_COLUMNS))
+    for (const r of rows) out.push(line(r.cells, r.tone))
+  }
+  if (summary) out.push('', 'Every peer: `wgfleet status --all`; one node: `wgfleet status --node NAME`.')
   const hints = status.nodes.filter((n) => n.problem?.hint).map((n) => `${n.name}: hint: ${escapeInvisible(n.problem!.hint!)}`)
   if (hints.length > 0) out.push('', ...hints)
   out.push('', status.healthy ? paint(chalk, 'good', 'healthy') : paint(chalk, 'bad', `UNHEALTHY: ${status.problems} ${status.problems === 1 ? 'problem' : 'problems'}`))
@@ -87,6 +129,14 @@ export function renderStatusTable(status: FleetStatus, options: RenderOptions = 
 }
 
 type Tone = 'good' | 'quiet' | 'warn' | 'bad'
+
+/** One line per node: "node-0001  999 peers  997 ok, 2 stale" (or why it was not read). */
+function nodeCounts(node: NodeStatus): string[] {
+  if (!node.reachable || !node.interfaceUp) return [node.name, `${node.peers.length} peers`, node.reachable ? 'down' : 'unreachable']
+  const counts = new Map<PeerState, number>()
+  for (const p of node.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1)
+  return [node.name, `${node.peers.length} peers`, [...counts].map(([state, n]) => `${n} ${state}`).join(', ') || '-']
+}
 
 function nodeRows(node: NodeStatus): Array<{cells: string[]; tone: Tone}> {
   // Unreachable or down: one row with the reason; the peers' details are unknown or meaningless.
@@ -177,7 +227,8 @@ interface MetricFamily {
  * samples, so that dashboards see the metric names. Peers without a reading (missing, or on a node not
  * reached or down) get only wgfleet_peer_up 0: there is no handshake time or counter to report.
  */
-export function renderStatusPrometheus(status: FleetStatus): string {
+export function renderStatusPrometheus(status: FleetStatus, options: {perPeer?: boolean} = {}): string {
+  const perPeer = options.perPeer ?? true
   const families: MetricFamily[] = [
     {name: 'wgfleet_status_healthy', help: '1 when every node is reachable with its interface up and every peer is ok or idle.', type: 'gauge', samples: [{labels: [], value: status.healthy ? 1 : 0}]},
     {name: 'wgfleet_status_problems', help: 'Problems found: unreachable or down nodes, and peers neither ok nor idle.', type: 'gauge', samples: [{labels: [], value: status.problems}]},
@@ -190,12 +241,24 @@ export function renderStatusPrometheus(status: FleetStatus): string {
     {name: 'wgfleet_peer_receive_bytes_total', help: 'Bytes received from the peer (since the interface came up).', type: 'counter', samples: []},
     {name: 'wgfleet_peer_transmit_bytes_total', help: 'Bytes sent to the peer (since the interface came up).', type: 'counter', samples: []},
   ]
-  const family = (name: string) => families.find((f) => f.name === name)!
+  if (!perPeer) {
+    // Past the threshold: per-node aggregates instead of one series per peer.
+    families.splice(families.findIndex((f) => f.name === 'wgfleet_peer_up'), families.length)
+    families.push({name: 'wgfleet_node_peers', help: 'Peers of the node in each state (ok, stale, never, idle, unknown-peer, missing-peer, down, unreachable).', type: 'gauge', samples: []})
+  }
+  const byName = new Map(families.map((f) => [f.name, f]))
+  const family = (name: string) => byName.get(name)!
 
   for (const node of status.nodes) {
     const nodeLabels: Array<[string, string]> = [['node', node.name]]
     family('wgfleet_node_reachable').samples.push({labels: nodeLabels, value: node.reachable ? 1 : 0})
     family('wgfleet_node_interface_up').samples.push({labels: nodeLabels, value: node.interfaceUp ? 1 : 0})
+    if (!perPeer) {
+      const counts = new Map<PeerState, number>()
+      for (const p of node.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1)
+      for (const [state, n] of counts) family('wgfleet_node_peers').samples.push({labels: [...nodeLabels, ['state', state]], value: n})
+      continue
+    }
     const used = new Set<string>()
     for (const peer of node.peers) {
       // Series must be unique: an unknown key named after a node that is also expected here (old key of

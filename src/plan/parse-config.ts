@@ -28,13 +28,14 @@ const LIST_KEYS = new Set(['Address', 'DNS', 'AllowedIPs'])
 export function parseRenderedConfig(text: string): ParsedConfig {
   const parsed: ParsedConfig = {interface: {}, peers: []}
   let section: ConfigSection | undefined
+  // Plain string scanning, no regex per line: doctor parses every node's config (a mesh's are O(N²) lines).
   for (const raw of text.split('\n')) {
     // As wg-quick does: everything from '#' on is a comment.
-    const line = raw.replace(/\r$/, '').replace(/#.*$/, '').trim()
+    const hash = raw.indexOf('#')
+    const line = (hash === -1 ? raw : raw.slice(0, hash)).trim()
     if (line === '') continue
-    const header = /^\[([^\]]+)\]$/.exec(line)
-    if (header) {
-      const name = header[1]!.trim().toLowerCase()
+    if (line.startsWith('[') && line.endsWith(']')) {
+      const name = line.slice(1, -1).trim().toLowerCase()
       section = name === 'interface' ? parsed.interface : name === 'peer' ? newPeer(parsed) : undefined
       continue
     }
@@ -44,7 +45,9 @@ export function parseRenderedConfig(text: string): ParsedConfig {
     // Never keep a private key, even from a hand-written config.
     const value = key === 'PrivateKey' ? PRIVATE_KEY_MARKER : line.slice(eq + 1).trim()
     const values = LIST_KEYS.has(key) ? value.split(',').map((v) => v.trim()).filter((v) => v !== '') : [value]
-    section[key] = [...(section[key] ?? []), ...values]
+    const existing = section[key]
+    if (existing) existing.push(...values)
+    else section[key] = values
   }
   return parsed
 }

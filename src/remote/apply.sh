@@ -7,6 +7,7 @@
 #   LEN     bytes of the rendered config on stdin (a payload cut short is refused, never installed)
 # Prints `key=value` results. Every write is temp file + rename: interrupted at any moment, the config is
 # either the old one or the new one, never half of either.
+set +xv
 set -eu
 iface=$1 port=$2 write=$3 action=$4 forward=$5 uplink=$6 adopt=$7 len=$8
 pending=/etc/wireguard/.$iface.pending
@@ -14,9 +15,10 @@ conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
 marker='# Managed by wgfleet. Local changes are overwritten.'
 key_line='PrivateKey = @WGFLEET_PRIVATE_KEY@'
+# net.ipv4.ip_forward as it was before wgfleet first turned it on: `remove-node --purge` restores it.
+forward_before=/etc/wireguard/.ip_forward.before-wgfleet
 
 fail() { echo "error=$1"; exit "${2:-30}"; }
-has() { command -v "$1" >/dev/null 2>&1; }
 systemd=no; [ -d /run/systemd/system ] && systemd=yes
 
 # Temp files of an interrupted earlier run: never left to linger.
@@ -45,7 +47,7 @@ write_config() {
     { print }' "$tmpdir/rendered" >"$tmpdir/$iface.conf" || fail "could not fill in the private key"
   rm -f "$tmpdir/rendered"
   # Check the result the way wg-quick will read it.
-  stripped=$(wg-quick strip "$tmpdir/$iface.conf" 2>&1) || fail "wg-quick rejects the new config: $(printf '%s' "$stripped" | grep -v PrivateKey | head -n1)"
+  stripped=$(wg-quick strip "$tmpdir/$iface.conf" 2>&1) || fail "wg-quick rejects the new config: $(printf '%s\n' "$stripped" | mask_secrets "$keyfile" | head -n1)"
   printf '%s\n' "$stripped" | grep -q '^PrivateKey = ..*' || fail "new config has no private key after filling in"
   if [ -f "$conf" ]; then
     cp -p "$conf" "$tmpdir/backup" || fail "could not back up $conf (disk full?): nothing changed"
@@ -65,6 +67,15 @@ write_config() {
 
 set_forwarding() {
   want='net.ipv4.ip_forward = 1'
+  # Recorded once, before wgfleet changes anything: forwarding may well be on already (Docker, libvirt,
+  # networkd), and then it must stay on when this node leaves.
+  if [ ! -f "$forward_before" ]; then
+    before=$(cat /proc/sys/net/ipv4/ip_forward)
+    case $before in 0 | 1) ;; *) fail "cannot read net.ipv4.ip_forward" ;; esac
+    tmp=$(umask 077 && mktemp /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary file in /etc/wireguard"
+    printf '%s\n' "$before" >"$tmp"
+    mv -f "$tmp" "$forward_before" || fail "cannot write $forward_before"
+  fi
   if [ "$(cat /etc/sysctl.d/99-wgfleet.conf 2>/dev/null)" != "$want" ]; then
     tmp=$(mktemp /etc/sysctl.d/.99-wgfleet.XXXXXX)
     printf '%s\n' "$want" >"$tmp"
@@ -137,7 +148,8 @@ start_service() {
     if ip link show dev "$iface" >/dev/null 2>&1 && ! systemctl is-active -q "wg-quick@$iface"; then
       wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" || true
     fi
-    systemctl start "wg-quick@$iface" || fail "systemctl start wg-quick@$iface failed: $(journalctl -u "wg-quick@$iface" -n 5 --no-pager 2>/dev/null | tail -n 3 | tr '\n' ' ')"
+    # The journal shows wg-quick's commands (a PostUp line among them): masked like any config text.
+    systemctl start "wg-quick@$iface" || fail "systemctl start wg-quick@$iface failed: $(journalctl -u "wg-quick@$iface" -n 5 --no-pager 2>/dev/null | mask_secrets "$keyfile" | tail -n 3 | tr '\n' ' ')"
   else
     wg-quick up "$iface" >/dev/null 2>&1 || fail "wg-quick up $iface failed"
     echo "warning=no systemd: the interface was brought up with wg-quick and will not come back after a reboot"
@@ -192,6 +204,7 @@ converge() {
 # channel cannot kill the work half-way through an echo.
 trap '' HUP PIPE
 out=$(mktemp -d /tmp/.wgfleet-apply.XXXXXX) || { echo "error=cannot create a temporary folder in /tmp"; exit 30; }
+trap 'rm -rf "$out"' EXIT
 # `set -e` must stay in force inside converge: not on the left of `||` (bash would switch it off there).
 set +e
 (set -e; converge) >"$out/stdout" 2>"$out/stderr"

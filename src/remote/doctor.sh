@@ -6,10 +6,8 @@
 #           nowhere else, each with -c 1 -W 1, at most two per target, 16 targets at a time.
 # Prints `key=value` lines and a few blocks (`--- NAME` … `--- end NAME`), then `end=ok` (so a cut-off
 # output is recognised).
-# Never prints a secret: the first line of `wg show IFACE dump` (the interface line: private key, public
-# key, listen port, fwmark) is dropped here, on the host; the preshared-key column of the peer lines is
-# replaced by `(hidden)`; the config file's PrivateKey/PresharedKey values are masked, and any other line
-# of it that holds the key file's key is hidden too.
+# Never prints a secret: the dump goes through lib.sh's peer_lines (the interface line, which holds the
+# private key, dropped; preshared keys hidden) and the config file through mask_secrets — on the host.
 #
 # Path MTU arithmetic (IPv4 underlay): WireGuard wraps an inner packet of the interface MTU in
 # 20 (IPv4) + 8 (UDP) + 16 (WireGuard data header) + 16 (Poly1305 tag) = 60 bytes, so a full-size
@@ -17,6 +15,7 @@
 # carries 20 (IPv4) + 8 (ICMP) = 28 bytes of headers, so its payload is MTU + 60 - 28 = MTU + 32.
 # (IPv6 underlay: 40 + 8 + 32 = 80 bytes of overhead and 40 + 8 = 48 bytes of ping headers: MTU + 32 too.)
 # Over the overlay, a full-size inner ping is MTU - 28 bytes of payload.
+set +xv
 set -u
 iface=$1
 port=$2
@@ -24,14 +23,8 @@ shift 2
 
 case $iface in '' | -* | *[!a-zA-Z0-9_=+.-]*) echo "doctor.sh: bad interface name" >&2; exit 2 ;; esac
 case $port in '' | *[!0-9]*) echo "doctor.sh: bad port" >&2; exit 2 ;; esac
-# Test hook: a folder standing in for / for the files read here (unset on real hosts: sudo resets the
-# environment, and SSH passes none).
-root=${WGFLEET_DOCTOR_ROOT:-}
-conf=$root/etc/wireguard/$iface.conf
-keyfile=$root/etc/wireguard/$iface.key
-
-say() { printf '%s=%s\n' "$1" "$2"; }
-has() { command -v "$1" >/dev/null 2>&1; }
+conf=/etc/wireguard/$iface.conf
+keyfile=/etc/wireguard/$iface.key
 
 say doctor 1
 say port "$port"
@@ -45,10 +38,10 @@ if has ip; then
     mtu=$(printf '%s\n' "$flags" | sed -n 's/.* mtu \([0-9][0-9]*\).*/\1/p' | head -n 1)
     ip -o -4 addr show dev "$iface" 2>/dev/null | sed -n 's/.* inet \([0-9.\/]*\).*/address=\1/p'
   fi
-elif [ -r "$root/sys/class/net/$iface/flags" ]; then
+elif [ -r "/sys/class/net/$iface/flags" ]; then
   # IFF_UP is bit 0 of the flags word.
-  if [ $(( $(cat "$root/sys/class/net/$iface/flags") & 1 )) -eq 1 ]; then link=up; else link=down; fi
-  mtu=$(cat "$root/sys/class/net/$iface/mtu" 2>/dev/null)
+  if [ $(( $(cat "/sys/class/net/$iface/flags") & 1 )) -eq 1 ]; then link=up; else link=down; fi
+  mtu=$(cat "/sys/class/net/$iface/mtu" 2>/dev/null)
 fi
 say interface "$link"
 say mtu "$mtu"
@@ -58,8 +51,7 @@ if has wg; then say wg yes; else say wg no; fi
 peers=
 wg_ok=no
 if has wg && [ "$link" != absent ]; then
-  # pipefail: a failing `wg show` is reported, not mistaken for "no peers".
-  if peers=$(set -o pipefail; wg show "$iface" dump 2>/dev/null | tail -n +2); then wg_ok=yes; fi
+  if peers=$(peer_lines "$iface"); then wg_ok=yes; fi
 fi
 # The node's clock, right after the dump: handshake ages are computed against it.
 say now "$(date +%s)"
@@ -67,12 +59,7 @@ if [ "$wg_ok" = yes ]; then
   say listen_port "$(wg show "$iface" listen-port 2>/dev/null)"
   say pubkey "$(wg show "$iface" public-key 2>/dev/null)"
   echo '--- peers'
-  if [ -n "$peers" ]; then
-    printf '%s\n' "$peers" | while IFS=$'\t' read -r pk psk rest; do
-      [ "$psk" = '(none)' ] || psk='(hidden)'
-      printf '%s\t%s\t%s\n' "$pk" "$psk" "$rest"
-    done
-  fi
+  [ -n "$peers" ] && printf '%s\n' "$peers"
   echo '--- end peers'
 elif has wg && [ "$link" != absent ]; then
   say wg_error "wg show $iface failed (not a WireGuard interface, or no permission)"
@@ -84,24 +71,15 @@ fi
 # --- the config file, secrets masked on the host.
 if [ -f "$conf" ]; then
   say config yes
-  secret=$(tr -d '[:space:]' 2>/dev/null <"$keyfile")
   echo '--- config'
-  sed -E -e 's/^[[:space:]]*PrivateKey[[:space:]]*=.*/PrivateKey = @WGFLEET_PRIVATE_KEY@/I' \
-    -e 's/^[[:space:]]*PresharedKey[[:space:]]*=.*/PresharedKey = @WGFLEET_PRESHARED_KEY@/I' "$conf" |
-    while IFS= read -r line || [ -n "$line" ]; do
-      case $line in
-        --*) printf '%s\n' "# (line starting with -- hidden)" ;;
-        *) if [ -n "$secret" ] && [ "${line#*"$secret"}" != "$line" ]; then printf '%s\n' '# (line hidden: it holds the private key)'; else printf '%s\n' "$line"; fi ;;
-      esac
-    done
+  mask_secrets "$keyfile" <"$conf"
   echo '--- end config'
-  unset secret
 else
   say config no
 fi
 
 # --- systemd unit.
-if [ -d "$root/run/systemd/system" ] && has systemctl; then
+if [ -d /run/systemd/system ] && has systemctl; then
   say systemd yes
   say unit_enabled "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)"
   say unit_active "$(systemctl is-active "wg-quick@$iface" 2>/dev/null)"
@@ -110,10 +88,10 @@ else
 fi
 
 # --- forwarding: the running value, and the sysctl files that set it persistently.
-say ip_forward "$(cat "$root/proc/sys/net/ipv4/ip_forward" 2>/dev/null)"
-for f in "$root"/etc/sysctl.conf "$root"/etc/sysctl.d/*.conf "$root"/usr/lib/sysctl.d/*.conf "$root"/run/sysctl.d/*.conf; do
+say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
+for f in /etc/sysctl.conf /etc/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /run/sysctl.d/*.conf; do
   [ -f "$f" ] || continue
-  if grep -Eq '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1[[:space:]]*$' "$f" 2>/dev/null; then say forward_file "${f#"$root"}"; fi
+  if grep -Eq '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1[[:space:]]*$' "$f" 2>/dev/null; then say forward_file "$f"; fi
 done
 
 # --- firewalls: what is active, and what it lets in.

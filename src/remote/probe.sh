@@ -1,14 +1,12 @@
 # probe.sh IFACE — read-only look at a host; leaves nothing behind.
 # Prints `key=value` lines (values on one line), then the masked current config between markers.
-# Never prints a private key: the config's PrivateKey/PresharedKey values are masked here, on the host,
-# and the interface line of `wg show dump` (which holds the private key) is never printed.
+# Never prints a secret: the config goes through lib.sh's mask_secrets, and the dump through peer_lines
+# (the interface line, which holds the private key, dropped; preshared keys hidden) — here, on the host.
+set +xv
 set -u
 iface=$1
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
-
-say() { printf '%s=%s\n' "$1" "$2"; }
-has() { command -v "$1" >/dev/null 2>&1; }
 
 if [ -r /etc/os-release ]; then
   while IFS= read -r line; do
@@ -89,15 +87,7 @@ if [ -f "$conf" ]; then
   say config_mode "$(stat -c %a "$conf")"
   if [ "$(head -n1 "$conf")" = "# Managed by wgfleet. Local changes are overwritten." ]; then say managed yes; else say managed no; fi
   echo '--- config'
-  # Secrets are masked here, on the host: the PrivateKey/PresharedKey lines (also commented out, in any
-  # spelling wg accepts), and any other key-shaped token except on PublicKey lines.
-  awk '{
-    squeezed = tolower($0); gsub(/[[:space:]]/, "", squeezed)
-    if (squeezed ~ /^privatekey=/) { print "PrivateKey = @WGFLEET_PRIVATE_KEY@"; next }
-    if (squeezed ~ /^presharedkey=/) { print "PresharedKey = @WGFLEET_PRESHARED_KEY@"; next }
-    if (squeezed ~ /^#+(privatekey|presharedkey)=/) { print "# (a commented-out secret key line, hidden)"; next }
-    print
-  }' "$conf" | sed -E '/^[[:space:]]*publickey[[:space:]]*=/I! s#[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=#(hidden key)#g'
+  mask_secrets "$keyfile" <"$conf"
   echo '--- end config'
 else
   say config no
@@ -106,7 +96,7 @@ fi
 # Peers of the running interface: `dump` minus its first line (the interface line carries the private key).
 if has wg && ip link show dev "$iface" >/dev/null 2>&1; then
   echo '--- peers'
-  wg show "$iface" dump 2>/dev/null | tail -n +2 | awk -F'\t' 'BEGIN { OFS = "\t" } { if ($2 != "(none)") $2 = "(hidden)"; print }'
+  peer_lines "$iface"
   echo '--- end peers'
 fi
 exit 0

@@ -1,6 +1,8 @@
 /**
  * Host-side scripts: readable .sh files beside this module (copied to dist/remote by the build), read
- * once and sent through stdin by RemoteShell.run — never pasted into a command line.
+ * once and sent through stdin by RemoteShell.run — never pasted into a command line. Each one is sent
+ * with lib.sh (the functions every script shares, such as the one secret-masking routine) in front of it:
+ * a script travels alone, so there is no file on the host to `source`.
  */
 import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -10,11 +12,19 @@ export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | '
 
 const here = dirname(fileURLToPath(import.meta.url))
 const cache = new Map<ScriptName, string>()
+let lib: string | undefined
 
+/** lib.sh alone (function definitions only). */
+export function loadLib(): string {
+  lib ??= readFileSync(join(here, 'lib.sh'), 'utf8')
+  return lib
+}
+
+/** The script as sent: lib.sh, then NAME.sh (whose first command is `set +xv`). */
 export function loadScript(name: ScriptName): string {
   let text = cache.get(name)
   if (text === undefined) {
-    text = readFileSync(join(here, `${name}.sh`), 'utf8')
+    text = `${loadLib()}\n${readFileSync(join(here, `${name}.sh`), 'utf8')}`
     cache.set(name, text)
   }
   return text

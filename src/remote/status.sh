@@ -2,13 +2,11 @@
 # Prints `key=value` lines, the peer lines of `wg show IFACE dump` between markers, then `end=ok` (so a
 # cut-off output is recognised). The host's clock is read in this same exec, right after the dump: ages
 # are computed against it, so the operator's clock does not matter.
-# Never prints a private key: the first line of `wg show IFACE dump` (the interface line: private key,
-# public key, listen port, fwmark) is dropped here, on the host, before anything is stored or printed.
+# Never prints a secret: the dump goes through lib.sh's peer_lines (the interface line — private key,
+# public key, listen port, fwmark — dropped; preshared keys hidden) here, on the host.
+set +xv
 set -u
 iface=$1
-
-say() { printf '%s=%s\n' "$1" "$2"; }
-has() { command -v "$1" >/dev/null 2>&1; }
 
 # Interface: absent, or present and administratively up or down.
 link=absent
@@ -27,9 +25,7 @@ if has wg; then say wg yes; else say wg no; fi
 peers=
 wg_ok=no
 if has wg && [ "$link" != absent ]; then
-  # pipefail: a failing `wg show` is reported, not mistaken for "no peers".
-  # The preshared-key column is a secret too: only whether one is set leaves the host.
-  if peers=$(set -o pipefail; wg show "$iface" dump 2>/dev/null | tail -n +2 | awk -F'\t' 'BEGIN { OFS = "\t" } { if ($2 != "(none)") $2 = "(hidden)"; print }'); then wg_ok=yes; fi
+  if peers=$(peer_lines "$iface"); then wg_ok=yes; fi
 fi
 say now "$(date +%s)"
 

@@ -1,11 +1,34 @@
 # teardown.sh IFACE PORT PURGE — take a node out of the network (remove-node).
 # Stops and disables wg-quick@IFACE and removes its config (kept as IFACE.conf.removed-by-wgfleet, 0600).
-# PURGE=yes also removes the key pair, the firewall rules and the forwarding settings wgfleet added.
+# PURGE=yes also removes the key pair, the firewall rules and the forwarding settings wgfleet added, and
+# sets net.ipv4.ip_forward back to what apply.sh recorded before turning it on.
+set +xv
 set -eu
 iface=$1 port=$2 purge=$3
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
-has() { command -v "$1" >/dev/null 2>&1; }
+forward_before=/etc/wireguard/.ip_forward.before-wgfleet
+
+# Forwarding back to its value before wgfleet: left on when it was on already (Docker, libvirt, networkd
+# turn it on too), or when the system's own sysctl configuration turns it on; left as it is, with a
+# warning, when nothing was recorded (set by an older wgfleet, or the record was removed).
+restore_forwarding() {
+  before=$(cat "$forward_before" 2>/dev/null || true)
+  now=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+  if [ "$before" = 1 ]; then
+    echo "forward=kept on (it was on before wgfleet)"
+  elif [ "$before" != 0 ]; then
+    echo "warning=net.ipv4.ip_forward left at ${now:-?}: no record of its value before wgfleet"
+  elif [ "$now" = 0 ]; then
+    echo "forward=off"
+  elif wanted=$(grep -rlsE '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1' /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d | head -n1) && [ -n "$wanted" ]; then
+    echo "forward=kept on ($wanted turns it on)"
+  else
+    sysctl -q -w net.ipv4.ip_forward=0 || { echo "warning=could not set net.ipv4.ip_forward back to 0"; return 0; }
+    echo "forward=restored 0"
+  fi
+  rm -f "$forward_before"
+}
 
 if [ -d /run/systemd/system ]; then
   if systemctl is-enabled -q "wg-quick@$iface" 2>/dev/null || systemctl is-active -q "wg-quick@$iface" 2>/dev/null; then
@@ -41,13 +64,12 @@ if [ "$purge" = yes ]; then
     firewall-cmd -q --permanent --zone=trusted --remove-interface="$iface" 2>/dev/null || true
     echo "firewall=firewalld removed $port/udp"
   fi
-  if [ -f /etc/sysctl.d/99-wgfleet.conf ]; then
-    rm -f /etc/sysctl.d/99-wgfleet.conf
-    # Forwarding off again, unless the rest of the system's sysctl configuration wants it on.
-    if ! grep -rqsE '^[[:space:]]*net\.ipv4\.ip_forward[[:space:]]*=[[:space:]]*1' /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; then
-      sysctl -q -w net.ipv4.ip_forward=0 || true
+  if [ -f /etc/sysctl.d/99-wgfleet.conf ] || [ -f "$forward_before" ]; then
+    if [ -f /etc/sysctl.d/99-wgfleet.conf ]; then
+      rm -f /etc/sysctl.d/99-wgfleet.conf
+      echo "forward_file=removed"
     fi
-    echo "forward=removed"
+    restore_forwarding
   fi
 fi
 echo "done=yes"

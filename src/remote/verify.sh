@@ -7,6 +7,7 @@
 # Pings are also what makes a NAT-ed node notice that a restarted peer forgot its session: data without an
 # answer makes WireGuard start a new handshake after ~15 s (a keepalive alone never does).
 # `wg show latest-handshakes` prints public keys and times only: nothing secret leaves the host.
+set +xv
 set -u
 iface=$1 timeout=$2
 shift 2

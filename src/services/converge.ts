@@ -59,6 +59,8 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const store = openStateStore(fleet.dir)
   const state = await store.load()
   const targets = fleet.nodes.filter((n) => !options.only || options.only.includes(n.name))
+  // Lookups by name, once: a find per node (or per peer) is O(N²) (O(N³)) at a thousand nodes.
+  const nodesByName = new Map(fleet.nodes.map((n) => [n.name, n]))
   const iface = fleet.network.interface
   const discovered = new Map<string, Discovered>()
   const results = new Map<string, NodeResult>()
@@ -67,7 +69,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const phase1 = await runPerNode(
     targets.map((n) => n.name),
     async (name, progress) => {
-      const node = targets.find((n) => n.name === name)!
+      const node = nodesByName.get(name)!
       progress(`connecting to ${node.ssh.user === undefined ? '' : `${node.ssh.user}@`}${node.host}${node.ssh.port === undefined ? '' : `:${node.ssh.port}`}`)
       const shell = await options.openShell(node)
       try {
@@ -102,6 +104,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     if (key) publicKeys[node.name] = key
   }
   const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+  const plansByName = new Map(plan.nodes.map((n) => [n.name, n]))
 
   // Phase 2: apply. Phase 3 (after a barrier): verify — a node restarted late must not be judged by
   // handshakes its peers made with it before the restart.
@@ -111,8 +114,8 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       [...discovered.keys()],
       async (name, progress) => {
         const found = discovered.get(name)!
-        const nodePlan = plan.nodes.find((n) => n.name === name)!
-        const node = fleet.nodes.find((n) => n.name === name)!
+        const nodePlan = plansByName.get(name)!
+        const node = nodesByName.get(name)!
         applied.set(name, await applyNode({fleet, node, nodePlan, found, options, progress, store}))
       },
       {concurrency: options.concurrency, silent: options.silent},
@@ -125,8 +128,8 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     const phase3 = await runPerNode(
       [...applied.keys()],
       async (name, progress) => {
-        const nodePlan = plan.nodes.find((n) => n.name === name)!
-        return verifyNode({fleet, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), restarted})
+        const nodePlan = plansByName.get(name)!
+        return verifyNode({fleet, nodesByName, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), restarted})
       },
       {concurrency: options.concurrency, silent: options.silent},
     )
@@ -246,6 +249,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
 
 interface VerifyNodeArgs {
   fleet: Fleet
+  nodesByName: ReadonlyMap<string, NodeSpec>
   nodePlan: NodePlan
   found: Discovered
   applied: AppliedNode
@@ -258,7 +262,7 @@ interface VerifyNodeArgs {
 
 /** A handshake with every peer reached in this run; `live` where either side was (re)started. */
 async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
-  const {fleet, nodePlan, found, applied, options, progress, reachable, restarted} = args
+  const {nodesByName, nodePlan, found, applied, options, progress, reachable, restarted, fleet} = args
   const name = nodePlan.name
   const steps = found.steps
   const result = (): NodeResult => ({name, result: applied.changed ? 'changed' : 'unchanged', steps})
@@ -269,7 +273,7 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
     .map((p) => ({
       name: p.name,
       publicKey: p.publicKey!,
-      address: fleet.nodes.find((n) => n.name === p.name)!.address,
+      address: nodesByName.get(p.name)!.address,
       mode: (restarted.has(name) || restarted.has(p.name) || found.probe.peerDump === undefined ? 'live' : 'any') as VerifyMode,
     }))
   const ok = (p: (typeof peers)[number], reading: {now: number; latest: Record<string, number>; verified?: Set<string>}) =>

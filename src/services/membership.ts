@@ -26,6 +26,7 @@ import {fleetResult, type ConvergeReport, type NodeResult} from './converge-repo
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
 import {withResolvedEndpoints} from './fleet-loader.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
+import {nodeNamed} from '../inventory/lookup.js'
 
 export interface MembershipRequest extends ConnectionSettings {
   inventory: string
@@ -71,10 +72,7 @@ export interface RemoveNodeRequest extends MembershipRequest {
  */
 export async function removeNode(request: RemoveNodeRequest, deps: FleetDependencies = {}): Promise<ConvergeReport> {
   const fleet = await loadInventory(request.inventory)
-  const leaving = fleet.nodes.find((n) => n.name === request.name)
-  if (!leaving) {
-    throw new UsageError(`no node named ${request.name} in ${fleet.file}`, `nodes: ${fleet.nodes.map((n) => n.name).join(', ')}`)
-  }
+  const leaving = nodeNamed(fleet, request.name, 'remove-node')
   const dependants = fleet.nodes.filter((n) => n.name !== leaving.name && ((n.jump?.kind === 'node' && n.jump.node === leaving.name) || n.exitVia === leaving.name))
   if (dependants.length > 0) {
     throw new UsageError(

@@ -5,10 +5,10 @@
  */
 import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
-import {UsageError} from '../lib/errors.js'
 import {diffConfig, planNodes, summarizeConfigChange, type ConfigChangeSummary, type KnownHosts} from '../plan/index.js'
 import type {NodePlan} from '../plan/model.js'
 import {openStateStore, type StateStore} from '../state/state.js'
+import {nodeNamed} from '../inventory/lookup.js'
 
 export type ConfigChange = 'new' | 'changed' | 'unchanged'
 
@@ -39,9 +39,7 @@ export interface PlanRequest {
 export async function buildPlanReport(request: PlanRequest | string): Promise<PlanReport> {
   const {inventory, node} = typeof request === 'string' ? {inventory: request, node: undefined} : request
   const fleet = await loadFleet(inventory)
-  if (node !== undefined && !fleet.nodes.some((n) => n.name === node)) {
-    throw new UsageError(`--node ${node}: no such node in ${fleet.file}`, `nodes: ${fleet.nodes.slice(0, 10).map((n) => n.name).join(', ')}${fleet.nodes.length > 10 ? ', …' : ''}`)
-  }
+  if (node !== undefined) nodeNamed(fleet, node, '--node')
   const store = openStateStore(fleet.dir)
   const state = await store.load()
   const known: KnownHosts = {publicKeys: {}, facts: {}}

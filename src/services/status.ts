@@ -18,6 +18,7 @@ import {buildFleetStatus, nodeStatusFromReading, statusExitCode, unreachableNode
 import {parseStatusOutput} from '../remote/status.js'
 import type {ConnectionSettings, FleetDependencies} from './connections.js'
 import {readFleet} from './fleet-reader.js'
+import {nodeNamed} from '../inventory/lookup.js'
 
 /** One exec reads `ip`, `date` and `wg show`: seconds at most, unless the host is in trouble. */
 export const STATUS_STEP_TIMEOUT_MS = 20_000
@@ -25,6 +26,8 @@ export const STATUS_STEP_TIMEOUT_MS = 20_000
 
 export interface StatusRequest extends ConnectionSettings {
   inventory: string
+  /** Only this node's status (and health). */
+  node?: string
   staleAfterSeconds: number
   concurrency: number
 }
@@ -41,6 +44,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
     throw new UsageError(`--stale-after must be a whole number of seconds ≥ 1, not ${request.staleAfterSeconds}`)
   }
   const fleet = await loadFleet(request.inventory)
+  if (request.node !== undefined) nodeNamed(fleet, request.node, '--node')
   const iface = fleet.network.interface
   const {plan, outcomes, names} = await readFleet(fleet, request, deps, {
     script: 'status',
@@ -49,7 +53,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
     parse: parseStatusOutput,
     reportedKey: (reading) => reading.publicKey,
   })
-  const nodes = plan.nodes.map((nodePlan) => {
+  const nodes = plan.nodes.filter((n) => request.node === undefined || n.name === request.node).map((nodePlan) => {
     const outcome = outcomes.get(nodePlan.name)
     if (!outcome) throw new BugError(`no reading for ${nodePlan.name}`)
     return outcome.ok

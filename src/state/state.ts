@@ -45,6 +45,8 @@ export function openStateStore(inventoryDir: string): StateStore {
   const configFile = (node: string) => join(dir, 'configs', `${node}.conf`)
   // Serialise writes from concurrent node tasks within one process.
   let queue: Promise<unknown> = Promise.resolve()
+  let pending = new Map<string, Partial<NodeState>>()
+  let flush: Promise<void> | undefined
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn)
     queue = next.catch(() => undefined)
@@ -87,14 +89,26 @@ export function openStateStore(inventoryDir: string): StateStore {
         throw error
       }
     },
-    updateNode: (node, update) =>
-      serially(async () => {
+    // Updates that arrive while a write is under way are merged into the next one: a fleet of N nodes
+    // reporting in costs a few writes of state.json, not N reads and N (fsynced) writes of an O(N) file.
+    updateNode: (node, update) => {
+      const merged = {...pending.get(node), ...update}
+      pending.set(node, merged)
+      flush ??= serially(async () => {
+        const batch = pending
+        pending = new Map()
+        flush = undefined
         const state = await load()
-        state.nodes[node] = {...state.nodes[node], ...update}
+        for (const [name, changes] of batch) state.nodes[name] = {...state.nodes[name], ...changes}
         await save(state)
-      }),
+      })
+      return flush
+    },
     saveAppliedConfig: (node, config) =>
       serially(async () => {
+        // A no-op run must not rewrite (and fsync) every node's file.
+        const current = await readFile(configFile(node), 'utf8').catch(() => null)
+        if (current === config) return
         await mkdir(join(dir, 'configs'), {recursive: true})
         await writeAtomically(configFile(node), config)
       }),

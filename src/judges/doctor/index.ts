@@ -37,7 +37,6 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
   const iface = plan.interface
   const findings: Finding[] = []
   const add = (f: Finding) => findings.push(f)
-  const views = new Map<string, NodeView>()
   const hostRoutes = new Map(plan.nodes.map((n) => [n.name, `${n.address.split('/')[0]}/32`]))
 
   // Relays: nodes that carry other nodes' traffic between their peers.
@@ -53,6 +52,10 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
   }
   const relayFor = new Map([...relaySets].map(([via, nodes]) => [via, [...nodes]]))
 
+  // Per node: the node's own checks and the handshakes it sees. Only what the cross-node checks need
+  // (plan and reading) is kept afterwards: the parsed entries of a 1,000-node mesh are a million objects.
+  const views = new Map<string, Pick<NodeView, 'plan' | 'reading'>>()
+  const troubles: Trouble[] = []
   for (const nodePlan of plan.nodes) {
     const outcome = outcomes.get(nodePlan.name)
     if (!outcome) continue
@@ -69,27 +72,13 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
       config: parsedConfig ? configEntries(parsedConfig) : null,
       parsedConfig,
     }
-    views.set(nodePlan.name, view)
+    views.set(nodePlan.name, {plan: nodePlan, reading})
     checkInterface(view, iface, add)
     checkPeers(view, iface, names, hostRoutes, add)
     checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)
     checkDrift(view, iface, names, add)
     checkPathMtu(view, add)
-  }
-
-  // Handshakes: what every reachable node sees on its correct entries.
-  const troubles: Trouble[] = []
-  for (const view of views.values()) {
-    if (!view.live) continue
-    const byKey = new Map(view.live.map((e) => [e.publicKey, e]))
-    for (const peer of view.plan.peers) {
-      const entry = peer.publicKey === null ? undefined : byKey.get(peer.publicKey)
-      if (!entry || entry.latestHandshake === null) continue
-      const state = handshakeState(entry.latestHandshake, view.reading.now, stale)
-      // Keepalive off in the plan: silence is not a fault (status calls it idle).
-      if (state === 'ok' || peer.keepalive === 0) continue
-      troubles.push({node: view.plan.name, peer: peer.name, age: handshakeAge(entry.latestHandshake, view.reading.now)})
-    }
+    for (const t of handshakeTroubles(view, stale)) troubles.push(t)
   }
 
   checkFirewalls(views, troubles, add)
@@ -112,6 +101,22 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
 /** 1 when any finding is an error (the fleet needs fixing); 0 otherwise (warnings allowed). */
 export function doctorExitCode(findings: readonly Finding[]): 0 | 1 {
   return findings.some((f) => f.severity === 'error') ? 1 : 0
+}
+
+/** Handshakes that are not fresh, as `view`'s node sees them on its correct entries. */
+function handshakeTroubles(view: NodeView, stale: number): Trouble[] {
+  if (!view.live) return []
+  const byKey = new Map(view.live.map((e) => [e.publicKey, e]))
+  const troubles: Trouble[] = []
+  for (const peer of view.plan.peers) {
+    const entry = peer.publicKey === null ? undefined : byKey.get(peer.publicKey)
+    if (!entry || entry.latestHandshake === null) continue
+    const state = handshakeState(entry.latestHandshake, view.reading.now, stale)
+    // Keepalive off in the plan: silence is not a fault (status calls it idle).
+    if (state === 'ok' || peer.keepalive === 0) continue
+    troubles.push({node: view.plan.name, peer: peer.name, age: handshakeAge(entry.latestHandshake, view.reading.now)})
+  }
+  return troubles
 }
 
 function severityRank(s: Severity): number {

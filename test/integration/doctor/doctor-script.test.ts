@@ -1,44 +1,33 @@
 /**
- * src/remote/doctor.sh run by a real bash, locally, against fake wg, ip, date, systemctl, ufw, firewall-cmd
- * and ping on PATH (a temp folder holding only the fakes and the few tools the script needs) and a temp
- * folder standing in for / (WGFLEET_DOCTOR_ROOT). Proves: no secret leaves the host — neither the private
- * key (in the dump's interface line, in the config file, even in a comment there) nor a preshared key;
- * the output parses into a DoctorReading; pings go only to the targets given, bounded; and the script
- * only reads.
+ * src/remote/doctor.sh run by a real bash in a host sandbox (test/helpers/host-sandbox.ts: its own /etc,
+ * /run, /tmp and ip_forward, so the script reads the real paths) against fake wg, ip, date, systemctl,
+ * ufw, firewall-cmd and ping (the shared fakes, and only the few real tools the script needs, on PATH).
+ * Proves: no secret leaves the host — neither the private key (in the dump's interface line, in the
+ * config file, even in a comment there) nor a preshared key, however it is spelled; the output parses
+ * into a DoctorReading; pings go only to the targets given, bounded; and the script only reads.
  */
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
-import {beforeEach, describe, expect, it} from 'vitest'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {loadScript} from '../../../src/remote/scripts.js'
-import {buildStdin} from '../../../src/ssh/shell.js'
 import {parseDoctorOutput} from '../../../src/remote/doctor.js'
-import {BASH, makeFakeHost, NODE_CLOCK, PEER_B, PEER_C, PRESHARED_KEY, PRIVATE_KEY, PUBLIC_KEY} from './fakes.js'
+import {LEAKY_CONFIG_LINES, LEAKY_CONFIG_MASKED, LEAKY_CONFIG_SECRETS} from '../../helpers/host-fakes.js'
+import type {HostSandbox} from '../../helpers/host-sandbox.js'
+import {BASH, doctorHost, NODE_CLOCK, PEER_B, PEER_C, PRESHARED_KEY, PRIVATE_KEY, PUBLIC_KEY} from './fakes.js'
 
-let bin: string
-let root: string
-let log: string
+let box: HostSandbox
 
 beforeEach(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'wgfleet-doctor-sh-'))
-  ;({bin, root} = makeFakeHost(dir))
-  log = join(dir, 'calls.log')
-  writeFileSync(log, '')
+  box = doctorHost()
 })
+afterEach(() => box.destroy())
 
 const TARGETS = ['u:203.0.113.2', 'o:10.0.0.2', 'o:10.0.0.3']
 
 /** Run doctor.sh the way RemoteShell does: `bash -s -- 'wg0' '51820' TARGETS…`, the script on stdin wrapped in a function. */
-function runDoctorScript(env: Record<string, string> = {}, args: string[] = ['wg0', '51820', ...TARGETS]) {
-  const result = spawnSync(BASH, ['-s', '--', ...args], {
-    input: buildStdin(loadScript('doctor')),
-    env: {PATH: bin, FAKE_LOG: log, WGFLEET_DOCTOR_ROOT: root, ...env},
-    encoding: 'utf8',
-    timeout: 20_000,
-  })
-  return {code: result.status, stdout: result.stdout, stderr: result.stderr, calls: readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)}
+function runDoctorScript(args: string[] = ['wg0', '51820', ...TARGETS], env: Record<string, string> = {}) {
+  const result = box.run(loadScript('doctor'), args, {env})
+  return {...result, calls: box.fakes.calls()}
 }
 
 describe('doctor.sh', () => {
@@ -51,10 +40,24 @@ describe('doctor.sh', () => {
     }
     // The fakes really handed them over: the script had them and dropped them.
     expect(run.calls).toContain('wg show wg0 dump')
-    expect(readFileSync(join(root, 'etc/wireguard/wg0.conf'), 'utf8')).toContain(PRIVATE_KEY)
+    expect(box.read('/etc/wireguard/wg0.conf')).toContain(PRIVATE_KEY)
     expect(run.stdout).toContain('PrivateKey = @WGFLEET_PRIVATE_KEY@')
     expect(run.stdout).toContain('PresharedKey = @WGFLEET_PRESHARED_KEY@')
     expect(run.stdout).toContain('# (line hidden: it holds the private key)')
+  })
+
+  it('masks what the old doctor.sh let through: a commented-out PrivateKey, a PSK inside PostUp, `Preshared Key = X`', () => {
+    box.write('/etc/wireguard/wg0.conf', LEAKY_CONFIG_LINES.join('\n') + '\n', 0o600)
+    const run = runDoctorScript()
+    for (const secret of LEAKY_CONFIG_SECRETS) expect(run.stdout + run.stderr).not.toContain(secret)
+    expect(parseDoctorOutput(run.stdout).config).toBe(LEAKY_CONFIG_MASKED.join('\n') + '\n')
+  })
+
+  it('an inherited xtrace (SHELLOPTS=xtrace) prints no secret', () => {
+    const run = runDoctorScript(['wg0', '51820'], {SHELLOPTS: 'xtrace'})
+    expect(run.code).toBe(0)
+    expect(run.stderr).toContain('+ set +xv')
+    for (const secret of [PRIVATE_KEY, PRESHARED_KEY]) expect(run.stdout + run.stderr).not.toContain(secret)
   })
 
   it('prints everything the checklist needs, and it parses', () => {
@@ -101,7 +104,8 @@ describe('doctor.sh', () => {
   })
 
   it('path MTU: the MTU arithmetic (1420 + 32 underlay, 1420 - 28 overlay), and a too-big ping followed by a small one', () => {
-    const run = runDoctorScript({FAKE_PING_LIMIT: '1400'})
+    box.fakes.set('ping-limit', '1400')
+    const run = runDoctorScript()
     const reading = parseDoctorOutput(run.stdout)
     const under = reading.pings.find((p) => p.kind === 'underlay')!
     expect(under).toEqual({kind: 'underlay', host: '203.0.113.2', size: 1452, big: 'fail', small: 'ok', pathMtu: 1428})
@@ -112,7 +116,8 @@ describe('doctor.sh', () => {
   })
 
   it('pings only the targets given, each bounded (-c 1 -W 1), at most two each', () => {
-    const run = runDoctorScript({FAKE_PING_DEAD: '10.0.0.3'})
+    box.fakes.set('ping-dead', '10.0.0.3\n')
+    const run = runDoctorScript()
     const pings = run.calls.filter((c) => c.startsWith('ping '))
     expect(pings.every((c) => / -c 1 -W 1 (203\.0\.113\.2|10\.0\.0\.2|10\.0\.0\.3)$/.test(c))).toBe(true)
     expect(pings).toHaveLength(4) // three big ones, and a small one for the dead host
@@ -120,13 +125,13 @@ describe('doctor.sh', () => {
   })
 
   it('a target that looks like an option is not pinged', () => {
-    const run = runDoctorScript({}, ['wg0', '51820', 'u:-f', 'o:10.0.0.2;reboot', 'x:10.0.0.2'])
+    const run = runDoctorScript(['wg0', '51820', 'u:-f', 'o:10.0.0.2;reboot', 'x:10.0.0.2'])
     expect(run.calls.filter((c) => c.startsWith('ping '))).toEqual([])
     expect(parseDoctorOutput(run.stdout).pings).toEqual([])
   })
 
   it('no targets: no ping at all', () => {
-    const run = runDoctorScript({}, ['wg0', '51820'])
+    const run = runDoctorScript(['wg0', '51820'])
     expect(run.calls.some((c) => c.startsWith('ping'))).toBe(false)
     expect(parseDoctorOutput(run.stdout).pingTool).toBeNull()
   })
@@ -148,51 +153,58 @@ describe('doctor.sh', () => {
   })
 
   it('interface down: reported, no pings (the overlay cannot carry them)', () => {
-    const run = runDoctorScript({FAKE_LINK: 'down', FAKE_UNIT_ACTIVE: 'failed'})
+    box.fakes.link('wg0', 'down')
+    box.fakes.unit('wg-quick@wg0', {active: 'failed'})
+    const run = runDoctorScript()
     const reading = parseDoctorOutput(run.stdout)
     expect(reading).toMatchObject({link: 'down', unitActive: 'failed', pingTool: 'skipped', pings: []})
     expect(run.calls.some((c) => c.startsWith('ping'))).toBe(false)
   })
 
   it('interface absent: wg show not asked; the key file still gives the public key', () => {
-    const run = runDoctorScript({FAKE_LINK: 'absent'})
+    box.fakes.link('wg0', 'absent')
+    const run = runDoctorScript()
     const reading = parseDoctorOutput(run.stdout)
     expect(reading).toMatchObject({link: 'absent', peers: null, publicKey: null, keyFilePublicKey: PUBLIC_KEY, mtu: null, addresses: []})
     expect(run.calls.some((c) => c.startsWith('wg show'))).toBe(false)
   })
 
   it('wg show failing is reported as such, not as "no peers"', () => {
-    const reading = parseDoctorOutput(runDoctorScript({FAKE_WG_FAIL: '1'}).stdout)
+    box.fakes.set('wg-fail', '')
+    const reading = parseDoctorOutput(runDoctorScript().stdout)
     expect(reading.peers).toBeNull()
     expect(reading.wgError).toMatch(/wg show wg0 failed/)
   })
 
   it('unit disabled, forwarding off with no sysctl file, firewalls off, no config', () => {
-    writeFileSync(join(root, 'proc/sys/net/ipv4/ip_forward'), '0\n')
-    rmSync(join(root, 'etc/sysctl.d/99-wgfleet.conf'))
-    rmSync(join(root, 'etc/wireguard/wg0.conf'))
-    const reading = parseDoctorOutput(runDoctorScript({FAKE_UNIT_ENABLED: 'disabled', FAKE_UFW: 'inactive', FAKE_FIREWALLD: 'stopped'}).stdout)
+    box.ipForward = '0'
+    box.remove('/etc/sysctl.d/99-wgfleet.conf')
+    box.remove('/etc/wireguard/wg0.conf')
+    box.fakes.unit('wg-quick@wg0', {enabled: 'disabled'})
+    box.fakes.ufw('inactive')
+    box.fakes.firewalld('stopped')
+    const reading = parseDoctorOutput(runDoctorScript().stdout)
     expect(reading).toMatchObject({unitEnabled: 'disabled', ipForward: false, forwardFiles: [], config: null, ufw: {state: 'inactive', status: []}, firewalld: {state: 'stopped', runtime: null}})
   })
 
   it('no systemd, no firewall tools, no ping: each reported as absent', () => {
-    rmSync(join(root, 'run/systemd/system'), {recursive: true})
-    for (const tool of ['ufw', 'firewall-cmd', 'ping']) rmSync(join(bin, tool))
+    box.remove('/run/systemd/system')
+    box.fakes.uninstall('ufw', 'firewall-cmd', 'ping')
     const reading = parseDoctorOutput(runDoctorScript().stdout)
     expect(reading).toMatchObject({systemd: false, unitEnabled: null, ufw: {state: 'absent'}, firewalld: {state: 'absent'}, pingTool: 'no', pings: []})
   })
 
   it('no key file yet: no key file public key, and nothing on stderr', () => {
-    rmSync(join(root, 'etc/wireguard/wg0.key'))
+    box.remove('/etc/wireguard/wg0.key')
     const run = runDoctorScript()
     expect(run.stderr).toBe('')
     expect(parseDoctorOutput(run.stdout).keyFilePublicKey).toBeNull()
   })
 
   it('refuses a bad interface name or port (exit 2, nothing run)', () => {
-    expect(runDoctorScript({}, ['-wg0', '51820']).code).toBe(2)
-    expect(runDoctorScript({}, ['wg0', '51820x']).code).toBe(2)
-    expect(readFileSync(log, 'utf8')).toBe('')
+    expect(runDoctorScript(['-wg0', '51820']).code).toBe(2)
+    expect(runDoctorScript(['wg0', '51820x']).code).toBe(2)
+    expect(box.fakes.calls()).toEqual([])
   })
 
   it('is valid bash (bash -n)', () => {

@@ -1,11 +1,11 @@
 /**
- * src/remote/status.sh run by a real bash, locally, against fake `wg`, `ip` and `date` on PATH (a temp
- * folder holding only the fakes and the few tools the script needs, so a real `wg` on this machine is
- * never used). Proves: the interface line of `wg show dump` — the private key — is dropped on the host;
+ * src/remote/status.sh run by a real bash, locally, against fake `wg`, `ip` and `date` on PATH (the shared
+ * fakes of test/helpers/host-fakes.ts and only the few real tools the script needs, so a real `wg` on
+ * this machine is never used). Proves: the interface line of `wg show dump` — the private key — is dropped on the host;
  * the output parses; the clock comes from the host's `date`; and the script only reads.
  */
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {beforeEach, describe, expect, it} from 'vitest'
@@ -13,26 +13,23 @@ import {beforeEach, describe, expect, it} from 'vitest'
 import {loadScript} from '../../../src/remote/scripts.js'
 import {buildStdin} from '../../../src/ssh/shell.js'
 import {parseStatusOutput} from '../../../src/remote/status.js'
-import {BASH, makeFakeBin, NODE_CLOCK, PEER_B, PEER_C, PRIVATE_KEY, PRESHARED_KEY, PUBLIC_KEY} from './fakes.js'
+import {DUMP_INTERFACE_LINE, type FakeMachine} from '../../helpers/host-fakes.js'
+import {BASH, NODE_CLOCK, PEER_B, PEER_C, PRIVATE_KEY, PRESHARED_KEY, PUBLIC_KEY, statusHost} from './fakes.js'
 
-let bin: string
-let log: string
+let host: FakeMachine
 
 beforeEach(() => {
-  const dir = mkdtempSync(join(tmpdir(), 'wgfleet-status-sh-'))
-  bin = makeFakeBin(dir, {isolated: true})
-  log = join(dir, 'calls.log')
-  writeFileSync(log, '')
+  host = statusHost(mkdtempSync(join(tmpdir(), 'wgfleet-status-sh-')), 'isolated')
 })
 
 /** Run status.sh the way RemoteShell does: `bash -s -- 'wg0'`, the script on stdin wrapped in a function. */
-function runStatusScript(env: Record<string, string> = {}) {
+function runStatusScript() {
   const result = spawnSync(BASH, ['-s', '--', 'wg0'], {
     input: buildStdin(loadScript('status')),
-    env: {PATH: bin, FAKE_LOG: log, ...env},
+    env: host.env(),
     encoding: 'utf8',
   })
-  return {code: result.status, stdout: result.stdout, stderr: result.stderr, calls: readFileSync(log, 'utf8').trim().split('\n')}
+  return {code: result.status, stdout: result.stdout, stderr: result.stderr, calls: host.calls()}
 }
 
 describe('status.sh', () => {
@@ -62,7 +59,8 @@ describe('status.sh', () => {
   })
 
   it('an interface with no peers: an empty peer block', () => {
-    const run = runStatusScript({FAKE_NO_PEERS: '1'})
+    host.dump('wg0', [DUMP_INTERFACE_LINE])
+    const run = runStatusScript()
     expect(run.stdout).not.toContain(PRIVATE_KEY)
     expect(parseStatusOutput(run.stdout).peers).toEqual([])
   })
@@ -74,18 +72,21 @@ describe('status.sh', () => {
   })
 
   it('interface down: reported, still read', () => {
-    const reading = parseStatusOutput(runStatusScript({FAKE_LINK: 'down'}).stdout)
+    host.link('wg0', 'down')
+    const reading = parseStatusOutput(runStatusScript().stdout)
     expect(reading).toMatchObject({link: 'down', now: NODE_CLOCK})
   })
 
   it('interface absent: reported, wg not asked', () => {
-    const run = runStatusScript({FAKE_LINK: 'absent'})
+    host.link('wg0', 'absent')
+    const run = runStatusScript()
     expect(parseStatusOutput(run.stdout)).toMatchObject({link: 'absent', peers: null, now: NODE_CLOCK})
     expect(run.calls.some((c) => c.startsWith('wg '))).toBe(false)
   })
 
   it('wg show failing is reported as such, not as "no peers"', () => {
-    const run = runStatusScript({FAKE_WG_FAIL: '1'})
+    host.set('wg-fail', '')
+    const run = runStatusScript()
     expect(run.code).toBe(0)
     const reading = parseStatusOutput(run.stdout)
     expect(reading.peers).toBeNull()
@@ -93,7 +94,7 @@ describe('status.sh', () => {
   })
 
   it('wg not installed', () => {
-    rmSync(join(bin, 'wg'))
+    host.uninstall('wg')
     expect(parseStatusOutput(runStatusScript().stdout)).toMatchObject({wgInstalled: false, peers: null, link: 'up'})
   })
 

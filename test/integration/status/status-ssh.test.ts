@@ -14,10 +14,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runStatus} from '../../../src/services/status.js'
 import {openStateStore} from '../../../src/state/state.js'
 import {closedPort, startTestServer, type TestServer} from '../ssh/helpers/ssh-test-server.js'
-import {makeFakeBin, PEER_B, PEER_C, PRIVATE_KEY, PUBLIC_KEY} from './fakes.js'
+import {PEER_B, PEER_C, PRIVATE_KEY, PUBLIC_KEY, statusHost} from './fakes.js'
 import {usableKeyPair} from '../../helpers/keys.js'
 
-const saved = {PATH: process.env.PATH, HOME: process.env.HOME, SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, WGFLEET_TRANSCRIPT: process.env.WGFLEET_TRANSCRIPT, FAKE_LOG: process.env.FAKE_LOG}
+const saved = {PATH: process.env.PATH, HOME: process.env.HOME, SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK, WGFLEET_TRANSCRIPT: process.env.WGFLEET_TRANSCRIPT, FAKE_STATE: process.env.FAKE_STATE}
 let dir: string
 let server: TestServer
 let inventory: string
@@ -31,10 +31,11 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'known_hosts'), server.knownHostsLine() + '\n')
   // The server's bash inherits this process's environment: the fakes first on PATH. Nothing of the real
   // ~/.ssh or ssh-agent is used.
-  process.env.PATH = `${makeFakeBin(dir, {isolated: false})}:${saved.PATH}`
+  const host = statusHost(join(dir, 'host'), 'inherit')
+  process.env.PATH = host.path
   process.env.HOME = dir
   delete process.env.SSH_AUTH_SOCK
-  process.env.FAKE_LOG = join(dir, 'calls.log')
+  process.env.FAKE_STATE = host.state
   transcript = join(dir, 'transcript.log')
   process.env.WGFLEET_TRANSCRIPT = transcript
 

@@ -7,7 +7,8 @@ import {describe, expect, it} from 'vitest'
 import {CHECKS, diagnoseFleet, doctorExitCode, type Finding} from '../../../src/judges/doctor/index.js'
 import {type DoctorReading} from '../../../src/remote/doctor.js'
 import {planFleet} from '../../../src/plan/index.js'
-import {healthyReadings, KEYS, LAB_FLEET, labPlan, livePeer, NAMES, NOW, outcomes, STRANGER, UFW_ACTIVE, WRONG_KEY, zone, type Readings} from './fixtures.js'
+import {fleet} from '../plan/fixtures.js'
+import {healthyReading, healthyReadings, KEYS, LAB_FLEET, labPlan, livePeer, NAMES, NOW, outcomes, STRANGER, UFW_ACTIVE, WRONG_KEY, zone, type Readings} from './fixtures.js'
 
 const plan = labPlan()
 
@@ -421,6 +422,24 @@ describe('9. unreachable, and handshakes nothing explains', () => {
     const findings = diagnose(r)
     expect(brief(findings)).toEqual([['node-b', 'handshake-failing', 'error', 'node-c']])
     expect(findings[0]!.fix).toBe('on node-b: `tcpdump -ni any udp port 51820` while `ping -c 3 10.0.0.2` runs on node-c: no packets = blocked on the way (cloud security group, router)')
+  })
+
+  it('a node failing with more than 5 peers gets one finding, not one per pair (a mesh would print N² lines)', () => {
+    const names = Array.from({length: 8}, (_, i) => `n${i}`)
+    const keys = Object.fromEntries(names.map((n, i) => [n, Buffer.alloc(32, i + 1).toString('base64')]))
+    const big = planFleet(fleet(names.map((name, i) => ({name, host: `198.18.0.${i + 1}`, address: `10.0.0.${i + 1}`}))), {publicKeys: keys}, {omitPeersWithoutKey: true})
+    const readings = new Map(
+      big.nodes.map((n) => {
+        const r = healthyReading(n)
+        Object.assign(r, {publicKey: keys[n.name], keyFilePublicKey: keys[n.name], ufw: {state: 'absent', status: []}, firewalld: {state: 'absent', defaultZone: '', interfaceZone: '', runtime: null, permanent: null, interfaceZoneRuntime: null}})
+        // n0 has never handshaken with anyone.
+        for (const p of r.peers!) if (n.name === 'n0' || p.publicKey === keys['n0']) p.latestHandshake = 0
+        return [n.name, {ok: true as const, reading: r}]
+      }),
+    )
+    const findings = diagnoseFleet(big, readings, {staleAfterSeconds: 180})
+    expect(brief(findings)).toEqual([['n0', 'handshake-failing', 'error']])
+    expect(findings[0]!.message).toMatch(/^no recent handshake with 7 peers \(n1, n2, n3, n4, n5, …\)/)
   })
 
   it('stale is judged against --stale-after; keepalive off in the plan is idle, not a failure', () => {

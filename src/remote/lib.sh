@@ -1,0 +1,61 @@
+# lib.sh — shell functions every host script shares. Scripts travel to a host through stdin one at a time
+# (there is no file there to `source`), so src/remote/scripts.ts puts this file in front of each script
+# when it loads it.
+# Function definitions only: bash traces none of them, so an inherited xtrace (SHELLOPTS=xtrace) has
+# nothing to print before each script's own first command, `set +xv`.
+
+# say KEY VALUE — one `key=value` line of output.
+say() { printf '%s=%s\n' "$1" "$2"; }
+
+# has TOOL — TOOL is on PATH.
+has() { command -v "$1" >/dev/null 2>&1; }
+
+# mask_secrets [KEYFILE] — copies config text (or a tool's output that may echo it) from stdin to stdout
+# with every secret masked, here on the host. The one masking routine of every script:
+# - a PrivateKey or PresharedKey line, in any spelling wg and wg-quick accept (any case, blanks anywhere,
+#   even inside the name: `Preshared Key = …`), becomes the fixed marker line wgfleet renders;
+# - any other line that sets one (commented out, after another setting, inside a PostUp) is hidden;
+# - a line holding KEYFILE's key (the private key) is hidden, whatever else it says;
+# - any other key-shaped token (43 base64 characters and `=`, as every WireGuard key is written) is
+#   replaced, except the one key of a PublicKey line;
+# - a line starting with `--` is hidden (it could end the output block it is printed in).
+# The private key is read by awk itself: never into a shell variable, which xtrace would print.
+# No awk interval expressions ({43}): mawk, Debian's awk, does not know them.
+mask_secrets() {
+  awk -v keyfile="${1:-}" '
+    BEGIN {
+      token = ""
+      for (i = 0; i < 43; i++) token = token "[A-Za-z0-9+/]"
+      token = token "="
+      secret = ""
+      if (keyfile != "" && (getline secret < keyfile) > 0) gsub(/[[:space:]]/, "", secret)
+      if (secret !~ ("^" token "$")) secret = ""
+    }
+    {
+      line = $0
+      squeezed = tolower(line)
+      gsub(/[[:space:]]/, "", squeezed)
+      if (squeezed ~ /^privatekey=/) { print "PrivateKey = @WGFLEET_PRIVATE_KEY@"; next }
+      if (squeezed ~ /^presharedkey=/) { print "PresharedKey = @WGFLEET_PRESHARED_KEY@"; next }
+      if (index(squeezed, "privatekey=") || index(squeezed, "presharedkey=")) { print "# (a line setting a secret key, hidden)"; next }
+      if (secret != "" && index(line, secret)) { print "# (line hidden: it holds the private key)"; next }
+      if (substr(line, 1, 2) == "--") { print "# (line starting with -- hidden)"; next }
+      kept = ""
+      if (squeezed ~ /^publickey=/ && match(line, token)) {
+        kept = substr(line, 1, RSTART + RLENGTH - 1)
+        line = substr(line, RSTART + RLENGTH)
+      }
+      gsub(token, "(hidden key)", line)
+      print kept line
+    }'
+}
+
+# peer_lines IFACE — the peer lines of `wg show IFACE dump`: its first line (the interface's own, which
+# holds the private key) dropped, and the preshared-key column showing only whether one is set.
+# Fails when `wg show` does (pipefail), so a failure is not mistaken for "no peers".
+peer_lines() {
+  (
+    set -o pipefail
+    wg show "$1" dump 2>/dev/null | tail -n +2 | awk -F'\t' 'BEGIN { OFS = "\t" } { if ($2 != "(none)") $2 = "(hidden)"; print }'
+  )
+}

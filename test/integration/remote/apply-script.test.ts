@@ -1,0 +1,182 @@
+/**
+ * Contract of src/remote/apply.sh with its callers: the real probe.sh output read by parseProbeOutput,
+ * the real decideApply, then the real apply.sh run by applyHost (src/tasks/host-steps.ts) — each script
+ * by a real bash in a host sandbox against fake wg, wg-quick, ip, systemctl, sysctl, ufw. Proves: what
+ * apply prints is what applyHost reads; the config is installed whole (private key filled in on the
+ * host, 0600, root's) and a second probe finds nothing left to do; forwarding is recorded before it is
+ * turned on; no secret is printed, even in an error or under an inherited xtrace; nothing lingers.
+ */
+import {readdirSync} from 'node:fs'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+
+import {loadScript} from '../../../src/remote/scripts.js'
+import type {NodePlan} from '../../../src/plan/index.js'
+import {decideApply, type ApplyDecision} from '../../../src/tasks/decide.js'
+import {applyHost, probeHost} from '../../../src/tasks/host-steps.js'
+import type {RemoteShell} from '../../../src/tasks/remote-shell.js'
+import {PEER_B, PRESHARED_KEY, PRIVATE_KEY} from '../../helpers/host-fakes.js'
+import {HostSandbox} from '../../helpers/host-sandbox.js'
+import {convergedNode, filled, NODE_A, NODE_A_BEFORE_C, withKey} from './node-fixture.js'
+
+const FORWARD_RECORD = '/etc/wireguard/.ip_forward.before-wgfleet'
+
+let box: HostSandbox
+beforeEach(() => {
+  box = new HostSandbox()
+})
+afterEach(() => box.destroy())
+
+/** probe → decide → apply, as the converge does for one node. */
+async function converge(plan: NodePlan = NODE_A, shell: RemoteShell = box.shell(), adopt = false) {
+  const decision = decideApply(await probeHost(shell, 'wg0'), plan, 51820)
+  const outcome = await applyHost(shell, {iface: 'wg0', port: 51820, decision, config: plan.config, adopt})
+  return {decision, outcome}
+}
+
+async function nothingLeftToDo(plan: NodePlan = NODE_A): Promise<ApplyDecision> {
+  return decideApply(await probeHost(box.shell(), 'wg0'), plan, 51820)
+}
+
+function noLeftovers(): void {
+  expect(readdirSync(box.outside('/tmp/'))).toEqual([])
+  expect(readdirSync(box.outside('/etc/wireguard')).filter((f) => f.startsWith('.wgfleet.') || f.endsWith('.pending'))).toEqual([])
+}
+
+describe('apply.sh → applyHost', () => {
+  it('a fresh relay: config installed with the private key filled in, unit enabled and started, forwarding on; a second look finds nothing to do', async () => {
+    withKey(box)
+    const shell = box.shell()
+    const {decision, outcome} = await converge(NODE_A, shell)
+    expect(decision).toMatchObject({writeConfig: true, action: 'start', forward: true, enable: true})
+    expect(outcome).toEqual({configWritten: true, backup: undefined, service: 'started', enabled: true, firewall: [], forwarding: true, routes: [], warnings: []})
+
+    expect(box.read('/etc/wireguard/wg0.conf')).toBe(filled(NODE_A.config))
+    expect(box.stat('/etc/wireguard/wg0.conf')).toEqual({mode: '600', uid: 0})
+    expect(box.fakes.linkState('wg0')).toBe('up')
+    expect(box.fakes.loaded('wg0')).toContain(`PrivateKey = ${PRIVATE_KEY}`)
+    expect(box.fakes.unitState('wg-quick@wg0')).toEqual({enabled: 'enabled', active: 'active'})
+    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\n')
+    expect(box.ipForward).toBe('1')
+    // What forwarding was before wgfleet turned it on: root's only.
+    expect(box.read(FORWARD_RECORD)).toBe('0\n')
+    expect(box.stat(FORWARD_RECORD).mode).toBe('600')
+
+    for (const run of shell.runs) expect(run.result.stdout + run.result.stderr).not.toContain(PRIVATE_KEY)
+    noLeftovers()
+    expect(await nothingLeftToDo()).toMatchObject({writeConfig: false, action: 'none', needed: false})
+  })
+
+  it('forwarding already on (Docker, libvirt, networkd): recorded as on, the running value left alone', async () => {
+    withKey(box)
+    box.ipForward = '1'
+    const {outcome} = await converge()
+    expect(outcome.forwarding).toBe(true) // the persistent file was written
+    expect(box.read(FORWARD_RECORD)).toBe('1\n')
+    expect(box.fakes.calls().some((c) => c.startsWith('sysctl'))).toBe(false)
+  })
+
+  it('the record is made once: a later apply (forwarding on by then) keeps the value from before wgfleet', async () => {
+    withKey(box)
+    await converge()
+    box.remove('/etc/sysctl.d/99-wgfleet.conf') // someone removed the file: apply writes it again
+    const {outcome} = await converge()
+    expect(outcome.forwarding).toBe(true)
+    expect(box.read(FORWARD_RECORD)).toBe('0\n')
+  })
+
+  it('a node that is not a relay: no forwarding, no record', async () => {
+    withKey(box)
+    await converge(NODE_A_BEFORE_C)
+    expect(box.exists('/etc/sysctl.d/99-wgfleet.conf')).toBe(false)
+    expect(box.exists(FORWARD_RECORD)).toBe(false)
+    expect(box.ipForward).toBe('0')
+  })
+
+  it('a peer joins a running node: backup kept, wg syncconf from the stripped config, a route for the new AllowedIPs', async () => {
+    convergedNode(box, NODE_A_BEFORE_C.config)
+    const {decision, outcome} = await converge(NODE_A)
+    expect(decision.action).toBe('syncconf')
+    expect(outcome).toMatchObject({configWritten: true, backup: '/etc/wireguard/wg0.conf.bak', service: 'synced', routes: ['added 10.0.0.3/32']})
+    expect(box.read('/etc/wireguard/wg0.conf.bak')).toBe(filled(NODE_A_BEFORE_C.config))
+    expect(box.stat('/etc/wireguard/wg0.conf.bak').mode).toBe('600')
+    expect(box.fakes.calls()).toContain('wg syncconf wg0 /dev/stdin')
+    expect(box.fakes.calls()).toContain('ip route add 10.0.0.3/32 dev wg0')
+    // The interface runs the new peers, and no address-only keys (wg-quick's) reached wg.
+    expect(box.fakes.loaded('wg0')).toContain('AllowedIPs = 10.0.0.3/32')
+    expect(box.fakes.loaded('wg0')).not.toMatch(/^Address/m)
+    noLeftovers()
+    expect(await nothingLeftToDo()).toMatchObject({needed: false})
+  })
+
+  it('a config wgfleet did not write: refused (exit 31) and left as it was; with --adopt backed up, then replaced', async () => {
+    withKey(box)
+    box.write('/etc/wireguard/wg0.conf', '[Interface]\nPrivateKey = hand-made\n', 0o600)
+    const shell = box.shell()
+    await expect(converge(NODE_A, shell)).rejects.toThrow(/was not written by wgfleet; rerun with --adopt/)
+    expect(shell.runs.at(-1)!.result.code).toBe(31)
+    expect(box.read('/etc/wireguard/wg0.conf')).toBe('[Interface]\nPrivateKey = hand-made\n')
+
+    const {outcome} = await converge(NODE_A, box.shell(), true)
+    expect(outcome).toMatchObject({configWritten: true, backup: '/etc/wireguard/wg0.conf.bak'})
+    expect(box.read('/etc/wireguard/wg0.conf.bak')).toBe('[Interface]\nPrivateKey = hand-made\n')
+  })
+
+  it('a payload cut short is refused: nothing changes', () => {
+    withKey(box)
+    const argv = ['wg0', '51820', 'yes', 'start', 'no', '-', 'no', String(Buffer.byteLength(NODE_A.config) + 10)]
+    const run = box.run(loadScript('apply'), argv, {input: NODE_A.config})
+    expect(run.code).toBe(30)
+    expect(run.stdout).toMatch(/^error=the config arrived incomplete \(\d+ of \d+ bytes\): nothing changed$/m)
+    expect(box.exists('/etc/wireguard/wg0.conf')).toBe(false)
+    expect(box.fakes.linkState('wg0')).toBe('absent')
+    noLeftovers()
+  })
+
+  it('an apply cut off after the rename: the next probe sees it pending, and the interface is restarted from the file', async () => {
+    convergedNode(box)
+    box.write('/etc/wireguard/.wg0.pending', '')
+    const {decision, outcome} = await converge()
+    expect(decision.action).toBe('restart')
+    expect(outcome.service).toBe('restarted')
+    expect(box.exists('/etc/wireguard/.wg0.pending')).toBe(false)
+  })
+
+  it('no systemd: wg-quick up, and a warning that it will not survive a reboot', async () => {
+    box.destroy()
+    box = new HostSandbox({systemd: false})
+    withKey(box)
+    const {outcome} = await converge()
+    expect(outcome).toMatchObject({service: 'started', enabled: false, warnings: [expect.stringMatching(/will not come back after a reboot/)]})
+    expect(box.fakes.calls()).toContain('wg-quick up wg0')
+  })
+
+  it('a unit that fails to start: the journal lines in the error are masked like config text', async () => {
+    withKey(box)
+    box.fakes.set('wg-quick-fail', 'RTNETLINK answers: Operation not supported')
+    box.fakes.set('journal', `wg-quick[1]: [#] wg set wg0 peer ${PEER_B} preshared-key <(echo ${PRESHARED_KEY})\nwg-quick[1]: PrivateKey = ${PRIVATE_KEY}\nsystemd[1]: Failed to start WireGuard via wg-quick(8) for wg0.\n`)
+    const shell = box.shell()
+    const failure = await converge(NODE_A, shell).catch((error: Error) => error)
+    expect(failure).toBeInstanceOf(Error)
+    expect((failure as Error).message).toMatch(/systemctl start wg-quick@wg0 failed: .*\(hidden key\).*Failed to start/)
+    for (const run of shell.runs) for (const secret of [PRIVATE_KEY, PRESHARED_KEY]) expect(run.result.stdout + run.result.stderr).not.toContain(secret)
+  })
+
+  it('an inherited xtrace (SHELLOPTS=xtrace) prints no secret', async () => {
+    withKey(box)
+    const shell = box.shell('node-a', {SHELLOPTS: 'xtrace'})
+    await converge(NODE_A, shell)
+    const apply = shell.runs.at(-1)!.result
+    expect(apply.stderr).toContain('+ set +xv')
+    expect(apply.stdout + apply.stderr).not.toContain(PRIVATE_KEY)
+  })
+
+  it('ufw active: the port and the forwarding between peers allowed, once', async () => {
+    withKey(box)
+    box.fakes.install('ufw')
+    box.fakes.ufw('active', ['22/tcp                     ALLOW IN    Anywhere'])
+    const {outcome} = await converge()
+    expect(outcome.firewall).toEqual(['ufw allow 51820/udp', 'ufw route allow in on wg0 out on wg0'])
+    expect(box.fakes.ufwRules()).toHaveLength(3)
+    expect(await nothingLeftToDo()).toMatchObject({firewall: [], needed: false})
+  })
+})
