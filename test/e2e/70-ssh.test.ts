@@ -47,7 +47,11 @@ describe('the scenario as plain ssh sees it (lab op: the lab-owned ~/.ssh and ag
   it('the agent holds nine keys, and without IdentitiesOnly the host gives up before the right one', async () => {
     const keys = await labOp(['ssh-add', '-l'])
     expect(keys.stdout.trim().split('\n')).toHaveLength(9)
-    const r = await labOp(['ssh', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=no', '-o', 'IdentityFile=none', 'node-a', 'true'], {timeoutMs: 30_000})
+    // No config (so no IdentityFile to pick the right key first): the agent offers its keys in order.
+    const r = await labOp(
+      ['ssh', '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'UserKnownHostsFile=~/.ssh/known_hosts', 'root@203.0.113.1', 'true'],
+      {timeoutMs: 30_000},
+    )
     expect(r.code).toBe(255)
     expect(r.stderr).toMatch(/Too many authentication failures|Permission denied/)
   })
