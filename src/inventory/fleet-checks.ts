@@ -114,7 +114,7 @@ function checkRelays(nodes: NodeDraft[], problems: Problems): void {
   const hint = publicNode
     ? `NAT-ed nodes cannot dial each other: set relay = true on a node they can reach (not nat), e.g. [${publicNode.name}]`
     : 'NAT-ed nodes cannot dial each other: at least one node must be reachable (nat = false) and have relay = true'
-  report(problems, natted[1], 'nat', `${listNodes(natted.map((n) => n.name))} are behind NAT and no public node has relay = true`, hint)
+  report(problems, natted[1]!, 'nat', `${listNodes(natted.map((n) => n.name))} are behind NAT and no public node has relay = true`, hint)
 }
 
 function checkExits(nodes: NodeDraft[], topology: Topology, problems: Problems): void {

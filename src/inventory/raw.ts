@@ -85,8 +85,8 @@ class LineScanner {
       this.current = 'discarded'
       return
     }
-    const name = match[1].trim()
-    const after = match[2].trim()
+    const name = (match[1] ?? '').trim()
+    const after = (match[2] ?? '').trim()
     if (name === '') {
       this.problems.add({line}, 'empty section name []', 'name the section: [network], [ssh], or a node name such as [node-a]')
       this.current = 'discarded'

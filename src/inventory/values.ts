@@ -92,7 +92,7 @@ export function isDnsName(text: string): boolean {
   const labels = text.split('.')
   if (!labels.every((label) => DNS_LABEL.test(label))) return false
   // An all-numeric last label is a mistyped IPv4 address, not a name (RFC 3696 §2).
-  return !/^[0-9]+$/.test(labels[labels.length - 1])
+  return !/^[0-9]+$/.test(labels.at(-1) ?? '')
 }
 
 const NODE_NAME_HINT =
@@ -236,7 +236,8 @@ export function checkCidr(text: string): Checked<IPv4Network> {
   const example = 'e.g. cidr = 10.0.0.0/24'
   const match = /^([^/]+)\/(0|[1-9][0-9]?)$/.exec(text)
   if (!match) return bad(`${show(text)} is not an IPv4 network in CIDR notation`, example)
-  const [, addressText, prefixText] = match
+  const addressText = match[1] ?? ''
+  const prefixText = match[2] ?? ''
   const address = parseIPv4(addressText)
   if (address === undefined) {
     if (isIPv6(addressText)) return bad(`${show(text)}: IPv6 overlay networks are not supported`, `use a private IPv4 network, ${example}`)
@@ -287,7 +288,8 @@ export interface HostAndPort {
 function parseHostAndPort(text: string, example: string): Checked<HostAndPort> {
   const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(text)
   if (bracketed) {
-    const [, v6, portText] = bracketed
+    const v6 = bracketed[1] ?? ''
+    const portText = bracketed[2]
     if (!isIPv6(v6)) return bad(`${show(text)}: ${show(v6)} is not an IPv6 address`, `brackets hold an IPv6 address, ${example}`)
     return withOptionalPort(v6, portText)
   }

@@ -7,11 +7,9 @@
  * - Ages are computed against the node's own clock (`now`, read in the same exec as the dump), never
  *   the operator's, so a skewed operator clock does not make live links look stale.
  */
-import {WgfleetError} from '../lib/errors.js'
 import type {NodePlan} from '../plan/model.js'
-import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
+import type {WgDumpPeer} from '../wireguard/dump.js'
 import {handshakeAge, handshakeState} from '../wireguard/handshake.js'
-import {isWireGuardKey} from '../wireguard/keys.js'
 import {type NodeReading} from '../remote/status.js'
 
 export type PeerState = 'ok' | 'stale' | 'never' | 'idle' | 'unknown-peer' | 'missing-peer' | 'down' | 'unreachable'

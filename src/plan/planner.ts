@@ -158,15 +158,22 @@ function relayedRoutes(addresses: ReadonlyMap<string, string>, peers: PeerPlan[]
 }
 
 /** A key from state goes into config text: anything but a real key (say, with a newline) is refused. */
+const checkedKeys = new WeakMap<KnownHosts, Set<string>>()
+
 function knownPublicKey(known: KnownHosts, name: string): string | null {
   // Own properties only: a node may be named `constructor`.
   const key = Object.hasOwn(known.publicKeys, name) ? known.publicKeys[name] : undefined
   if (key === undefined) return null
+  // Each key is checked once per plan, not once per peer entry (N² in a mesh).
+  let checked = checkedKeys.get(known)
+  if (!checked) checkedKeys.set(known, (checked = new Set()))
+  if (checked.has(key)) return key
   if (!isWireGuardKey(key)) {
     throw new WgfleetError(`the known public key of ${name} is not a WireGuard key`, {
       hint: 'remove it from the state in .wgfleet/ and run init again to read it back from the host',
     })
   }
+  checked.add(key)
   return key
 }
 

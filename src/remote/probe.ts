@@ -1,5 +1,6 @@
 /** Parser of what probe.sh prints, into a typed HostProbe (pure). */
 import {WgfleetError} from '../lib/errors.js'
+import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 import {oneOf, parseScriptOutput} from './output.js'
 
@@ -102,4 +103,16 @@ export function parseProbeOutput(text: string): HostProbe {
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
     peerDump: blocks.peers ? blocks.peers.join('\n') : undefined,
   }
+}
+
+const parsedPeers = new WeakMap<HostProbe, WgDumpPeer[]>()
+
+/** The running interface's peers as the probe read them, parsed (and validated) once per probe. */
+export function probePeers(probe: HostProbe): WgDumpPeer[] {
+  let peers = parsedPeers.get(probe)
+  if (!peers) {
+    peers = parseWgDump(probe.peerDump ?? '')
+    parsedPeers.set(probe, peers)
+  }
+  return peers
 }

@@ -15,7 +15,7 @@ import {isIP} from 'node:net'
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {diffConfig, isInterfaceName, planFleet} from '../plan/index.js'
 import type {HostFacts, NodePlan} from '../plan/model.js'
-import type {HostProbe} from '../remote/probe.js'
+import {probePeers, type HostProbe} from '../remote/probe.js'
 import {openStateStore, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, WgfleetError} from '../lib/errors.js'
 import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
@@ -23,7 +23,7 @@ import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} fr
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
-import {isWireGuardKey, parseWgDump} from '../wireguard/index.js'
+import {isWireGuardKey} from '../wireguard/index.js'
 import {fleetResult, type ConvergeReport, type FirewallName, type NodeResult, type NodeSteps, type ServiceStep} from './converge-report.js'
 
 export interface ConvergeOptions {
@@ -61,7 +61,6 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const targets = fleet.nodes.filter((n) => !options.only || options.only.includes(n.name))
   // Lookups by name, once: a find per node (or per peer) is O(N²) (O(N³)) at a thousand nodes.
   const nodesByName = new Map(fleet.nodes.map((n) => [n.name, n]))
-  const iface = fleet.network.interface
   const discovered = new Map<string, Discovered>()
   const results = new Map<string, NodeResult>()
 
@@ -326,7 +325,7 @@ function fresh(ts: number | undefined, now: number, staleAfter: number): boolean
 
 function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<string, number>} {
   const latest: Record<string, number> = {}
-  for (const peer of parseWgDump(probe.peerDump ?? '')) latest[peer.publicKey] = peer.latestHandshake
+  for (const peer of probePeers(probe)) latest[peer.publicKey] = peer.latestHandshake
   return {now: probe.now, latest}
 }
 

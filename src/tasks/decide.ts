@@ -4,9 +4,8 @@
  * no kernel module, ...) is unit-tested from real /etc/os-release texts.
  */
 import type {NodePlan} from '../plan/model.js'
-import type {HostProbe} from '../remote/probe.js'
-import {classifyConfigChange, parseRenderedConfig} from '../plan/index.js'
-import {parseWgDump} from '../wireguard/index.js'
+import {probePeers, type HostProbe} from '../remote/probe.js'
+import {classifyConfigChange} from '../plan/index.js'
 import {NodeFailure} from '../lib/errors.js'
 
 
@@ -107,7 +106,7 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number): App
   // An apply was cut off between writing the file and updating the interface: restart from the file.
   else if (probe.pending) action = 'restart'
   else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
-  else if (configChange === 'peers' || interfaceDrifted(probe, node.config)) action = 'syncconf'
+  else if (configChange === 'peers' || interfaceDrifted(probe, node)) action = 'syncconf'
 
   const firewall: string[] = []
   const portRule = `${port}/udp`
@@ -146,17 +145,24 @@ function fullTunnelChanged(oldText: string | null, newText: string): boolean {
  * The running interface's peers (keys and AllowedIPs) differ from the config: e.g. an earlier run was cut
  * off between writing the file and updating the interface, or someone ran `wg set` by hand.
  */
-export function interfaceDrifted(probe: HostProbe, config: string): boolean {
+export function interfaceDrifted(probe: HostProbe, node: Pick<NodePlan, 'peers'>): boolean {
   if (!probe.interfaceUp || probe.peerDump === undefined) return false
-  const running = new Map(parseWgDump(probe.peerDump).map((p) => [p.publicKey, [...p.allowedIps].sort().join(',')]))
-  const wanted = new Map<string, string>()
-  for (const peer of parseRenderedConfig(config).peers) {
-    const key = (peer.publickey ?? peer.PublicKey)?.[0]
-    if (!key) continue
-    const ips = (peer.allowedips ?? peer.AllowedIPs ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)
-    wanted.set(key, [...ips].sort().join(','))
+  // What the plan wants (the config is rendered from it), not the config text parsed again.
+  const wanted = new Map<string, readonly string[]>()
+  for (const peer of node.peers) if (peer.publicKey !== null) wanted.set(peer.publicKey, peer.allowedIps)
+  const running = probePeers(probe)
+  if (running.length !== wanted.size) return true
+  for (const p of running) {
+    const ranges = wanted.get(p.publicKey)
+    if (!ranges || !sameRanges(ranges, p.allowedIps)) return true
   }
-  if (running.size !== wanted.size) return true
-  for (const [key, ips] of wanted) if (running.get(key) !== ips) return true
   return false
+}
+
+/** The same ranges in any order (compared in order first: they almost always are). */
+function sameRanges(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  if (a.every((r, i) => r === b[i])) return true
+  const sorted = [...b].sort()
+  return [...a].sort().every((r, i) => r === sorted[i])
 }

@@ -84,7 +84,7 @@ describe('lab: seed scenario', () => {
       const [hostname, conn] = r.stdout.trim().split('\n')
       expect(hostname).toBe('node-c')
       // the DNAT keeps the operator's own address visible to the host
-      expect(conn.split(' ')[0]).toBe('203.0.113.100')
+      expect(conn!.split(' ')[0]).toBe('203.0.113.100')
     })
 
     it('node-d is reachable only with node-c as jump host', async () => {
@@ -205,7 +205,7 @@ describe('lab: seed scenario', () => {
         const len = l === undefined ? 32 : Number(l)
         const toInt = (x: string) => x.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)
         const shift = 2 ** (32 - len)
-        return Math.floor(toInt(a) / shift) === Math.floor(toInt(ip) / shift)
+        return Math.floor(toInt(a ?? '') / shift) === Math.floor(toInt(ip) / shift)
       })
     for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.5', '203.0.113.100', '203.0.113.254', '198.51.100.7', '198.51.100.8']) {
       expect(covered(ip), ip).toBe(true)

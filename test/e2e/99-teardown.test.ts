@@ -41,8 +41,8 @@ describe('lab down', () => {
     const names = links.stdout
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .map((l) => l.split(': ')[1].split('@')[0])
-    expect(names.filter((n) => n.startsWith('wgl-') || n === 'br-lan')).toEqual([])
+      .map((l) => l.split(': ')[1]!.split('@')[0])
+    expect(names.filter((n) => n!.startsWith('wgl-') || n === 'br-lan')).toEqual([])
     const bridges = await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])
     expect(bridges.stdout).not.toMatch(/wgl-|br-lan/)
 

@@ -109,6 +109,7 @@ export function spare(): {name: string; host: string; user: string} {
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   )
+  if (!env.SPARE_NAME || !env.SPARE_HOST || !env.SPARE_USER) throw new Error(`${SPARE_ENV} lacks SPARE_NAME, SPARE_HOST or SPARE_USER`)
   return {name: env.SPARE_NAME, host: env.SPARE_HOST, user: env.SPARE_USER}
 }
 
@@ -135,7 +136,7 @@ export function inLabRange(cidr: string): boolean {
     const m = Math.min(len, Number(rLenText))
     if (m === 0) return true
     const shift = 2 ** (32 - m)
-    return Math.floor(ipToInt(addr) / shift) === Math.floor(ipToInt(rAddr) / shift)
+    return Math.floor(ipToInt(addr ?? '') / shift) === Math.floor(ipToInt(rAddr ?? '') / shift)
   })
 }
 
@@ -148,7 +149,7 @@ export async function rootRoutes(): Promise<{type: string; dst: string; line: st
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((line) => {
-      const [first, second] = line.trim().split(/\s+/)
+      const [first = '', second = ''] = line.trim().split(/\s+/)
       return types.has(first) ? {type: first, dst: second, line} : {type: 'unicast', dst: first, line}
     })
 }

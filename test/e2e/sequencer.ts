@@ -17,6 +17,6 @@ export default class NameOrderSequencer extends BaseSequencer {
     })
     // put the name-ordered files back into the slots their project had in the default order
     let i = 0
-    return sorted.map((s) => (isNamed(s) ? named[i++] : s))
+    return sorted.map((s) => (isNamed(s) ? named[i++]! : s))
   }
 }

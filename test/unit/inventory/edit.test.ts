@@ -134,6 +134,6 @@ describe('renderNodeSection and appendNodeSection', () => {
     const eol = original.includes('\r\n') ? '\r\n' : '\n'
     expect(updated).toBe(prefix + section.replace(/\n/g, eol))
     const node = parseInventory(updated, FILE).nodes[2]
-    expect(node).toStrictEqual({...validateNewNode(fleet, 'node-c', values), line: node.line})
+    expect(node).toStrictEqual({...validateNewNode(fleet, 'node-c', values), line: node!.line})
   })
 })

@@ -1,7 +1,7 @@
 /**
  * loadInventory: the file cannot be read, or is empty → InventoryErrors with exit code 2 and a hint.
  */
-import {chmod, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -29,8 +29,8 @@ async function loadProblem(path: string) {
   const errors = (error as InventoryErrors).errors
   expect((error as InventoryErrors).exitCode).toBe(2)
   expect(errors).toHaveLength(1)
-  expect(errors[0].exitCode).toBe(2)
-  expect(errors[0].hint).toBeTruthy()
+  expect(errors[0]!.exitCode).toBe(2)
+  expect(errors[0]!.hint).toBeTruthy()
   return errors[0]
 }
 
@@ -47,14 +47,14 @@ describe('loadInventory', () => {
   it('refuses a missing file', async () => {
     const file = join(dir, 'nope.ini')
     const problem = await loadProblem(file)
-    expect(problem.message).toBe(`${file}: no such file`)
-    expect(problem.hint).toMatch(/inventory\.example\.ini/)
-    expect(problem.hint).toMatch(/-i FILE/)
+    expect(problem!.message).toBe(`${file}: no such file`)
+    expect(problem!.hint).toMatch(/inventory\.example\.ini/)
+    expect(problem!.hint).toMatch(/-i FILE/)
   })
 
   it('refuses a directory', async () => {
     const problem = await loadProblem(dir)
-    expect(problem.message).toBe(`${dir}: is a directory, not an inventory file`)
+    expect(problem!.message).toBe(`${dir}: is a directory, not an inventory file`)
   })
 
   it('describes a permission error (also when running as root, which may read anything)', () => {
@@ -73,21 +73,21 @@ describe('loadInventory', () => {
     const file = join(dir, 'empty.ini')
     await writeFile(file, content)
     const problem = await loadProblem(file)
-    expect(problem.message).toBe(`${file}: the inventory is empty`)
-    expect(problem.location.line).toBe(0)
+    expect(problem!.message).toBe(`${file}: the inventory is empty`)
+    expect(problem!.location.line).toBe(0)
   })
 
   it('refuses a file that is not UTF-8', async () => {
     const file = join(dir, 'latin1.ini')
     await writeFile(file, Buffer.from([0x5b, 0x6e, 0xe9, 0x74, 0x5d, 0x0a]))
     const problem = await loadProblem(file)
-    expect(problem.message).toBe(`${file}: the inventory is not UTF-8 text`)
+    expect(problem!.message).toBe(`${file}: the inventory is not UTF-8 text`)
   })
 
   it('reports validation problems of a file it could read', async () => {
     const file = join(dir, 'broken.ini')
     await writeFile(file, BASE.replace('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/33'))
     const problem = await loadProblem(file)
-    expect(problem.message).toMatch(new RegExp(`^${file}:2: \\[network\\] cidr: `))
+    expect(problem!.message).toMatch(new RegExp(`^${file}:2: \\[network\\] cidr: `))
   })
 })

@@ -29,7 +29,7 @@ function replacing(line: string, by: string): string {
 
 function lastLineOf(text: string, fragment: string): number {
   const lines = text.split(/\r\n|\r|\n/)
-  for (let i = lines.length - 1; i >= 0; i--) if (lines[i].includes(fragment)) return i + 1
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.includes(fragment)) return i + 1
   throw new Error(`test bug: ${fragment} is not in the inventory`)
 }
 

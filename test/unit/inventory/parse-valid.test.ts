@@ -80,7 +80,7 @@ describe('syntax', () => {
       ['node-a', '203.0.113.1', '10.0.0.1', 4],
       ['node-b', '203.0.113.2', '10.0.0.2', 9],
     ])
-    expect(fleet.nodes[0].relay).toBe(true)
+    expect(fleet.nodes[0]!.relay).toBe(true)
   })
 
   it('reports the right line numbers in a CRLF file with a BOM', () => {
@@ -164,9 +164,9 @@ port = 51001
 `
     const fleet = parseInventory(text, FILE)
     expect(fleet.ssh).toStrictEqual({user: 'admin', port: 2200, identity: '/srv/fleet/keys/fleet_ed25519'})
-    expect(fleet.nodes[0].ssh).toStrictEqual({user: 'admin', port: 2200, identity: '/srv/fleet/keys/fleet_ed25519'})
-    expect(fleet.nodes[1].ssh).toStrictEqual({user: 'deploy', port: 22, identity: '/etc/wgfleet/node-b.key'})
-    expect([fleet.nodes[0].port, fleet.nodes[1].port, fleet.nodes[1].endpointPort]).toEqual([51000, 51001, 51001])
+    expect(fleet.nodes[0]!.ssh).toStrictEqual({user: 'admin', port: 2200, identity: '/srv/fleet/keys/fleet_ed25519'})
+    expect(fleet.nodes[1]!.ssh).toStrictEqual({user: 'deploy', port: 22, identity: '/etc/wgfleet/node-b.key'})
+    expect([fleet.nodes[0]!.port, fleet.nodes[1]!.port, fleet.nodes[1]!.endpointPort]).toEqual([51000, 51001, 51001])
   })
 
   it('reads transport and known_hosts in [ssh] and per node (the node wins), and leaves unset ones unset', () => {
@@ -198,8 +198,8 @@ port = 51001
     const fleet = parseInventory(text, '/home/ops/fleet/inventory.ini')
     expect(fleet.ssh.identity).toBe('/home/ops/fleet/keys/id_ed25519')
     expect(fleet.ssh.knownHosts).toBe('/home/ops/fleet/state/known_hosts')
-    expect(fleet.nodes[0].ssh.identity).toBe('/home/ops/fleet/keys/id_ed25519')
-    expect(fleet.nodes[1].ssh.identity).toBe(`${homedir()}/.ssh/node-b`)
+    expect(fleet.nodes[0]!.ssh.identity).toBe('/home/ops/fleet/keys/id_ed25519')
+    expect(fleet.nodes[1]!.ssh.identity).toBe(`${homedir()}/.ssh/node-b`)
   })
 
   it('gives a node its own dns instead of the network dns', () => {
@@ -221,7 +221,7 @@ describe('endpoint, jump, nat and exit_via', () => {
     ['2001:db8::3', '2001:db8::3', 51820],
   ])('endpoint = %s dials %s port %i', (endpoint, host, port) => {
     const node = parseInventory(withNodeC(`endpoint = ${endpoint}`), FILE).nodes[2]
-    expect([node.host, node.endpointHost, node.endpointPort]).toEqual(['203.0.113.3', host, port])
+    expect([node!.host, node!.endpointHost, node!.endpointPort]).toEqual(['203.0.113.3', host, port])
   })
 
   it.each([
@@ -231,7 +231,7 @@ describe('endpoint, jump, nat and exit_via', () => {
     ['198.51.100.9:22', {kind: 'address', host: '198.51.100.9', port: 22}],
     ['ops@[2001:db8::9]:22', {kind: 'address', user: 'ops', host: '2001:db8::9', port: 22}],
   ])('jump = %s', (jump, expected) => {
-    expect(parseInventory(withNodeC(`jump = ${jump}`), FILE).nodes[2].jump).toStrictEqual(expected)
+    expect(parseInventory(withNodeC(`jump = ${jump}`), FILE).nodes[2]!.jump).toStrictEqual(expected)
   })
 
   it('accepts a jump chain that is not a cycle', () => {
@@ -248,7 +248,7 @@ describe('endpoint, jump, nat and exit_via', () => {
       ['node-c', true, null],
       ['node-d', true, null],
     ])
-    expect(fleet.nodes[2].exitVia).toBe('node-a')
+    expect(fleet.nodes[2]!.exitVia).toBe('node-a')
   })
 
   it('accepts a hub with a relay, and the network options', () => {

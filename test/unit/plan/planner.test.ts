@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {BugError, InventoryError, WgfleetError} from '../../../src/lib/errors.js'
+import {BugError, WgfleetError} from '../../../src/lib/errors.js'
 import {
   assertDistinctAllowedIps,
   parseRenderedConfig,

@@ -86,10 +86,13 @@ AllowedIPs = 10.0.0.1/32
 PersistentKeepalive = 25
 `
 
+/** The plan CONFIG is rendered from: one peer, node-a. */
+const PEER_A = {name: 'node-a', publicKey: 'YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=', endpoint: '203.0.113.1:51820', allowedIps: ['10.0.0.1/32'], keepalive: 25, via: 'direct', relays: [], exit: false} as const
+
 function nodePlan(config = CONFIG, over: Partial<NodePlan> = {}): NodePlan {
   return {
     name: 'node-b', address: '10.0.0.2/24', endpoint: '203.0.113.2:51820', listenPort: 51820, interface: 'wg0',
-    forwarding: false, masquerade: false, fullTunnel: false, peers: [], relayed: [], config, ...over,
+    forwarding: false, masquerade: false, fullTunnel: false, peers: [{...PEER_A, allowedIps: [...PEER_A.allowedIps], relays: []}], relayed: [], config, ...over,
   } as NodePlan
 }
 
