@@ -22,12 +22,10 @@ import {
   appendKnownHostByName,
   checkHostKeyForName,
   entriesForName,
-  entryMatchesName,
   fingerprintSha256,
   holdsHashedNames,
   keyTypeOfBlob,
   knownKeyTypesForName,
-  readKnownHosts,
 } from './known-hosts.js'
 import {type ProxyProcess, startProxyCommand} from './proxy-command.js'
 import {readKnownHostsFiles, refuseWhatSsh2CannotDo} from './transport-check.js'
