@@ -2,6 +2,8 @@ import {Errors, Flags} from '@oclif/core'
 
 import {SSH_TRANSPORTS} from '../inventory/model.js'
 import type {SshTransport} from '../inventory/model.js'
+import {isLabel} from '../inventory/values.js'
+import {escapeInvisible} from '../lib/errors.js'
 
 /** -i/--inventory, shared by every command. */
 export const inventoryFlag = Flags.string({
@@ -52,3 +54,19 @@ export function connectionSettingsOf(flags: {
 
 /** --verify-timeout of the changing commands (init, add-node, remove-node). */
 export const verifyTimeoutFlag = Flags.integer({summary: 'Seconds to wait for handshakes after a change.', default: 40, min: 0, max: 600, helpValue: 'SECONDS'})
+
+/**
+ * --accept-key-change NODE (repeatable) of init and add-node: NODE's public key may differ from the one
+ * pinned in state (a reinstalled host). Never accepts another node's key, nor a key file that disagrees
+ * with the running interface. Non-greedy: add-node's NAME argument is not taken for a second value.
+ */
+export const acceptKeyChangeFlag = Flags.string({
+  summary: 'Trust NODE\'s new public key although state pins another (repeatable).',
+  helpValue: 'NODE',
+  multiple: true,
+  multipleNonGreedy: true,
+  async parse(value) {
+    if (!isLabel(value)) throw new Errors.CLIError(`--accept-key-change ${escapeInvisible(JSON.stringify(value))} is not a node name`, {exit: 2})
+    return value
+  },
+})

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {ConvergeCommand} from '../cli/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag, verifyTimeoutFlag} from '../cli/flags.js'
+import {acceptKeyChangeFlag, connectionFlags, connectionSettingsOf, inventoryFlag, verifyTimeoutFlag} from '../cli/flags.js'
 
 export default class AddNode extends ConvergeCommand {
   static override summary = 'Add a node: append it to the inventory, converge it, and add it to every other node live.'
@@ -27,6 +27,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
     identity: Flags.string({summary: 'SSH private key file.', helpValue: 'FILE'}),
     'exit-via': Flags.string({summary: 'Send all traffic out through this public node.', helpValue: 'NODE'}),
     'verify-timeout': verifyTimeoutFlag,
+    'accept-key-change': acceptKeyChangeFlag,
   }
 
   async run(): Promise<void> {
@@ -50,6 +51,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
       },
       ...connectionSettingsOf(flags),
       verifyTimeoutSeconds: flags['verify-timeout'],
+      acceptKeyChange: flags['accept-key-change'] ?? [],
       silent: this.jsonEnabled(),
     })
     this.printReport(report)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {ConvergeCommand} from '../cli/converge-command.js'
-import {connectionFlags, connectionSettingsOf, inventoryFlag, verifyTimeoutFlag} from '../cli/flags.js'
+import {acceptKeyChangeFlag, connectionFlags, connectionSettingsOf, inventoryFlag, verifyTimeoutFlag} from '../cli/flags.js'
 
 export default class Init extends ConvergeCommand {
   static override summary = 'Converge every node: install WireGuard, keys, configs, firewall, service; verify handshakes.'
@@ -12,6 +12,7 @@ enable wg-quick@<iface>, then wait for a handshake with every peer. A second run
     '<%= config.bin %> init -i inventory.ini',
     '<%= config.bin %> init --dry-run',
     '<%= config.bin %> init --json > result.json',
+    '<%= config.bin %> init --accept-key-change node-b',
   ]
   static override flags = {
     inventory: inventoryFlag,
@@ -19,6 +20,7 @@ enable wg-quick@<iface>, then wait for a handshake with every peer. A second run
     'dry-run': Flags.boolean({summary: 'Connect and probe, print what would change on each node, change nothing.', default: false}),
     adopt: Flags.boolean({summary: 'Replace an existing config that wgfleet did not write (it is backed up first).', default: false}),
     'verify-timeout': verifyTimeoutFlag,
+    'accept-key-change': acceptKeyChangeFlag,
   }
 
   async run(): Promise<void> {
@@ -31,6 +33,7 @@ enable wg-quick@<iface>, then wait for a handshake with every peer. A second run
       adopt: flags.adopt,
       ...connectionSettingsOf(flags),
       verifyTimeoutSeconds: flags['verify-timeout'],
+      acceptKeyChange: flags['accept-key-change'] ?? [],
       silent: this.jsonEnabled(),
     })
     this.printReport(report)

@@ -1,8 +1,10 @@
 /** Renderers of a ConvergeReport: the summary table for people, and the --json document. */
 import Table from 'cli-table3'
 
-import type {ConfigStep, ConvergeReport, NodeSteps, ServiceStep, UnitStep} from '../services/converge-report.js'
 import {escapeInvisible} from '../lib/errors.js'
+import type {ConfigStep, ConvergeReport, ConvergeWarning, LeftOutReason, NodeResult, NodeSteps, ServiceStep, UnitStep} from '../services/converge-report.js'
+import type {StateProblem} from '../state/state.js'
+import {describeKeyRefusal} from '../judges/key-refusal.js'
 
 export function convergeToJson(report: ConvergeReport) {
   return {
@@ -10,13 +12,57 @@ export function convergeToJson(report: ConvergeReport) {
     dryRun: report.dryRun,
     result: report.result,
     durationMs: report.durationMs,
-    nodes: report.nodes.map((n) => ({
-      name: n.name,
-      result: n.result,
-      ...(n.error ? {error: n.error} : {}),
-      ...(n.hint ? {hint: n.hint} : {}),
-      steps: n.steps,
-    })),
+    nodes: report.nodes.map((n) => {
+      const {error, hint} = failureOf(n, report.interface)
+      return {
+        name: n.name,
+        result: n.result,
+        ...(error ? {error} : {}),
+        ...(hint ? {hint} : {}),
+        ...(n.keyRefusal ? {keyRefusal: n.keyRefusal} : {}),
+        steps: n.steps,
+      }
+    }),
+    warnings: report.warnings.map((w) => ({...w, message: describeWarning(w)})),
+  }
+}
+
+/** A failed node's error and hint: its own words, or those of its key refusal. */
+/** A node's failure in words, escaped: the error may quote what the host said. */
+function failureOf(n: NodeResult, iface: string): {error?: string; hint?: string} {
+  const {error, hint} = n.keyRefusal ? describeKeyRefusal(n.name, n.keyRefusal, iface) : {error: n.error, hint: n.hint}
+  return {...(error === undefined ? {} : {error: escapeInvisible(error)}), ...(hint === undefined ? {} : {hint: escapeInvisible(hint)})}
+}
+
+const LEFT_OUT_WORDS: Record<LeftOutReason, string> = {
+  'no-existing-section': 'no section for it',
+  'existing-section-unusable': 'its section there is not one wgfleet wrote',
+  'key-in-use': "its section there carries another node's key",
+  'allowed-ips-in-use': "its section there carries another peer's addresses",
+}
+
+const STATE_FIELD_WORDS: Record<StateProblem['field'], string> = {
+  entry: 'entry',
+  publicKey: 'public key',
+  pendingPublicKey: 'pending public key',
+  facts: 'host facts',
+  appliedAt: 'time of the last apply',
+}
+
+export function describeWarning(w: ConvergeWarning): string {
+  switch (w.kind) {
+    case 'unknown-key': {
+      const why = w.cause === 'refused' ? 'its report was refused' : 'it was not reached'
+      const parts = [
+        ...(w.keptOn.length ? [`kept the existing [Peer] section on ${w.keptOn.join(', ')} as it was`] : []),
+        ...(w.leftOutOn.length ? [`left it out on ${w.leftOutOn.map((l) => `${l.node} (${LEFT_OUT_WORDS[l.reason]})`).join(', ')}`] : []),
+      ]
+      return `${w.node}: public key unknown (not pinned in this machine's state, and ${why}): ${parts.join('; ')}; run init again once it is reachable to pin its key`
+    }
+    case 'state-ignored':
+      return `.wgfleet/state.json: the ${STATE_FIELD_WORDS[w.field]} of ${JSON.stringify(escapeInvisible(w.node))} is malformed and was ignored (it is not written back; init reads it from the host again)`
+    case 'pinned-key-shared':
+      return `.wgfleet/state.json pins one public key (${w.publicKey}) to ${w.nodes.join(' and ')}: it is trusted for none of them until each reports a key of its own`
   }
 }
 
@@ -38,10 +84,14 @@ export function renderConvergeText(report: ConvergeReport): string {
     if (report.dryRun && n.steps.packages?.length) out.push(`${n.name}: would install ${n.steps.packages.join(', ')}`)
     for (const w of n.steps.warnings ?? []) out.push(`${n.name}: warning: ${escapeInvisible(w)}`)
   }
+  for (const w of report.warnings) out.push(`warning: ${describeWarning(w)}`)
   const failed = report.nodes.filter((n) => n.result === 'failed')
   if (failed.length) {
     out.push('')
-    for (const n of failed) out.push(`${n.name}: FAILED: ${escapeInvisible(n.error ?? '')}${n.hint ? `\n  hint: ${escapeInvisible(n.hint)}` : ''}`)
+    for (const n of failed) {
+      const {error, hint} = failureOf(n, report.interface)
+      out.push(`${n.name}: FAILED: ${error}${hint ? `\n  hint: ${hint}` : ''}`)
+    }
   }
   const changed = report.nodes.filter((n) => n.result === 'changed').length
   const verb = report.dryRun ? 'would change' : 'changed'

@@ -19,3 +19,5 @@ export {
   type ParsedConfig,
 } from './parse-config.js'
 export {directPeers, endpointOf, exitNodeOf, formatEndpoint, hasEndpoint, type NodeLinks, type PeerLink, planLinks, publicRelays} from './topology.js'
+export {existingPeerSections, type ExistingSectionLookup} from './existing-peers.js'
+export {judgeKeys, type KeyRefusal, type KeyReport, type KeyTrust, type PinnedKey, type TrustedKey, type TrustWarning} from './key-trust.js'

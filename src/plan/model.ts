@@ -21,8 +21,12 @@ export const UPLINK_MARKER = '@WGFLEET_UPLINK@'
 export interface HostFacts {
   /** The node's real uplink interface (exit nodes masquerade on it), e.g. "eth0". */
   uplink?: string
-  /** Addresses the node is managed from (SSH_CONNECTION client); kept on the main table under exit_via. */
-  managementSources?: string[]
+  /**
+   * The node's own IPv4 addresses on its uplink (the default route's interface). Under exit_via, replies
+   * from them stay on the main routing table: SSH (and anything else) that reached the node over its uplink
+   * is answered the same way, from any client.
+   */
+  uplinkAddresses?: string[]
 }
 
 export interface PeerPlan {
@@ -47,7 +51,25 @@ export interface PeerPlan {
   exit: boolean
   /** Hub: this relay's entry carries the whole overlay network (every node without an entry of its own). */
   overlay?: boolean
+  /**
+   * Set when the peer's key is unknown and the node's own current section for it is kept: these lines are
+   * rendered as they are (the fields above are read from them).
+   */
+  verbatim?: string[]
 }
+
+/** A node's own current [Peer] section for a peer whose key is unknown (KnownHosts.existingPeers). */
+export interface ExistingPeerSection {
+  /** The lines as the node's config has them, from `# NAME` to the section's last line. */
+  lines: string[]
+  publicKey: string
+  endpoint: string | null
+  allowedIps: string[]
+  keepalive: number
+}
+
+/** Why a node's existing section for a peer of unknown key was not kept: it would break another peer. */
+export type ExistingSectionConflict = 'key-in-use' | 'allowed-ips-in-use'
 
 /** A node reached not directly but through a relay peer. */
 export interface RelayedRoute {
@@ -82,10 +104,14 @@ export interface NodePlan {
    * (planFleet's omitPeersWithoutKey), in inventory order. Empty otherwise.
    */
   skippedPeers: string[]
+  /** Peers of unknown key rendered from the node's own existing section (KnownHosts.existingPeers), in order. */
+  keptPeers: string[]
+  /** Existing sections not kept (so those peers are in skippedPeers, or rendered with the placeholder). */
+  refusedSections: Array<{peer: string; conflict: ExistingSectionConflict}>
   /** Uplink this node masquerades on (facts); undefined when unknown or not masquerading. */
   uplink?: string
-  /** IPv4 addresses kept on the main routing table under a full tunnel (facts); empty unless fullTunnel. */
-  managementSources: string[]
+  /** Uplink addresses (facts) whose replies stay on the main routing table under a full tunnel; empty unless fullTunnel. */
+  uplinkAddresses: string[]
   /** Rendered wg-quick config text (PRIVATE_KEY_MARKER in place of the key), ending in "\n". */
   config: string
 }

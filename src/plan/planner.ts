@@ -2,19 +2,24 @@
  * The planner: Fleet + what is known of the hosts → every node's peers and rendered config.
  * Pure and deterministic: output order is inventory order, no clocks, no randomness.
  */
-import {isIPv4, isIPv6} from 'node:net'
-
 import type {Fleet, NodeSpec} from '../inventory/model.js'
+import {isIPv4 as isStrictIPv4} from '../inventory/ipv4.js'
 import {BugError, WgfleetError} from '../lib/errors.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
-import type {FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
+import type {ExistingPeerSection, ExistingSectionConflict, FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
 import {isInterfaceName, renderNodeConfig} from './render.js'
 import {endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
 
-/** What is known of the hosts: public keys (state or this run) and probed facts. */
+/** What is known of the hosts: public keys (trusted by plan/key-trust) and probed facts. */
 export interface KnownHosts {
   publicKeys: Record<string, string>
   facts?: Record<string, HostFacts>
+  /**
+   * node → peer → that node's own current section for the peer, for peers whose key is unknown: rendered
+   * as it is instead of being left out (a peer is never dropped for want of its key), unless it would
+   * clash with another peer of the node (a key or an AllowedIPs range in use).
+   */
+  existingPeers?: Record<string, Record<string, ExistingPeerSection>>
 }
 
 export interface PlanOptions {
@@ -61,7 +66,7 @@ function planNode(
 ): NodePlan {
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
-  const allPeers = links.peers.map((link) => planPeer(fleet, link, known))
+  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => planPeer(fleet, link, known)))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
   const peers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   const masquerade = exitNames.has(node.name)
@@ -85,8 +90,10 @@ function planNode(
     relayed: relayedRoutes(addresses, peers),
     ...overlayViaOf(peers),
     skippedPeers: skipped.map((p) => p.name),
+    keptPeers: kept,
+    refusedSections: refused,
     ...(uplink === undefined ? {} : {uplink}),
-    managementSources: fullTunnel ? managementSourcesFromFacts(node, facts) : [],
+    uplinkAddresses: fullTunnel ? uplinkAddressesFromFacts(node, facts) : [],
   }
   assertDistinctAllowedIps(plan)
   return {...plan, config: renderNodeConfig(plan, fleet)}
@@ -137,6 +144,49 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
   }
 }
 
+/**
+ * Peers of unknown key take the node's own existing section, where it has one that fits: its key is no
+ * known node's and no other peer's, and none of its ranges is another peer's or the node's own.
+ */
+function keepExistingSections(node: NodeSpec, links: NodeLinks, known: KnownHosts, planned: PeerPlan[]) {
+  const sections = known.existingPeers && Object.hasOwn(known.existingPeers, node.name) ? known.existingPeers[node.name]! : {}
+  const keys = new Set(Object.values(known.publicKeys))
+  const ranges = new Set([hostRoute(node.address), ...planned.filter((p) => p.publicKey !== null).flatMap((p) => p.allowedIps)])
+  const kept: string[] = []
+  const refused: NodePlan['refusedSections'] = []
+  const peers = planned.map((peer, i) => {
+    const section = peer.publicKey === null && Object.hasOwn(sections, peer.name) ? sections[peer.name]! : undefined
+    if (section === undefined) return peer
+    const conflict: ExistingSectionConflict | undefined = keys.has(section.publicKey)
+      ? 'key-in-use'
+      : section.allowedIps.some((range) => ranges.has(range))
+        ? 'allowed-ips-in-use'
+        : undefined
+    if (conflict) {
+      refused.push({peer: peer.name, conflict})
+      return peer
+    }
+    keys.add(section.publicKey)
+    for (const range of section.allowedIps) ranges.add(range)
+    kept.push(peer.name)
+    return keptPeer(peer, links.peers[i]!, section)
+  })
+  return {peers, kept, refused}
+}
+
+function keptPeer(peer: PeerPlan, link: PeerLink, section: ExistingPeerSection): PeerPlan {
+  return {
+    ...peer,
+    publicKey: section.publicKey,
+    endpoint: section.endpoint,
+    allowedIps: [...section.allowedIps],
+    keepalive: section.keepalive,
+    relays: link.relayed.filter((n) => section.allowedIps.includes(hostRoute(n.address))).map((n) => n.name),
+    exit: section.allowedIps.includes(DEFAULT_ROUTE),
+    verbatim: [...section.lines],
+  }
+}
+
 function dnsOf(fleet: Fleet, node: NodeSpec): {dns?: string[]} {
   const dns = node.dns ?? fleet.network.dns
   return dns && dns.length > 0 ? {dns: [...dns]} : {}
@@ -157,7 +207,10 @@ function relayedRoutes(addresses: ReadonlyMap<string, string>, peers: PeerPlan[]
   return peers.flatMap((peer) => peer.relays.map((name) => ({name, address: addressOf(name), via: peer.name})))
 }
 
-/** A key from state goes into config text: anything but a real key (say, with a newline) is refused. */
+/**
+ * A key goes into config text. Keys come from plan/key-trust, which trusts nothing but real keys: anything
+ * else here (say, with a newline) is a bug, never pasted.
+ */
 const checkedKeys = new WeakMap<KnownHosts, Set<string>>()
 
 function knownPublicKey(known: KnownHosts, name: string): string | null {
@@ -168,11 +221,7 @@ function knownPublicKey(known: KnownHosts, name: string): string | null {
   let checked = checkedKeys.get(known)
   if (!checked) checkedKeys.set(known, (checked = new Set()))
   if (checked.has(key)) return key
-  if (!isWireGuardKey(key)) {
-    throw new WgfleetError(`the known public key of ${name} is not a WireGuard key`, {
-      hint: 'remove it from the state in .wgfleet/ and run init again to read it back from the host',
-    })
-  }
+  if (!isWireGuardKey(key)) throw new BugError(`the public key planned for ${name} is not a WireGuard key`)
   checked.add(key)
   return key
 }
@@ -187,23 +236,18 @@ function uplinkFromFacts(node: NodeSpec, facts: HostFacts): string | undefined {
   return facts.uplink
 }
 
-/**
- * IPv4 management sources, deduplicated, in the order given. The full tunnel only takes over IPv4
- * (0.0.0.0/0), so an IPv6 SSH path is not affected and needs no rule; "::ffff:a.b.c.d" is IPv4.
- */
-function managementSourcesFromFacts(node: NodeSpec, facts: HostFacts): string[] {
-  const sources: string[] = []
-  for (const raw of facts.managementSources ?? []) {
-    const address = raw.toLowerCase().startsWith('::ffff:') && isIPv4(raw.slice(7)) ? raw.slice(7) : raw
-    if (isIPv4(address)) {
-      if (!sources.includes(address)) sources.push(address)
-    } else if (!isIPv6(address)) {
-      throw new WgfleetError(`${node.name}: the probed management source ${JSON.stringify(raw)} is not an IP address`, {
+/** The uplink addresses from facts (state or this run's probe), deduplicated, in the order given. */
+function uplinkAddressesFromFacts(node: NodeSpec, facts: HostFacts): string[] {
+  const addresses: string[] = []
+  for (const address of facts.uplinkAddresses ?? []) {
+    if (!isStrictIPv4(address)) {
+      throw new WgfleetError(`${node.name}: the probed uplink address ${JSON.stringify(address)} is not an IPv4 address`, {
         hint: 'run init again to probe the node',
       })
     }
+    if (!addresses.includes(address)) addresses.push(address)
   }
-  return sources
+  return addresses
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Parser of what probe.sh prints, into a typed HostProbe (pure). */
 import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
+import {isIPv4} from '../inventory/ipv4.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 import {oneOf, parseScriptOutput} from './output.js'
 
@@ -25,17 +26,26 @@ export interface HostProbe {
   ipForward: boolean
   forwardFile: boolean
   uplink?: string
+  /** The uplink's own IPv4 addresses (strict dotted quads, at most MAX_UPLINK_ADDRESSES). */
+  uplinkAddresses: string[]
   /** Client address of the SSH connection the host is managed over. */
   sshClient?: string
+  /** The link already named like the interface, when one exists (wgfleet takes over only its own WireGuard). */
+  interfaceLink?: InterfaceLink
   wireguardDirMode?: string
   key: boolean
   keyMode?: string
+  /** Public key of the key file, as the host printed it (not validated here: plan/key-trust judges it). */
   publicKey?: string
   interfaceUp: boolean
+  /** `wg show IFACE public-key` of the running interface, as printed (not validated here either). */
+  interfacePublicKey?: string
   serviceEnabled?: string
   serviceActive?: string
   config: boolean
   configMode?: string
+  /** Public key of the config file's PrivateKey (what wg-quick will start with), as printed. */
+  configPublicKey?: string
   managed: boolean
   /** An earlier apply wrote the file but did not finish updating the interface. */
   pending: boolean
@@ -53,6 +63,18 @@ export class ProbeParseError extends WgfleetError {
 }
 
 const PROBE_BLOCKS = new Set(['config', 'peers'])
+
+export interface InterfaceLink {
+  /** `ip -d link` kind: wireguard, tun, bridge, vlan, bond, veth...; `device` for a NIC (no kind); `unknown`. */
+  kind: string
+  /** A WireGuard interface: the kernel's, or a wireguard-go tun that `wg show` answers for. */
+  wireguard: boolean
+  /** The main table's default route (IPv4 or IPv6) goes through it. */
+  defaultRoute: boolean
+}
+
+export const MAX_UPLINK_ADDRESSES = 16
+
 
 export function parseProbeOutput(text: string): HostProbe {
   const out = parseScriptOutput(text, PROBE_BLOCKS)
@@ -88,16 +110,20 @@ export function parseProbeOutput(text: string): HostProbe {
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
     uplink: opt('uplink'),
+    uplinkAddresses: list('uplink_addresses').filter(isIPv4).slice(0, MAX_UPLINK_ADDRESSES),
     sshClient: opt('ssh_client'),
+    ...(yes('iface_up') ? {interfaceLink: interfaceLinkOf(values)} : {}),
     wireguardDirMode: opt('dir_mode') === 'none' ? undefined : opt('dir_mode'),
     key: yes('key'),
     keyMode: opt('key_mode'),
     publicKey: opt('pubkey'),
     interfaceUp: yes('iface_up'),
+    interfacePublicKey: opt('iface_pubkey'),
     serviceEnabled: opt('service_enabled'),
     serviceActive: opt('service_active'),
     config: yes('config'),
     configMode: opt('config_mode'),
+    configPublicKey: opt('config_pubkey'),
     managed: yes('managed'),
     pending: yes('pending'),
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
@@ -106,6 +132,16 @@ export function parseProbeOutput(text: string): HostProbe {
 }
 
 const parsedPeers = new WeakMap<HostProbe, WgDumpPeer[]>()
+
+/** The link's facts; a link whose facts are missing (an older or cut-off probe) counts as not WireGuard. */
+function interfaceLinkOf(values: {get(key: string): string | undefined}): InterfaceLink {
+  const kind = values.get('iface_kind') ?? ''
+  return {
+    kind: /^[a-z0-9_.-]{1,32}$/.test(kind) ? kind : 'unknown',
+    wireguard: values.get('iface_wireguard') === 'yes',
+    defaultRoute: values.get('iface_default_route') === 'yes',
+  }
+}
 
 /** The running interface's peers as the probe read them, parsed (and validated) once per probe. */
 export function probePeers(probe: HostProbe): WgDumpPeer[] {

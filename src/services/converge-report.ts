@@ -3,6 +3,8 @@
  * a machine value (what --json prints); the words people read are chosen in output/converge-view.ts.
  */
 import {exitCodeOf as exitCodeOfOutcome, type ExitCode, type Outcome} from '../lib/exit-codes.js'
+import type {ExistingSectionConflict, KeyRefusal, TrustWarning} from '../plan/index.js'
+import type {StateProblem} from '../state/state.js'
 
 export type NodeResultKind = 'changed' | 'unchanged' | 'failed'
 export type FleetResultKind = Outcome
@@ -43,14 +45,33 @@ export interface NodeResult {
   result: NodeResultKind
   error?: string
   hint?: string
+  /** The node failed because its public key is not trusted (plan/key-trust); the words are output's. */
+  keyRefusal?: KeyRefusal
   steps: NodeSteps
 }
+
+/** Why a peer of unknown key is not in a node's config. */
+export type LeftOutReason = 'no-existing-section' | 'existing-section-unusable' | ExistingSectionConflict
+
+export type ConvergeWarning =
+  /**
+   * NODE has no trusted key (not pinned in this machine's state, and not reached or refused): each other
+   * node kept its own existing section for it, or left it out.
+   */
+  | {kind: 'unknown-key'; node: string; cause: 'not-reached' | 'refused'; keptOn: string[]; leftOutOn: Array<{node: string; reason: LeftOutReason}>}
+  /** Part of .wgfleet/state.json was malformed and is ignored (and not written back). */
+  | ({kind: 'state-ignored'} & StateProblem)
+  | TrustWarning
 
 export interface ConvergeReport {
   command: string
   dryRun: boolean
+  /** The fleet's WireGuard interface (names the files in messages). */
+  interface: string
   result: FleetResultKind
   nodes: NodeResult[]
+  /** About the fleet, not one node's steps (in the order found). */
+  warnings: ConvergeWarning[]
   durationMs: number
 }
 

@@ -2,29 +2,41 @@
  * The converge behind `wgfleet init` (and, later, add-node / remove-node): read → plan → apply.
  *
  *   phase 1, per node in parallel: connect, probe (one read-only exec), install what is missing and make
- *            sure the key pair exists (one exec, skipped when nothing is missing) → public key known
- *   barrier: every reachable node's public key known (unreachable nodes: their key from state)
- *   plan:    pure planFleet over all keys and host facts
- *   phase 2, per node in parallel: decide (pure) → apply (one exec, skipped when nothing differs) →
- *            verify handshakes (read from the probe when nothing changed, else one bounded exec)
+ *            sure the key pair exists (one exec, skipped when nothing is missing) → public key reported
+ *   barrier: every reachable node's report judged by plan/key-trust (pinned keys, duplicates, key file vs
+ *            interface); a refused node fails and counts as not reached; state records trusted keys
+ *   plan:    pure planFleet over the trusted keys and host facts; a peer of unknown key keeps each node's
+ *            own existing section for it
+ *   phase 2, per node in parallel: decide (pure) → apply (one exec, skipped when nothing differs); peer
+ *            entries it brings up are fresh: no keepalive yet, they send nothing
+ *   barrier: every node applied (interface up, firewall open)
+ *   phase 3, per node in parallel: verify handshakes (read from the probe when nothing changed, else one
+ *            bounded exec), one side of each fresh pair starting it (services/first-handshake)
  *
  * A node that fails never stops the others; its peers stay on every other node (from state).
  */
-import {isIP} from 'node:net'
-
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {diffConfig, isInterfaceName, planFleet} from '../plan/index.js'
-import type {HostFacts, NodePlan} from '../plan/model.js'
+import {diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
+import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
-import {openStateStore, type StateStore} from '../state/state.js'
-import {BugError, NodeFailure, WgfleetError} from '../lib/errors.js'
-import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
-import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
+import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
+import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
+import {assertHostIsSafe, decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
+import {applyHost, prepareHost, probeHost, verifyHandshakes, type HandshakeReading} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
-import {isWireGuardKey} from '../wireguard/index.js'
-import {fleetResult, type ConvergeReport, type FirewallName, type NodeResult, type NodeSteps, type ServiceStep} from './converge-report.js'
+import {
+  fleetResult,
+  type ConvergeReport,
+  type ConvergeWarning,
+  type FirewallName,
+  type LeftOutReason,
+  type NodeResult,
+  type NodeSteps,
+  type ServiceStep,
+} from './converge-report.js'
+import {verifyModeOf, type PairFacts} from './first-handshake.js'
 
 export interface ConvergeOptions {
   dryRun: boolean
@@ -43,21 +55,33 @@ export interface ConvergeOptions {
   command?: string
   /** Aborted when the inventory lock is lost: no change starts after that (its reason fails the node). */
   signal?: AbortSignal
+  /** --accept-key-change NODE: nodes whose public key may differ from the one pinned in state. */
+  acceptKeyChange?: string[]
 }
 
 interface Discovered {
   shell: RemoteShell
   probe: HostProbe
   steps: NodeSteps
+  /** The key file's public key, as the host printed it (probe or prepare); judged at the barrier. */
   publicKey?: string
   changed: boolean
+}
+
+/** --accept-key-change must name nodes of the inventory: a usage error (exit 2) before anything connects. */
+export function checkAcceptKeyChange(nodeNames: readonly string[], accepted: readonly string[] = []): void {
+  const unknown = accepted.filter((name) => !nodeNames.includes(name))
+  if (unknown.length > 0) {
+    throw new UsageError(`--accept-key-change ${unknown.join(', ')}: no such node in the inventory`, `nodes: ${nodeNames.join(', ')}`)
+  }
 }
 
 export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Promise<ConvergeReport> {
   const clock = options.clock ?? Date.now
   const started = clock()
+  checkAcceptKeyChange(fleet.nodes.map((n) => n.name), options.acceptKeyChange)
   const store = openStateStore(fleet.dir)
-  const state = await store.load()
+  const {state, ignored} = await store.read()
   const targets = fleet.nodes.filter((n) => !options.only || options.only.includes(n.name))
   // Lookups by name, once: a find per node (or per peer) is O(N²) (O(N³)) at a thousand nodes.
   const nodesByName = new Map(fleet.nodes.map((n) => [n.name, n]))
@@ -72,7 +96,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       progress(`connecting to ${node.ssh.user === undefined ? '' : `${node.ssh.user}@`}${node.host}${node.ssh.port === undefined ? '' : `:${node.ssh.port}`}`)
       const shell = await options.openShell(node)
       try {
-        const found = await discoverNode(fleet, node, shell, options, progress, store)
+        const found = await discoverNode(fleet, node, shell, options, progress)
         discovered.set(name, found)
       } catch (error) {
         await shell.close().catch(() => undefined)
@@ -83,34 +107,38 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   )
   for (const [name, outcome] of phase1) if (!outcome.ok) results.set(name, failedResult(name, outcome.error, {}))
 
-  // Barrier: every key known. Keys and facts of nodes not reached this run come from state.
-  const publicKeys: Record<string, string> = {}
-  const facts: Record<string, HostFacts> = {}
-  for (const [name, s] of Object.entries(state.nodes)) {
-    if (s.publicKey) publicKeys[name] = s.publicKey
-    if (s.facts) facts[name] = s.facts
-  }
-  for (const [name, d] of discovered) {
-    if (d.publicKey) publicKeys[name] = d.publicKey
-    facts[name] = factsOf(d.probe)
-  }
-  // A node not reached and not in this machine's state (a fresh clone, another admin's laptop): its key is
-  // still in the configs wgfleet wrote on the others (`# name` above its [Peer]). Never drop a peer
-  // just because this machine does not know its key.
-  for (const node of fleet.nodes) {
-    if (publicKeys[node.name] !== undefined && Object.hasOwn(publicKeys, node.name)) continue
-    const key = keyFromManagedConfigs(node.name, [...discovered.values()].map((d) => d.probe))
-    if (key) publicKeys[node.name] = key
-  }
-  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
+  // Barrier: every report judged (plan/key-trust). A refused node fails here and counts as not reached:
+  // the others keep its pinned key. Facts of nodes not converged in this run come from state.
+  const trust = judgeKeys({
+    nodes: fleet.nodes.map((n) => n.name),
+    pinned: state.nodes,
+    reports: new Map([...discovered].map(([name, d]) => [name, reportOf(d)])),
+    acceptKeyChange: new Set(options.acceptKeyChange ?? []),
+  })
+  for (const [name, keyRefusal] of trust.refusals) results.set(name, {name, result: 'failed', keyRefusal, steps: discovered.get(name)!.steps})
+  const converging = [...discovered.keys()].filter((name) => !trust.refusals.has(name))
+  const facts = factsInState(state)
+  for (const name of converging) facts[name] = factsOf(discovered.get(name)!.probe)
+  // A node of unknown key (not pinned here: a fresh clone of the inventory, another admin's laptop) keeps
+  // each converged node's own section for it, read from that node's own config only.
+  const unknownKeys = fleet.nodes.map((n) => n.name).filter((name) => !Object.hasOwn(trust.publicKeys, name))
+  const existing = existingSections(unknownKeys, converging.map((name) => [name, discovered.get(name)!.probe]))
+  const plan = planFleet(fleet, {publicKeys: trust.publicKeys, facts, existingPeers: existing.sections}, {omitPeersWithoutKey: true})
+  const warnings: ConvergeWarning[] = [
+    ...ignored.map((problem) => ({kind: 'state-ignored' as const, ...problem})),
+    ...trust.warnings,
+    ...unknownKeyWarnings(plan, unknownKeys, converging, existing.unusable, trust),
+  ]
+  if (!options.dryRun) await recordKeys(store, trust, converging, facts)
   const plansByName = new Map(plan.nodes.map((n) => [n.name, n]))
 
-  // Phase 2: apply. Phase 3 (after a barrier): verify — a node restarted late must not be judged by
-  // handshakes its peers made with it before the restart.
+  // Phase 2: apply. Phase 3 (after a barrier): verify — no fresh entry sends anything before every node's
+  // interface and firewall are up, and a node restarted late must not be judged by handshakes its peers
+  // made with it before the restart.
   const applied = new Map<string, AppliedNode>()
   try {
     const phase2 = await runPerNode(
-      [...discovered.keys()],
+      converging,
       async (name, progress) => {
         const found = discovered.get(name)!
         const nodePlan = plansByName.get(name)!
@@ -123,14 +151,17 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       if (!outcome.ok) results.set(name, failedResult(name, outcome.error, discovered.get(name)!.steps))
     }
 
-    const restarted = new Set([...applied].filter(([, a]) => a.restarted).map(([name]) => name))
+    const pairs = pairFacts(fleet, plan.nodes, applied)
     const phase3 = await runPerNode(
       [...applied.keys()],
       async (name, progress) => {
         const nodePlan = plansByName.get(name)!
-        return verifyNode({fleet, nodesByName, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), restarted})
+        return verifyNode({fleet, nodesByName, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), pairs})
       },
-      {concurrency: options.concurrency, silent: options.silent},
+      // Every node at once, whatever --concurrency says: one side of a pair waits for the other's start,
+      // which a node queued behind it could never send. The connections are open already; on the hosts
+      // it is a few `wg show`s and pings.
+      {concurrency: Math.max(1, applied.size), silent: options.silent},
     )
     for (const [name, outcome] of phase3) {
       if (outcome.ok) results.set(name, outcome.value)
@@ -141,21 +172,65 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   }
 
   const nodes = targets.map((n) => results.get(n.name) ?? failedResult(n.name, new Error('not run'), {}))
-  return {command: options.command ?? 'init', dryRun: options.dryRun, result: fleetResult(nodes), nodes, durationMs: clock() - started}
+  return {command: options.command ?? 'init', dryRun: options.dryRun, interface: fleet.network.interface, result: fleetResult(nodes), nodes, warnings, durationMs: clock() - started}
 }
 
-async function discoverNode(
-  fleet: Fleet,
-  node: NodeSpec,
-  shell: RemoteShell,
-  options: ConvergeOptions,
-  progress: Progress,
-  store: StateStore,
-): Promise<Discovered> {
+/** What a node reports for itself: its key file's public key and its running interface's. */
+function reportOf(found: Discovered): KeyReport {
+  return {keyFile: found.publicKey, interface: found.probe.interfaceUp ? found.probe.interfacePublicKey : undefined}
+}
+
+/** State records what key trust decided: a trusted key (a changed one clears the pending rotation) and facts. */
+async function recordKeys(store: StateStore, trust: KeyTrust, converging: string[], facts: Record<string, HostFacts>): Promise<void> {
+  const updates: Record<string, NodeState> = {}
+  for (const name of converging) {
+    const trusted = trust.trusted.get(name)
+    const key = trusted === undefined ? {} : trusted.pin === 'unchanged' ? {publicKey: trusted.publicKey} : {publicKey: trusted.publicKey, pendingPublicKey: undefined}
+    updates[name] = {...key, facts: facts[name]}
+  }
+  if (Object.keys(updates).length > 0) await store.updateNodes(updates)
+}
+
+/** Each converged node's own section for each peer of unknown key (a managed config only). */
+function existingSections(unknown: string[], probes: Array<[string, HostProbe]>) {
+  const sections: Record<string, Record<string, ExistingPeerSection>> = {}
+  const unusable = new Map<string, Set<string>>()
+  for (const [node, probe] of probes) {
+    if (!probe.managed || !probe.configText) continue
+    const found = existingPeerSections(probe.configText)
+    for (const peer of unknown) {
+      const lookup = found.get(peer)
+      if (lookup?.kind === 'found') (sections[node] ??= {})[peer] = lookup.section
+      if (lookup?.kind === 'unusable') unusable.set(node, (unusable.get(node) ?? new Set()).add(peer))
+    }
+  }
+  return {sections, unusable: (node: string, peer: string) => unusable.get(node)?.has(peer) ?? false}
+}
+
+/** One warning per node of unknown key that some converged node peers with: where it was kept, where left out. */
+function unknownKeyWarnings(plan: FleetPlan, unknown: string[], converging: string[], unusable: (node: string, peer: string) => boolean, trust: KeyTrust): ConvergeWarning[] {
+  const byPeer = new Map(unknown.map((peer) => [peer, {keptOn: [] as string[], leftOutOn: [] as Array<{node: string; reason: LeftOutReason}>}]))
+  const converged = new Set(converging)
+  for (const nodePlan of plan.nodes) {
+    if (!converged.has(nodePlan.name)) continue
+    for (const peer of nodePlan.keptPeers) byPeer.get(peer)?.keptOn.push(nodePlan.name)
+    const conflicts = new Map(nodePlan.refusedSections.map((r) => [r.peer, r.conflict]))
+    for (const peer of nodePlan.skippedPeers) {
+      const reason = conflicts.get(peer) ?? (unusable(nodePlan.name, peer) ? 'existing-section-unusable' : 'no-existing-section')
+      byPeer.get(peer)?.leftOutOn.push({node: nodePlan.name, reason})
+    }
+  }
+  return [...byPeer]
+    .filter(([, where]) => where.keptOn.length + where.leftOutOn.length > 0)
+    .map(([peer, where]) => ({kind: 'unknown-key' as const, node: peer, cause: trust.refusals.has(peer) ? ('refused' as const) : ('not-reached' as const), ...where}))
+}
+
+async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, options: ConvergeOptions, progress: Progress): Promise<Discovered> {
   const iface = fleet.network.interface
   progress('probing')
   const probe = await probeHost(shell, iface)
   const steps: NodeSteps = {distro: probe.os.prettyName ?? probe.os.id}
+  assertHostIsSafe(probe, {iface, overlay: fleet.network.cidr, fullTunnel: Boolean(node.exitVia)})
 
   if (probe.config && !probe.managed && !options.adopt) {
     throw new NodeFailure(
@@ -188,7 +263,6 @@ async function discoverNode(
   } else {
     steps.key = 'kept'
   }
-  await store.updateNode(node.name, {publicKey, facts: factsOf(probe)})
   return {shell, probe, steps, publicKey, changed}
 }
 
@@ -204,17 +278,34 @@ interface ApplyNodeArgs {
 
 interface AppliedNode {
   changed: boolean
-  /** The interface was (re)started: sessions its peers hold with it are gone. */
-  restarted: boolean
+  /** Public keys of the peer entries brought up in this run: they hold no session and send nothing yet. */
+  fresh: ReadonlySet<string>
+  /** Their keepalives are held back until verify sets the interface to its file. */
+  keepaliveHeld: boolean
   /** Nothing was run on the host in phase 2. */
   untouched: boolean
+}
+
+const NOTHING_FRESH: Pick<AppliedNode, 'fresh' | 'keepaliveHeld'> = {fresh: new Set<string>(), keepaliveHeld: false}
+
+/** What first-handshake needs to know about the pairs, from the plan and what phase 2 brought up. */
+function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, AppliedNode>): PairFacts {
+  const peerOf = (node: string, peer: string) => plans.find((n) => n.name === node)?.peers.find((p) => p.name === peer)
+  return {
+    order: fleet.nodes.map((n) => n.name),
+    canDial: (from, to) => Boolean(peerOf(from, to)?.endpoint),
+    fresh: (node, peer) => {
+      const key = peerOf(node, peer)?.publicKey
+      return key ? Boolean(applied.get(node)?.fresh.has(key)) : false
+    },
+  }
 }
 
 async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   const {fleet, node, nodePlan, found, options, progress, store} = args
   const {probe, steps} = found
   const iface = fleet.network.interface
-  const decision = decideApply(probe, nodePlan, node.port)
+  const decision = decideApply(probe, nodePlan, node.port, found.publicKey)
   const current = probe.config ? probe.configText ?? null : null
 
   if (options.dryRun) {
@@ -223,7 +314,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
     Object.assign(steps, firewallStep(probe, decision.firewall, 'would-open'))
     steps.service = WOULD[decision.action]
     if (decision.enable) steps.unit = 'would-enable'
-    return {changed: found.changed || decision.needed, restarted: false, untouched: true}
+    return {changed: found.changed || decision.needed, ...NOTHING_FRESH, untouched: true}
   }
 
   if (!decision.needed) {
@@ -231,7 +322,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
     Object.assign(steps, firewallStep(probe, [], 'opened'))
     steps.service = 'running'
     await store.saveAppliedConfig(node.name, nodePlan.config)
-    return {changed: found.changed, restarted: false, untouched: true}
+    return {changed: found.changed, ...NOTHING_FRESH, untouched: true}
   }
 
   options.signal?.throwIfAborted()
@@ -243,7 +334,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   if (applied.enabled) steps.unit = 'enabled'
   if (applied.warnings.length) steps.warnings = applied.warnings
   await store.saveAppliedConfig(node.name, nodePlan.config)
-  return {changed: true, restarted: applied.service === 'started' || applied.service === 'restarted', untouched: false}
+  return {changed: true, fresh: new Set(applied.fresh), keepaliveHeld: applied.keepaliveHeld, untouched: false}
 }
 
 interface VerifyNodeArgs {
@@ -256,12 +347,17 @@ interface VerifyNodeArgs {
   progress: Progress
   /** Nodes that got through phase 2 (the others cannot answer now). */
   reachable: Set<string>
-  restarted: Set<string>
+  pairs: PairFacts
 }
 
-/** A handshake with every peer reached in this run; `live` where either side was (re)started. */
+type Reading = Pick<HandshakeReading, 'now' | 'latest'> & Partial<Pick<HandshakeReading, 'verified' | 'warnings'>>
+
+/**
+ * A handshake with every peer reached in this run. Where nothing changed around a pair, any recent one
+ * counts; around a fresh pair, only one made now, started by one side (first-handshake).
+ */
 async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
-  const {nodesByName, nodePlan, found, applied, options, progress, reachable, restarted, fleet} = args
+  const {nodesByName, nodePlan, found, applied, options, progress, reachable, pairs, fleet} = args
   const name = nodePlan.name
   const steps = found.steps
   const result = (): NodeResult => ({name, result: applied.changed ? 'changed' : 'unchanged', steps})
@@ -273,19 +369,21 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
       name: p.name,
       publicKey: p.publicKey!,
       address: nodesByName.get(p.name)!.address,
-      mode: (restarted.has(name) || restarted.has(p.name) || found.probe.peerDump === undefined ? 'live' : 'any') as VerifyMode,
+      mode: verifyModeOf(name, p.name, pairs),
     }))
-  const ok = (p: (typeof peers)[number], reading: {now: number; latest: Record<string, number>; verified?: Set<string>}) =>
-    p.mode === 'live' ? Boolean(reading.verified?.has(p.publicKey)) : fresh(reading.latest[p.publicKey], reading.now, options.staleAfterSeconds)
+  const ok = (p: (typeof peers)[number], reading: Reading) =>
+    p.mode === 'any' ? fresh(reading.latest[p.publicKey], reading.now, options.staleAfterSeconds) : Boolean(reading.verified?.has(p.publicKey))
 
-  // Nothing restarted around this node and its probe saw fresh handshakes with everyone: no exec needed.
+  // Nothing changed around this node and its probe saw fresh handshakes with everyone: no exec needed.
+  // (An applied node always gets the exec, also with no peer to wait for: held keepalives are set there.)
   const fromProbe = applied.untouched && found.probe.peerDump !== undefined ? handshakesFromProbe(found.probe) : undefined
-  let reading: {now: number; latest: Record<string, number>; verified?: Set<string>}
+  let reading: Reading
   if (fromProbe && peers.every((p) => p.mode === 'any' && ok(p, fromProbe))) {
     reading = fromProbe
   } else {
     progress(`waiting for handshakes (${peers.length} peers)`)
-    reading = await verifyHandshakes(found.shell, fleet.network.interface, peers, options.verifyTimeoutSeconds)
+    reading = await verifyHandshakes(found.shell, fleet.network.interface, peers, options.verifyTimeoutSeconds, applied.keepaliveHeld)
+    if (reading.warnings?.length) steps.warnings = [...(steps.warnings ?? []), ...reading.warnings]
   }
   const missing = peers.filter((p) => !ok(p, reading))
   steps.handshakes = {verified: peers.length - missing.length, expected: peers.length}
@@ -293,7 +391,7 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
     return {
       name,
       result: 'failed',
-      error: `no handshake with ${missing.map((p) => `${p.name} (${describeHandshake(reading.latest[p.publicKey], reading.now)})`).join(', ')} within ${options.verifyTimeoutSeconds} s`,
+      error: `no handshake with ${missing.map((p) => `${p.name} (${describeHandshake(reading.latest[p.publicKey], reading.now, p.mode)})`).join(', ')} within ${options.verifyTimeoutSeconds} s`,
       hint: 'check the peer\'s firewall (UDP port), its endpoint and keys; `wgfleet status` shows every link',
       steps,
     }
@@ -301,22 +399,11 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
   return result()
 }
 
-function describeHandshake(ts: number | undefined, now: number): string {
-  return ts ? `last handshake ${Math.max(0, now - ts)} s ago` : 'never'
-}
-
-/** The public key a managed config (as the probe saw it) lists under `# NAME`, if all that list one agree. */
-export function keyFromManagedConfigs(name: string, probes: HostProbe[]): string | undefined {
-  const keys = new Set<string>()
-  for (const probe of probes) {
-    if (!probe.managed || !probe.configText) continue
-    const lines = probe.configText.split('\n')
-    const at = lines.indexOf(`# ${name}`)
-    if (at === -1 || lines[at + 1] !== '[Peer]') continue
-    const key = /^PublicKey = (\S+)$/.exec(lines[at + 2] ?? '')?.[1]
-    if (key && isWireGuardKey(key)) keys.add(key)
-  }
-  return keys.size === 1 ? [...keys][0] : undefined
+function describeHandshake(ts: number | undefined, now: number, mode: string): string {
+  if (!ts) return 'never'
+  const age = `last handshake ${Math.max(0, now - ts)} s ago`
+  // This side started the pair: it counts only its ping answered through the new session.
+  return mode === 'initiate' || mode === 'reset' ? `${age}, but no answer over the tunnel` : age
 }
 
 function fresh(ts: number | undefined, now: number, staleAfter: number): boolean {
@@ -335,8 +422,7 @@ function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<str
  */
 function factsOf(probe: HostProbe): HostFacts {
   const uplink = probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : undefined
-  const source = probe.sshClient && isIP(probe.sshClient) ? probe.sshClient : undefined
-  return {uplink, managementSources: source ? [source] : undefined}
+  return {uplink, uplinkAddresses: probe.uplinkAddresses}
 }
 
 /** The firewall step: which firewall filters, and what was (or would be) added to it. */

@@ -16,6 +16,7 @@ import type {Fleet} from '../inventory/model.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {diagnoseFleet, doctorExitCode, type Finding} from '../judges/doctor/index.js'
+import {describeKeyRefusal} from '../judges/key-refusal.js'
 import {parseDoctorOutput} from '../remote/doctor.js'
 import type {ConnectionSettings, FleetDependencies} from './connections.js'
 import {readFleet} from './fleet-reader.js'
@@ -49,15 +50,21 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
   const fleet = await loadFleet(request.inventory)
   const iface = fleet.network.interface
   const targets = pingTargets(fleet)
-  const {plan, outcomes, names} = await readFleet(fleet, request, deps, {
+  const {plan, outcomes, names, refusals} = await readFleet(fleet, request, deps, {
     script: 'doctor',
     args: (node) => [iface, String(node.port), ...(targets.get(node.name) ?? [])],
     timeoutMs: DOCTOR_STEP_TIMEOUT_MS,
     parse: parseDoctorOutput,
-    // The running interface's key, else the key file's.
-    reportedKey: (reading) => reading.publicKey ?? reading.keyFilePublicKey,
+    reportedKey: (reading) => ({keyFile: reading.keyFilePublicKey, interface: reading.publicKey}),
   })
-  const findings = diagnoseFleet(plan, outcomes, {names, staleAfterSeconds: request.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS})
+  // A key file that disagrees with the interface is own-key-mismatch already.
+  const untrustedKeys = new Map(
+    [...refusals].filter(([, r]) => r.reason !== 'file-and-interface-differ').map(([name, r]) => {
+      const {error, hint} = describeKeyRefusal(name, r, iface)
+      return [name, {message: error, fix: hint}]
+    }),
+  )
+  const findings = diagnoseFleet(plan, outcomes, {names, untrustedKeys, staleAfterSeconds: request.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS})
   return {findings, nodes: fleet.nodes.length, exitCode: doctorExitCode(findings)}
 }
 

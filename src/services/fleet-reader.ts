@@ -1,20 +1,21 @@
 /**
  * The one path that reads the live fleet (status, doctor): one connection and one read-only exec of a
  * host script per node (bounded concurrency), the classified reason a node gave no reading, then the
- * plan over the public keys known — in that order, so that the key a node reports for itself counts even
- * when .wgfleet/state.json lacks or predates it (the same rule as init's barrier).
+ * plan over the public keys trusted — in that order, so that the key a node reports for itself is judged
+ * by the same rule as init's barrier (plan/key-trust): counted on first use when .wgfleet/state.json
+ * lacks it, refused when it is another node's or differs from the pinned one (the plan keeps the pinned key).
  *
- *   read every node (script) → outcomes → known keys → planFleet → FleetReading
+ *   read every node (script) → outcomes → judgeKeys → planFleet → FleetReading
  */
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import type {NodeProblem} from '../judges/status.js'
 import {runBounded} from '../lib/concurrency.js'
 import {BugError, WgfleetError} from '../lib/errors.js'
-import {planFleet} from '../plan/index.js'
-import type {FleetPlan, HostFacts} from '../plan/model.js'
+import {judgeKeys, planFleet, type KeyRefusal, type KeyReport} from '../plan/index.js'
+import type {FleetPlan} from '../plan/model.js'
 import {loadScript, type ScriptName} from '../remote/scripts.js'
 import {SshError} from '../ssh/errors.js'
-import {openStateStore} from '../state/state.js'
+import {factsInState, openStateStore} from '../state/state.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies, type ShellFactory} from './connections.js'
 
@@ -24,8 +25,8 @@ export interface ReadSpec<R> {
   args: (node: NodeSpec) => string[]
   timeoutMs: number
   parse: (stdout: string) => R
-  /** The public key the node reports for itself in this reading (null when it reports none). */
-  reportedKey: (reading: R) => string | null
+  /** What the node reports of its own public key in this reading. */
+  reportedKey: (reading: R) => KeyReport
 }
 
 /** What one node gave: a reading, or the classified reason it gave none. */
@@ -38,6 +39,8 @@ export interface FleetReading<R> {
   outcomes: Map<string, ReadOutcome<R>>
   /** public key → node name, also for older keys in state (names a stray key on an interface). */
   names: Map<string, string>
+  /** Nodes whose reported key is not trusted (the plan keeps their pinned key, if any). */
+  refusals: Map<string, KeyRefusal>
 }
 
 export interface ReadFleetSettings extends ConnectionSettings {
@@ -46,6 +49,7 @@ export interface ReadFleetSettings extends ConnectionSettings {
 
 export async function readFleet<R>(fleet: Fleet, settings: ReadFleetSettings, deps: FleetDependencies, spec: ReadSpec<R>): Promise<FleetReading<R>> {
   if (!isInterfaceName(fleet.network.interface)) throw new BugError(`unvalidated interface name ${JSON.stringify(fleet.network.interface)}`)
+  // Malformed state entries are left out (init warns about them and rewrites them).
   const state = await openStateStore(fleet.dir).load()
   const pool = shellPoolFor(fleet, settings, deps)
   let settled: PromiseSettledResult<R>[]
@@ -60,10 +64,10 @@ export async function readFleet<R>(fleet: Fleet, settings: ReadFleetSettings, de
     if (!result) throw new BugError(`no read outcome for ${node.name}`)
     outcomes.set(node.name, result.status === 'fulfilled' ? {ok: true, reading: result.value} : {ok: false, problem: problemOf(result.reason)})
   })
-  const reported = new Map([...outcomes].map(([name, o]) => [name, o.ok ? spec.reportedKey(o.reading) : null]))
-  const {publicKeys, facts, names} = knownKeys(state.nodes, reported)
-  const plan = planFleet(fleet, {publicKeys, facts}, {omitPeersWithoutKey: true})
-  return {plan, outcomes, names}
+  const reports = new Map([...outcomes].flatMap(([name, o]) => (o.ok ? [[name, spec.reportedKey(o.reading)] as const] : [])))
+  const trust = judgeKeys({nodes: fleet.nodes.map((n) => n.name), pinned: state.nodes, reports})
+  const plan = planFleet(fleet, {publicKeys: trust.publicKeys, facts: factsInState(state)}, {omitPeersWithoutKey: true})
+  return {plan, outcomes, names: trust.names, refusals: trust.refusals}
 }
 
 export class ScriptFailedError extends WgfleetError {}
@@ -103,26 +107,3 @@ export function problemOf(error: unknown): NodeProblem {
   return {kind: 'error', message: error instanceof Error ? error.message : String(error)}
 }
 
-/**
- * Public keys for the plan — state's, overridden by what reachable nodes report for themselves — and a
- * key → name map that also keeps state's older keys, so a stale key on an interface is still named.
- */
-export function knownKeys(stateNodes: Record<string, {publicKey?: string; facts?: HostFacts}>, reported: Map<string, string | null | undefined>) {
-  const publicKeys: Record<string, string> = {}
-  const facts: Record<string, HostFacts> = {}
-  const names = new Map<string, string>()
-  for (const [name, node] of Object.entries(stateNodes)) {
-    if (node.publicKey) {
-      publicKeys[name] = node.publicKey
-      names.set(node.publicKey, name)
-    }
-    if (node.facts) facts[name] = node.facts
-  }
-  for (const [name, key] of reported) {
-    if (key) {
-      publicKeys[name] = key
-      names.set(key, name)
-    }
-  }
-  return {publicKeys, facts, names}
-}

@@ -13,6 +13,8 @@ export interface InitRequest extends ConnectionSettings {
   adopt: boolean
   concurrency: number
   verifyTimeoutSeconds: number
+  /** --accept-key-change NODE. */
+  acceptKeyChange?: string[]
   silent: boolean
 }
 
@@ -33,6 +35,7 @@ export async function runInit(request: InitRequest, deps: FleetDependencies = {}
       clock: deps.clock,
       command: 'init',
       signal: 'signal' in unlock ? unlock.signal : undefined,
+      acceptKeyChange: request.acceptKeyChange,
     })
   } finally {
     await shells.closeAll()

@@ -21,7 +21,7 @@ import {lockInventory} from '../lib/lock.js'
 import {loadScript} from '../remote/scripts.js'
 import {parseKeyValues} from '../remote/output.js'
 import {openStateStore, stateDirFor, writeAtomically} from '../state/state.js'
-import {convergeFleet} from './converge.js'
+import {checkAcceptKeyChange, convergeFleet} from './converge.js'
 import {fleetResult, type ConvergeReport, type NodeResult} from './converge-report.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
 import {withResolvedEndpoints} from './fleet-loader.js'
@@ -38,6 +38,8 @@ export interface MembershipRequest extends ConnectionSettings {
 export interface AddNodeRequest extends MembershipRequest {
   name: string
   values: NodeValues
+  /** --accept-key-change NODE. */
+  acceptKeyChange?: string[]
 }
 
 /** Validate first (exit 2, nothing touched), then append the section, then converge the whole fleet. */
@@ -46,6 +48,7 @@ export async function addNode(request: AddNodeRequest, deps: FleetDependencies =
   const values: NodeValues = {...request.values}
   if (values.address === undefined) values.address = nextFreeAddress(fleet)
   validateNewNode(fleet, request.name, values, {origin: 'add-node'})
+  checkAcceptKeyChange([...fleet.nodes.map((n) => n.name), request.name], request.acceptKeyChange)
 
   const unlock = await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   try {
@@ -54,7 +57,7 @@ export async function addNode(request: AddNodeRequest, deps: FleetDependencies =
     // The new file must read back as the old fleet plus this node, or nothing is written.
     const grown = parseInventory(updated, fleet.file)
     await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
-    return await converge(await withResolvedEndpoints(grown), request, 'add-node', deps, unlock.signal)
+    return await converge(await withResolvedEndpoints(grown), request, 'add-node', deps, unlock.signal, request.acceptKeyChange)
   } finally {
     await unlock()
   }
@@ -101,7 +104,7 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
   }
 }
 
-async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal): Promise<ConvergeReport> {
+async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal, acceptKeyChange: string[] = []): Promise<ConvergeReport> {
   const shells = shellPoolFor(fleet, request, deps)
   try {
     return await convergeFleet(fleet, {
@@ -115,6 +118,7 @@ async function converge(fleet: Fleet, request: MembershipRequest, command: strin
       clock: deps.clock,
       command,
       signal,
+      acceptKeyChange,
     })
   } finally {
     await shells.closeAll()

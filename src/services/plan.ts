@@ -5,9 +5,9 @@
  */
 import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
-import {diffConfig, planNodes, summarizeConfigChange, type ConfigChangeSummary, type KnownHosts} from '../plan/index.js'
+import {diffConfig, judgeKeys, planNodes, summarizeConfigChange, type ConfigChangeSummary, type KnownHosts} from '../plan/index.js'
 import type {NodePlan} from '../plan/model.js'
-import {openStateStore, type StateStore} from '../state/state.js'
+import {factsInState, openStateStore, type StateStore} from '../state/state.js'
 import {nodeNamed} from '../inventory/lookup.js'
 
 export type ConfigChange = 'new' | 'changed' | 'unchanged'
@@ -42,11 +42,9 @@ export async function buildPlanReport(request: PlanRequest | string): Promise<Pl
   if (node !== undefined) nodeNamed(fleet, node, '--node')
   const store = openStateStore(fleet.dir)
   const state = await store.load()
-  const known: KnownHosts = {publicKeys: {}, facts: {}}
-  for (const [name, s] of Object.entries(state.nodes)) {
-    if (s.publicKey) known.publicKeys[name] = s.publicKey
-    if (s.facts) known.facts![name] = s.facts
-  }
+  // No node is reached: the pinned keys, as key trust has them.
+  const {publicKeys} = judgeKeys({nodes: fleet.nodes.map((n) => n.name), pinned: state.nodes, reports: new Map()})
+  const known: KnownHosts = {publicKeys, facts: factsInState(state)}
   const inInventory = new Set(fleet.nodes.map((n) => n.name))
   const removed = Object.keys(state.nodes).filter((n) => !inInventory.has(n)).sort()
   return {fleet, interface: fleet.network.interface, cidr: fleet.network.cidr, nodes: plannedNodes(fleet, known, store, node), removed}

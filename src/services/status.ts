@@ -51,7 +51,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
     args: () => [iface],
     timeoutMs: STATUS_STEP_TIMEOUT_MS,
     parse: parseStatusOutput,
-    reportedKey: (reading) => reading.publicKey,
+    reportedKey: (reading) => ({interface: reading.publicKey}),
   })
   const nodes = plan.nodes.filter((n) => request.node === undefined || n.name === request.node).map((nodePlan) => {
     const outcome = outcomes.get(nodePlan.name)

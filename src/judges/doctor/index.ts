@@ -7,6 +7,8 @@
  *
  * The checklist, in the order findings are listed for a node:
  * - reachability: `unreachable` (SSH, with the classified reason), `read-failed` (the script's output)
+ * - `key-not-trusted`: the key the node reports is refused by plan/key-trust (another node's, or changed
+ *   from the pinned one); its peers are judged by the pinned key
  * - the interface: `wg-missing`, `interface-down`, `wg-error`, `config-missing`, `own-key-mismatch`,
  *   `address-mismatch`, `unit-not-enabled`, `unit-inactive`, `no-systemd`
  * - the peers (the running interface when it is up, else the config file — what it will run):
@@ -63,6 +65,8 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
       add(unreachableFinding(nodePlan.name, outcome.problem))
       continue
     }
+    const untrusted = options.untrustedKeys?.get(nodePlan.name)
+    if (untrusted) add({node: nodePlan.name, severity: 'error', check: 'key-not-trusted', ...untrusted})
     const reading = outcome.reading
     const parsedConfig = reading.config === null ? null : parseRenderedConfig(reading.config)
     const view: NodeView = {

@@ -16,6 +16,7 @@ export type Severity = 'error' | 'warning'
 export const CHECKS = [
   'unreachable',
   'read-failed',
+  'key-not-trusted',
   'wg-missing',
   'interface-down',
   'wg-error',
@@ -63,6 +64,8 @@ export interface DiagnoseOptions {
   staleAfterSeconds?: number
   /** public key → node name, also for older keys (state): names a stray key on an interface. */
   names?: KeyNames
+  /** Nodes whose reported key plan/key-trust refused, worded (the plan judges their peers by the pinned key). */
+  untrustedKeys?: ReadonlyMap<string, {message: string; fix: string}>
 }
 
 export interface Entry {

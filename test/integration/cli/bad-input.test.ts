@@ -103,6 +103,10 @@ describe('bad flags', () => {
     ['init', '--concurrency', 'many'],
     ['init', '--connect-timeout', '-1'],
     ['init', '--verify-timeout', 'x'],
+    ['init', '--accept-key-change', 'Node_A'],
+    ['init', '--accept-key-change', 'node-z'],
+    ['init', '--accept-key-change', 'node-a', '--accept-key-change', 'node-z'],
+    ['add-node', 'node-b', '--host', '127.0.0.1', '--accept-key-change', 'node-z'],
   ])('%s %s: exit 2 before any connection', async (...args) => {
     const before = listener.count()
     const result = await runCli([...args, '-i', good()])

@@ -164,8 +164,8 @@ describe('runDoctor', () => {
     expect(exitCode).toBe(0)
   })
 
-  it('peers are judged against the key each node reports for itself, not an outdated state; an old key still has a name', async () => {
-    // State still has an old key for node-b; node-b now runs with WRONG_KEY, and node-a still has the old one.
+  /** node-b now runs with WRONG_KEY; node-c and node-d have it, node-a still has node-b's old key. */
+  function moveNodeBToWrongKey(): void {
     hosts['node-b'].reading.publicKey = WRONG_KEY
     hosts['node-b'].reading.keyFilePublicKey = WRONG_KEY
     for (const name of ['node-c', 'node-d'] as const) {
@@ -173,9 +173,37 @@ describe('runDoctor', () => {
       r.config = r.config!.split(KEYS['node-b']).join(WRONG_KEY)
       r.peers!.find((p) => p.publicKey === KEYS['node-b'])!.publicKey = WRONG_KEY
     }
+  }
+
+  it('a key the node reports for itself counts when state lacks it (first use); an old key still has a name', async () => {
+    const store = openStateStore(dir)
+    await store.removeNode('node-b')
+    await store.updateNode('old-node-b', {publicKey: KEYS['node-b']}) // a name state still has for the old key
+    moveNodeBToWrongKey()
     const {findings} = await runDoctor(request(), deps())
     expect(brief(findings)).toEqual([['node-a', 'wrong-peer-key', 'error']])
-    expect(findings[0]!.message).toContain(`${KEYS['node-b']} (an old key of node-b) for node-b, but node-b's public key is ${WRONG_KEY}`)
+    expect(findings[0]!.message).toContain(`${KEYS['node-b']} (old-node-b's key) for node-b, but node-b's public key is ${WRONG_KEY}`)
+  })
+
+  it('a key that differs from the pinned one is not trusted: key-not-trusted on that node, its peers judged by the pinned key', async () => {
+    moveNodeBToWrongKey()
+    const {findings} = await runDoctor(request(), deps())
+    expect(brief(findings)).toEqual([
+      ['node-b', 'key-not-trusted', 'error'],
+      ['node-c', 'wrong-peer-key', 'error'],
+      ['node-d', 'wrong-peer-key', 'error'],
+    ])
+    expect(findings[0]!.message).toBe(`reports public key ${WRONG_KEY}, but this machine's state pins ${KEYS['node-b']} to node-b: a changed key is not trusted without your consent (its peers keep the pinned key)`)
+    expect(findings[0]!.fix).toContain('`wgfleet init --accept-key-change node-b`')
+  })
+
+  it('a node reporting another node\'s key: key-not-trusted on the claimant; the victim\'s peers are judged by its own key', async () => {
+    hosts['node-b'].reading.publicKey = KEYS['node-a']
+    hosts['node-b'].reading.keyFilePublicKey = KEYS['node-a']
+    const {findings} = await runDoctor(request(), deps())
+    expect(findings.filter((f) => f.node !== 'node-b')).toEqual([])
+    expect(brief(findings)[0]).toEqual(['node-b', 'key-not-trusted', 'error'])
+    expect(findings[0]!.message).toMatch(/has the public key of node-a .*a clone of node-a/)
   })
 
   it('an exec that fails, output that does not parse, a timeout: read-failed / unreachable with the reason', async () => {

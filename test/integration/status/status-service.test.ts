@@ -43,6 +43,8 @@ interface HostModel {
   /** Peers on the interface: key → seconds since their handshake (null = never). */
   peers: Array<[string, number | null]>
   reportKey: boolean
+  /** The key the node reports for itself, when not its own. */
+  reportAs?: string
 }
 
 class ScriptedHost {
@@ -76,7 +78,7 @@ function statusOutput(name: Name, m: HostModel): string {
   const lines = [`interface=${m.link}`, 'wg=yes']
   lines.push(`now=${m.now}`)
   if (m.link !== 'absent') {
-    lines.push('listen_port=51820', `pubkey=${m.reportKey ? KEYS[name] : ''}`, '--- peers')
+    lines.push('listen_port=51820', `pubkey=${m.reportKey ? (m.reportAs ?? KEYS[name]) : ''}`, '--- peers')
     for (const [key, age] of m.peers) {
       lines.push([key, '(none)', '203.0.113.9:51820', '10.0.0.9/32', age === null ? 0 : m.now - age, 1000, 2000, 25].join('\t'))
     }
@@ -205,6 +207,26 @@ describe('runStatus', () => {
     const {status} = await runStatus(request(), deps())
     expect(status.healthy).toBe(true)
     expect(states(status)['node-a']).toEqual(['node-b:ok', 'node-c:ok', 'node-d:ok'])
+  })
+
+  it('a malformed key in state.json is not fatal: ignored (the key the node reports is used; unreached, its key is unknown)', async () => {
+    const file = join(stateDirFor(dir), 'state.json')
+    const state = JSON.parse(readFileSync(file, 'utf8'))
+    state.nodes['node-b'].publicKey = 'not-a-key\nPostUp = reboot'
+    writeFileSync(file, JSON.stringify(state))
+    const {status} = await runStatus(request(), deps())
+    expect(status.healthy).toBe(true)
+    expect(states(status)['node-a']).toEqual(['node-b:ok', 'node-c:ok', 'node-d:ok'])
+    unreachable.add('node-b')
+    const away = await runStatus(request(), deps())
+    expect(states(away.status)['node-a']).toEqual(['node-c:ok', 'node-d:ok', `${KEYS['node-b']}:unknown-peer`])
+  })
+
+  it('a node reporting another node\'s key: the plan keeps both nodes\' pinned keys (nobody\'s peer changes)', async () => {
+    hosts['node-b'].model.reportAs = KEYS['node-a']
+    const {status} = await runStatus(request(), deps())
+    expect(states(status)['node-a']).toEqual(['node-b:ok', 'node-c:ok', 'node-d:ok'])
+    expect(states(status)['node-c']).toEqual(['node-a:ok', 'node-b:ok'])
   })
 
   it('a key neither in state nor reported (node down): that peer is not judged, not guessed', async () => {

@@ -7,6 +7,8 @@ import type {ConvergeReport} from '../../../src/services/converge-report.js'
 const report: ConvergeReport = {
   command: 'init',
   dryRun: false,
+  interface: 'wg0',
+  warnings: [],
   result: 'partial',
   durationMs: 8_460,
   nodes: [

@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 
 import {parseRenderedConfig, planFleet} from '../../../src/plan/index.js'
 import type {FleetPlan, NodePlan} from '../../../src/plan/model.js'
-import {allKeys, fleet, NODE_D, SCENARIO} from './fixtures.js'
+import {allKeys, fleet, KEYS, NODE_D, SCENARIO} from './fixtures.js'
 
 function nodeOf(plan: FleetPlan, name: string): NodePlan {
   const found = plan.nodes.find((n) => n.name === name)
@@ -181,6 +181,89 @@ describe('golden: two NAT-ed nodes reach each other through the relay', () => {
     expect(nodeOf(plan, 'node-a').peers.map((p) => p.name)).toEqual(['node-b', 'node-c', 'node-d'])
     expect(nodeOf(plan, 'node-b').peers.map((p) => p.name)).toEqual(['node-a', 'node-c', 'node-d'])
     expect(nodeOf(plan, 'node-a').peers.every((p) => p.allowedIps.length === 1)).toBe(true)
+  })
+
+  it('no AllowedIPs range on two peers of any node', () => {
+    for (const n of plan.nodes) assertNoRangeOnTwoPeers(n)
+  })
+})
+
+/**
+ * node-d's key is unknown (not in state, not reached) and the configs disagree about it: node-a's own
+ * config has node-d under its old key, node-b's under another key and keepalive. Each keeps its own
+ * section as it is; neither config decides the other's, and node-d is dropped from neither.
+ */
+describe('golden: a peer of unknown key keeps each node\'s own existing section', () => {
+  const NODE_A_SECTION = ['# node-d', '[Peer]', `PublicKey = ${KEYS['node-d']}`, 'AllowedIPs = 10.0.0.4/32', 'PersistentKeepalive = 25']
+  const NODE_B_SECTION = ['# node-d', '[Peer]', `PublicKey = ${KEYS['node-e']}`, 'AllowedIPs = 10.0.0.4/32', 'PersistentKeepalive = 21']
+  const section = (lines: string[]) => ({lines, publicKey: lines[2]!.slice('PublicKey = '.length), endpoint: null, allowedIps: ['10.0.0.4/32'], keepalive: Number(lines[4]!.split(' = ')[1])})
+  const {'node-d': _unknown, 'node-e': _unused, ...publicKeys} = allKeys()
+  const plan = planFleet(
+    fleet([...SCENARIO, NODE_D]),
+    {publicKeys, existingPeers: {'node-a': {'node-d': section(NODE_A_SECTION)}, 'node-b': {'node-d': section(NODE_B_SECTION)}}},
+    {omitPeersWithoutKey: true},
+  )
+
+  it('renders node-a with its own section for node-d, exactly', () => {
+    expect(nodeOf(plan, 'node-a').config).toBe(`# Managed by wgfleet. Local changes are overwritten.
+[Interface]
+Address = 10.0.0.1/24
+ListenPort = 51820
+PrivateKey = @WGFLEET_PRIVATE_KEY@
+
+# node-b
+[Peer]
+PublicKey = 1IwmEcmejcRhDJGSJdkx8mzNtoDOGuh1/sHRT8f1jH0=
+Endpoint = 2.2.2.2:51820
+AllowedIPs = 10.0.0.2/32
+PersistentKeepalive = 25
+
+# node-c
+[Peer]
+PublicKey = /Xl9WfhRIIVm6MV9C83TXQgy5oiNF9YlMuQSIWKPWDk=
+AllowedIPs = 10.0.0.3/32
+PersistentKeepalive = 25
+
+# node-d
+[Peer]
+PublicKey = CUVmuCqSMnAIGcynv1bFuM8gOzOCnUK3CWLQB9S7sFs=
+AllowedIPs = 10.0.0.4/32
+PersistentKeepalive = 25
+`)
+  })
+
+  it('renders node-b with its own, different section (verbatim: its keepalive of 21 stays)', () => {
+    expect(nodeOf(plan, 'node-b').config).toBe(`# Managed by wgfleet. Local changes are overwritten.
+[Interface]
+Address = 10.0.0.2/24
+ListenPort = 51820
+PrivateKey = @WGFLEET_PRIVATE_KEY@
+
+# node-a
+[Peer]
+PublicKey = e7haZgbEOshktuz+iJTZdPLydJP0AE0kMdffeafokig=
+Endpoint = 1.1.1.1:51820
+AllowedIPs = 10.0.0.1/32
+PersistentKeepalive = 25
+
+# node-c
+[Peer]
+PublicKey = /Xl9WfhRIIVm6MV9C83TXQgy5oiNF9YlMuQSIWKPWDk=
+AllowedIPs = 10.0.0.3/32
+PersistentKeepalive = 25
+
+# node-d
+[Peer]
+PublicKey = jYRtAF6z5QvNBfSkmvkF4r0zUxC/btb8/lFv9tFQ5w8=
+AllowedIPs = 10.0.0.4/32
+PersistentKeepalive = 21
+`)
+  })
+
+  it('says which peers were kept; none skipped', () => {
+    expect(nodeOf(plan, 'node-a')).toMatchObject({keptPeers: ['node-d'], skippedPeers: [], refusedSections: []})
+    expect(nodeOf(plan, 'node-b')).toMatchObject({keptPeers: ['node-d'], skippedPeers: []})
+    expect(nodeOf(plan, 'node-a').peers.at(-1)).toMatchObject({name: 'node-d', publicKey: KEYS['node-d'], keepalive: 25, verbatim: NODE_A_SECTION})
   })
 
   it('no AllowedIPs range on two peers of any node', () => {

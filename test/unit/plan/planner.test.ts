@@ -118,7 +118,7 @@ describe('exit_via', () => {
   const nodes: NodeInput[] = SCENARIO.map((n) => (n.name === 'node-c' ? {...n, exitVia: 'node-b'} : n))
   const facts = {
     'node-b': {uplink: 'ens3'},
-    'node-c': {managementSources: ['203.0.113.9', '::ffff:203.0.113.9', '2001:db8::9', '192.0.2.4']},
+    'node-c': {uplinkAddresses: ['198.51.100.7', '198.51.100.9', '198.51.100.7']},
   }
   const plan = planFleet(fleet(nodes), {publicKeys: allKeys(), facts})
 
@@ -141,18 +141,31 @@ describe('exit_via', () => {
     expect(nodeOf(plan, 'node-a').masquerade).toBe(false)
   })
 
-  it('keeps the management sources on the main table (IPv4 only, deduplicated)', () => {
+  it('keeps replies from the uplink addresses on the main table, whoever the client (deduplicated)', () => {
     const c = nodeOf(plan, 'node-c')
-    expect(c.managementSources).toEqual(['203.0.113.9', '192.0.2.4'])
+    expect(c.uplinkAddresses).toEqual(['198.51.100.7', '198.51.100.9'])
     expect(lines(c.config, 'PostUp')).toEqual([
-      'PostUp = ip -4 rule add to 203.0.113.9/32 lookup main priority 100',
-      'PostUp = ip -4 rule add to 192.0.2.4/32 lookup main priority 100',
+      'PostUp = ip -4 rule add from 198.51.100.7/32 lookup main',
+      'PostUp = ip -4 rule add from 198.51.100.9/32 lookup main',
     ])
     expect(lines(c.config, 'PostDown')).toEqual([
-      'PostDown = ip -4 rule del to 203.0.113.9/32 lookup main priority 100',
-      'PostDown = ip -4 rule del to 192.0.2.4/32 lookup main priority 100',
+      'PostDown = ip -4 rule del from 198.51.100.7/32 lookup main || true',
+      'PostDown = ip -4 rule del from 198.51.100.9/32 lookup main || true',
     ])
+    // Nothing in the config depends on the SSH client: a second admin's run renders the same text.
+    expect(c.config).not.toMatch(/203\.0\.113\.100|rule add to /)
     expect(lines(nodeOf(plan, 'node-a').config, 'PostUp')).toEqual([])
+  })
+
+  it('a full tunnel writes its fwmark in the config (so that wg syncconf keeps it); no other node has one', () => {
+    expect(lines(nodeOf(plan, 'node-c').config, 'FwMark')).toEqual(['FwMark = 51820'])
+    for (const name of ['node-a', 'node-b']) expect(lines(nodeOf(plan, name).config, 'FwMark')).toEqual([])
+  })
+
+  it('uplink addresses only matter under a full tunnel', () => {
+    const b = nodeOf(planFleet(fleet(nodes), {publicKeys: allKeys(), facts: {...facts, 'node-b': {uplink: 'ens3', uplinkAddresses: ['203.0.113.2']}}}), 'node-b')
+    expect(b.uplinkAddresses).toEqual([])
+    expect(b.config).not.toMatch(/ip -4 rule/)
   })
 
   it('renders the uplink marker while the uplink is unknown', () => {
@@ -205,8 +218,11 @@ describe('exit_via', () => {
     expect(() => planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-b': {uplink: 'eth0; reboot'}}})).toThrow(WgfleetError)
     expect(() => planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-b': {uplink: '-j ACCEPT'}}})).toThrow(/not an interface name/)
     expect(() =>
-      planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-c': {managementSources: ['1.2.3.4$(id)']}}}),
-    ).toThrow(/not an IP address/)
+      planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-c': {uplinkAddresses: ['1.2.3.4$(id)']}}}),
+    ).toThrow(/not an IPv4 address/)
+    for (const bad of ['2001:db8::9', '01.2.3.4', '1.2.3.4/24']) {
+      expect(() => planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-c': {uplinkAddresses: [bad]}}}), bad).toThrow(WgfleetError)
+    }
   })
 })
 
@@ -295,8 +311,70 @@ describe('unknown public keys', () => {
     expect(c.config).not.toContain('0.0.0.0/0')
   })
 
-  it('a malformed known key is refused (it would be pasted into the config)', () => {
-    expect(() => planFleet(fleet(SCENARIO), {publicKeys: {'node-b': 'x\nPostUp = reboot'}})).toThrow(WgfleetError)
+  it('a malformed known key is never pasted into a config: key trust lets none through, so here it is a bug', () => {
+    expect(() => planFleet(fleet(SCENARIO), {publicKeys: {'node-b': 'x\nPostUp = reboot'}})).toThrow(BugError)
+  })
+})
+
+describe('existing sections of peers whose key is unknown', () => {
+  const known = {'node-a': KEYS['node-a'], 'node-c': KEYS['node-c']}
+  const section = (publicKey: string, allowedIps: string[], endpoint: string | null = '2.2.2.2:51820') => ({
+    lines: ['# node-b', '[Peer]', `PublicKey = ${publicKey}`, ...(endpoint ? [`Endpoint = ${endpoint}`] : []), `AllowedIPs = ${allowedIps.join(', ')}`],
+    publicKey,
+    endpoint,
+    allowedIps,
+    keepalive: 0,
+  })
+  const planWith = (sections: Record<string, Record<string, ReturnType<typeof section>>>, publicKeys: Record<string, string> = known) =>
+    planFleet(fleet(SCENARIO), {publicKeys, existingPeers: sections}, {omitPeersWithoutKey: true})
+
+  it('only the node\'s own section counts: node-a\'s section for node-b never reaches node-c', () => {
+    const plan = planWith({'node-a': {'node-b': section(KEYS['node-b'], ['10.0.0.2/32'])}})
+    expect(nodeOf(plan, 'node-a').keptPeers).toEqual(['node-b'])
+    expect(nodeOf(plan, 'node-a').config).toContain(`# node-b\n[Peer]\nPublicKey = ${KEYS['node-b']}\nEndpoint = 2.2.2.2:51820\nAllowedIPs = 10.0.0.2/32\n`)
+    expect(nodeOf(plan, 'node-c').skippedPeers).toEqual(['node-b'])
+    expect(nodeOf(plan, 'node-c').config).not.toContain('node-b')
+  })
+
+  it('a section whose key is a known node\'s is not kept (it would stand for that node): left out, and said why', () => {
+    const plan = planWith({'node-a': {'node-b': section(KEYS['node-c'], ['10.0.0.2/32'])}})
+    const a = nodeOf(plan, 'node-a')
+    expect(a.refusedSections).toEqual([{peer: 'node-b', conflict: 'key-in-use'}])
+    expect(a.skippedPeers).toEqual(['node-b'])
+    expect(a.keptPeers).toEqual([])
+    expect(a.config.match(new RegExp(`PublicKey = ${KEYS['node-c'].replace(/[+/]/g, '\\$&')}`, 'g'))).toHaveLength(1)
+  })
+
+  it('a section with another peer\'s range, or the node\'s own address, is not kept (WireGuard would move the range)', () => {
+    for (const ranges of [['10.0.0.2/32', '10.0.0.3/32'], ['10.0.0.1/32']]) {
+      const a = nodeOf(planWith({'node-a': {'node-b': section(KEYS['node-b'], ranges)}}), 'node-a')
+      expect(a.refusedSections).toEqual([{peer: 'node-b', conflict: 'allowed-ips-in-use'}])
+      expect(a.skippedPeers).toEqual(['node-b'])
+    }
+  })
+
+  it('a peer whose key is known is planned, whatever the node\'s old section says', () => {
+    const plan = planWith({'node-a': {'node-b': section(KEYS['node-e'], ['10.0.0.2/32'])}}, allKeys())
+    expect(nodeOf(plan, 'node-a').keptPeers).toEqual([])
+    expect(nodeOf(plan, 'node-a').config).toContain(`PublicKey = ${KEYS['node-b']}`)
+    expect(nodeOf(plan, 'node-a').config).not.toContain(KEYS['node-e'])
+  })
+
+  it('a kept relay keeps what it carries: its relayed routes and a full tunnel follow the section', () => {
+    const nodes = [...SCENARIO.map((n) => (n.name === 'node-c' ? {...n, exitVia: 'node-a'} : n)), NODE_D]
+    const relay = {
+      lines: ['# node-a', '[Peer]', `PublicKey = ${KEYS['node-a']}`, 'Endpoint = 1.1.1.1:51820', 'AllowedIPs = 10.0.0.1/32, 10.0.0.4/32, 0.0.0.0/0', 'PersistentKeepalive = 25'],
+      publicKey: KEYS['node-a'],
+      endpoint: '1.1.1.1:51820',
+      allowedIps: ['10.0.0.1/32', '10.0.0.4/32', '0.0.0.0/0'],
+      keepalive: 25,
+    }
+    const plan = planFleet(fleet(nodes), {publicKeys: {'node-b': KEYS['node-b']}, existingPeers: {'node-c': {'node-a': relay}}}, {omitPeersWithoutKey: true})
+    const c = nodeOf(plan, 'node-c')
+    expect(c.keptPeers).toEqual(['node-a'])
+    expect(c.relayed).toEqual([{name: 'node-d', address: '10.0.0.4', via: 'node-a'}])
+    expect(c.fullTunnel).toBe(true)
+    expect(c.peers[0]).toMatchObject({name: 'node-a', exit: true, relays: ['node-d'], verbatim: relay.lines})
   })
 })
 
@@ -304,7 +382,7 @@ describe('determinism and invariants', () => {
   it('the same input twice gives identical output', () => {
     const input = (): Parameters<typeof planFleet> => [
       fleet([...SCENARIO.map((n) => (n.name === 'node-c' ? {...n, exitVia: 'node-b'} : n)), NODE_D], {mtu: 1420}),
-      {publicKeys: allKeys(), facts: {'node-b': {uplink: 'eth0'}, 'node-c': {managementSources: ['192.0.2.1']}}},
+      {publicKeys: allKeys(), facts: {'node-b': {uplink: 'eth0'}, 'node-c': {uplinkAddresses: ['198.51.100.7']}}},
     ]
     expect(JSON.stringify(planFleet(...input()))).toBe(JSON.stringify(planFleet(...input())))
   })
