@@ -197,6 +197,11 @@ held_fail() { rm -rf "$held_dir"; fail "$1"; }
 # status. Both are whole files renamed into place: $conf is one or the other at every moment.
 # (Called on the left of `||`, where set -e is off: every step checks for itself.)
 with_held_config() {
+  # No config file: nothing to hold back (wg-quick will say what is missing).
+  if [ ! -f "$conf" ]; then
+    "$@"
+    return
+  fi
   held_dir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary folder in /etc/wireguard"
   (umask 077 && hold_keepalives '' "$held_dir/notes" <"$conf" >"$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
   report_fresh "$held_dir/notes"

@@ -170,8 +170,8 @@ describe('probe.sh → parseProbeOutput', () => {
       /^modinfo wireguard$/,
       /^ufw status$/,
       /^firewall-cmd (--state|--get-default-zone|--list-ports|--permanent --list-ports|--get-zone-of-interface=wg0)$/,
-      /^ip (-4 route show default|link show dev wg0)$/,
-      /^wg (pubkey|show wg0 (dump|public-key))$/,
+      /^ip (-4 route show default|link show dev wg0|-j -d link show dev wg0|-[46] route show default dev wg0)$/,
+      /^wg (pubkey|show wg0|show wg0 (dump|public-key))$/,
       /^systemctl is-(enabled|active) wg-quick@wg0$/,
     ]
     expect(box.fakes.calls().filter((c) => !readOnly.some((re) => re.test(c)))).toEqual([])
