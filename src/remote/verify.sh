@@ -91,6 +91,9 @@ while :; do
   done
   [ $missing -eq 0 ] && break
   [ "$(date +%s)" -ge $deadline ] && break
+  # Bounded in count too (5 rounds a second): a clock that does not move must not keep this running.
+  rounds=$((${rounds:-0} + 1))
+  [ "$rounds" -ge $((timeout * 5 + 5)) ] && break
   sleep 0.2
 done
 for pid in "${pinger[@]}"; do kill "$pid" 2>/dev/null; done
