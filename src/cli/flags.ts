@@ -32,7 +32,7 @@ export const connectionFlags = {
       return value
     },
   }),
-  'accept-new-host-keys': Flags.boolean({summary: 'Record host keys not yet in known_hosts instead of refusing them (a changed key is always refused).', default: false}),
+  'accept-new-host-keys': Flags.boolean({summary: 'Record host keys not yet in known_hosts instead of refusing them (not for a host whose ssh config says StrictHostKeyChecking yes; a changed key is always refused).', default: false}),
 }
 
 /** The connection settings every connecting service takes, from the parsed connection flags. */

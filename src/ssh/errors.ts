@@ -74,7 +74,9 @@ export class HostKeyUnknownError extends SshError {
       {
         hint:
           `add it with \`ssh-keyscan -p ${details.port} ${details.host} >> ${shellWord(details.knownHostsFile)}\` ` +
-          'after checking the fingerprint, or rerun with --accept-new-host-keys',
+          (strict === 'yes'
+            ? 'after checking the fingerprint (--accept-new-host-keys does not override StrictHostKeyChecking yes in the ssh config)'
+            : 'after checking the fingerprint, or rerun with --accept-new-host-keys'),
       },
     )
     this.details = details

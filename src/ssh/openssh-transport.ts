@@ -158,7 +158,9 @@ function masterFailure(target: SshTarget, code: number | null, signal: NodeJS.Si
           : 'unreachable'
   const hints: Record<string, string> = {
     'host-key-changed': 'the host presents another key than known_hosts records: check it out of band; --accept-new-host-keys never replaces a changed key',
-    'host-key-unknown': 'add the host key (or the CA line, `@cert-authority`) to known_hosts, or rerun with --accept-new-host-keys',
+    'host-key-unknown': [target, ...target.hops].some((hop) => hop.strictHostKeyChecking === 'yes')
+      ? 'add the host key (or the CA line, `@cert-authority`) to known_hosts (--accept-new-host-keys does not override StrictHostKeyChecking yes in the ssh config)'
+      : 'add the host key (or the CA line, `@cert-authority`) to known_hosts, or rerun with --accept-new-host-keys',
     auth: `check the user, the keys and certificates ssh offers (\`wgfleet ssh-config ${target.name}\`, \`ssh -v ${target.alias} true\`)`,
     timeout: 'check firewalls and every jump on the way, or raise --connect-timeout',
     unreachable: `check that the host is up; try \`ssh ${target.alias} true\``,

@@ -376,13 +376,16 @@ export type NewHostKeyDecision = 'refuse' | 'record' | 'record-with-warning'
 
 /**
  * StrictHostKeyChecking for a new key. `accept-new`: the admin chose it, recorded as ssh would.
- * `yes` / `ask`: refused — unless --accept-new-host-keys, which is the operator's command-line answer
- * (as `ssh -o StrictHostKeyChecking=accept-new` beats the config). `no`: ssh would accept it silently;
- * wgfleet records it only with --accept-new-host-keys, and says so. A changed key never gets here.
+ * `yes`: the admin chose never to add keys automatically — refused, and --accept-new-host-keys does
+ * not override it (the config wins). `ask`: ssh would ask the person at the terminal; wgfleet never
+ * prompts, so it refuses, and --accept-new-host-keys is that answer given in advance (`ask` is also what
+ * `ssh -G` reports when the config says nothing, so it cannot be told from an unset option). `no`: ssh
+ * would accept it silently; wgfleet records it only with --accept-new-host-keys, and says so. A changed
+ * key never gets here (always refused).
  */
 export function decideNewHostKey(strict: SshTarget['strictHostKeyChecking'], acceptNewHostKeys: boolean): NewHostKeyDecision {
   if (strict === 'accept-new') return 'record'
-  if (!acceptNewHostKeys) return 'refuse'
+  if (strict === 'yes' || !acceptNewHostKeys) return 'refuse'
   return strict === 'no' ? 'record-with-warning' : 'record'
 }
 

@@ -222,9 +222,28 @@ describe('known_hosts files and StrictHostKeyChecking (ssh2 transport)', () => {
     expect(warnings.join('\n')).toMatch(/StrictHostKeyChecking no .* --accept-new-host-keys/)
   })
 
+  it('StrictHostKeyChecking yes in the config wins over --accept-new-host-keys: refused, nothing written, the hint says why', async () => {
+    const file = knownHosts()
+    const error = await refusal(open(node('h'), hostConfig('  StrictHostKeyChecking yes\n', [file]), {acceptNewHostKeys: true}))
+    expect(error.kind).toBe('host-key-unknown')
+    expect(error.message).toMatch(/StrictHostKeyChecking yes/)
+    expect(error.hint).toMatch(/ssh-keyscan/)
+    expect(error.hint).not.toMatch(/rerun with --accept-new-host-keys/)
+    expect(readFileSync(file, 'utf8')).toBe('')
+  })
+
+  it('StrictHostKeyChecking ask (also what ssh -G says when the config is silent): --accept-new-host-keys is the answer', async () => {
+    const file = knownHosts()
+    const error = await refusal(open(node('h'), hostConfig('  StrictHostKeyChecking ask\n', [file])))
+    expect(error.kind).toBe('host-key-unknown')
+    expect(error.hint).toMatch(/rerun with --accept-new-host-keys/)
+    await open(node('h'), hostConfig('  StrictHostKeyChecking ask\n', [file]), {acceptNewHostKeys: true})
+    expect(readFileSync(file, 'utf8')).toMatch(/ssh-ed25519 /)
+  })
+
   it('decides new keys as the README says', () => {
     expect(['yes', 'ask', 'accept-new', 'no'].map((strict) => [decideNewHostKey(strict as 'yes', false), decideNewHostKey(strict as 'yes', true)])).toEqual([
-      ['refuse', 'record'],
+      ['refuse', 'refuse'],
       ['refuse', 'record'],
       ['record', 'record'],
       ['refuse', 'record-with-warning'],
@@ -308,6 +327,16 @@ describe('the openssh transport (the real ssh, one ControlMaster per node)', () 
     const shell = await open(node('oh', {user: 'root'}), opensshConfig(), {...options, acceptNewHostKeys: true})
     expect((await shell.run('echo recorded')).stdout).toBe('recorded\n')
     expect(readFileSync(file, 'utf8')).toMatch(/ssh-ed25519/)
+  })
+
+  it('StrictHostKeyChecking yes in the config: refused over openssh too, even with --accept-new-host-keys', async () => {
+    const file = knownHosts()
+    const config = configFile(`Host oh\n  HostName 127.0.0.1\n  Port {port}\n  IdentityFile ${rightKey}\n  IdentitiesOnly yes\n  StrictHostKeyChecking yes\n`)
+    const options = {transport: 'openssh' as const, sshBinary: sshWrapper, controlDirectory: controlDirectory(), knownHostsFlag: file, acceptNewHostKeys: true}
+    const error = await refusal(open(node('oh', {user: 'root'}), config, options))
+    expect(error.kind).toBe('host-key-unknown')
+    expect(error.hint).toMatch(/does not override StrictHostKeyChecking yes/)
+    expect(readFileSync(file, 'utf8')).toBe('')
   })
 
   it('reaches a node through an inventory jump: the jump node becomes its ProxyCommand (quoted and %-escaped)', async () => {
