@@ -3,10 +3,11 @@
 // certificate). node-a: an alias, agent key with IdentitiesOnly; node-lan: only through `ProxyCommand ssh
 // -W %h:%p bastion`; node-cert: a CA-signed host key and user certificates only (transport = openssh in
 // the inventory). `init` and `status` converge through all of them with no flag; the ssh2 transport
-// refuses node-cert before connecting and records no key. At the end the seed scenario comes back fresh,
+// refuses node-cert before connecting and records no key; the config's StrictHostKeyChecking yes wins over
+// --accept-new-host-keys. At the end the seed scenario comes back fresh,
 // as the files after this one expect it.
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -89,11 +90,25 @@ describe('wgfleet through the ssh config', () => {
   it('over ssh2, node-cert is refused before any connection, naming transport = openssh, and no key is recorded', async () => {
     const before = digest(OPERATOR_KNOWN_HOSTS)
     const r = await wgfleet(['status', '--json', '--transport', 'ssh2', '--accept-new-host-keys'], {timeoutMs: 120_000})
-    const doc = JSON.parse(r.stdout) as {nodes: Array<{name: string; reachable: boolean; problem?: {message: string}}>}
+    const doc = JSON.parse(r.stdout) as {nodes: Array<{name: string; reachable: boolean; error?: string}>}
     const cert = doc.nodes.find((node) => node.name === 'node-cert')!
     expect(cert.reachable).toBe(false)
-    expect(cert.problem?.message).toMatch(/transport = openssh/)
+    expect(cert.error).toMatch(/transport = openssh/)
     expect(digest(OPERATOR_KNOWN_HOSTS)).toBe(before)
+  })
+
+  it('StrictHostKeyChecking yes in the admin\'s config wins over --accept-new-host-keys: every new key refused, nothing recorded', async () => {
+    const empty = join(RUN_DIR, 'known_hosts.empty')
+    writeFileSync(empty, '')
+    const r = await wgfleet(['status', '--json', '--known-hosts', empty, '--accept-new-host-keys'], {timeoutMs: 120_000})
+    expect(r.code).toBe(1)
+    const doc = JSON.parse(r.stdout) as {nodes: Array<{name: string; reachable: boolean; errorKind?: string; hint?: string}>}
+    for (const name of NODES) {
+      const node = doc.nodes.find((n) => n.name === name)!
+      expect(node, name).toMatchObject({reachable: false, errorKind: 'host-key-unknown'})
+      expect(node.hint, name).toMatch(/does not override StrictHostKeyChecking yes/)
+    }
+    expect(readFileSync(empty, 'utf8')).toBe('')
   })
 
   it('init converges the three nodes with no flag (ssh2 through the agent and the ProxyCommand, openssh for the certificates)', async () => {
