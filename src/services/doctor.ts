@@ -11,7 +11,7 @@
  */
 import {isIP} from 'node:net'
 
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
@@ -51,7 +51,7 @@ export interface DoctorResult {
 }
 
 export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies = {}): Promise<DoctorResult> {
-  const fleet = await loadInventory(request.inventory)
+  const fleet = await loadFleet(request.inventory)
   const iface = fleet.network.interface
   const targets = pingTargets(fleet)
   const {plan, outcomes, names, refusals} = await readFleet(fleet, request, deps, {

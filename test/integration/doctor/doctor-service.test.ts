@@ -117,7 +117,7 @@ const deps = () => ({
   openShell: async (node: NodeSpec) => {
     opened.push(node.name)
     if (unreachable.has(node.name)) {
-      throw new SshError('unreachable', node.name, `cannot reach ${node.host}:${node.ssh.port}: connection refused`, {hint: `check that the host is up and sshd listens on port ${node.ssh.port}`})
+      throw new SshError('unreachable', node.name, `cannot reach ${node.host}:${node.ssh.port ?? 22}: connection refused`, {hint: `check that the host is up and sshd listens on port ${node.ssh.port ?? 22}`})
     }
     return hosts[node.name as Name].shell()
   },
