@@ -30,6 +30,18 @@ install_packages() {
         # shellcheck disable=SC2086
         if ! apt-get $apt_opts install -y --no-install-recommends "$@" >>"$log" 2>&1; then
           tail -n 15 "$log" >&2
+          # Release difference: Debian 11 (bullseye) packages no wireguard-go (bullseye-backports is gone),
+          # so on a kernel without the WireGuard module nothing in the release can run WireGuard. apt
+          # installs nothing when one package is missing: the host is left as it was.
+          case " $* " in
+            *" wireguard-go "*)
+              if grep -Eq "Unable to locate package wireguard-go|Package 'wireguard-go' has no installation candidate" "$log"; then
+                release=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}")
+                echo "error=the kernel ($(uname -r)) has no WireGuard module and ${release:-this release} packages no wireguard-go: boot a kernel with WireGuard (Linux 5.6 or later, or the release's own kernel) or upgrade the host to a release that packages wireguard-go (Debian 12 or later), then rerun"
+                exit 23
+              fi
+              ;;
+          esac
           echo "error=apt-get install $* failed"
           exit 20
         fi

@@ -49,6 +49,21 @@ describe('prepare.sh → prepareHost', () => {
     expect(readdirSync(box.outside('/etc/wireguard'))).toEqual(['wg0.key'])
   })
 
+  it('Debian 11 (no wireguard-go in the release): refused with what to do, nothing installed, no key made', async () => {
+    box.write('/etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nID=debian\nVERSION_ID="11"\n')
+    box.fakes.set('missing', 'wireguard-go\n')
+    const failure = await prepareHost(box.shell(), 'wg0', 'apt', ['wireguard-tools', 'wireguard-go']).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(failure).toBeInstanceOf(Error)
+    const message = (failure as Error).message
+    expect(message).toContain('has no WireGuard module and Debian GNU/Linux 11 (bullseye) packages no wireguard-go')
+    expect(message).toMatch(/boot a kernel with WireGuard .* or upgrade the host to a release that packages wireguard-go/)
+    expect(box.fakes.installed('wg')).toBe(false)
+    expect(readdirSync(box.outside('/etc/')).includes('wireguard') ? readdirSync(box.outside('/etc/wireguard')) : []).toEqual([])
+  })
+
   it('a key that exists is kept (never regenerated); its mode is put right', async () => {
     box.fakes.install('wg', 'wg-quick')
     box.write('/etc/wireguard/wg0.key', `${PRIVATE_KEY}\n`, 0o644)
