@@ -21,6 +21,8 @@ restore_forwarding() {
     echo "warning=net.ipv4.ip_forward left at ${now:-?}: no record of its value before wgfleet"
   elif [ "$now" = 0 ]; then
     echo "forward=off"
+  # Release difference: Debian 13 (trixie) ships no /etc/sysctl.conf (only /etc/sysctl.d and
+  # /usr/lib/sysctl.d); grep -s passes over the files a release lacks.
   elif wanted=$(grep -rlsE '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1' /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d | head -n1) && [ -n "$wanted" ]; then
     echo "forward=kept on ($wanted turns it on)"
   else
