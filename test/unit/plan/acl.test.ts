@@ -7,11 +7,13 @@
 import {describe, expect, it} from 'vitest'
 
 import {parseInventory} from '../../../src/inventory/index.js'
+import {diagnoseFleet} from '../../../src/judges/doctor/index.js'
 import {buildNodeStatus} from '../../../src/judges/status.js'
 import {buildMeshGraph, planFleet} from '../../../src/plan/index.js'
 import type {FleetPlan} from '../../../src/plan/model.js'
 import {ACL_INVENTORY} from '../../fixtures/acl-fleet.js'
 import {LAB_KEYS} from '../../fixtures/lab-fleet.js'
+import {healthyReadings, NAMES, outcomes} from '../doctor/fixtures.js'
 
 const plan = (text: string): FleetPlan => planFleet(parseInventory(text, '/srv/wg/inventory.ini'), {publicKeys: {...LAB_KEYS}})
 
@@ -98,5 +100,16 @@ describe('planFleet with [acl]', () => {
     const dump = nodeB.peers.map((peer) => ({publicKey: peer.publicKey!, presharedKey: false, endpoint: null, allowedIps: peer.allowedIps, latestHandshake: now - 5, rxBytes: 1, txBytes: 1, keepalive: 25}))
     const status = buildNodeStatus(nodeB, dump, now, 180, new Map(Object.entries(LAB_KEYS).map(([n, k]) => [k as string, n])))
     expect(status.peers.map((peer) => `${peer.name}:${peer.state}`)).toEqual(['node-a:ok', 'node-c:ok'])
+  })
+
+  it('doctor judges against the partial plan: a converged [acl] fleet has no finding; a disallowed peer left on an interface is unknown-peer', () => {
+    const p = planFleet(parseInventory(ACL_INVENTORY, '/srv/wg/inventory.ini'), {publicKeys: {...LAB_KEYS}}, {omitPeersWithoutKey: true})
+    expect(diagnoseFleet(p, outcomes(healthyReadings(p)), {names: NAMES})).toEqual([])
+    const readings = healthyReadings(p)
+    // node-b still has node-d from before the rules (a full-mesh config).
+    readings['node-b'].peers!.push({publicKey: LAB_KEYS['node-d'], presharedKey: false, endpoint: null, allowedIps: ['10.0.0.4/32'], latestHandshake: 0, rxBytes: 0, txBytes: 0, keepalive: 25})
+    const findings = diagnoseFleet(p, outcomes(readings), {names: NAMES})
+    expect(findings.map((f) => [f.node, f.check, f.severity])).toContainEqual(['node-b', 'unknown-peer', 'warning'])
+    expect(findings.some((f) => f.check === 'missing-peer')).toBe(false)
   })
 })
