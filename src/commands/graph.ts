@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {connectionFlags, inventoryFlag} from '../cli/flags.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
 import {chooseGraphFormat, GRAPH_FORMATS, renderGraph} from '../output/graph-view.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 
@@ -38,10 +38,7 @@ drawn (\`status\` is the health check).`
       inventory: flags.inventory,
       live: flags.live,
       staleAfterSeconds: flags['stale-after'],
-      concurrency: flags.concurrency,
-      connectTimeoutSeconds: flags['connect-timeout'],
-      knownHosts: flags['known-hosts'],
-      acceptNewHostKeys: flags['accept-new-host-keys'],
+      ...connectionSettingsOf(flags),
     })
     process.stdout.write(renderGraph(graph, format))
   }
