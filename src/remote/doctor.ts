@@ -4,6 +4,7 @@ import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import {oneOf, parseScriptOutput} from './output.js'
+import {hostsBlockOf} from './probe.js'
 import type {InterfaceLink} from './status.js'
 
 
@@ -56,6 +57,8 @@ export interface DoctorReading {
   pings: PingReading[]
   /** Targets not pinged: the script's time budget ran out first (a very large node, or slow pings). */
   pingsUnprobed: number
+  /** Digest of wgfleet's block in /etc/hosts (plan/hosts-file): `none`, `unknown` or 64 hex digits. */
+  hostsBlock?: string
 }
 
 export class DoctorOutputError extends WgfleetError {
@@ -122,6 +125,7 @@ export function parseDoctorOutput(text: string): DoctorReading {
     pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
     pingsUnprobed: int('ping_unprobed') ?? 0,
+    ...hostsBlockOf(one('hosts_block')),
   }
 }
 
