@@ -21,6 +21,8 @@ export interface NetworkSettings {
   /** DNS servers for every node (a node's own `dns` replaces it). */
   dns?: string[]
   topology: Topology
+  /** `doctor` warns about a node whose key is older than this many days (unset: no limit). */
+  keyMaxAgeDays?: number
 }
 
 /** Where to jump through: another inventory node, or an explicit user@host:port. */

@@ -17,6 +17,7 @@ import {
   checkInterfaceName,
   checkJump,
   checkKeepalive,
+  checkKeyMaxAgeDays,
   checkMtu,
   checkNodeReference,
   checkPath,
@@ -139,6 +140,8 @@ export function readNetwork(section: RawSection | undefined, problems: Problems)
   if (mtu !== undefined) settings.mtu = mtu
   const dns = reader.optional('dns', checkDnsServers)
   if (dns !== undefined) settings.dns = dns
+  const keyMaxAgeDays = reader.optional('key_max_age_days', checkKeyMaxAgeDays)
+  if (keyMaxAgeDays !== undefined) settings.keyMaxAgeDays = keyMaxAgeDays
   return {settings, network, lineOf: (key) => reader.lineOf(key)}
 }
 

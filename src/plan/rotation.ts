@@ -95,7 +95,9 @@ export function planRotation(input: RotationInput): RotationDecision {
 
   // Each reported key on its own (the key file and the interface differ mid-rotation): each must be the
   // pinned key or the candidate, and no other node's.
-  const withCandidate = {...pinned, [node]: {publicKey: old, pendingPublicKey: candidate}}
+  // (A candidate state holds for another node is not made pending here: key trust then names its holder.)
+  const heldElsewhere = input.nodes.some((n) => n !== node && Object.hasOwn(pinned, n) && [pinned[n]!.publicKey, pinned[n]!.pendingPublicKey].includes(candidate))
+  const withCandidate = {...pinned, [node]: {publicKey: old, ...(heldElsewhere ? {} : {pendingPublicKey: candidate})}}
   for (const key of new Set(reported)) {
     const trust = judgeKeys({nodes: input.nodes, pinned: withCandidate, reports: new Map([[node, {keyFile: key}]])})
     const refusal = trust.refusals.get(node)
