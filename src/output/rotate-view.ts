@@ -1,5 +1,5 @@
 /** Renderers of a RotateReport (rotate-key): the rotations, then the converge's table; or the --json document. */
-import type {RotateReport} from '../services/rotation-report.js'
+import type {RotateReport} from '../services/rotate-report.js'
 import {convergeToJson, renderConvergeText} from './converge-view.js'
 import {renderRotationLines, rotationsToJson} from './rotation-view.js'
 

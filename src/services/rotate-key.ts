@@ -10,7 +10,7 @@
 import {loadInventory} from '../inventory/index.js'
 import type {Fleet} from '../inventory/model.js'
 import {lockInventory} from '../lib/lock.js'
-import {UsageError, WgfleetError} from '../lib/errors.js'
+import {escapeInvisible, UsageError, WgfleetError} from '../lib/errors.js'
 import {planFleet} from '../plan/index.js'
 import {pendingRotations, planRotation, type RotationDecision, type RotationPlan} from '../plan/rotation.js'
 import {factsInState, openStateStore, stateDirFor, type FleetState, type StateStore} from '../state/state.js'
@@ -19,7 +19,8 @@ import type {RemoteShell} from '../tasks/remote-shell.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies, type ShellFactory} from './connections.js'
 import {convergeFleet} from './converge.js'
-import {rotateResult, type PeerMoveOutcome, type RotateReport, type RotationOutcome, type RotationStage} from './rotation-report.js'
+import type {PeerMoveOutcome, RotationOutcome, RotationStage} from './rotation-report.js'
+import {rotateResult, type RotateReport} from './rotate-report.js'
 
 export interface RotateKeyRequest extends ConnectionSettings {
   inventory: string
@@ -36,7 +37,9 @@ export function rotationTargets(nodeNames: readonly string[], nodes: readonly st
   if (all && nodes.length > 0) throw new UsageError('give NODE names or --all, not both', 'wgfleet rotate-key node-a node-b, or wgfleet rotate-key --all')
   if (!all && nodes.length === 0) throw new UsageError('no node to rotate', 'name the nodes (wgfleet rotate-key node-a), or give --all')
   const unknown = nodes.filter((n) => !nodeNames.includes(n))
-  if (unknown.length > 0) throw new UsageError(`${unknown.join(', ')}: no such node in the inventory`, `nodes: ${nodeNames.join(', ')}`)
+  if (unknown.length > 0) throw new UsageError(`${unknown.map((n) => JSON.stringify(escapeInvisible(n))).join(', ')}: no such node in the inventory`, `nodes: ${nodeNames.join(', ')}`)
+  const twice = nodes.filter((n, i) => nodes.indexOf(n) !== i)
+  if (twice.length > 0) throw new UsageError(`${[...new Set(twice)].join(', ')} given more than once`, 'name each node once')
   return all ? [...nodeNames] : nodeNames.filter((n) => nodes.includes(n))
 }
 
@@ -138,7 +141,8 @@ async function rotateNode(args: RotateNodeArgs): Promise<RotationOutcome> {
     const shell = await atStage('read', () => args.shellOf(name))
     const decide = async (generate: boolean): Promise<RotationDecision> => {
       const report = await atStage('read', () => readRotationKeys(shell, iface, generate))
-      return planRotation({node: name, nodes: fleet.nodes.map((n) => n.name), pinned: (await store.load()).nodes, report, requested: args.requested, plan: planOf(fleet, await store.load())})
+      const state = await store.load()
+      return planRotation({node: name, nodes: fleet.nodes.map((n) => n.name), pinned: state.nodes, report, requested: args.requested, plan: planOf(fleet, state)})
     }
     let decision = await decide(false)
     if (decision.kind === 'generate') {

@@ -1,11 +1,8 @@
 /**
- * Typed results of `wgfleet rotate-key` (and of the pending rotations `init` finishes first): one outcome
- * per rotated node, then the converge that writes every config to match. Words live in
- * output/rotate-view.ts.
+ * Typed results of key rotations: one outcome per rotated node (rotate-key's, and the pending rotations
+ * `init` finishes first). Words live in output/rotation-view.ts.
  */
 import type {KeyRefusal} from '../plan/index.js'
-import type {Outcome} from '../lib/exit-codes.js'
-import type {ConvergeReport} from './converge-report.js'
 
 /** Where a failed rotation stopped (before `switch`, nothing live changed but extra peer entries). */
 export type RotationStage = 'read' | 'preflight' | 'add' | 'switch' | 'move' | 'commit'
@@ -43,18 +40,3 @@ export type RotationOutcome =
       newPublicKey?: string
       peers: PeerMoveOutcome[]
     }
-
-export interface RotateReport {
-  result: Outcome
-  rotations: RotationOutcome[]
-  /** The converge after the rotations (absent when none got as far as the switch... and none ran). */
-  converge?: ConvergeReport
-}
-
-/** ok: every rotation done and the converge ok; failed: nothing rotated; else partial. */
-export function rotateResult(rotations: RotationOutcome[], converge?: ConvergeReport): Outcome {
-  const failed = rotations.filter((r) => r.result === 'failed' || (r.result === 'rotated' && r.peers.some((p) => p.result !== 'moved'))).length
-  if (failed === 0 && (converge === undefined || converge.result === 'ok')) return 'ok'
-  if (failed === rotations.length && rotations.length > 0 && rotations.every((r) => r.result === 'failed')) return 'failed'
-  return 'partial'
-}

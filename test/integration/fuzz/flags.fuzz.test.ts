@@ -63,6 +63,7 @@ const NON_CONNECTING = new Set(['plan'])
 const VALID_INVOCATION: Record<string, {args: string[]; flags: Record<string, string>}> = {
   'add-node': {args: ['node-e'], flags: {host: '127.0.0.1'}},
   'remove-node': {args: ['node-d'], flags: {}},
+  'rotate-key': {args: ['node-b'], flags: {}},
 }
 
 function validInvocation(command: ManifestCommand): {args: string[]; flags: Record<string, string>} {
@@ -201,6 +202,11 @@ const SPECIFIC_DAMAGE: Record<string, Damage[]> = {
     ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NAME ${JSON.stringify(name)}`, args: [name]})),
     {label: 'node-c, which node-d jumps through', args: ['node-c']},
     {label: 'node-a, the relay and node-b\'s exit', args: ['node-a']},
+  ],
+  'rotate-key': [
+    {label: 'no NODE and no --all', args: []},
+    {label: 'NODE and --all', extra: ['--all']},
+    ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NODE ${JSON.stringify(name)}`, args: [name]})),
   ],
   status: [
     {label: '--stale-after -5', extra: ['--stale-after', '-5']},
