@@ -13,7 +13,10 @@ import {beforeEach, describe, expect, it} from 'vitest'
 import {loadInventory} from '../../../src/inventory/index.js'
 import type {Fleet, NodeSpec} from '../../../src/inventory/model.js'
 import {loadScript} from '../../../src/remote/scripts.js'
-import {finishPendingRotations, rotateNodes, rotationTargets} from '../../../src/services/rotate-key.js'
+import {finishPendingRotations, rotateNodes, rotationTargets, runRotateKey} from '../../../src/services/rotate-key.js'
+import {lockInventory} from '../../../src/lib/lock.js'
+import {LockedError} from '../../../src/lib/errors.js'
+import {stateDirFor} from '../../../src/state/state.js'
 import {openStateStore, type StateStore} from '../../../src/state/state.js'
 import type {ExecResult, RemoteShell} from '../../../src/tasks/remote-shell.js'
 import {LAB_INVENTORY, LAB_KEYS, SPARE_KEY} from '../../fixtures/lab-fleet.js'
@@ -184,6 +187,23 @@ describe('rotationTargets', () => {
       } catch (error) {
         expect((error as {exitCode: number}).exitCode).toBe(2)
       }
+    }
+  })
+})
+
+describe('runRotateKey', () => {
+  it('takes the inventory\'s lock like init: another run holding it → refused at once (exit 1), no host contacted', async () => {
+    const unlock = await lockInventory(fleet.file, stateDirFor(fleet.dir))
+    let opened = 0
+    try {
+      const run = runRotateKey(
+        {inventory: fleet.file, nodes: ['node-b'], all: false, concurrency: 10, verifyTimeoutSeconds: 5, silent: true, connectTimeoutSeconds: 5, acceptNewHostKeys: false},
+        {openShell: async (node) => (opened++, shellOf(node))},
+      )
+      await expect(run).rejects.toBeInstanceOf(LockedError)
+      expect(opened).toBe(0)
+    } finally {
+      await unlock()
     }
   })
 })
