@@ -9,7 +9,7 @@ import {escapeInvisible} from '../lib/errors.js'
 import {homedir} from 'node:os'
 import {isIPv6 as isNodeIPv6} from 'node:net'
 import {isAbsolute, join, normalize, resolve} from 'node:path'
-import type {JumpSpec, Topology} from './model.js'
+import {SSH_TRANSPORTS, type JumpSpec, type SshTransport, type Topology} from './model.js'
 import {formatIPv4, type IPv4Network, isIPv4, maskAddress, networkOf, parseIPv4} from './ipv4.js'
 import {interfaceNameProblem, type InterfaceNameProblem} from '../wireguard/interface-name.js'
 
@@ -170,6 +170,14 @@ function parseWholeNumber(text: string): number | undefined {
   return /^(0|[1-9][0-9]{0,8})$/.test(text) ? Number(text) : undefined
 }
 
+export function checkTransport(text: string): Checked<SshTransport> {
+  if ((SSH_TRANSPORTS as readonly string[]).includes(text)) return ok(text as SshTransport)
+  return bad(
+    `${show(text)} is not a transport`,
+    'transport is ssh2 (wgfleet\'s own SSH client, the default) or openssh (your `ssh` binary: needed for OpenSSH certificates)',
+  )
+}
+
 export function checkPort(text: string): Checked<number> {
   const port = parseWholeNumber(text)
   if (port === undefined || port < 1 || port > 65535) {
@@ -212,6 +220,14 @@ export function checkBoolean(text: string): Checked<boolean> {
   if (text === 'true') return ok(true)
   if (text === 'false') return ok(false)
   return bad(`${show(text)} is not a boolean`, 'write true or false (lowercase)')
+}
+
+const DOMAIN = /^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/
+
+/** A DNS suffix for the names in /etc/hosts: lowercase labels, dot-separated (`wg`, `mesh.example`). */
+export function checkDomain(text: string): Checked<string> {
+  if (DOMAIN.test(text)) return ok(text)
+  return bad(`${show(text)} is not a domain`, 'lowercase labels of a-z 0-9 - separated by dots, e.g. wg or mesh.example (no leading or trailing dot)')
 }
 
 export function checkTopology(text: string): Checked<Topology> {

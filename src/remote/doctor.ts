@@ -4,6 +4,7 @@ import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import {oneOf, parseScriptOutput} from './output.js'
+import {hostsBlockOf} from './probe.js'
 import type {InterfaceLink} from './status.js'
 
 
@@ -54,6 +55,10 @@ export interface DoctorReading {
   /** 'yes' pings ran; 'no' no ping tool; 'skipped' (interface not up); null when no targets were given. */
   pingTool: 'yes' | 'no' | 'skipped' | null
   pings: PingReading[]
+  /** Targets not pinged: the script's time budget ran out first (a very large node, or slow pings). */
+  pingsUnprobed: number
+  /** Digest of wgfleet's block in /etc/hosts (plan/hosts-file): `none`, `unknown` or 64 hex digits. */
+  hostsBlock?: string
 }
 
 export class DoctorOutputError extends WgfleetError {
@@ -119,6 +124,8 @@ export function parseDoctorOutput(text: string): DoctorReading {
     },
     pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
+    pingsUnprobed: int('ping_unprobed') ?? 0,
+    ...hostsBlockOf(one('hosts_block')),
   }
 }
 

@@ -11,11 +11,12 @@
  */
 import {isIP} from 'node:net'
 
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {diagnoseFleet, doctorExitCode, type Finding} from '../judges/doctor/index.js'
+import {endpointHost} from '../judges/doctor/model.js'
 import {describeKeyRefusal} from '../judges/key-refusal.js'
 import {parseDoctorOutput} from '../remote/doctor.js'
 import type {ConnectionSettings, FleetDependencies} from './connections.js'
@@ -25,9 +26,12 @@ import {openStateStore} from '../state/state.js'
 
 /**
  * One exec: ip, wg, systemctl, a few firewall-cmd calls (about a second each) and the pings (16 targets at
- * a time, at most 2 s each). A minute is plenty unless the host is in trouble.
+ * a time, at most 2 s each, none started after DOCTOR_PING_BUDGET_SECONDS). A minute is plenty unless the
+ * host is in trouble.
  */
 export const DOCTOR_STEP_TIMEOUT_MS = 60_000
+/** Seconds into doctor.sh after which it starts no more pings (well inside the step timeout). */
+export const DOCTOR_PING_BUDGET_SECONDS = 20
 
 /** What doctor.sh accepts as a ping target (and what `ping` cannot take for an option). */
 const HOST = /^[A-Za-z0-9.:][A-Za-z0-9.:-]*$/
@@ -49,12 +53,14 @@ export interface DoctorResult {
 }
 
 export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies = {}): Promise<DoctorResult> {
-  const fleet = await loadInventory(request.inventory)
+  const fleet = await loadFleet(request.inventory)
   const iface = fleet.network.interface
   const targets = pingTargets(fleet)
   const {plan, outcomes, names, refusals} = await readFleet(fleet, request, deps, {
     script: 'doctor',
-    args: (node) => [iface, String(node.port), ...(targets.get(node.name) ?? [])],
+    // The targets on stdin (a node of 1,000 peers has 2,000: too many for one command line).
+    args: (node) => [iface, String(node.port), String(targets.get(node.name)?.length ?? 0), String(DOCTOR_PING_BUDGET_SECONDS)],
+    input: (node) => [...(targets.get(node.name) ?? []), 'end'].join('\n') + '\n',
     timeoutMs: DOCTOR_STEP_TIMEOUT_MS,
     parse: parseDoctorOutput,
     reportedKey: (reading) => ({keyFile: reading.keyFilePublicKey, interface: reading.publicKey}),
@@ -79,28 +85,39 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
 
 /**
  * doctor.sh's ping targets for every node: its direct peers' endpoint hosts (`u:HOST`, underlay) and
- * overlay addresses (`o:ADDR`) — the fleet's own hosts, nothing else.
+ * overlay addresses (`o:ADDR`) — the fleet's own hosts, nothing else. At most PING_TARGETS_PER_KIND of
+ * each kind per node: every target costs the host a few processes and its peer the pings (at 100 nodes,
+ * probing all of them cost the lab's hosts 175 CPU-seconds per doctor run). Past that, each node takes a
+ * different window of its peers (node i starts at i × the bound), so the fleet as a whole still probes
+ * every peer, from several nodes.
  */
+export const PING_TARGETS_PER_KIND = 16
+
 export function pingTargets(fleet: Fleet): Map<string, string[]> {
   const out = new Map<string, string[]>()
+  let index = 0
   for (const {node, peers} of planLinks(fleet)) {
-    const list: string[] = []
+    const offset = index++ * PING_TARGETS_PER_KIND
+    // A Set: `includes` on the list made this O(N²) per node, O(N³) for the fleet.
+    const underlay = new Set<string>()
     for (const {peer} of peers) {
       const endpoint = endpointOf(peer)
       if (endpoint !== null) {
         const host = endpointHost(endpoint)
-        if (HOST.test(host) && !list.includes(`u:${host}`)) list.push(`u:${host}`)
+        if (host !== null && HOST.test(host)) underlay.add(`u:${host}`)
       }
     }
-    for (const {peer} of peers) if (isIP(peer.address) === 4) list.push(`o:${peer.address}`)
-    out.set(node.name, list)
+    const overlay = peers.flatMap(({peer}) => (isIP(peer.address) === 4 ? [`o:${peer.address}`] : []))
+    out.set(node.name, [...window([...underlay], offset), ...window(overlay, offset)])
   }
   return out
 }
 
-function endpointHost(endpoint: string): string {
-  const v6 = /^\[([^\]]+)\]:\d+$/.exec(endpoint)
-  return v6 ? v6[1]! : endpoint.slice(0, endpoint.lastIndexOf(':'))
-}
 
 /** One connection, one exec; the shell is closed at once (a large fleet must not hold every connection). */
+
+/** At most PING_TARGETS_PER_KIND of `items`, from `offset` on (wrapping), in their order; all when fewer. */
+function window(items: string[], offset: number): string[] {
+  if (items.length <= PING_TARGETS_PER_KIND) return items
+  return Array.from({length: PING_TARGETS_PER_KIND}, (_, k) => items[(offset + k) % items.length]!)
+}

@@ -7,7 +7,7 @@
  * Orchestration only: plan/rotation decides each step from state and what the node reports (key trust
  * through plan/key-trust), tasks/rotate-steps runs it on the hosts.
  */
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
 import {lockInventory} from '../lib/lock.js'
 import {escapeInvisible, UsageError, WgfleetError} from '../lib/errors.js'
@@ -44,7 +44,7 @@ export function rotationTargets(nodeNames: readonly string[], nodes: readonly st
 }
 
 export async function runRotateKey(request: RotateKeyRequest, deps: FleetDependencies = {}): Promise<RotateReport> {
-  const fleet = await loadInventory(request.inventory)
+  const fleet = await loadFleet(request.inventory)
   const requested = rotationTargets(fleet.nodes.map((n) => n.name), request.nodes, request.all)
   const unlock = await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   const shells = shellPoolFor(fleet, request, deps)

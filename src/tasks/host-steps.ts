@@ -136,14 +136,18 @@ export async function verifyHandshakes(
   timeoutSeconds: number,
   finish = false,
 ): Promise<HandshakeReading> {
-  const argv = [checkIface(iface), String(timeoutSeconds), finish ? 'yes' : 'no']
+  const argv = [checkIface(iface), String(timeoutSeconds), finish ? 'yes' : 'no', String(peers.length)]
+  const lines: string[] = []
   for (const peer of peers) {
     if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new BugError('unvalidated peer')
     if (!VERIFY_MODES.has(peer.mode)) throw new BugError(`unknown verify mode ${JSON.stringify(peer.mode)}`)
-    argv.push(peer.publicKey, peer.address, peer.mode)
+    lines.push(`${peer.publicKey} ${peer.address} ${peer.mode}\n`)
   }
+  lines.push('end\n')
   const result = await shell.run(loadScript('verify'), argv, {
     privileged: true,
+    // On stdin, not the command line: the peer list of a large node passes Linux's per-argument limit.
+    input: lines.join(''),
     timeoutMs: timeoutSeconds * 1000 + STEP_TIMEOUTS.verifyGraceMs,
   })
   if (result.code !== 0) throw scriptFailure('verifying handshakes', result)
@@ -164,4 +168,14 @@ export function parseHandshakes(stdout: string): HandshakeReading {
     if (k === 'verified') verified.add(key)
   }
   return {now, latest, verified, warnings}
+}
+
+/** hosts.sh: wgfleet's block of /etc/hosts written (or taken out) as plan/hosts-file decided. */
+export async function writeHostsBlock(shell: RemoteShell, iface: string, action: 'write' | 'remove', block: string): Promise<'written' | 'removed' | 'unchanged'> {
+  const input = action === 'write' ? block : ''
+  const result = await shell.run(loadScript('hosts'), [checkIface(iface), action, String(Buffer.byteLength(input, 'utf8'))], {input, timeoutMs: STEP_TIMEOUTS.probe})
+  if (result.code !== 0) throw scriptFailure('updating /etc/hosts', result)
+  const done = parseKeyValues(result.stdout).find(([key]) => key === 'hosts')?.[1]
+  if (done !== 'written' && done !== 'removed' && done !== 'unchanged') throw new NodeFailure('hosts.sh did not say what it did')
+  return done
 }

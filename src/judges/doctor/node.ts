@@ -1,6 +1,7 @@
 /** Checks of one node on its own: reachability, the interface, its unit, config drift, path MTU. */
 import {type Add, type Finding, type NodeView, SOURCE_TEXT, type Source, endpointHost, endpointHostIsIp, intOf, normalizeRange, sameEndpoint, sameSet} from './model.js'
 import {type KeyNames, type NodeProblem} from '../status.js'
+import {decideHosts} from '../../plan/hosts-file.js'
 export function unreachableFinding(node: string, problem: NodeProblem): Finding {
   const ssh = !['script-failed', 'bad-output', 'output-too-large', 'error'].includes(problem.kind)
   return {
@@ -148,6 +149,19 @@ export function checkDrift(view: NodeView, iface: string, names: KeyNames, add: 
   })
 }
 
+/** Peer names by endpoint host and by overlay address (the first peer listed wins, as `find` did). */
+function peerNamesByHost(peers: NodeView['plan']['peers']): {underlay: Map<string, string>; overlay: Map<string, string>} {
+  const underlay = new Map<string, string>()
+  const overlay = new Map<string, string>()
+  for (const p of peers) {
+    const host = endpointHost(p.endpoint)
+    if (host !== null && !underlay.has(host)) underlay.set(host, p.name)
+    const first = p.allowedIps[0]
+    if (first?.endsWith('/32') && !overlay.has(first.slice(0, -3))) overlay.set(first.slice(0, -3), p.name)
+  }
+  return {underlay, overlay}
+}
+
 /**
  * Don't-fragment pings: a big one (a full-size tunnel packet) failing while a small one gets through
  * means the path cannot carry the interface's MTU. Suggested MTU: the path MTU ping reported minus the
@@ -157,10 +171,12 @@ export function checkPathMtu(view: NodeView, add: Add): void {
   const {plan, reading} = view
   const node = plan.name
   const byPeer = new Map<string, {peer: string; kinds: string[]; suggest: number | null}>()
+  // Indexed once (a find per failing ping was O(peers) each: O(N²) per node when a whole path is too small).
+  let byHost: {underlay: Map<string, string>; overlay: Map<string, string>} | undefined
   for (const ping of reading.pings) {
     if (ping.big !== 'fail' || ping.small !== 'ok') continue
-    const peer = plan.peers.find((p) => (ping.kind === 'underlay' ? endpointHost(p.endpoint) === ping.host : p.allowedIps[0] === `${ping.host}/32`))
-    const name = peer?.name ?? ping.host
+    byHost ??= peerNamesByHost(plan.peers)
+    const name = (ping.kind === 'underlay' ? byHost.underlay : byHost.overlay).get(ping.host) ?? ping.host
     const item = byPeer.get(name) ?? {peer: name, kinds: [], suggest: null}
     item.kinds.push(ping.kind === 'underlay' ? `over the underlay to ${ping.host}` : `through the tunnel to ${ping.host}`)
     if (ping.kind === 'underlay' && ping.pathMtu !== null) {
@@ -182,4 +198,24 @@ export function checkPathMtu(view: NodeView, add: Add): void {
       fix: `set \`mtu = ${n}\` in [network] of the inventory, then \`wgfleet init\``,
     })
   }
+}
+
+/** wgfleet's block of /etc/hosts is as planned (hosts_file): a host that reports its digest only. */
+export function checkHostsFile(view: NodeView, add: Add): void {
+  const {plan, reading} = view
+  if (reading.hostsBlock === undefined || reading.hostsBlock === 'unknown') return
+  const action = decideHosts(reading.hostsBlock, plan.hostsBlock)
+  if (action === 'none') return
+  add({
+    node: plan.name,
+    severity: 'warning',
+    check: 'hosts-file-drift',
+    message:
+      action === 'write'
+        ? reading.hostsBlock === 'none'
+          ? "/etc/hosts has no block of the fleet's names (hosts_file = true)"
+          : "wgfleet's block in /etc/hosts differs from the inventory's names (edited by hand, or the fleet changed since)"
+        : "/etc/hosts still has wgfleet's block of names, but the inventory no longer asks for one (hosts_file)",
+    fix: '`wgfleet init` (writes or removes the block; no other line of /etc/hosts is touched)',
+  })
 }

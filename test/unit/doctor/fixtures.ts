@@ -95,6 +95,7 @@ export function healthyReading(node: NodePlan): DoctorReading {
         ? {state: 'running', defaultZone: 'public', interfaceZone: '', runtime: zone('public'), permanent: zone('public'), interfaceZoneRuntime: null}
         : {state: 'absent', defaultZone: '', interfaceZone: '', runtime: null, permanent: null, interfaceZoneRuntime: null},
     pingTool: 'yes',
+    pingsUnprobed: 0,
     pings: [
       ...node.peers.filter((p) => p.endpoint !== null).map((p) => ({kind: 'underlay' as const, host: p.endpoint!.split(':')[0]!, size: 1452, big: 'ok' as const, small: null, pathMtu: null})),
       ...node.peers.map((p) => ({kind: 'overlay' as const, host: p.allowedIps[0]!.replace('/32', ''), size: 1392, big: 'ok' as const, small: null, pathMtu: null})),

@@ -96,6 +96,10 @@ describe('[network]', () => {
     {name: 'port not a number', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nport = wg'), at: 'port', key: 'port', message: /`wg` is not a port number/},
     {name: 'keepalive too large', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nkeepalive = 70000'), at: 'keepalive', key: 'keepalive', message: /not a keepalive interval/, hint: /0 \(off\)/},
     {name: 'mtu too small', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nmtu = 100'), at: 'mtu', key: 'mtu', message: /not a usable MTU/},
+    {name: 'hosts_file not a boolean', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nhosts_file = yes'), at: 'hosts_file', key: 'hosts_file', message: /`yes` is not a boolean/, hint: /true or false/},
+    {name: 'domain with a trailing dot', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nhosts_file = true\ndomain = wg.'), at: 'domain', key: 'domain', message: /`wg\.` is not a domain/, hint: /lowercase labels/},
+    {name: 'domain with a space', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nhosts_file = true\ndomain = wg example'), at: 'domain', key: 'domain', message: /is not a domain/},
+    {name: 'domain without hosts_file', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\ndomain = wg'), at: 'domain', key: 'domain', message: /`hosts_file` is not true/, hint: /hosts_file = true/},
     {name: 'unknown topology', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\ntopology = star'), at: 'topology', key: 'topology', message: /`star` is not a topology/, hint: /mesh.*hub/},
     {name: 'dns separated by spaces', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\ndns = 10.0.0.1 1.1.1.1'), at: 'dns', key: 'dns', message: /is not an IP address/, hint: /separate servers with commas/},
     {name: 'dns by name', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\ndns = ns1.example.com'), at: 'dns', key: 'dns', message: /not an IP address/},
@@ -199,6 +203,8 @@ describe('unknown keys', () => {
     {name: 'ssh_user in [ssh]', text: withSections('[ssh]\nssh_user = deploy\n'), at: 'ssh_user', section: 'ssh', key: 'ssh_user', message: /did you mean `user`\?/},
     {name: 'nothing close', text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\ncolour = blue'), at: 'colour', key: 'colour', message: /^[^?]*unknown key `colour`$/},
     {name: 'keys are case-sensitive', text: replacing('host = 203.0.113.2', 'Host = 203.0.113.2'), at: 'Host', key: 'Host', message: /did you mean `host`\?/},
+    {name: 'a transport that is not one', text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\ntransport = libssh'), at: 'transport', key: 'transport', message: /`libssh` is not a transport/, hint: /ssh2 .*openssh/},
+    {name: 'ssh_config spelling', text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\nUserKnownHostsFile = kh'), at: 'UserKnownHostsFile', key: 'UserKnownHostsFile', message: /did you mean `known_hosts`\?/},
   ])
 })
 
