@@ -11,6 +11,7 @@
 import {access, constants, stat} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
+import type {Fleet} from '../inventory/model.js'
 import {loadFleet} from './fleet-loader.js'
 import {BugError, UsageError, WgfleetError} from '../lib/errors.js'
 import {openStateStore, writeAtomically} from '../state/state.js'
@@ -46,6 +47,12 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   }
   const fleet = await loadFleet(request.inventory)
   if (request.node !== undefined) nodeNamed(fleet, request.node, '--node')
+  const status = await readFleetStatus(fleet, request, deps)
+  return {status, exitCode: statusExitCode(status)}
+}
+
+/** Read every node once (status.sh) and judge each peer against the plan: what `status` (and `graph --live`) show. */
+export async function readFleetStatus(fleet: Fleet, request: Omit<StatusRequest, 'inventory'>, deps: StatusDependencies = {}): Promise<FleetStatus> {
   const iface = fleet.network.interface
   const {plan, outcomes, names} = await readFleet(fleet, request, deps, {
     script: 'status',
@@ -64,9 +71,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   const now = (deps.clock ?? Date.now)()
   const ages = keyAges(fleet.nodes.map((n) => n.name), (await openStateStore(fleet.dir).load()).nodes, now)
   for (const node of nodes) node.keyAge = ages.get(node.name) ?? null
-  const checkedAt = Math.floor(now / 1000)
-  const status = buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt})
-  return {status, exitCode: statusExitCode(status)}
+  return buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt: Math.floor(now / 1000)})
 }
 
 /**

@@ -66,6 +66,8 @@ const VALID_INVOCATION: Record<string, {args: string[]; flags: Record<string, st
   'add-node': {args: ['node-e'], flags: {host: '127.0.0.1'}},
   'remove-node': {args: ['node-d'], flags: {}},
   'rotate-key': {args: ['node-b'], flags: {}},
+  // Without --live, graph connects nowhere.
+  graph: {args: ['--live'], flags: {}},
 }
 
 function validInvocation(command: ManifestCommand): {args: string[]; flags: Record<string, string>} {
@@ -213,6 +215,10 @@ const SPECIFIC_DAMAGE: Record<string, Damage[]> = {
     {label: 'no NODE and no --all', args: []},
     {label: 'NODE and --all', extra: ['--all']},
     ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NODE ${JSON.stringify(name)}`, args: [name]})),
+  ],
+  graph: [
+    {label: '--json --format dot', extra: ['--json', '--format', 'dot'], noJson: true, checkAsJson: true},
+    {label: '--format mermaid --json', extra: ['--format', 'mermaid', '--json'], noJson: true, checkAsJson: true},
   ],
   status: [
     {label: '--stale-after -5', extra: ['--stale-after', '-5']},
