@@ -40,7 +40,7 @@ export async function interfaceIdentity(node: string, iface = 'wg0'): Promise<st
   return r.stdout.trim()
 }
 
-/** The ordered pairs of NODES that do not ping over the overlay (ADDRESSES: node → overlay address). */
+/** Every ordered pair of NODES that does not ping over the overlay (2 pings each; c ↔ d go through the relay). */
 export async function overlayPingFailures(nodes: readonly string[], addresses: Record<string, string>): Promise<string[]> {
   const failures: string[] = []
   for (const from of nodes) {

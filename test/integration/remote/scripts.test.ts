@@ -13,7 +13,7 @@ import {loadLib, loadScript, type ScriptName} from '../../../src/remote/scripts.
 import {BASH} from '../../helpers/host-fakes.js'
 
 const REMOTE = fileURLToPath(new URL('../../../src/remote/', import.meta.url))
-const SCRIPTS: ScriptName[] = ['probe', 'prepare', 'apply', 'verify', 'status', 'teardown', 'doctor', 'hosts']
+const SCRIPTS: ScriptName[] = ['probe', 'prepare', 'apply', 'verify', 'status', 'teardown', 'doctor', 'hosts', 'rotate']
 
 describe('host scripts', () => {
   it('every .sh file beside lib.sh is a script wgfleet sends', () => {
