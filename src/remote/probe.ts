@@ -1,4 +1,5 @@
 /** Parser of what probe.sh prints, into a typed HostProbe (pure). */
+import {FIREWALL_BLOCKS, parseFirewallListings, type FirewalldReading, type UfwReading} from '../firewall/listings.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 
 export interface HostProbe {
@@ -11,14 +12,9 @@ export interface HostProbe {
   kernelWireguard: boolean
   systemd: boolean
   epel: boolean
-  ufw: 'absent' | 'inactive' | 'active'
-  /** `N/udp` rules ufw allows. */
-  ufwAllowed: string[]
-  ufwRoutes: boolean
-  firewalld: 'absent' | 'stopped' | 'running'
-  firewalldPorts: string[]
-  firewalldPermanentPorts: string[]
-  firewalldInterfaceZone: string
+  /** The raw firewall listings (judged by src/firewall/verdict.ts, as doctor's are). */
+  ufw: UfwReading
+  firewalld: FirewalldReading
   ipForward: boolean
   forwardFile: boolean
   uplink?: string
@@ -44,21 +40,22 @@ export interface HostProbe {
 
 export class ProbeParseError extends Error {}
 
+const BLOCKS = new Set<string>(['config', 'peers', ...FIREWALL_BLOCKS])
+
 export function parseProbeOutput(text: string): HostProbe {
   const values = new Map<string, string>()
-  const multi = new Map<string, string[]>()
   const osLines: string[] = []
   const blocks: Record<string, string[]> = {}
   let block: string | null = null
   for (const line of text.split('\n')) {
     if (block) {
       if (line === `--- end ${block}`) block = null
-      else blocks[block].push(line)
+      else blocks[block]!.push(line)
       continue
     }
-    const start = /^--- (config|peers)$/.exec(line)
-    if (start) {
-      block = start[1]
+    const start = /^--- (.+)$/.exec(line)
+    if (start && BLOCKS.has(start[1]!)) {
+      block = start[1]!
       blocks[block] = []
       continue
     }
@@ -71,7 +68,6 @@ export function parseProbeOutput(text: string): HostProbe {
     const key = line.slice(0, eq)
     const value = line.slice(eq + 1)
     values.set(key, value)
-    multi.set(key, [...(multi.get(key) ?? []), value])
   }
   if (!values.has('pkg') || !values.has('now')) throw new ProbeParseError('probe output is incomplete (the probe script did not finish)')
 
@@ -80,7 +76,6 @@ export function parseProbeOutput(text: string): HostProbe {
     const v = values.get(key)
     return v ? v : undefined
   }
-  const list = (key: string) => (values.get(key) ?? '').split(/\s+/).filter(Boolean)
   const pkg = values.get('pkg')
   return {
     os: parseOsRelease(osLines.join('\n')),
@@ -91,13 +86,7 @@ export function parseProbeOutput(text: string): HostProbe {
     kernelWireguard: yes('kernel_wireguard'),
     systemd: values.get('init') === 'systemd',
     epel: yes('epel'),
-    ufw: oneOf(values.get('ufw'), ['absent', 'inactive', 'active'] as const, 'absent'),
-    ufwAllowed: multi.get('ufw.allow') ?? [],
-    ufwRoutes: yes('ufw.route'),
-    firewalld: oneOf(values.get('firewalld'), ['absent', 'stopped', 'running'] as const, 'absent'),
-    firewalldPorts: list('firewalld.ports'),
-    firewalldPermanentPorts: list('firewalld.permanent_ports'),
-    firewalldInterfaceZone: values.get('firewalld.iface_zone') ?? '',
+    ...parseFirewallListings((key) => values.get(key), (name) => blocks[name]),
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
     uplink: opt('uplink'),
@@ -116,10 +105,6 @@ export function parseProbeOutput(text: string): HostProbe {
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
     peerDump: blocks.peers ? blocks.peers.join('\n') : undefined,
   }
-}
-
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
-  return allowed.includes(value as T) ? (value as T) : fallback
 }
 
 /** `key=value` lines of prepare.sh / apply.sh / verify.sh output. */

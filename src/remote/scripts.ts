@@ -11,10 +11,14 @@ export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | '
 const here = dirname(fileURLToPath(import.meta.url))
 const cache = new Map<ScriptName, string>()
 
+/** Shell functions a script uses, put in front of it: the firewall listings probe and doctor both print. */
+const FUNCTIONS: Partial<Record<ScriptName, string[]>> = {probe: ['firewall-listings'], doctor: ['firewall-listings']}
+
 export function loadScript(name: ScriptName): string {
   let text = cache.get(name)
   if (text === undefined) {
-    text = readFileSync(join(here, `${name}.sh`), 'utf8')
+    const read = (file: string) => readFileSync(join(here, `${file}.sh`), 'utf8')
+    text = [...(FUNCTIONS[name] ?? []).map(read), read(name)].join('\n')
     cache.set(name, text)
   }
   return text

@@ -1,22 +1,20 @@
 /** Checks across nodes: the firewall of a node whose peers cannot reach it, and handshakes nothing else explains. */
-import {portVerdict} from '../../firewall/verdict.js'
+import {actionCommands} from '../../firewall/actions.js'
 import {type Add, type Finding, NODE_BLOCKERS, type NodeView, PAIR_BLOCKERS, type Trouble, formatAge} from './model.js'
 import {type FleetPlan} from '../../plan/model.js'
 export function checkFirewalls(views: ReadonlyMap<string, NodeView>, troubles: readonly Trouble[], add: Add): void {
   for (const view of views.values()) {
-    const {plan: nodePlan, reading} = view
+    const {plan: nodePlan, reading, firewall: verdict} = view
     const node = nodePlan.name
     const port = reading.listenPort ?? nodePlan.listenPort
-    const verdict = portVerdict(reading, port)
-    if (!verdict || verdict.state === 'open') continue
+    if (verdict.firewall === null || verdict.port === 'open') continue
     const dialed = nodePlan.endpoint !== null
     const failing = troubles.filter((t) => t.node === node || t.peer === node).map((t) => (t.node === node ? t.peer : t.node))
     const peersFailing = [...new Set(failing)]
-    const fix =
-      verdict.firewall === 'ufw'
-        ? `on ${node}: \`ufw allow ${port}/udp\``
-        : `on ${node}: \`firewall-cmd --permanent --add-port=${port}/udp && firewall-cmd --reload\``
-    if (verdict.state === 'closed') {
+    // The fix is what init would run (the verdict's port actions).
+    const commands = verdict.actions.filter((a) => a.kind === 'ufw-allow' || a.kind === 'firewalld-port').flatMap(actionCommands)
+    const fix = `on ${node}: \`${commands.join(' && ')}\` (or \`wgfleet init\`)`
+    if (verdict.port === 'closed') {
       if (!dialed && peersFailing.length === 0) continue // a NAT-ed node dials out; replies come back as established traffic
       const what = verdict.firewall === 'ufw' ? `ufw is active and does not allow ${port}/udp` : `firewalld is running and its zone does not open ${port}/udp`
       const effect = peersFailing.length > 0 ? `no handshake with ${peersFailing.join(', ')}` : `peers cannot start a handshake with ${node} (${nodePlan.endpoint}); live sessions last only while their conntrack entries do`
@@ -27,7 +25,7 @@ export function checkFirewalls(views: ReadonlyMap<string, NodeView>, troubles: r
         severity: 'warning',
         check: 'firewall-port-not-permanent',
         message: `firewalld lets ${port}/udp in now, but not in its permanent configuration: the port closes at the next reload or reboot`,
-        fix: `on ${node}: \`firewall-cmd --permanent --add-port=${port}/udp\``,
+        fix,
       })
     }
   }

@@ -20,6 +20,7 @@
  * Judged against the plan, not the inventory: with a relay, a NAT-ed node has no entry for another
  * NAT-ed node on purpose. Handshake ages use each node's own clock.
  */
+import {firewallVerdict} from '../../firewall/verdict.js'
 import {parseRenderedConfig} from '../../plan/parse-config.js'
 import type {FleetPlan} from '../../plan/model.js'
 import {DEFAULT_STALE_AFTER_SECONDS, handshakeAge, handshakeState} from '../../wireguard/handshake.js'
@@ -61,6 +62,15 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
       live: reading.link === 'up' && reading.peers !== null ? reading.peers.map(liveEntry) : null,
       config: parsedConfig ? configEntries(parsedConfig) : null,
       parsedConfig,
+      // The same question init asks of this node's firewall.
+      firewall: firewallVerdict(reading, {
+        port: reading.listenPort ?? nodePlan.listenPort,
+        iface,
+        forward: nodePlan.forwarding,
+        exit: nodePlan.masquerade,
+        uplink: reading.uplink,
+        family: nodePlan.endpoint?.startsWith('[') ? 'ipv6' : 'ipv4',
+      }),
     }
     views.set(nodePlan.name, view)
     checkInterface(view, iface, add)

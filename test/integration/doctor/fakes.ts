@@ -12,6 +12,8 @@ import {execFileSync} from 'node:child_process'
 import {chmodSync, mkdirSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {ALLOW_HOST_IPV6, policyListing, publicZone, STOCK_SERVICES, zoneListing} from '../../fixtures/firewall.js'
+
 export const PRIVATE_KEY = 'cHJpdmF0ZXByaXZhdGVwcml2YXRlcHJpdmF0ZXByaXY='
 export const PRESHARED_KEY = 'cHJlc2hhcmVkcHJlc2hhcmVkcHJlc2hhcmVkcHJlc2g='
 export const PUBLIC_KEY = 'e7haZgbEOshktuz+iJTZdPLydJP0AE0kMdffeafokig='
@@ -74,6 +76,7 @@ case "$*" in
       down) echo '7: wg0: <POINTOPOINT,NOARP> mtu 1420 qdisc noop state DOWN mode DEFAULT group default qlen 1000\\    link/none' ;;
       absent) echo 'Device "wg0" does not exist.' >&2; exit 1 ;;
     esac ;;
+  "-4 route show default") echo 'default via 203.0.113.254 dev eth0 onlink' ;;
   "-o -4 addr show dev wg0")
     [ "$link" = absent ] && exit 1
     echo '7: wg0    inet 10.0.0.1/24 scope global wg0\\       valid_lft forever preferred_lft forever' ;;
@@ -117,19 +120,30 @@ Anywhere (v6) on wg0       ALLOW FWD   Anywhere (v6) on wg0       # wgfleet
 OUT
 `
 
+/** The runtime: wg0 in the trusted zone, the WireGuard port open in public; the permanent configuration lacks the port. */
+const RUNTIME_ZONES = [publicZone({interfaces: ['eth0'], ports: ['51820/udp']}), {name: 'trusted', target: 'ACCEPT', interfaces: ['wg0']}].flatMap(zoneListing).join('\n')
+const PERMANENT_ZONES = [publicZone(), {name: 'trusted', target: 'ACCEPT'}].flatMap(zoneListing).join('\n')
+
 const FAKE_FIREWALL_CMD = `#!${BASH}
 echo "firewall-cmd $*" >> "$FAKE_LOG"
 running=\${FAKE_FIREWALLD:-running}
-zone() {
-  printf '%s\\n  target: default\\n  icmp-block-inversion: no\\n  interfaces: %s\\n  sources: \\n  services: dhcpv6-client ssh\\n  ports: %s\\n  protocols: \\n  forward: %s\\n  masquerade: no\\n' "$1" "$2" "$3" "$4"
-}
 case "$*" in
   --state) [ "$running" = running ] && { echo running; exit 0; }; echo 'not running'; exit 252 ;;
   --get-default-zone) echo public ;;
-  --get-zone-of-interface=wg0) echo trusted ;;
-  --list-all) zone 'public (active)' eth0 '51820/udp' yes ;;
-  "--permanent --list-all") zone public '' '' yes ;;
-  "--zone=trusted --list-all") zone 'trusted (active)' wg0 '' yes ;;
+  --list-all-zones) cat <<'OUT'
+${RUNTIME_ZONES}
+OUT
+  ;;
+  "--permanent --list-all-zones") cat <<'OUT'
+${PERMANENT_ZONES}
+OUT
+  ;;
+  --list-all-policies|"--permanent --list-all-policies") cat <<'OUT'
+${policyListing(ALLOW_HOST_IPV6).join('\n')}
+OUT
+  ;;
+  --info-service=ssh) printf '%s\\n' ${STOCK_SERVICES.ssh!.map((l) => `'${l}'`).join(' ')} ;;
+  --info-service=dhcpv6-client) printf '%s\\n' ${STOCK_SERVICES['dhcpv6-client']!.map((l) => `'${l}'`).join(' ')} ;;
   *) echo "fake firewall-cmd: unexpected: $*" >&2; exit 2 ;;
 esac
 `
@@ -175,7 +189,7 @@ export function makeFakeHost(dir: string): {bin: string; root: string} {
     writeFileSync(join(bin, name), text)
     chmodSync(join(bin, name), 0o755)
   }
-  for (const tool of ['tail', 'grep', 'cat', 'sed', 'head', 'tr']) symlinkSync(which(tool), join(bin, tool))
+  for (const tool of ['tail', 'grep', 'cat', 'sed', 'head', 'tr', 'awk', 'sort']) symlinkSync(which(tool), join(bin, tool))
 
   const root = join(dir, 'root')
   mkdirSync(join(root, 'etc/wireguard'), {recursive: true, mode: 0o700})
