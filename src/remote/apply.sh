@@ -12,6 +12,15 @@ set -eu
 iface=$1 write=$2 action=$3 forward=$4 adopt=$5 len=$6
 shift 6
 firewall_actions=("$@")
+# The firewall actions' token grammar (names as wgfleet validates them): every token is checked whole before
+# anything changes.
+firewall_action_ok() {
+  local name='[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}' ifname='[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}' port='[1-9][0-9]{0,4}' scope='(runtime|permanent|runtime,permanent)'
+  [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:wgfleet-forward|firewalld-policy-zone:wgfleet-forward:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
+}
+for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
+  firewall_action_ok "$token" || { echo "error=bad firewall action $token"; exit 2; }
+done
 pending=/etc/wireguard/.$iface.pending
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
@@ -80,16 +89,6 @@ set_forwarding() {
     echo "forward=enabled"
   fi
 }
-
-# The firewall actions' token grammar (names as wgfleet validates them): every token is checked whole before
-# anything changes.
-firewall_action_ok() {
-  local name='[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}' ifname='[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}' port='[1-9][0-9]{0,4}' scope='(runtime|permanent|runtime,permanent)'
-  [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:wgfleet-forward|firewalld-policy-zone:wgfleet-forward:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
-}
-for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
-  firewall_action_ok "$token" || { echo "error=bad firewall action $token"; exit 2; }
-done
 
 # Runs exactly the actions given, in order; decides nothing.
 open_firewall() {
