@@ -78,7 +78,7 @@ describe('wgfleet doctor', () => {
     await onHost('node-b', 'firewall-cmd --remove-port=51820/udp; firewall-cmd --permanent --remove-port=51820/udp')
     try {
       const findings = await expectFinding('node-b', 'firewall-port-closed')
-      expect(findings.find((f) => f.check === 'firewall-port-closed')!.fix).toContain('firewall-cmd --permanent --add-port=51820/udp')
+      expect(findings.find((f) => f.check === 'firewall-port-closed')!.fix).toContain('firewall-cmd --permanent --zone=public --add-port=51820/udp')
     } finally {
       await onHost('node-b', 'firewall-cmd --add-port=51820/udp && firewall-cmd --permanent --add-port=51820/udp')
     }
