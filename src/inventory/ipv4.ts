@@ -59,3 +59,30 @@ export function contains(network: IPv4Network, address: number): boolean {
 export function formatNetwork(network: IPv4Network): string {
   return `${formatIPv4(network.base)}/${network.prefixLength}`
 }
+
+/**
+ * The IPv4 address that `text` names: a dotted quad, or an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
+ * which reaches the same host); undefined for anything else (host names, other IPv6 addresses).
+ */
+export function ipv4Of(text: string): number | undefined {
+  const mapped = /^::ffff:(\d.*)$/i.exec(text)
+  return parseIPv4(mapped?.[1] ?? text)
+}
+
+/** `a.b.c.d/len` with host bits clear, as the Fleet model holds its cidr; undefined otherwise. */
+export function parseNetwork(text: string): IPv4Network | undefined {
+  const match = /^([^/]+)\/(\d{1,2})$/.exec(text)
+  const base = match?.[1] === undefined ? undefined : parseIPv4(match[1])
+  const prefixLength = Number(match?.[2])
+  if (base === undefined || prefixLength > 32 || maskAddress(base, prefixLength) !== base) return undefined
+  return networkOf(base, prefixLength)
+}
+
+/**
+ * Whether `text` is an IPv4 address (or IPv4-mapped IPv6) inside `network`: the one answer to "does this
+ * real address fall inside the overlay?", for the inventory's hosts and the addresses a host reports.
+ */
+export function isInsideNetwork(network: IPv4Network, text: string): boolean {
+  const address = ipv4Of(text)
+  return address !== undefined && contains(network, address)
+}

@@ -3,7 +3,7 @@
  * references to other nodes are not checked yet; see fleet-checks.ts).
  */
 import type {Fleet, JumpSpec, NetworkSettings, SshSettings} from './model.js'
-import {contains, broadcastOf, formatIPv4, formatNetwork, type IPv4Network, parseIPv4} from './ipv4.js'
+import {contains, broadcastOf, formatIPv4, formatNetwork, type IPv4Network, isInsideNetwork, parseIPv4} from './ipv4.js'
 import {isKnownKey, keysOf, otherKindsAccepting, type SectionKind, suggestKey} from './keys.js'
 import type {Problems, Where} from './problems.js'
 import type {RawSection} from './raw.js'
@@ -207,6 +207,7 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
     dns: reader.optional('dns', checkDnsServers) ?? context.network.settings.dns,
   }
   checkNatConsistency(reader, draft)
+  checkOutsideOverlay(reader, draft, context.network)
   return draft
 }
 
@@ -237,6 +238,25 @@ function readAddress(reader: SectionReader, network: NetworkRead): string | unde
     reader.fail('address', `${address} is the broadcast address of ${range}, not a host address`, `use ${example}`)
   }
   return address
+}
+
+/**
+ * The overlay must not overlap the real network the nodes are reached on: with `cidr = 10.0.0.0/24` and
+ * `host = 10.0.0.50`, the interface's 10.0.0.0/24 route would capture the SSH replies and the WireGuard
+ * endpoints themselves. Addresses only: a host name is checked at apply time, against the addresses the
+ * host reports (its uplink address, the SSH client's address).
+ */
+function checkOutsideOverlay(reader: SectionReader, draft: NodeDraft, network: NetworkRead): void {
+  const overlay = network.network
+  if (overlay === undefined) return
+  const range = formatNetwork(overlay)
+  const hint = `SSH and WireGuard reach a node over the real network, outside the overlay: write the server's real address here, or choose a [network] cidr that no real network of the fleet uses`
+  const refuseInside = (key: string, host: string | undefined): void => {
+    if (host !== undefined && isInsideNetwork(overlay, host)) reader.fail(key, `${host} is inside the overlay network ${range} ([network] cidr)`, hint)
+  }
+  refuseInside('host', draft.host)
+  refuseInside('endpoint', draft.endpoint?.host)
+  if (draft.jump?.kind === 'address') refuseInside('jump', draft.jump.host)
 }
 
 function checkNatConsistency(reader: SectionReader, draft: NodeDraft): void {

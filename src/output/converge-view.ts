@@ -4,7 +4,7 @@ import Table from 'cli-table3'
 import {escapeInvisible} from '../lib/errors.js'
 import type {ConfigStep, ConvergeReport, ConvergeWarning, LeftOutReason, NodeResult, NodeSteps, ServiceStep, UnitStep} from '../services/converge-report.js'
 import type {StateProblem} from '../state/state.js'
-import {describeKeyRefusal} from './key-refusal-view.js'
+import {describeKeyRefusal} from '../judges/key-refusal.js'
 
 export function convergeToJson(report: ConvergeReport) {
   return {

@@ -21,8 +21,12 @@ export const UPLINK_MARKER = '@WGFLEET_UPLINK@'
 export interface HostFacts {
   /** The node's real uplink interface (exit nodes masquerade on it), e.g. "eth0". */
   uplink?: string
-  /** Addresses the node is managed from (SSH_CONNECTION client); kept on the main table under exit_via. */
-  managementSources?: string[]
+  /**
+   * The node's own IPv4 addresses on its uplink (the default route's interface). Under exit_via, replies
+   * from them stay on the main routing table: SSH (and anything else) that reached the node over its uplink
+   * is answered the same way, from any client.
+   */
+  uplinkAddresses?: string[]
 }
 
 export interface PeerPlan {
@@ -106,8 +110,8 @@ export interface NodePlan {
   refusedSections: Array<{peer: string; conflict: ExistingSectionConflict}>
   /** Uplink this node masquerades on (facts); undefined when unknown or not masquerading. */
   uplink?: string
-  /** IPv4 addresses kept on the main routing table under a full tunnel (facts); empty unless fullTunnel. */
-  managementSources: string[]
+  /** Uplink addresses (facts) whose replies stay on the main routing table under a full tunnel; empty unless fullTunnel. */
+  uplinkAddresses: string[]
   /** Rendered wg-quick config text (PRIVATE_KEY_MARKER in place of the key), ending in "\n". */
   config: string
 }

@@ -2,9 +2,8 @@
  * The planner: Fleet + what is known of the hosts → every node's peers and rendered config.
  * Pure and deterministic: output order is inventory order, no clocks, no randomness.
  */
-import {isIPv4, isIPv6} from 'node:net'
-
 import type {Fleet, NodeSpec} from '../inventory/model.js'
+import {isIPv4 as isStrictIPv4} from '../inventory/ipv4.js'
 import {BugError, WgfleetError} from '../lib/errors.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import type {ExistingPeerSection, ExistingSectionConflict, FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
@@ -94,7 +93,7 @@ function planNode(
     keptPeers: kept,
     refusedSections: refused,
     ...(uplink === undefined ? {} : {uplink}),
-    managementSources: fullTunnel ? managementSourcesFromFacts(node, facts) : [],
+    uplinkAddresses: fullTunnel ? uplinkAddressesFromFacts(node, facts) : [],
   }
   assertDistinctAllowedIps(plan)
   return {...plan, config: renderNodeConfig(plan, fleet)}
@@ -237,23 +236,18 @@ function uplinkFromFacts(node: NodeSpec, facts: HostFacts): string | undefined {
   return facts.uplink
 }
 
-/**
- * IPv4 management sources, deduplicated, in the order given. The full tunnel only takes over IPv4
- * (0.0.0.0/0), so an IPv6 SSH path is not affected and needs no rule; "::ffff:a.b.c.d" is IPv4.
- */
-function managementSourcesFromFacts(node: NodeSpec, facts: HostFacts): string[] {
-  const sources: string[] = []
-  for (const raw of facts.managementSources ?? []) {
-    const address = raw.toLowerCase().startsWith('::ffff:') && isIPv4(raw.slice(7)) ? raw.slice(7) : raw
-    if (isIPv4(address)) {
-      if (!sources.includes(address)) sources.push(address)
-    } else if (!isIPv6(address)) {
-      throw new WgfleetError(`${node.name}: the probed management source ${JSON.stringify(raw)} is not an IP address`, {
+/** The uplink addresses from facts (state or this run's probe), deduplicated, in the order given. */
+function uplinkAddressesFromFacts(node: NodeSpec, facts: HostFacts): string[] {
+  const addresses: string[] = []
+  for (const address of facts.uplinkAddresses ?? []) {
+    if (!isStrictIPv4(address)) {
+      throw new WgfleetError(`${node.name}: the probed uplink address ${JSON.stringify(address)} is not an IPv4 address`, {
         hint: 'run init again to probe the node',
       })
     }
+    if (!addresses.includes(address)) addresses.push(address)
   }
-  return sources
+  return addresses
 }
 
 /**

@@ -2,7 +2,6 @@
  * Rendering a node's plan to wg-quick config text. Pure and deterministic; never sees a private key
  * (the PrivateKey line is PRIVATE_KEY_MARKER, filled in on the host).
  */
-import {isIPv4} from 'node:net'
 
 import type {NetworkSettings} from '../inventory/model.js'
 import {
@@ -14,6 +13,7 @@ import {
   UPLINK_MARKER,
 } from './model.js'
 import {BugError} from '../lib/errors.js'
+import {isIPv4} from '../inventory/ipv4.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 
 export {isInterfaceName}
@@ -43,16 +43,35 @@ export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHoo
     hooks.postDown.push(rule('D'))
   }
   if (node.fullTunnel) {
-    for (const source of node.managementSources) {
-      if (!isIPv4(source)) throw new BugError(`${node.name}: management source ${JSON.stringify(source)} is not IPv4`)
-      // wg-quick's full-tunnel rules would route the SSH session we manage the node over into the tunnel.
-      const rule = (op: 'add' | 'del'): string => `ip -4 rule ${op} to ${source}/32 lookup main priority 100`
-      hooks.postUp.push(rule('add'))
-      hooks.postDown.push(rule('del'))
+    for (const address of node.uplinkAddresses) {
+      if (!isIPv4(address)) throw new BugError(`${node.name}: uplink address ${JSON.stringify(address)} is not IPv4`)
+      // wg-quick's full tunnel sends everything without a more specific route into the tunnel, replies
+      // included: SSH from any client not on a local subnet (a second admin, a new dynamic IP, the cron host)
+      // would be answered through the exit and dropped. A reply leaves from the address its request came
+      // to, so a rule per uplink address keeps every reply to what arrived on the uplink on the main table,
+      // whoever the client. (Chosen over connmark: no firewall rules beside wg-quick's own, and nothing that
+      // depends on the client, so the config does not change with the admin's address.) A socket bound to
+      // the uplink address on purpose also skips the tunnel; everything else goes through it.
+      // No fixed priority: wg-quick numbers its two rules just below the lowest rule already there (a
+      // leftover at 100 puts them at 99 and 98, in front of a rule at 100: a lockout, seen in the lab). Added
+      // after them without a priority, the kernel numbers this rule below theirs, so it is read first.
+      hooks.postUp.push(`ip -4 rule add from ${address}/32 lookup main`)
+      // Tolerant: wg-quick runs PostDown under `set -e`, and after a change of address the rule of the new
+      // config was never added.
+      hooks.postDown.push(`ip -4 rule del from ${address}/32 lookup main || true`)
     }
   }
   return hooks
 }
+
+/**
+ * A full tunnel's fwmark, written in the config. wg-quick would otherwise set it at `up` only (`wg set
+ * fwmark`), and every `wg syncconf` from `wg-quick strip` (a peers-only change, verify's re-initiation)
+ * resets what the file does not say: the mark gone, WireGuard's own packets are routed into the tunnel
+ * they carry (seen in the lab), and `wg-quick down` no longer finds its rules to remove. With the mark in
+ * the file, wg-quick uses it (and 51820 as the routing table), and syncconf keeps it.
+ */
+export const FULL_TUNNEL_FWMARK = 51820
 
 export function renderInterfaceSection(node: RenderableNode, cidr: string): string[] {
   const {postUp, postDown} = interfaceHooks(node, cidr)
@@ -63,6 +82,7 @@ export function renderInterfaceSection(node: RenderableNode, cidr: string): stri
     `PrivateKey = ${PRIVATE_KEY_MARKER}`,
     ...(node.mtu === undefined ? [] : [`MTU = ${node.mtu}`]),
     ...(node.dns && node.dns.length > 0 ? [`DNS = ${node.dns.join(', ')}`] : []),
+    ...(node.fullTunnel ? [`FwMark = ${FULL_TUNNEL_FWMARK}`] : []),
     ...postUp.map((command) => `PostUp = ${command}`),
     ...postDown.map((command) => `PostDown = ${command}`),
   ]

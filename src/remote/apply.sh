@@ -8,6 +8,10 @@
 #             and nothing else: the firewall is judged by wgfleet, never here.
 # Prints `key=value` results. Every write is temp file + rename: interrupted at any moment, the config is
 # either the old one or the new one, never half of either.
+# Peer entries this run brings up (all of them on start/restart, new ones on syncconf) come up *fresh*:
+# without their PersistentKeepalive, so they send nothing (`fresh=KEY` each, `keepalive=held` when one was
+# held back); wgfleet's verify step starts one handshake per pair once every node has applied, then sets
+# the interface to this file (see hold_keepalives).
 set +xv
 set -eu
 iface=$1 write=$2 action=$3 forward=$4 adopt=$5 len=$6
@@ -32,6 +36,7 @@ forward_before=/etc/wireguard/.ip_forward.before-wgfleet
 
 fail() { echo "error=$1"; exit "${2:-30}"; }
 systemd=no; [ -d /run/systemd/system ] && systemd=yes
+keepalive_held=no
 
 # Temp files of an interrupted earlier run: never left to linger.
 rm -rf /etc/wireguard/.wgfleet.* 2>/dev/null || true
@@ -148,21 +153,102 @@ sync_config() {
   stripped=$(wg-quick strip "$iface") || fail "wg-quick strip $iface failed"
   [ -n "$stripped" ] || fail "wg-quick strip $iface printed nothing"
   printf '%s\n' "$stripped" | grep -q '^PrivateKey = ..*' || fail "stripped config holds no private key; not syncing"
-  printf '%s\n' "$stripped" | wg syncconf "$iface" /dev/stdin || fail "wg syncconf $iface failed"
+  # Peers new to the running interface come up fresh (see hold_keepalives); the others keep their keepalive.
+  live=$(wg show "$iface" peers) || fail "wg show $iface peers failed"
+  held_dir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary folder in /etc/wireguard"
+  (umask 077 && printf '%s\n' "$stripped" | hold_keepalives "$live" "$held_dir/notes" >"$held_dir/held") || held_fail "could not prepare the sync"
+  report_fresh "$held_dir/notes"
+  wg syncconf "$iface" "$held_dir/held" || held_fail "wg syncconf $iface failed"
+  rm -rf "$held_dir"
   add_missing_routes
   echo "service=synced"
+}
+
+# Why hold keepalives back: WireGuard sends a handshake initiation to a peer with a PersistentKeepalive the
+# moment the interface comes up (or the keepalive is turned on). On a fresh fleet the peer is often still
+# starting — its interface not up, its firewall not open — and that initiation is lost; WireGuard retries
+# only after 5 s, and a NAT-ed node's lost initiation is the only way its peer can ever hear from it. So no
+# fresh entry may send anything before every node is up: they come up without keepalive (and nothing else
+# queues a packet for them on a fresh host), and verify starts each pair's handshake from one side.
+#
+# hold_keepalives LIVE_KEYS NOTES_FILE: the config on stdin without the PersistentKeepalive lines of the
+# peers whose key is not in LIVE_KEYS (newline-separated; "" = none is live). NOTES_FILE gets `fresh KEY`
+# for each such peer, and `held` once if a keepalive line was left out.
+hold_keepalives() {
+  LIVE_KEYS=$1 awk -v notes="$2" '
+    BEGIN { n = split(ENVIRON["LIVE_KEYS"], k, "\n"); for (i = 1; i <= n; i++) if (k[i] != "") live[k[i]] = 1; printf "" > notes }
+    function flush(   i) {
+      for (i = 1; i <= len; i++) if (fresh && (i in keepalive)) dropped = 1; else print block[i]
+      if (fresh) print "fresh " key > notes
+      len = 0; key = ""; fresh = 0; split("", keepalive)
+    }
+    /^[ \t]*\[/ { flush(); peer = tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/ }
+    { block[++len] = $0 }
+    peer && tolower($0) ~ /^[ \t]*publickey[ \t]*=/ { key = $0; sub(/^[^=]*=[ \t]*/, "", key); sub(/[ \t\r]*$/, "", key); fresh = !(key in live) }
+    peer && tolower($0) ~ /^[ \t]*persistentkeepalive[ \t]*=/ { keepalive[len] = 1 }
+    END { flush(); if (dropped) print "held" > notes }'
+}
+
+# report_fresh NOTES_FILE: prints the fresh entries; when keepalives were held back, says so and sets the
+# pending marker (the interface is not yet what the file says; verify clears it).
+report_fresh() {
+  sed -n 's/^fresh /fresh=/p' "$1"
+  if grep -qx held "$1"; then
+    : >"$pending" || held_fail "cannot write $pending"
+    keepalive_held=yes
+    echo "keepalive=held"
+  fi
+}
+
+# A fail that first removes the folder of the held copy (it holds the private key).
+held_fail() { rm -rf "$held_dir"; fail "$1"; }
+
+# with_held_config CMD...: run CMD, which brings the interface up from $conf (wg-quick reads the file), while
+# $conf is the config without the keepalives; it is the full config again before this returns CMD's
+# status. Both are whole files renamed into place: $conf is one or the other at every moment.
+# (Called on the left of `||`, where set -e is off: every step checks for itself.)
+with_held_config() {
+  # No config file: nothing to hold back (wg-quick will say what is missing).
+  if [ ! -f "$conf" ]; then
+    "$@"
+    return
+  fi
+  held_dir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary folder in /etc/wireguard"
+  (umask 077 && hold_keepalives '' "$held_dir/notes" <"$conf" >"$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
+  report_fresh "$held_dir/notes"
+  if [ "$keepalive_held" != yes ]; then
+    rm -rf "$held_dir"
+    "$@"
+    return
+  fi
+  cp -p "$conf" "$held_dir/full" || held_fail "could not copy $conf: nothing changed"
+  mv -f "$held_dir/held" "$conf" || held_fail "could not put the bring-up config in place: nothing changed"
+  held_rc=0
+  "$@" || held_rc=$?
+  mv -f "$held_dir/full" "$conf" || fail "could not put $conf back after the bring-up: rerun wgfleet init"
+  rm -rf "$held_dir"
+  return $held_rc
+}
+
+quietly() { "$@" >/dev/null 2>&1; }
+
+# A WireGuard link: the kernel's, or a wireguard-go tun that `wg show` answers for. Nothing else is ever
+# taken down or deleted (the converge refuses such a node first; this is the host's own check).
+is_wireguard_link() {
+  ip -j -d link show dev "$iface" 2>/dev/null | grep -q '"info_kind":"wireguard"' || wg show "$iface" >/dev/null 2>&1
 }
 
 start_service() {
   if [ "$systemd" = yes ]; then
     # An interface brought up by hand would make the unit fail: take it down first.
     if ip link show dev "$iface" >/dev/null 2>&1 && ! systemctl is-active -q "wg-quick@$iface"; then
+      is_wireguard_link || fail "$iface exists and is not a WireGuard interface: left untouched; choose another interface in [network]" 32
       wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" || true
     fi
     # The journal shows wg-quick's commands (a PostUp line among them): masked like any config text.
-    systemctl start "wg-quick@$iface" || fail "systemctl start wg-quick@$iface failed: $(journalctl -u "wg-quick@$iface" -n 5 --no-pager 2>/dev/null | mask_secrets "$keyfile" | tail -n 3 | tr '\n' ' ')"
+    with_held_config systemctl start "wg-quick@$iface" || fail "systemctl start wg-quick@$iface failed: $(journalctl -u "wg-quick@$iface" -n 5 --no-pager 2>/dev/null | mask_secrets "$keyfile" | tail -n 3 | tr '\n' ' ')"
   else
-    wg-quick up "$iface" >/dev/null 2>&1 || fail "wg-quick up $iface failed"
+    with_held_config quietly wg-quick up "$iface" || fail "wg-quick up $iface failed"
     echo "warning=no systemd: the interface was brought up with wg-quick and will not come back after a reboot"
   fi
   echo "service=started"
@@ -170,10 +256,10 @@ start_service() {
 
 restart_service() {
   if [ "$systemd" = yes ]; then
-    systemctl restart "wg-quick@$iface" || fail "systemctl restart wg-quick@$iface failed"
+    with_held_config systemctl restart "wg-quick@$iface" || fail "systemctl restart wg-quick@$iface failed"
   else
     wg-quick down "$iface" >/dev/null 2>&1 || true
-    wg-quick up "$iface" >/dev/null 2>&1 || fail "wg-quick up $iface failed"
+    with_held_config quietly wg-quick up "$iface" || fail "wg-quick up $iface failed"
   fi
   echo "service=restarted"
 }
@@ -206,7 +292,8 @@ converge() {
     none) ;;
     *) fail "unknown action $action" ;;
   esac
-  rm -f "$pending"
+  # Held keepalives: the interface is not yet what the file says; verify clears the marker when it is.
+  [ "$keepalive_held" = yes ] || rm -f "$pending"
   echo "done=yes"
 }
 

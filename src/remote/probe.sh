@@ -43,9 +43,28 @@ firewall_listings
 
 say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
 [ -f /etc/sysctl.d/99-wgfleet.conf ] && say forward_file yes || say forward_file no
-say uplink "$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)"
+uplink=$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)
+say uplink "$uplink"
+# The uplink's own IPv4 addresses: under exit_via, replies from them stay on the main table (SSH from anywhere).
+[ -n "$uplink" ] && say uplink_addresses "$(ip -4 -o addr show dev "$uplink" scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }' | head -n 16 | tr '\n' ' ')"
 conn=${WGFLEET_SSH_CONNECTION:-${SSH_CONNECTION:-}}
 say ssh_client "${conn%% *}"
+# A link already named like the interface: its kind (`ip -d`: wireguard, tun, bridge, vlan, bond, veth...;
+# none for a NIC), whether it is WireGuard (kernel, or a wireguard-go tun that `wg show` answers for) and
+# whether the main table's default route uses it. wgfleet never takes over a link that is not its own.
+if ip link show dev "$iface" >/dev/null 2>&1; then
+  link_json=$(ip -j -d link show dev "$iface" 2>/dev/null)
+  case $link_json in
+    '['*) kind=$(printf '%s' "$link_json" | sed -n 's/.*"info_kind":"\([^"]*\)".*/\1/p' | head -n1); say iface_kind "${kind:-device}" ;;
+    *) kind=; say iface_kind unknown ;;
+  esac
+  if [ "$kind" = wireguard ] || { has wg && wg show "$iface" >/dev/null 2>&1; }; then say iface_wireguard yes; else say iface_wireguard no; fi
+  if [ -n "$(ip -4 route show default dev "$iface" 2>/dev/null)$(ip -6 route show default dev "$iface" 2>/dev/null)" ]; then
+    say iface_default_route yes
+  else
+    say iface_default_route no
+  fi
+fi
 
 if [ -d /etc/wireguard ]; then say dir_mode "$(stat -c %a /etc/wireguard)"; else say dir_mode none; fi
 if [ -f "$keyfile" ]; then

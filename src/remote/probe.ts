@@ -2,6 +2,7 @@
 import {FIREWALL_BLOCKS, parseFirewallListings, type FirewalldReading, type UfwReading} from '../firewall/listings.js'
 import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
+import {isIPv4} from '../inventory/ipv4.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 import {parseScriptOutput} from './output.js'
 
@@ -21,8 +22,12 @@ export interface HostProbe {
   ipForward: boolean
   forwardFile: boolean
   uplink?: string
+  /** The uplink's own IPv4 addresses (strict dotted quads, at most MAX_UPLINK_ADDRESSES). */
+  uplinkAddresses: string[]
   /** Client address of the SSH connection the host is managed over. */
   sshClient?: string
+  /** The link already named like the interface, when one exists (wgfleet takes over only its own WireGuard). */
+  interfaceLink?: InterfaceLink
   wireguardDirMode?: string
   key: boolean
   keyMode?: string
@@ -55,6 +60,18 @@ export class ProbeParseError extends WgfleetError {
 
 const PROBE_BLOCKS = new Set<string>(['config', 'peers', ...FIREWALL_BLOCKS])
 
+export interface InterfaceLink {
+  /** `ip -d link` kind: wireguard, tun, bridge, vlan, bond, veth...; `device` for a NIC (no kind); `unknown`. */
+  kind: string
+  /** A WireGuard interface: the kernel's, or a wireguard-go tun that `wg show` answers for. */
+  wireguard: boolean
+  /** The main table's default route (IPv4 or IPv6) goes through it. */
+  defaultRoute: boolean
+}
+
+export const MAX_UPLINK_ADDRESSES = 16
+
+
 export function parseProbeOutput(text: string): HostProbe {
   const out = parseScriptOutput(text, PROBE_BLOCKS)
   const values = {get: out.one, has: (key: string) => out.one(key) !== undefined}
@@ -67,6 +84,7 @@ export function parseProbeOutput(text: string): HostProbe {
     const v = values.get(key)
     return v ? v : undefined
   }
+  const list = (key: string) => (values.get(key) ?? '').split(/\s+/).filter(Boolean)
   const pkg = values.get('pkg')
   return {
     os: parseOsRelease(osLines.join('\n')),
@@ -81,7 +99,9 @@ export function parseProbeOutput(text: string): HostProbe {
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
     uplink: opt('uplink'),
+    uplinkAddresses: list('uplink_addresses').filter(isIPv4).slice(0, MAX_UPLINK_ADDRESSES),
     sshClient: opt('ssh_client'),
+    ...(yes('iface_up') ? {interfaceLink: interfaceLinkOf(values)} : {}),
     wireguardDirMode: opt('dir_mode') === 'none' ? undefined : opt('dir_mode'),
     key: yes('key'),
     keyMode: opt('key_mode'),
@@ -101,6 +121,16 @@ export function parseProbeOutput(text: string): HostProbe {
 }
 
 const parsedPeers = new WeakMap<HostProbe, WgDumpPeer[]>()
+
+/** The link's facts; a link whose facts are missing (an older or cut-off probe) counts as not WireGuard. */
+function interfaceLinkOf(values: {get(key: string): string | undefined}): InterfaceLink {
+  const kind = values.get('iface_kind') ?? ''
+  return {
+    kind: /^[a-z0-9_.-]{1,32}$/.test(kind) ? kind : 'unknown',
+    wireguard: values.get('iface_wireguard') === 'yes',
+    defaultRoute: values.get('iface_default_route') === 'yes',
+  }
+}
 
 /** The running interface's peers as the probe read them, parsed (and validated) once per probe. */
 export function probePeers(probe: HostProbe): WgDumpPeer[] {

@@ -36,9 +36,18 @@ if [ -d /run/systemd/system ]; then
     echo "service=stopped"
   fi
 fi
+# A WireGuard link: the kernel's, or a wireguard-go tun that `wg show` answers for. Nothing else is ever
+# taken down or deleted.
+is_wireguard_link() {
+  ip -j -d link show dev "$iface" 2>/dev/null | grep -q '"info_kind":"wireguard"' || wg show "$iface" >/dev/null 2>&1
+}
 if ip link show dev "$iface" >/dev/null 2>&1; then
-  wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" 2>/dev/null || true
-  echo "interface=removed"
+  if is_wireguard_link; then
+    wg-quick down "$iface" >/dev/null 2>&1 || ip link delete dev "$iface" 2>/dev/null || true
+    echo "interface=removed"
+  else
+    echo "warning=$iface is not a WireGuard interface: left in place"
+  fi
 fi
 if [ -f "$conf" ]; then
   if [ "$(head -n1 "$conf")" = "# Managed by wgfleet. Local changes are overwritten." ]; then

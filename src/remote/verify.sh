@@ -1,57 +1,129 @@
-# verify.sh IFACE TIMEOUT [PUBKEY ADDRESS MODE]... — wait (at most TIMEOUT seconds) until every listed
-# peer is verified:
-#   MODE any   a handshake has happened (its age is judged by wgfleet)
-#   MODE live  this node or the peer was (re)started in this run, so an old session may be dead on the
-#              other side: a handshake after the second this check began, or an answered ping over the
-#              tunnel.
-# Pings are also what makes a NAT-ed node notice that a restarted peer forgot its session: data without an
-# answer makes WireGuard start a new handshake after ~15 s (a keepalive alone never does).
-# `wg show latest-handshakes` prints public keys and times only: nothing secret leaves the host.
+# verify.sh IFACE TIMEOUT FINISH [PUBKEY ADDRESS MODE]... — runs after every node has applied (a barrier:
+# every interface is up and every firewall open). Waits, at most TIMEOUT seconds, until each listed peer is
+# verified as its MODE says. wgfleet decides for each pair which one side starts its handshake
+# (services/first-handshake.ts); the other side sends nothing until it has one:
+#   any       nothing changed around this pair: a handshake at any time counts (wgfleet judges its age);
+#             a missing one is provoked with a ping.
+#   initiate  the entry is fresh (apply brought it up without keepalive, so it has sent nothing) and this
+#             side starts: a ping over the tunnel is the trigger (WireGuard queues it and initiates at once).
+#             Verified when the ping is answered: that proves the peer took our data on the new session —
+#             which is what makes the peer record the handshake — so both sides count the same session.
+#   await     the entry is fresh and the peer starts: verified by a handshake (a responder records one when
+#             the starter's first data arrives on the session). Sends nothing: a ping here would start a
+#             second handshake that crosses the peer's, and WireGuard then drops both until its 5 s retry.
+#   reset     this side must start (the peer cannot dial it), but its entry is older than the peer's: the
+#             session it holds died with the peer's restart, and WireGuard would keep using it for ~2 min.
+#             The entry is removed and re-added from the config file (the peer holds no session with us
+#             to lose), which initiates at once; then as initiate.
+#   live      the entry is older than the peer's and the peer starts: a handshake after this check began,
+#             or an answered ping over the session we have (never a first ping: that would initiate).
+#   FINISH    yes: apply held keepalives back; at the end (whatever the outcome) they are set from the
+#             config file — the interface is then what the file says — and apply's pending marker is
+#             cleared. Done before anything is printed, and a hang-up only ends the waiting, so it happens
+#             even if wgfleet is gone.
+# `wg show latest-handshakes` prints public keys and times only: nothing secret leaves the host. The
+# stripped config (with the private key) goes straight from wg-quick to wg, never to stdout.
 set +xv
 set -u
-iface=$1 timeout=$2
-shift 2
-peers=("$@")
+iface=$1 timeout=$2 finish=$3
+shift 3
+conf=/etc/wireguard/$iface.conf
+pending=/etc/wireguard/.$iface.pending
 start=$(date +%s)
 deadline=$((start + timeout))
-declare -A verified=() kicked=()
-round=0
+trap 'deadline=0' HUP TERM
+trap '' PIPE
+keys=() addrs=() modes=()
+while [ $# -ge 3 ]; do keys+=("$1") addrs+=("$2") modes+=("$3"); shift 3; done
+declare -A verified=() pinger=() was_reset=() hs=()
+warnings=()
+
+# The peer's own section of the config file, re-added alone (the others keep what they hold now).
+readd_peer() {
+  section=$(wg-quick strip "$iface" | awk -v key="$1" '
+    function flush(   i) { if (mine) for (i = 1; i <= n; i++) print block[i]; n = 0; mine = 0 }
+    /^[ \t]*\[/ { flush(); inpeer = tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/ }
+    inpeer { block[++n] = $0 }
+    inpeer && tolower($0) ~ /^[ \t]*publickey[ \t]*=/ { v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t\r]*$/, "", v); if (v == key) mine = 1 }
+    END { flush() }') || return 1
+  [ -n "$section" ] || return 1
+  wg set "$iface" peer "$1" remove || return 1
+  printf '%s\n' "$section" | wg addconf "$iface" /dev/stdin
+}
+
 while :; do
-  round=$((round + 1))
-  kick=0
-  hs=$(wg show "$iface" latest-handshakes 2>/dev/null || true)
+  hs=()
+  while read -r k t; do [ -n "$k" ] && hs[$k]=$t; done < <(wg show "$iface" latest-handshakes 2>/dev/null)
   missing=0
-  i=0
-  while [ $i -lt ${#peers[@]} ]; do
-    key=${peers[$i]} addr=${peers[$((i + 1))]} mode=${peers[$((i + 2))]}
-    i=$((i + 3))
+  for i in "${!keys[@]}"; do
+    key=${keys[$i]} addr=${addrs[$i]} mode=${modes[$i]}
     [ -n "${verified[$key]:-}" ] && continue
-    ts=$(printf '%s\n' "$hs" | awk -v k="$key" '$1 == k { print $2 }')
-    ts=${ts:-0}
-    if [ "$mode" = any ] && [ "$ts" -gt 0 ]; then verified[$key]=handshake; continue; fi
-    # Strictly after: handshake times have one-second resolution, and a handshake in the very second the
-    # check began may predate a peer's restart in that second.
-    if [ "$mode" = live ] && [ "$ts" -gt "$start" ]; then verified[$key]=handshake; continue; fi
-    if [ "$mode" = live ] && [ "$ts" -gt 0 ] && ping -c 1 -W 1 "$addr" >/dev/null 2>&1; then verified[$key]=ping; continue; fi
-    missing=$((missing + 1))
-    # Never a handshake after two rounds: its first initiation was most likely lost while the peer was
-    # still starting, and WireGuard waits 5 s before trying again. Re-adding the peer (it has no session
-    # to lose) makes it initiate at once.
-    if [ "$ts" = 0 ] && [ $round -ge 2 ] && [ -z "${kicked[$key]:-}" ]; then
-      wg set "$iface" peer "$key" remove 2>/dev/null && kicked[$key]=1 && kick=1
+    ts=${hs[$key]:-0}
+    answered=no
+    if [ -n "${pinger[$key]:-}" ] && ! kill -0 "${pinger[$key]}" 2>/dev/null; then
+      wait "${pinger[$key]}" && answered=yes
+      unset "pinger[$key]"
     fi
-    ping -c 1 -W 1 "$addr" >/dev/null 2>&1 &
+    case $mode in
+      any | await) [ "$ts" -gt 0 ] && verified[$key]=handshake ;;
+      initiate | reset) [ $answered = yes ] && verified[$key]=ping ;;
+      # Strictly after: handshake times have one-second resolution, and one in the very second the check
+      # began may predate the peer's restart.
+      live)
+        if [ "$ts" -gt "$start" ]; then verified[$key]=handshake
+        elif [ $answered = yes ]; then verified[$key]=ping; fi ;;
+    esac
+    [ -n "${verified[$key]:-}" ] && continue
+    missing=$((missing + 1))
+    case $mode in
+      await) continue ;;
+      live) [ "$ts" -gt 0 ] || continue ;;
+      reset)
+        if [ -z "${was_reset[$key]:-}" ]; then
+          was_reset[$key]=1
+          readd_peer "$key" 2>/dev/null || warnings+=("could not re-add a peer to $iface to restart its handshake: run wgfleet init again")
+        fi ;;
+    esac
+    if [ -z "${pinger[$key]:-}" ]; then
+      ping -c 1 -W 1 "$addr" >/dev/null 2>&1 &
+      pinger[$key]=$!
+    fi
   done
-  # The stripped config (with the private key) goes straight from wg-quick to wg, never to stdout.
-  if [ $kick = 1 ] && ! { wg-quick strip "$iface" | wg syncconf "$iface" /dev/stdin; } 2>/dev/null; then
-    echo "warning=could not re-add peers to $iface after re-initiating handshakes: run wgfleet init again"
-  fi
-  wait
   [ $missing -eq 0 ] && break
   [ "$(date +%s)" -ge $deadline ] && break
-  sleep 1
+  # Bounded in count too (5 rounds a second): a clock that does not move must not keep this running.
+  rounds=$((${rounds:-0} + 1))
+  [ "$rounds" -ge $((timeout * 5 + 5)) ] && break
+  sleep 0.2
 done
+for pid in "${pinger[@]}"; do kill "$pid" 2>/dev/null; done
+wait 2>/dev/null
+
+if [ "$finish" = yes ]; then
+  # apply held back only the keepalives of the fresh entries: set every peer's keepalive from the file
+  # (unchanged ones are no-ops). Not a whole syncconf: that re-applies ListenPort, and wireguard-go then
+  # rebinds its socket, dropping whatever a peer sends at that moment.
+  if stripped=$(wg-quick strip "$iface" 2>/dev/null) && [ -n "$stripped" ]; then
+    settings=()
+    while read -r key every; do settings+=(peer "$key" persistent-keepalive "$every"); done < <(printf '%s\n' "$stripped" | awk '
+      /^[ \t]*\[/ { if (key != "" && every != "") print key, every; key = ""; every = ""; inpeer = tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/ }
+      inpeer && tolower($0) ~ /^[ \t]*publickey[ \t]*=/ { key = $0; sub(/^[^=]*=[ \t]*/, "", key); sub(/[ \t\r]*$/, "", key) }
+      inpeer && tolower($0) ~ /^[ \t]*persistentkeepalive[ \t]*=/ { every = $0; sub(/^[^=]*=[ \t]*/, "", every); sub(/[ \t\r]*$/, "", every) }
+      END { if (key != "" && every != "") print key, every }')
+    if [ ${#settings[@]} -eq 0 ] || wg set "$iface" "${settings[@]}"; then
+      rm -f "$pending"
+    else
+      warnings+=("could not turn the keepalives of $iface on (they stay off until the next run): run wgfleet init again")
+    fi
+  else
+    warnings+=("could not read $conf to turn the keepalives of $iface on (they stay off until the next run): run wgfleet init again")
+  fi
+  unset stripped
+fi
+
 echo "start=$start"
 echo "now=$(date +%s)"
 wg show "$iface" latest-handshakes 2>/dev/null | sed 's/^/hs=/'
 for key in "${!verified[@]}"; do echo "verified=$key ${verified[$key]}"; done
+for w in "${warnings[@]}"; do echo "warning=$w"; done
+exit 0

@@ -7,21 +7,22 @@
  *            interface); a refused node fails and counts as not reached; state records trusted keys
  *   plan:    pure planFleet over the trusted keys and host facts; a peer of unknown key keeps each node's
  *            own existing section for it
- *   phase 2, per node in parallel: decide (pure) → apply (one exec, skipped when nothing differs) →
- *            verify handshakes (read from the probe when nothing changed, else one bounded exec)
+ *   phase 2, per node in parallel: decide (pure) → apply (one exec, skipped when nothing differs); peer
+ *            entries it brings up are fresh: no keepalive yet, they send nothing
+ *   barrier: every node applied (interface up, firewall open)
+ *   phase 3, per node in parallel: verify handshakes (read from the probe when nothing changed, else one
+ *            bounded exec), one side of each fresh pair starting it (services/first-handshake)
  *
  * A node that fails never stops the others; its peers stay on every other node (from state).
  */
-import {isIP} from 'node:net'
-
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
 import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
 import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
-import {decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
-import {applyHost, prepareHost, probeHost, verifyHandshakes, type VerifyMode} from '../tasks/host-steps.js'
+import {assertHostIsSafe, decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
+import {applyHost, prepareHost, probeHost, verifyHandshakes, type HandshakeReading} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
@@ -36,6 +37,7 @@ import {
   type NodeSteps,
   type ServiceStep,
 } from './converge-report.js'
+import {verifyModeOf, type PairFacts} from './first-handshake.js'
 
 export interface ConvergeOptions {
   dryRun: boolean
@@ -131,8 +133,9 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   if (!options.dryRun) await recordKeys(store, trust, converging, facts)
   const plansByName = new Map(plan.nodes.map((n) => [n.name, n]))
 
-  // Phase 2: apply. Phase 3 (after a barrier): verify — a node restarted late must not be judged by
-  // handshakes its peers made with it before the restart.
+  // Phase 2: apply. Phase 3 (after a barrier): verify — no fresh entry sends anything before every node's
+  // interface and firewall are up, and a node restarted late must not be judged by handshakes its peers
+  // made with it before the restart.
   const applied = new Map<string, AppliedNode>()
   try {
     const phase2 = await runPerNode(
@@ -149,14 +152,17 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       if (!outcome.ok) results.set(name, failedResult(name, outcome.error, discovered.get(name)!.steps))
     }
 
-    const restarted = new Set([...applied].filter(([, a]) => a.restarted).map(([name]) => name))
+    const pairs = pairFacts(fleet, plan.nodes, applied)
     const phase3 = await runPerNode(
       [...applied.keys()],
       async (name, progress) => {
         const nodePlan = plansByName.get(name)!
-        return verifyNode({fleet, nodesByName, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), restarted})
+        return verifyNode({fleet, nodesByName, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), pairs})
       },
-      {concurrency: options.concurrency, silent: options.silent},
+      // Every node at once, whatever --concurrency says: one side of a pair waits for the other's start,
+      // which a node queued behind it could never send. The connections are open already; on the hosts
+      // it is a few `wg show`s and pings.
+      {concurrency: Math.max(1, applied.size), silent: options.silent},
     )
     for (const [name, outcome] of phase3) {
       if (outcome.ok) results.set(name, outcome.value)
@@ -225,6 +231,7 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
   progress('probing')
   const probe = await probeHost(shell, iface)
   const steps: NodeSteps = {distro: probe.os.prettyName ?? probe.os.id}
+  assertHostIsSafe(probe, {iface, overlay: fleet.network.cidr, fullTunnel: Boolean(node.exitVia)})
 
   if (probe.config && !probe.managed && !options.adopt) {
     throw new NodeFailure(
@@ -272,10 +279,27 @@ interface ApplyNodeArgs {
 
 interface AppliedNode {
   changed: boolean
-  /** The interface was (re)started: sessions its peers hold with it are gone. */
-  restarted: boolean
+  /** Public keys of the peer entries brought up in this run: they hold no session and send nothing yet. */
+  fresh: ReadonlySet<string>
+  /** Their keepalives are held back until verify sets the interface to its file. */
+  keepaliveHeld: boolean
   /** Nothing was run on the host in phase 2. */
   untouched: boolean
+}
+
+const NOTHING_FRESH: Pick<AppliedNode, 'fresh' | 'keepaliveHeld'> = {fresh: new Set<string>(), keepaliveHeld: false}
+
+/** What first-handshake needs to know about the pairs, from the plan and what phase 2 brought up. */
+function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, AppliedNode>): PairFacts {
+  const peerOf = (node: string, peer: string) => plans.find((n) => n.name === node)?.peers.find((p) => p.name === peer)
+  return {
+    order: fleet.nodes.map((n) => n.name),
+    canDial: (from, to) => Boolean(peerOf(from, to)?.endpoint),
+    fresh: (node, peer) => {
+      const key = peerOf(node, peer)?.publicKey
+      return key ? Boolean(applied.get(node)?.fresh.has(key)) : false
+    },
+  }
 }
 
 async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
@@ -291,7 +315,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
     Object.assign(steps, firewallStep(decision.firewall.firewall, decision.firewall.actions, 'would-open'))
     steps.service = WOULD[decision.action]
     if (decision.enable) steps.unit = 'would-enable'
-    return {changed: found.changed || decision.needed, restarted: false, untouched: true}
+    return {changed: found.changed || decision.needed, ...NOTHING_FRESH, untouched: true}
   }
 
   if (!decision.needed) {
@@ -299,7 +323,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
     Object.assign(steps, firewallStep(decision.firewall.firewall, [], 'opened'))
     steps.service = 'running'
     await store.saveAppliedConfig(node.name, nodePlan.config)
-    return {changed: found.changed, restarted: false, untouched: true}
+    return {changed: found.changed, ...NOTHING_FRESH, untouched: true}
   }
 
   options.signal?.throwIfAborted()
@@ -311,7 +335,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   if (applied.enabled) steps.unit = 'enabled'
   if (applied.warnings.length) steps.warnings = applied.warnings
   await store.saveAppliedConfig(node.name, nodePlan.config)
-  return {changed: true, restarted: applied.service === 'started' || applied.service === 'restarted', untouched: false}
+  return {changed: true, fresh: new Set(applied.fresh), keepaliveHeld: applied.keepaliveHeld, untouched: false}
 }
 
 interface VerifyNodeArgs {
@@ -324,12 +348,17 @@ interface VerifyNodeArgs {
   progress: Progress
   /** Nodes that got through phase 2 (the others cannot answer now). */
   reachable: Set<string>
-  restarted: Set<string>
+  pairs: PairFacts
 }
 
-/** A handshake with every peer reached in this run; `live` where either side was (re)started. */
+type Reading = Pick<HandshakeReading, 'now' | 'latest'> & Partial<Pick<HandshakeReading, 'verified' | 'warnings'>>
+
+/**
+ * A handshake with every peer reached in this run. Where nothing changed around a pair, any recent one
+ * counts; around a fresh pair, only one made now, started by one side (first-handshake).
+ */
 async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
-  const {nodesByName, nodePlan, found, applied, options, progress, reachable, restarted, fleet} = args
+  const {nodesByName, nodePlan, found, applied, options, progress, reachable, pairs, fleet} = args
   const name = nodePlan.name
   const steps = found.steps
   const result = (): NodeResult => ({name, result: applied.changed ? 'changed' : 'unchanged', steps})
@@ -341,19 +370,21 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
       name: p.name,
       publicKey: p.publicKey!,
       address: nodesByName.get(p.name)!.address,
-      mode: (restarted.has(name) || restarted.has(p.name) || found.probe.peerDump === undefined ? 'live' : 'any') as VerifyMode,
+      mode: verifyModeOf(name, p.name, pairs),
     }))
-  const ok = (p: (typeof peers)[number], reading: {now: number; latest: Record<string, number>; verified?: Set<string>}) =>
-    p.mode === 'live' ? Boolean(reading.verified?.has(p.publicKey)) : fresh(reading.latest[p.publicKey], reading.now, options.staleAfterSeconds)
+  const ok = (p: (typeof peers)[number], reading: Reading) =>
+    p.mode === 'any' ? fresh(reading.latest[p.publicKey], reading.now, options.staleAfterSeconds) : Boolean(reading.verified?.has(p.publicKey))
 
-  // Nothing restarted around this node and its probe saw fresh handshakes with everyone: no exec needed.
+  // Nothing changed around this node and its probe saw fresh handshakes with everyone: no exec needed.
+  // (An applied node always gets the exec, also with no peer to wait for: held keepalives are set there.)
   const fromProbe = applied.untouched && found.probe.peerDump !== undefined ? handshakesFromProbe(found.probe) : undefined
-  let reading: {now: number; latest: Record<string, number>; verified?: Set<string>}
+  let reading: Reading
   if (fromProbe && peers.every((p) => p.mode === 'any' && ok(p, fromProbe))) {
     reading = fromProbe
   } else {
     progress(`waiting for handshakes (${peers.length} peers)`)
-    reading = await verifyHandshakes(found.shell, fleet.network.interface, peers, options.verifyTimeoutSeconds)
+    reading = await verifyHandshakes(found.shell, fleet.network.interface, peers, options.verifyTimeoutSeconds, applied.keepaliveHeld)
+    if (reading.warnings?.length) steps.warnings = [...(steps.warnings ?? []), ...reading.warnings]
   }
   const missing = peers.filter((p) => !ok(p, reading))
   steps.handshakes = {verified: peers.length - missing.length, expected: peers.length}
@@ -361,7 +392,7 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
     return {
       name,
       result: 'failed',
-      error: `no handshake with ${missing.map((p) => `${p.name} (${describeHandshake(reading.latest[p.publicKey], reading.now)})`).join(', ')} within ${options.verifyTimeoutSeconds} s`,
+      error: `no handshake with ${missing.map((p) => `${p.name} (${describeHandshake(reading.latest[p.publicKey], reading.now, p.mode)})`).join(', ')} within ${options.verifyTimeoutSeconds} s`,
       hint: 'check the peer\'s firewall (UDP port), its endpoint and keys; `wgfleet status` shows every link',
       steps,
     }
@@ -369,8 +400,11 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
   return result()
 }
 
-function describeHandshake(ts: number | undefined, now: number): string {
-  return ts ? `last handshake ${Math.max(0, now - ts)} s ago` : 'never'
+function describeHandshake(ts: number | undefined, now: number, mode: string): string {
+  if (!ts) return 'never'
+  const age = `last handshake ${Math.max(0, now - ts)} s ago`
+  // This side started the pair: it counts only its ping answered through the new session.
+  return mode === 'initiate' || mode === 'reset' ? `${age}, but no answer over the tunnel` : age
 }
 
 function fresh(ts: number | undefined, now: number, staleAfter: number): boolean {
@@ -389,8 +423,7 @@ function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<str
  */
 function factsOf(probe: HostProbe): HostFacts {
   const uplink = probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : undefined
-  const source = probe.sshClient && isIP(probe.sshClient) ? probe.sshClient : undefined
-  return {uplink, managementSources: source ? [source] : undefined}
+  return {uplink, uplinkAddresses: probe.uplinkAddresses}
 }
 
 /** The firewall step: which firewall filters, and what was (or would be) changed in it (as its own commands). */

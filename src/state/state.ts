@@ -190,6 +190,15 @@ async function syncFolder(folder: string, fs: AtomicWriteFs): Promise<void> {
   }
 }
 
+/** Names of nodes with an applied config on record (for diffing removed nodes). */
+export async function listAppliedConfigs(store: StateStore): Promise<string[]> {
+  try {
+    return (await readdir(join(store.dir, 'configs'))).filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -5)).sort()
+  } catch {
+    return []
+  }
+}
+
 /**
  * State is read back into configs and plans: an entry whose name is no node name, a key that is not a
  * WireGuard key, or facts a config cannot carry are left out (and reported), never fatal for the whole
@@ -246,14 +255,5 @@ function assertStorable(node: string, update: NodeState): void {
   if (!isLabel(node)) throw new BugError(`state for ${JSON.stringify(node)}, which is no node name`)
   for (const key of [update.publicKey, update.pendingPublicKey]) {
     if (key !== undefined && !isWireGuardKey(key)) throw new BugError(`${node}: refusing to record ${JSON.stringify(key)} as a public key`)
-  }
-}
-
-/** Names of nodes with an applied config on record (for diffing removed nodes). */
-export async function listAppliedConfigs(store: StateStore): Promise<string[]> {
-  try {
-    return (await readdir(join(store.dir, 'configs'))).filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -5)).sort()
-  } catch {
-    return []
   }
 }

@@ -6,8 +6,9 @@
 import type {NodePlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
 import {classifyConfigChange} from '../plan/index.js'
+import {BugError, NodeFailure} from '../lib/errors.js'
+import {isInsideNetwork, parseNetwork} from '../inventory/ipv4.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
-import {NodeFailure} from '../lib/errors.js'
 import {firewallVerdict, type FirewallBlocker, type FirewallVerdict} from '../firewall/verdict.js'
 
 
@@ -187,4 +188,78 @@ function sameRanges(a: readonly string[], b: readonly string[]): boolean {
   if (a.every((r, i) => r === b[i])) return true
   const sorted = [...b].sort()
   return [...a].sort().every((r, i) => r === sorted[i])
+}
+/** Why a node is refused before anything is installed or changed on it (a failure of that node only). */
+export type HostRefusal =
+  /** A link already named like the interface is not WireGuard (a bridge, the NIC, a VLAN, a bond, a tun...). */
+  | {reason: 'not-wireguard'; iface: string; kind: string}
+  /** The link named like the interface carries the main table's default route. */
+  | {reason: 'default-route'; iface: string}
+  /** The SSH session comes from inside the overlay: the overlay's route would capture its replies. */
+  | {reason: 'ssh-client-in-overlay'; address: string; overlay: string}
+  /** The host's own uplink address is inside the overlay: the overlay overlaps the real network. */
+  | {reason: 'uplink-in-overlay'; address: string; uplink: string; overlay: string}
+  /** exit_via, and the uplink has no IPv4 address to keep replies (SSH from anywhere) on the main table. */
+  | {reason: 'uplink-without-address'; uplink: string}
+
+export interface HostTarget {
+  iface: string
+  /** The overlay, as the Fleet holds it (`a.b.c.d/len`). */
+  overlay: string
+  /** The node sends everything through an exit (exit_via). */
+  fullTunnel: boolean
+}
+
+/**
+ * What wgfleet must never do to this host: take over a link that is not its WireGuard interface (nor the
+ * one the default route uses), or put the overlay over the network the host is reached on. ("The default
+ * route" is the main table's: an exit_via node's own wg0 keeps its 0.0.0.0/0 in wg-quick's table.)
+ */
+export function hostRefusal(probe: HostProbe, target: HostTarget): HostRefusal | undefined {
+  const {iface} = target
+  const link = probe.interfaceLink
+  if (link && !link.wireguard) return {reason: 'not-wireguard', iface, kind: link.kind}
+  if (link?.defaultRoute) return {reason: 'default-route', iface}
+  const overlay = parseNetwork(target.overlay)
+  if (overlay === undefined) throw new BugError(`unvalidated overlay ${JSON.stringify(target.overlay)}`)
+  if (probe.sshClient && isInsideNetwork(overlay, probe.sshClient)) return {reason: 'ssh-client-in-overlay', address: probe.sshClient, overlay: target.overlay}
+  const uplink = probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : 'the uplink'
+  const inside = probe.uplinkAddresses.find((address) => isInsideNetwork(overlay, address))
+  if (inside) return {reason: 'uplink-in-overlay', address: inside, uplink, overlay: target.overlay}
+  if (target.fullTunnel && probe.uplink && probe.uplinkAddresses.length === 0) return {reason: 'uplink-without-address', uplink}
+  return undefined
+}
+
+const OTHER_INTERFACE = 'choose another `interface` in [network]: a name that no link on the nodes has (wgfleet creates it)'
+const OTHER_OVERLAY = 'choose a [network] cidr that no real network of the fleet uses (the overlay exists only on the WireGuard interfaces)'
+
+/** A refused node: the typed reason, with the words and hint for people. */
+export class HostRefused extends NodeFailure {
+  constructor(readonly refusal: HostRefusal) {
+    const [message, hint] = describeRefusal(refusal)
+    super(message, hint)
+  }
+}
+
+function describeRefusal(r: HostRefusal): [string, string] {
+  switch (r.reason) {
+    case 'not-wireguard': {
+      const what = r.kind === 'device' ? 'a network device' : r.kind === 'unknown' ? 'a link of unknown kind' : `a ${r.kind} link`
+      return [`${r.iface} already exists on this host and is ${what}, not a WireGuard interface: wgfleet never takes it over (nor firewalls or deletes it)`, OTHER_INTERFACE]
+    }
+    case 'default-route':
+      return [`${r.iface} carries this host's default route: wgfleet never takes over the link the host is reached through`, OTHER_INTERFACE]
+    case 'ssh-client-in-overlay':
+      return [`the SSH session comes from ${r.address}, inside the overlay ${r.overlay}: the overlay's route would capture its replies`, `${OTHER_OVERLAY}, or manage the node from an address outside it`]
+    case 'uplink-in-overlay':
+      return [`this host's own address ${r.address} (on ${r.uplink}) is inside the overlay ${r.overlay}: the overlay would overlap the network the host is reached on`, OTHER_OVERLAY]
+    case 'uplink-without-address':
+      return [`exit_via: the uplink ${r.uplink} has no IPv4 address, so replies to SSH could not be kept out of the tunnel`, `give ${r.uplink} its IPv4 address, or remove exit_via from this node`]
+  }
+}
+
+/** Refuses the node (HostRefused, that node only) when hostRefusal finds a reason. */
+export function assertHostIsSafe(probe: HostProbe, target: HostTarget): void {
+  const refusal = hostRefusal(probe, target)
+  if (refusal) throw new HostRefused(refusal)
 }

@@ -66,6 +66,10 @@ export interface ApplyOutcome {
   forwarding: boolean
   routes: string[]
   warnings: string[]
+  /** Public keys of the peer entries this apply brought up fresh (no session yet; they send nothing). */
+  fresh: string[]
+  /** Keepalives were held back on those entries: verify sets the interface to its file at the end. */
+  keepaliveHeld: boolean
 }
 
 export async function applyHost(
@@ -103,6 +107,8 @@ export async function applyHost(
     forwarding: get('forward').length > 0 || get('forward_file').length > 0,
     routes: get('route'),
     warnings: get('warning'),
+    fresh: get('fresh').filter((key) => isWireGuardKey(key)),
+    keepaliveHeld: get('keepalive').includes('held'),
   }
 }
 
@@ -111,21 +117,31 @@ export interface HandshakeReading {
   now: number
   /** public key → latest handshake (unix seconds, 0 = never). */
   latest: Record<string, number>
-  /** Public keys the host verified live (a handshake after the check began, or an answered ping). */
+  /** Public keys the host verified as their mode asks (a handshake, or an answered ping). */
   verified: Set<string>
+  /** What the host could not do (e.g. set the interface to its file at the end). */
+  warnings: string[]
 }
 
-export type VerifyMode = 'any' | 'live'
+/** How verify.sh treats one peer (who starts the handshake is decided in services/first-handshake). */
+export type VerifyMode = 'any' | 'live' | 'initiate' | 'await' | 'reset'
+const VERIFY_MODES: ReadonlySet<string> = new Set<VerifyMode>(['any', 'live', 'initiate', 'await', 'reset'])
 
+/**
+ * One bounded exec: waits for every peer's handshake as its mode says; with `finish`, then sets the
+ * interface to its config file (the keepalives apply held back) and clears the pending marker.
+ */
 export async function verifyHandshakes(
   shell: RemoteShell,
   iface: string,
   peers: Array<{publicKey: string; address: string; mode: VerifyMode}>,
   timeoutSeconds: number,
+  finish = false,
 ): Promise<HandshakeReading> {
-  const argv = [checkIface(iface), String(timeoutSeconds)]
+  const argv = [checkIface(iface), String(timeoutSeconds), finish ? 'yes' : 'no']
   for (const peer of peers) {
     if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new BugError('unvalidated peer')
+    if (!VERIFY_MODES.has(peer.mode)) throw new BugError(`unknown verify mode ${JSON.stringify(peer.mode)}`)
     argv.push(peer.publicKey, peer.address, peer.mode)
   }
   const result = await shell.run(loadScript('verify'), argv, {
@@ -140,12 +156,14 @@ export function parseHandshakes(stdout: string): HandshakeReading {
   let now = 0
   const latest: Record<string, number> = {}
   const verified = new Set<string>()
+  const warnings: string[] = []
   for (const [k, v] of parseKeyValues(stdout)) {
     if (k === 'now') now = Number(v)
+    if (k === 'warning') warnings.push(v)
     const [key, value] = v.split(/\s+/)
     if (!key || !isWireGuardKey(key)) continue
     if (k === 'hs') latest[key] = Number(value) || 0
     if (k === 'verified') verified.add(key)
   }
-  return {now, latest, verified}
+  return {now, latest, verified, warnings}
 }

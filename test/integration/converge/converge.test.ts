@@ -10,10 +10,13 @@ import {beforeEach, describe, expect, it} from 'vitest'
 import {parseInventory} from '../../../src/inventory/index.js'
 import type {Fleet} from '../../../src/inventory/model.js'
 import {renderConvergeText} from '../../../src/output/converge-view.js'
+import {loadScript} from '../../../src/remote/scripts.js'
 import {convergeFleet, type ConvergeOptions} from '../../../src/services/converge.js'
+import {runInit} from '../../../src/services/init.js'
+import {addNode} from '../../../src/services/membership.js'
 import {openStateStore} from '../../../src/state/state.js'
 import {SshError} from '../../../src/ssh/errors.js'
-import {FakeHost} from '../../fixtures/fake-host.js'
+import {FakeHost, verifyRequest} from '../../fixtures/fake-host.js'
 
 const KEYS = {
   'node-a': 'YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=',
@@ -154,6 +157,146 @@ describe('convergeFleet', () => {
     expect(b.result).toBe('failed')
     expect(b.error).toMatch(/no handshake with node-c \(/)
     expect(b.steps.handshakes).toEqual({verified: 1, expected: 2})
+  })
+
+  it('an existing link named like the interface that is not WireGuard fails that node alone: nothing installed, written or deleted there', async () => {
+    hosts['node-b']!.state = {...hosts['node-b']!.state, up: true, link: {kind: 'bridge', wireguard: false}}
+    for (const dryRun of [true, false]) {
+      const report = await convergeFleet(fleet, options({dryRun}))
+      const b = report.nodes.find((n) => n.name === 'node-b')!
+      expect(b.result).toBe('failed')
+      expect(b.error).toMatch(/wg0 already exists on this host and is a bridge link, not a WireGuard interface/)
+      expect(b.hint).toMatch(/choose another `interface` in \[network\]/)
+      expect(report.nodes.filter((n) => n.result !== 'failed').map((n) => n.name)).toEqual(['node-a', 'node-c'])
+      expect(hosts['node-b']!.execs.map((e) => e.script)).toEqual(['probe'])
+      hosts['node-b']!.execs.length = 0
+    }
+  })
+
+  it('a link named like the interface that carries the default route fails that node', async () => {
+    hosts['node-a']!.state = {...hosts['node-a']!.state, up: true, link: {kind: 'wireguard', wireguard: true, defaultRoute: true}}
+    const a = (await convergeFleet(fleet, options())).nodes.find((n) => n.name === 'node-a')!
+    expect(a.result).toBe('failed')
+    expect(a.error).toMatch(/wg0 carries this host's default route/)
+    expect(hosts['node-a']!.execs.map((e) => e.script)).toEqual(['probe'])
+  })
+
+  it('a node managed from inside the overlay, or whose uplink address is inside it, fails alone', async () => {
+    hosts['node-b']!.state.sshClient = '10.0.0.200'
+    hosts['node-c']!.state.uplinkAddresses = ['10.0.0.77']
+    const report = await convergeFleet(fleet, options())
+    expect(report.result).toBe('partial')
+    const [a, b, c] = report.nodes
+    expect(a!.result).toBe('changed')
+    expect(b!.error).toMatch(/the SSH session comes from 10\.0\.0\.200, inside the overlay 10\.0\.0\.0\/24/)
+    expect(c!.error).toMatch(/this host's own address 10\.0\.0\.77 \(on eth0\) is inside the overlay 10\.0\.0\.0\/24/)
+    expect(b!.hint).toMatch(/\[network\] cidr/)
+    for (const name of ['node-b', 'node-c']) expect(hosts[name]!.execs.map((e) => e.script)).toEqual(['probe'])
+  })
+
+  it('exit_via: replies from the uplink addresses the probe found stay on the main table; a run from another admin address changes nothing', async () => {
+    const text = INVENTORY.replace('nat = true\n', 'nat = true\nexit_via = node-a\n')
+    const exitFleet = parseInventory(text, fleet.file)
+    hosts['node-c']!.state.uplinkAddresses = ['198.51.100.7']
+    const first = await convergeFleet(exitFleet, options())
+    expect(first.result, JSON.stringify(first.nodes)).toBe('ok')
+    const config = hosts['node-c']!.state.config!
+    expect(config).toContain('PostUp = ip -4 rule add from 198.51.100.7/32 lookup main\n')
+    expect(config).not.toContain('203.0.113.100')
+    for (const h of Object.values(hosts)) {
+      h.execs.length = 0
+      h.state.sshClient = '203.0.113.77'
+    }
+    const second = await convergeFleet(exitFleet, options())
+    // (The scripted hosts never report iptables as installed, so prepare runs again: not what is looked at here.)
+    expect(second.nodes.map((n) => [n.steps.config, n.steps.service])).toEqual(Array(3).fill(['unchanged', 'running']))
+    for (const h of Object.values(hosts)) expect(h.execs.map((e) => e.script)).not.toContain('apply')
+  })
+
+  describe('who starts each handshake after the barrier (first-handshake)', () => {
+    const modesOf = (name: string) => {
+      const verify = hosts[name]!.execs.filter((e) => e.script === 'verify').at(-1)
+      if (!verify) return undefined
+      const {finish, modes} = verifyRequest(verify.args)
+      const byName = Object.fromEntries(Object.entries(modes).map(([key, mode]) => [Object.entries(KEYS).find(([, k]) => k === key)?.[0] ?? key, mode]))
+      return {finish, modes: byName}
+    }
+
+    it('fresh fleet: one side per pair starts (the NAT-ed node towards the public ones), every node finishes its interface', async () => {
+      const report = await convergeFleet(fleet, options())
+      expect(report.result).toBe('ok')
+      expect(modesOf('node-a')).toEqual({finish: 'yes', modes: {'node-b': 'initiate', 'node-c': 'await'}})
+      expect(modesOf('node-b')).toEqual({finish: 'yes', modes: {'node-a': 'await', 'node-c': 'await'}})
+      expect(modesOf('node-c')).toEqual({finish: 'yes', modes: {'node-a': 'initiate', 'node-b': 'initiate'}})
+    })
+
+    it('one node restarted: it starts towards the public peers; a NAT-ed peer re-adds it and starts; the rest is untouched', async () => {
+      await convergeFleet(fleet, options())
+      for (const h of Object.values(hosts)) h.execs.length = 0
+      hosts['node-b']!.state.up = false // the interface went down: this run starts it
+      const report = await convergeFleet(fleet, options())
+      expect(report.result).toBe('ok')
+      expect(modesOf('node-b')).toEqual({finish: 'yes', modes: {'node-a': 'initiate', 'node-c': 'await'}})
+      expect(modesOf('node-a')).toEqual({finish: 'no', modes: {'node-b': 'live', 'node-c': 'any'}})
+      expect(modesOf('node-c')).toEqual({finish: 'no', modes: {'node-a': 'any', 'node-b': 'reset'}})
+    })
+
+    it('a node joins: every pair with it is fresh on both sides and split evenly; old pairs stay as they are', async () => {
+      await convergeFleet(fleet, options())
+      const keyD = 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ='
+      ;(KEYS as Record<string, string>)['node-d'] = keyD
+      try {
+        hosts['node-d'] = new FakeHost('node-d', keyD)
+        for (const [name, host] of Object.entries(hosts)) host.handshakesWith = Object.entries(KEYS).filter(([n]) => n !== name).map(([, k]) => k)
+        for (const h of Object.values(hosts)) h.execs.length = 0
+        const grown = parseInventory(INVENTORY + '\n[node-d]\nhost = 203.0.113.4\naddress = 10.0.0.4\n', fleet.file)
+        const report = await convergeFleet(grown, options())
+        expect(report.result).toBe('ok')
+        // Inventory positions a=0, b=1, c=2, d=3: of i < j, i starts when j - i is odd; c is NAT-ed.
+        expect(modesOf('node-d')).toEqual({finish: 'yes', modes: {'node-a': 'await', 'node-b': 'initiate', 'node-c': 'await'}})
+        expect(modesOf('node-a')).toEqual({finish: 'yes', modes: {'node-b': 'any', 'node-c': 'any', 'node-d': 'initiate'}})
+        expect(modesOf('node-b')).toEqual({finish: 'yes', modes: {'node-a': 'any', 'node-c': 'any', 'node-d': 'await'}})
+        expect(modesOf('node-c')).toEqual({finish: 'yes', modes: {'node-a': 'any', 'node-b': 'any', 'node-d': 'initiate'}})
+      } finally {
+        delete (KEYS as Record<string, string>)['node-d']
+      }
+    })
+
+    it('every node verifies at once, also with --concurrency 1 (an awaiting node holds its exec until its peer starts)', async () => {
+      // Each verify returns only once every node's verify has begun, as an awaiting side does on a host.
+      const begun = new Set<string>()
+      let release!: () => void
+      const allBegun = new Promise<void>((resolve) => (release = resolve))
+      const report = await convergeFleet(fleet, options({
+        concurrency: 1,
+        openShell: async (node) => {
+          const shell = hosts[node.name]!.shell()
+          return {
+            ...shell,
+            run: async (script, args, runOptions) => {
+              if (script === loadScript('verify')) {
+                begun.add(node.name)
+                if (begun.size === Object.keys(hosts).length) release()
+                const timeout = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 2000))
+                if ((await Promise.race([allBegun, timeout])) === 'stuck') return {code: 1, stdout: 'error=the other verifies never began\n', stderr: ''}
+              }
+              return shell.run(script, args, runOptions)
+            },
+          }
+        },
+      }))
+      expect(report.nodes.map((n) => [n.name, n.result, n.error])).toEqual([['node-a', 'changed', undefined], ['node-b', 'changed', undefined], ['node-c', 'changed', undefined]])
+    })
+
+    it('a node whose peers were all unreachable still finishes its interface (held keepalives set from the file)', async () => {
+      await convergeFleet(fleet, options())
+      unreachable.add('node-b')
+      unreachable.add('node-c')
+      // A new port restarts node-a, with its peers' keys from state.
+      const report = await convergeFleet(parseInventory(INVENTORY.replace('address = 10.0.0.1', 'address = 10.0.0.1\nport = 51821'), fleet.file), options())
+      expect(report.result).toBe('partial')
+      expect(modesOf('node-a')).toEqual({finish: 'yes', modes: {}})
+    })
   })
 })
 
@@ -339,5 +482,34 @@ describe('convergeFleet: a node of unknown key', () => {
     expect(hosts['node-a']!.state.config).not.toContain('# node-c')
     expect(hosts['node-b']!.state.config).toContain(`PublicKey = ${KEYS['node-c']}`)
     expect(report.warnings).toContainEqual({kind: 'unknown-key', node: 'node-c', cause: 'not-reached', keptOn: ['node-b'], leftOutOn: [{node: 'node-a', reason: 'key-in-use'}]})
+  })
+})
+
+describe('init and add-node pass --accept-key-change on', () => {
+  const connection = {concurrency: 10, verifyTimeoutSeconds: 5, silent: true, connectTimeoutSeconds: 1, acceptNewHostKeys: false}
+  const deps = () => ({openShell: options().openShell})
+
+  it('init: a changed key accepted for the node named', async () => {
+    await convergeFleet(fleet, options())
+    rekey(hosts['node-c']!, NEW_KEY)
+    for (const [name, host] of Object.entries(hosts)) if (name !== 'node-c') host.handshakesWith = [...host.handshakesWith, NEW_KEY]
+    const request = {inventory: fleet.file, dryRun: false, adopt: false, ...connection}
+    expect((await runInit(request, deps())).nodes[2]!.keyRefusal?.reason).toBe('changed-from-pinned')
+    expect((await runInit({...request, acceptKeyChange: ['node-c']}, deps())).result).toBe('ok')
+  })
+
+  it('add-node: a changed key accepted for the node named; a name of no node refused before the inventory is written', async () => {
+    await convergeFleet(fleet, options())
+    rekey(hosts['node-b']!, NEW_KEY)
+    hosts['node-e'] = new FakeHost('node-e', OTHER_KEY)
+    for (const host of Object.values(hosts)) host.handshakesWith = [...Object.values(KEYS), NEW_KEY, OTHER_KEY].filter((k) => k !== host.state.publicKey)
+    const {readFileSync} = await import('node:fs')
+    const before = readFileSync(fleet.file, 'utf8')
+    const request = {inventory: fleet.file, name: 'node-e', values: {host: '203.0.113.5'}, ...connection}
+    await expect(addNode({...request, acceptKeyChange: ['node-x']}, deps())).rejects.toMatchObject({exitCode: 2})
+    expect(readFileSync(fleet.file, 'utf8')).toBe(before)
+    const report = await addNode({...request, acceptKeyChange: ['node-b']}, deps())
+    expect(report.result).toBe('ok')
+    expect(hosts['node-e']!.state.config).toContain(`PublicKey = ${NEW_KEY}`)
   })
 })

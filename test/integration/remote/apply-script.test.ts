@@ -37,9 +37,15 @@ async function nothingLeftToDo(plan: NodePlan = NODE_A): Promise<ApplyDecision> 
   return decideApply(await probeHost(box.shell(), 'wg0'), plan, 51820)
 }
 
+/** No temp file anywhere. The pending marker stays while keepalives are held back: verify.sh clears it. */
 function noLeftovers(): void {
   expect(readdirSync(box.outside('/tmp/'))).toEqual([])
-  expect(readdirSync(box.outside('/etc/wireguard')).filter((f) => f.startsWith('.wgfleet.') || f.endsWith('.pending'))).toEqual([])
+  expect(readdirSync(box.outside('/etc/wireguard')).filter((f) => f.startsWith('.wgfleet.'))).toEqual([])
+}
+
+/** What verify.sh's FINISH does once the handshakes are started: the interface is the file, the marker goes. */
+function finishAsVerifyWould(): void {
+  box.remove('/etc/wireguard/.wg0.pending')
 }
 
 describe('apply.sh → applyHost', () => {
@@ -48,7 +54,8 @@ describe('apply.sh → applyHost', () => {
     const shell = box.shell()
     const {decision, outcome} = await converge(NODE_A, shell)
     expect(decision).toMatchObject({writeConfig: true, action: 'start', forward: true, enable: true})
-    expect(outcome).toEqual({configWritten: true, backup: undefined, service: 'started', enabled: true, firewall: [], forwarding: true, routes: [], warnings: []})
+    // Its peer entries come up fresh (no keepalive yet: verify starts one handshake per pair later).
+    expect(outcome).toEqual({configWritten: true, backup: undefined, service: 'started', enabled: true, firewall: [], forwarding: true, routes: [], warnings: [], fresh: NODE_A.peers.map((p) => p.publicKey), keepaliveHeld: true})
 
     expect(box.read('/etc/wireguard/wg0.conf')).toBe(filled(NODE_A.config))
     expect(box.stat('/etc/wireguard/wg0.conf')).toEqual({mode: '600', uid: 0})
@@ -63,6 +70,7 @@ describe('apply.sh → applyHost', () => {
 
     for (const run of shell.runs) expect(run.result.stdout + run.result.stderr).not.toContain(PRIVATE_KEY)
     noLeftovers()
+    finishAsVerifyWould()
     expect(await nothingLeftToDo()).toMatchObject({writeConfig: false, action: 'none', needed: false})
   })
 
@@ -99,12 +107,15 @@ describe('apply.sh → applyHost', () => {
     expect(outcome).toMatchObject({configWritten: true, backup: '/etc/wireguard/wg0.conf.bak', service: 'synced', routes: ['added 10.0.0.3/32']})
     expect(box.read('/etc/wireguard/wg0.conf.bak')).toBe(filled(NODE_A_BEFORE_C.config))
     expect(box.stat('/etc/wireguard/wg0.conf.bak').mode).toBe('600')
-    expect(box.fakes.calls()).toContain('wg syncconf wg0 /dev/stdin')
+    // Synced from a held copy (keepalives of new entries left out until verify), in a private temp folder.
+    expect(box.fakes.calls().some((c) => /^wg syncconf wg0 \/etc\/wireguard\/\.wgfleet\.\w+\/held$/.test(c))).toBe(true)
     expect(box.fakes.calls()).toContain('ip route add 10.0.0.3/32 dev wg0')
     // The interface runs the new peers, and no address-only keys (wg-quick's) reached wg.
     expect(box.fakes.loaded('wg0')).toContain('AllowedIPs = 10.0.0.3/32')
     expect(box.fakes.loaded('wg0')).not.toMatch(/^Address/m)
     noLeftovers()
+    // verify.sh then sets the held keepalives from the file (the interface is what the file says).
+    finishAsVerifyWould()
     expect(await nothingLeftToDo()).toMatchObject({needed: false})
   })
 
@@ -138,7 +149,9 @@ describe('apply.sh → applyHost', () => {
     const {decision, outcome} = await converge()
     expect(decision.action).toBe('restart')
     expect(outcome.service).toBe('restarted')
-    expect(box.exists('/etc/wireguard/.wg0.pending')).toBe(false)
+    // The keepalives are held back until verify has started the handshakes: the marker stays until then.
+    expect(outcome.keepaliveHeld).toBe(true)
+    expect(box.exists('/etc/wireguard/.wg0.pending')).toBe(true)
   })
 
   it('no systemd: wg-quick up, and a warning that it will not survive a reboot', async () => {
@@ -180,6 +193,7 @@ describe('apply.sh → applyHost', () => {
       {kind: 'ufw-route', in: 'wg0', out: 'wg0'},
     ])
     expect(box.fakes.ufwRules()).toHaveLength(3)
+    finishAsVerifyWould()
     expect(await nothingLeftToDo()).toMatchObject({firewall: {actions: []}, needed: false})
   })
 })

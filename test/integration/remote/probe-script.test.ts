@@ -183,8 +183,8 @@ describe('probe.sh → parseProbeOutput', () => {
       /^modinfo wireguard$/,
       /^ufw status verbose$/,
       /^firewall-cmd (--state|--get-default-zone|(--permanent )?--list-all-(zones|policies)|--info-service=[a-z0-9-]+)$/,
-      /^ip (-4 route show default|link show dev wg0)$/,
-      /^wg (pubkey|show wg0 (dump|public-key))$/,
+      /^ip (-4 route show default|link show dev wg0|-j -d link show dev wg0|-[46] route show default dev wg0)$/,
+      /^wg (pubkey|show wg0|show wg0 (dump|public-key))$/,
       /^systemctl is-(enabled|active) wg-quick@wg0$/,
     ]
     expect(box.fakes.calls().filter((c) => !readOnly.some((re) => re.test(c)))).toEqual([])

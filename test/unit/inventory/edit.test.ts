@@ -67,6 +67,8 @@ describe('validateNewNode', () => {
     ['jump to an unknown node', {host: '198.51.100.3', address: '10.0.0.3', jump: 'node-z'}, 'jump', /there is no node named `node-z`/],
     ['exit_via itself', {host: '198.51.100.3', address: '10.0.0.3', exit_via: 'node-c'}, 'exit_via', /cannot be its own exit/],
     ['an unknown key', {host: '198.51.100.3', address: '10.0.0.3', adress: '10.0.0.3'} as NodeValues, 'adress', /did you mean `address`\?/],
+    ['a host inside the overlay', {host: '10.0.0.50', address: '10.0.0.3'}, 'host', /10\.0\.0\.50 is inside the overlay network 10\.0\.0\.0\/24/],
+    ['a jump host inside the overlay', {host: '198.51.100.3', address: '10.0.0.3', jump: '10.0.0.60'}, 'jump', /10\.0\.0\.60 is inside the overlay network/],
   ])('refuses %s', (_why, values, key, message) => {
     const problem = newNodeProblems('node-c', values).find((e) => e.location.key === key)
     expect(problem, `no problem for ${key}`).toBeDefined()

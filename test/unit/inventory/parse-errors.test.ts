@@ -371,6 +371,73 @@ describe('nat, relay, jump and exit_via', () => {
   ])
 })
 
+describe('the overlay overlapping the real network', () => {
+  const OVERLAY_HINT = /outside the overlay.*\[network\] cidr/
+  runCases([
+    {
+      name: 'a host inside the overlay (cidr = 10.0.0.0/24, host = 10.0.0.50)',
+      text: replacing('host = 203.0.113.2', 'host = 10.0.0.50'),
+      at: 'host = 10.0.0.50',
+      section: 'node-b',
+      key: 'host',
+      message: /10\.0\.0\.50 is inside the overlay network 10\.0\.0\.0\/24/,
+      hint: OVERLAY_HINT,
+    },
+    {
+      name: 'a host at the overlay\'s network address',
+      text: replacing('host = 203.0.113.2', 'host = 10.0.0.0'),
+      at: 'host = 10.0.0.0',
+      key: 'host',
+      message: /10\.0\.0\.0 is inside the overlay network/,
+    },
+    {
+      name: 'a host as an IPv4-mapped IPv6 address inside the overlay',
+      text: replacing('host = 203.0.113.2', 'host = ::ffff:10.0.0.9'),
+      at: 'host = ::ffff:10.0.0.9',
+      key: 'host',
+      message: /::ffff:10\.0\.0\.9 is inside the overlay network 10\.0\.0\.0\/24/,
+    },
+    {
+      name: 'an endpoint inside the overlay',
+      text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\nendpoint = 10.0.0.200:51820'),
+      at: 'endpoint',
+      section: 'node-b',
+      key: 'endpoint',
+      message: /10\.0\.0\.200 is inside the overlay network 10\.0\.0\.0\/24/,
+      hint: OVERLAY_HINT,
+    },
+    {
+      name: 'a jump host inside the overlay',
+      text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\njump = admin@10.0.0.254:2222'),
+      at: 'jump',
+      section: 'node-b',
+      key: 'jump',
+      message: /10\.0\.0\.254 is inside the overlay network 10\.0\.0\.0\/24/,
+      hint: OVERLAY_HINT,
+    },
+    {
+      name: 'a host inside a wider overlay',
+      text: BASE.replace('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/8').replace('host = 203.0.113.1', 'host = 10.200.3.4'),
+      at: 'host = 10.200.3.4',
+      section: 'node-a',
+      key: 'host',
+      message: /10\.200\.3\.4 is inside the overlay network 10\.0\.0\.0\/8/,
+    },
+  ])
+
+  it('accepts addresses next to the overlay, host names and IPv6', () => {
+    for (const [line, by] of [
+      ['host = 203.0.113.2', 'host = 10.0.1.50'],
+      ['host = 203.0.113.2', 'host = 9.255.255.255'],
+      ['host = 203.0.113.2', 'host = node-b.example.com'],
+      ['host = 203.0.113.2', 'host = 2001:db8::2'],
+      ['address = 10.0.0.2', 'address = 10.0.0.2\nendpoint = 10.0.1.1:51820\njump = admin@10.0.1.254'],
+    ] as const) {
+      expect(() => parseInventory(replacing(line, by), FILE), by).not.toThrow()
+    }
+  })
+})
+
 describe('values that could smuggle shell syntax', () => {
   const inNodeB = (key: string, value: string) => replacing('address = 10.0.0.2', `address = 10.0.0.2\n${key} = ${value}`)
   runCases([

@@ -118,7 +118,7 @@ describe('exit_via', () => {
   const nodes: NodeInput[] = SCENARIO.map((n) => (n.name === 'node-c' ? {...n, exitVia: 'node-b'} : n))
   const facts = {
     'node-b': {uplink: 'ens3'},
-    'node-c': {managementSources: ['203.0.113.9', '::ffff:203.0.113.9', '2001:db8::9', '192.0.2.4']},
+    'node-c': {uplinkAddresses: ['198.51.100.7', '198.51.100.9', '198.51.100.7']},
   }
   const plan = planFleet(fleet(nodes), {publicKeys: allKeys(), facts})
 
@@ -141,18 +141,31 @@ describe('exit_via', () => {
     expect(nodeOf(plan, 'node-a').masquerade).toBe(false)
   })
 
-  it('keeps the management sources on the main table (IPv4 only, deduplicated)', () => {
+  it('keeps replies from the uplink addresses on the main table, whoever the client (deduplicated)', () => {
     const c = nodeOf(plan, 'node-c')
-    expect(c.managementSources).toEqual(['203.0.113.9', '192.0.2.4'])
+    expect(c.uplinkAddresses).toEqual(['198.51.100.7', '198.51.100.9'])
     expect(lines(c.config, 'PostUp')).toEqual([
-      'PostUp = ip -4 rule add to 203.0.113.9/32 lookup main priority 100',
-      'PostUp = ip -4 rule add to 192.0.2.4/32 lookup main priority 100',
+      'PostUp = ip -4 rule add from 198.51.100.7/32 lookup main',
+      'PostUp = ip -4 rule add from 198.51.100.9/32 lookup main',
     ])
     expect(lines(c.config, 'PostDown')).toEqual([
-      'PostDown = ip -4 rule del to 203.0.113.9/32 lookup main priority 100',
-      'PostDown = ip -4 rule del to 192.0.2.4/32 lookup main priority 100',
+      'PostDown = ip -4 rule del from 198.51.100.7/32 lookup main || true',
+      'PostDown = ip -4 rule del from 198.51.100.9/32 lookup main || true',
     ])
+    // Nothing in the config depends on the SSH client: a second admin's run renders the same text.
+    expect(c.config).not.toMatch(/203\.0\.113\.100|rule add to /)
     expect(lines(nodeOf(plan, 'node-a').config, 'PostUp')).toEqual([])
+  })
+
+  it('a full tunnel writes its fwmark in the config (so that wg syncconf keeps it); no other node has one', () => {
+    expect(lines(nodeOf(plan, 'node-c').config, 'FwMark')).toEqual(['FwMark = 51820'])
+    for (const name of ['node-a', 'node-b']) expect(lines(nodeOf(plan, name).config, 'FwMark')).toEqual([])
+  })
+
+  it('uplink addresses only matter under a full tunnel', () => {
+    const b = nodeOf(planFleet(fleet(nodes), {publicKeys: allKeys(), facts: {...facts, 'node-b': {uplink: 'ens3', uplinkAddresses: ['203.0.113.2']}}}), 'node-b')
+    expect(b.uplinkAddresses).toEqual([])
+    expect(b.config).not.toMatch(/ip -4 rule/)
   })
 
   it('renders the uplink marker while the uplink is unknown', () => {
@@ -205,8 +218,11 @@ describe('exit_via', () => {
     expect(() => planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-b': {uplink: 'eth0; reboot'}}})).toThrow(WgfleetError)
     expect(() => planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-b': {uplink: '-j ACCEPT'}}})).toThrow(/not an interface name/)
     expect(() =>
-      planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-c': {managementSources: ['1.2.3.4$(id)']}}}),
-    ).toThrow(/not an IP address/)
+      planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-c': {uplinkAddresses: ['1.2.3.4$(id)']}}}),
+    ).toThrow(/not an IPv4 address/)
+    for (const bad of ['2001:db8::9', '01.2.3.4', '1.2.3.4/24']) {
+      expect(() => planFleet(fleet(nodes), {publicKeys: {}, facts: {'node-c': {uplinkAddresses: [bad]}}}), bad).toThrow(WgfleetError)
+    }
   })
 })
 
@@ -366,7 +382,7 @@ describe('determinism and invariants', () => {
   it('the same input twice gives identical output', () => {
     const input = (): Parameters<typeof planFleet> => [
       fleet([...SCENARIO.map((n) => (n.name === 'node-c' ? {...n, exitVia: 'node-b'} : n)), NODE_D], {mtu: 1420}),
-      {publicKeys: allKeys(), facts: {'node-b': {uplink: 'eth0'}, 'node-c': {managementSources: ['192.0.2.1']}}},
+      {publicKeys: allKeys(), facts: {'node-b': {uplink: 'eth0'}, 'node-c': {uplinkAddresses: ['198.51.100.7']}}},
     ]
     expect(JSON.stringify(planFleet(...input()))).toBe(JSON.stringify(planFleet(...input())))
   })

@@ -29,7 +29,7 @@ function bareNode(overrides: Partial<RenderableNode> = {}): RenderableNode {
     skippedPeers: [],
     keptPeers: [],
     refusedSections: [],
-    managementSources: [],
+    uplinkAddresses: [],
     ...overrides,
   }
 }
@@ -53,7 +53,7 @@ describe('renderNodeConfig', () => {
     const nodes = SCENARIO.map((n) => (n.name === 'node-c' ? {...n, exitVia: 'node-b'} : n))
     const plan = planFleet(fleet(nodes, {mtu: 1420, dns: ['10.0.0.1']}), {
       publicKeys: allKeys(),
-      facts: {'node-b': {uplink: 'enp1s0'}, 'node-c': {managementSources: ['203.0.113.50']}},
+      facts: {'node-b': {uplink: 'enp1s0'}, 'node-c': {uplink: 'eth0', uplinkAddresses: ['198.51.100.7']}},
     })
     expect(plan.nodes[1]!.config).toBe(`# Managed by wgfleet. Local changes are overwritten.
 [Interface]
@@ -85,8 +85,9 @@ ListenPort = 51820
 PrivateKey = @WGFLEET_PRIVATE_KEY@
 MTU = 1420
 DNS = 10.0.0.1
-PostUp = ip -4 rule add to 203.0.113.50/32 lookup main priority 100
-PostDown = ip -4 rule del to 203.0.113.50/32 lookup main priority 100
+FwMark = 51820
+PostUp = ip -4 rule add from 198.51.100.7/32 lookup main
+PostDown = ip -4 rule del from 198.51.100.7/32 lookup main || true
 
 # node-a
 [Peer]
@@ -125,12 +126,12 @@ describe('renderPeerSection', () => {
 describe('interfaceHooks', () => {
   it('re-checks values that wg-quick would run through bash', () => {
     expect(() => interfaceHooks(bareNode({masquerade: true, uplink: 'eth0 && reboot'}), '10.0.0.0/24')).toThrow(BugError)
-    expect(() => interfaceHooks(bareNode({fullTunnel: true, managementSources: ['1.2.3.4; id']}), '10.0.0.0/24')).toThrow(
+    expect(() => interfaceHooks(bareNode({fullTunnel: true, uplinkAddresses: ['1.2.3.4; id']}), '10.0.0.0/24')).toThrow(
       BugError,
     )
   })
 
-  it('ignores management sources without a full tunnel', () => {
-    expect(interfaceHooks(bareNode({managementSources: ['192.0.2.1']}), '10.0.0.0/24')).toEqual({postUp: [], postDown: []})
+  it('ignores uplink addresses without a full tunnel', () => {
+    expect(interfaceHooks(bareNode({uplinkAddresses: ['198.51.100.7']}), '10.0.0.0/24')).toEqual({postUp: [], postDown: []})
   })
 })

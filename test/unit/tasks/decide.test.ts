@@ -2,7 +2,8 @@ import {describe, expect, it} from 'vitest'
 
 import type {NodePlan} from '../../../src/plan/model.js'
 import {parseProbeOutput} from '../../../src/remote/probe.js'
-import {decideApply, decideInstall, osFamily} from '../../../src/tasks/decide.js'
+import {assertHostIsSafe, decideApply, decideInstall, hostRefusal, HostRefused, type HostTarget, osFamily} from '../../../src/tasks/decide.js'
+import {NodeFailure} from '../../../src/lib/errors.js'
 import {ALMALINUX_8, CENTOS_STREAM_9, DEBIAN_12, FEDORA_41, RHEL_8, ROCKY_9, UBUNTU_2404} from '../../fixtures/os-release.js'
 import {publicZone, ufwRow} from '../../fixtures/firewall.js'
 import {probeOutput, type ProbeFields} from '../../fixtures/probe.js'
@@ -190,5 +191,77 @@ describe('decideApply', () => {
   it('the masked private key on the host equals the marker: no change', () => {
     // probe.sh masks the real key to the marker on the host; the rendered config carries the marker.
     expect(decideApply(probe(converged), nodePlan(), 51820).configChange).toBe('none')
+  })
+})
+
+describe('hostRefusal: what wgfleet must never do to a host', () => {
+  const target: HostTarget = {iface: 'wg0', overlay: '10.0.0.0/24', fullTunnel: false}
+  const up = (link: ProbeFields['link'], more: ProbeFields = {}) => probe({wg: true, key: true, ifaceUp: true, link, ...more})
+
+  it('a fresh host, and wgfleet\'s own WireGuard interface (kernel, or a wireguard-go tun wg answers for): no refusal', () => {
+    expect(hostRefusal(probe({}), target)).toBeUndefined()
+    expect(hostRefusal(up({kind: 'wireguard', wireguard: true}), target)).toBeUndefined()
+    expect(hostRefusal(up({kind: 'tun', wireguard: true}), target)).toBeUndefined()
+  })
+
+  it.each([
+    ['a bridge (interface = br0)', 'br0', 'bridge', /br0 already exists on this host and is a bridge link, not a WireGuard interface/],
+    ['a VLAN', 'eth0.10', 'vlan', /is a vlan link, not a WireGuard interface/],
+    ['a bond', 'bond0', 'bond', /is a bond link/],
+    ['a NIC (no link kind)', 'eth0', 'device', /eth0 already exists on this host and is a network device, not a WireGuard interface/],
+    ['a tun that wg does not answer for', 'tun0', 'tun', /is a tun link, not a WireGuard interface/],
+    ['a link the probe could not describe', 'x0', 'unknown', /is a link of unknown kind/],
+  ])('an existing link that is not WireGuard is refused: %s', (_what, iface, kind, message) => {
+    const p = up({kind, wireguard: false})
+    expect(hostRefusal(p, {...target, iface})).toEqual({reason: 'not-wireguard', iface, kind})
+    expect(() => assertHostIsSafe(p, {...target, iface})).toThrow(message)
+  })
+
+  it('a link carrying the main table\'s default route is refused, even a WireGuard one', () => {
+    expect(hostRefusal(up({kind: 'veth', wireguard: false, defaultRoute: true}), {...target, iface: 'eth0'})).toEqual({reason: 'not-wireguard', iface: 'eth0', kind: 'veth'})
+    expect(hostRefusal(up({kind: 'wireguard', wireguard: true, defaultRoute: true}), target)).toEqual({reason: 'default-route', iface: 'wg0'})
+  })
+
+  it('an exit_via node\'s own wg0 (its 0.0.0.0/0 lives in wg-quick\'s table, not the main one) is not refused', () => {
+    expect(hostRefusal(up({kind: 'tun', wireguard: true, defaultRoute: false}), {...target, fullTunnel: true})).toBeUndefined()
+  })
+
+  it('the refusal is a NodeFailure (that node only) with a hint to choose another interface', () => {
+    let thrown: unknown
+    try {
+      assertHostIsSafe(up({kind: 'bridge', wireguard: false}), {...target, iface: 'br0'})
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(HostRefused)
+    expect(thrown).toBeInstanceOf(NodeFailure)
+    expect((thrown as HostRefused).refusal.reason).toBe('not-wireguard')
+    expect((thrown as HostRefused).hint).toMatch(/choose another `interface` in \[network\]/)
+  })
+
+  it('an SSH session from inside the overlay is refused (IPv4-mapped too); from outside it, not', () => {
+    expect(hostRefusal(probe({sshClient: '10.0.0.50'}), target)).toEqual({reason: 'ssh-client-in-overlay', address: '10.0.0.50', overlay: '10.0.0.0/24'})
+    expect(hostRefusal(probe({sshClient: '::ffff:10.0.0.7'}), target)).toMatchObject({reason: 'ssh-client-in-overlay'})
+    expect(() => assertHostIsSafe(probe({sshClient: '10.0.0.50'}), target)).toThrow(/SSH session comes from 10\.0\.0\.50, inside the overlay 10\.0\.0\.0\/24/)
+    for (const sshClient of ['10.0.1.50', '203.0.113.100', '2001:db8::1', 'garbage']) expect(hostRefusal(probe({sshClient}), target)).toBeUndefined()
+  })
+
+  it('an uplink address inside the overlay is refused', () => {
+    const p = probe({uplink: 'ens3', uplinkAddresses: ['203.0.113.7', '10.0.0.9']})
+    expect(hostRefusal(p, target)).toEqual({reason: 'uplink-in-overlay', address: '10.0.0.9', uplink: 'ens3', overlay: '10.0.0.0/24'})
+    expect(() => assertHostIsSafe(p, target)).toThrow(/own address 10\.0\.0\.9 \(on ens3\) is inside the overlay/)
+    expect(hostRefusal(probe({uplink: 'ens3', uplinkAddresses: ['10.0.1.9']}), target)).toBeUndefined()
+  })
+
+  it('exit_via with an uplink that has no IPv4 address is refused (SSH replies could not be kept off the tunnel)', () => {
+    const p = probe({uplink: 'ppp0', uplinkAddresses: []})
+    expect(hostRefusal(p, {...target, fullTunnel: true})).toEqual({reason: 'uplink-without-address', uplink: 'ppp0'})
+    expect(hostRefusal(p, target)).toBeUndefined()
+  })
+
+  it('host-printed addresses that are not IPv4 never reach a decision (or a message)', () => {
+    const p = probe({uplink: 'eth0', uplinkAddresses: ['10.0.0.9;reboot', '\u001b]52;c;x\u0007', '010.0.0.9']})
+    expect(p.uplinkAddresses).toEqual([])
+    expect(hostRefusal(p, target)).toBeUndefined()
   })
 })
