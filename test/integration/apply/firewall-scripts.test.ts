@@ -88,7 +88,7 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
     expect(run.stdout).toMatch(/^done=yes$/m)
   })
 
-  it('firewalld: a fresh relay as the verdict plans it — zone, interface, policy, zones, reload — runtime and permanent exactly as told', () => {
+  it('firewalld: a fresh exit node as the verdict plans it — zone, forwarding, interface, policy, reload — runtime and permanent exactly as told', () => {
     const readings = readingsOf(firewalldLines({runtime: [publicZone()]}))
     const verdict = firewallVerdict(readings, {port: 51820, iface: 'wg0', forward: true, exit: true, uplink: 'eth0', family: 'ipv4'})
     const run = runApply(verdict.actions.map(encodeAction))
@@ -99,12 +99,12 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
       'firewall-cmd -q --permanent --zone=public --add-port=51820/udp',
       'firewall-cmd -q --permanent --new-zone=wgfleet',
       'firewall-cmd -q --permanent --zone=wgfleet --add-service=ssh',
+      'firewall-cmd -q --permanent --zone=wgfleet --add-forward',
       'firewall-cmd -q --permanent --zone=wgfleet --change-interface=wg0',
-      'firewall-cmd -q --permanent --new-policy=wgfleet-forward',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --set-target=ACCEPT',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-ingress-zone=wgfleet',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-egress-zone=wgfleet',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-egress-zone=public',
+      'firewall-cmd -q --permanent --new-policy=wgfleet-exit',
+      'firewall-cmd -q --permanent --policy=wgfleet-exit --set-target=ACCEPT',
+      'firewall-cmd -q --permanent --policy=wgfleet-exit --add-ingress-zone=wgfleet',
+      'firewall-cmd -q --permanent --policy=wgfleet-exit --add-egress-zone=ANY',
       'firewall-cmd -q --reload',
     ])
   })
@@ -113,15 +113,17 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
     const actions: FirewallAction[] = [
       {kind: 'firewalld-port', zone: 'external', port: 51821, runtime: true, permanent: false},
       {kind: 'firewalld-interface', zone: 'wgfleet', iface: 'wg0', runtime: false, permanent: true},
-      {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'external', runtime: true, permanent: true},
+      {kind: 'firewalld-zone-forward', zone: 'wgfleet', runtime: true, permanent: true},
+      {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'external', runtime: true, permanent: false},
     ]
     const run = runApply(actions.map(encodeAction))
     expect(run.code, run.stderr).toBe(0)
     expect(run.firewallCalls).toEqual([
       'firewall-cmd -q --zone=external --add-port=51821/udp',
       'firewall-cmd -q --permanent --zone=wgfleet --change-interface=wg0',
+      'firewall-cmd -q --zone=wgfleet --add-forward',
+      'firewall-cmd -q --permanent --zone=wgfleet --add-forward',
       'firewall-cmd -q --policy=wgfleet-forward --add-egress-zone=external',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-egress-zone=external',
     ])
   })
 
@@ -136,6 +138,7 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
     ['a zone that is an option', 'firewalld-port:--reload:51820:runtime'],
     ['a shell word in an interface', 'ufw-route:wg0:eth0;reboot'],
     ['a zone other than wgfleet\'s to create', 'firewalld-new-zone:trusted'],
+    ['a policy other than wgfleet\'s', 'firewalld-policy-zone:allow-host-ipv6:egress:ANY:runtime'],
     ['the trusted zone for the interface', 'firewalld-interface:trusted:wg0:runtime,permanent'],
     ['a port out of range', 'ufw-allow:0'],
     ['an unknown scope', 'firewalld-port:public:51820:always'],
@@ -174,13 +177,14 @@ describe('teardown.sh --purge removes what apply.sh adds', () => {
     ])
   })
 
-  it('firewalld: the port in the uplink\'s zone, the interface out of zone wgfleet, policy and zone deleted — the trusted zone untouched, no reload', () => {
+  it('firewalld: the port in the uplink\'s zone, the interface out of zone wgfleet, policies and zone deleted — the trusted zone untouched, no reload', () => {
     const run = runTeardown('firewalld')
     expect(run.code, run.stderr).toBe(0)
     expect(run.changes).toEqual([
       'firewall-cmd -q --permanent --zone=public --remove-port=51820/udp',
       'firewall-cmd -q --zone=public --remove-port=51820/udp',
       'firewall-cmd -q --zone=wgfleet --remove-interface=wg0',
+      'firewall-cmd -q --permanent --delete-policy=wgfleet-exit',
       'firewall-cmd -q --permanent --delete-policy=wgfleet-forward',
       'firewall-cmd -q --permanent --delete-zone=wgfleet',
     ])
