@@ -9,10 +9,14 @@ import {BugError} from '../lib/errors.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 import {isFirewalldName} from './listings.js'
 
-/** The firewalld zone wgfleet creates for the WireGuard interface on a node that forwards (ssh in, nothing else). */
+/**
+ * The firewalld zone wgfleet creates for the WireGuard interface of a node that forwards: ssh in, nothing
+ * else (target default), and intra-zone forwarding (firewalld >= 1.0): peer to peer, and nothing more.
+ */
 export const WGFLEET_ZONE = 'wgfleet'
-/** The firewalld policy wgfleet creates: forwarding from its zone to its zone (relay) and to the uplink's zone (exit), ACCEPT. */
-export const WGFLEET_POLICY = 'wgfleet-forward'
+/** The policies wgfleet creates (target ACCEPT): peer to peer where zones cannot forward (firewalld 0.9), and an exit's traffic out. */
+export const WGFLEET_POLICIES = ['wgfleet-forward', 'wgfleet-exit'] as const
+export type WgfleetPolicy = (typeof WGFLEET_POLICIES)[number]
 
 /** runtime: now; permanent: after a reload or reboot. */
 export interface FirewalldScope {
@@ -29,12 +33,14 @@ export type FirewallAction =
   | ({kind: 'firewalld-port'; zone: string; port: number} & FirewalldScope)
   /** `firewall-cmd --permanent --new-zone=wgfleet`, then `--permanent --zone=wgfleet --add-service=ssh` (a new zone is permanent only; a reload loads it). */
   | {kind: 'firewalld-new-zone'; zone: typeof WGFLEET_ZONE}
+  /** `firewall-cmd [--permanent] --zone=wgfleet --add-forward` (intra-zone forwarding) */
+  | ({kind: 'firewalld-zone-forward'; zone: typeof WGFLEET_ZONE} & FirewalldScope)
   /** `firewall-cmd [--permanent] --zone=wgfleet --change-interface=IFACE` */
   | ({kind: 'firewalld-interface'; zone: typeof WGFLEET_ZONE; iface: string} & FirewalldScope)
-  /** `firewall-cmd --permanent --new-policy=wgfleet-forward`, then `--permanent --policy=wgfleet-forward --set-target=ACCEPT` */
-  | {kind: 'firewalld-new-policy'; policy: typeof WGFLEET_POLICY}
-  /** `firewall-cmd [--permanent] --policy=wgfleet-forward --add-ingress-zone=ZONE` (or egress) */
-  | ({kind: 'firewalld-policy-zone'; policy: typeof WGFLEET_POLICY; side: 'ingress' | 'egress'; zone: string} & FirewalldScope)
+  /** `firewall-cmd --permanent --new-policy=POLICY`, then `--permanent --policy=POLICY --set-target=ACCEPT` */
+  | {kind: 'firewalld-new-policy'; policy: WgfleetPolicy}
+  /** `firewall-cmd [--permanent] --policy=POLICY --add-ingress-zone=ZONE` (or egress; ZONE may be ANY) */
+  | ({kind: 'firewalld-policy-zone'; policy: WgfleetPolicy; side: 'ingress' | 'egress'; zone: string} & FirewalldScope)
   /** `firewall-cmd --reload`: loads the zone or policy just created (only when runtime and permanent agree). */
   | {kind: 'firewalld-reload'}
 
@@ -53,6 +59,15 @@ function checkZone(zone: string): string {
   return zone
 }
 
+function checkPolicy(policy: string): WgfleetPolicy {
+  if (!isWgfleetPolicy(policy)) throw new BugError(`not a policy of wgfleet: ${JSON.stringify(policy)}`)
+  return policy
+}
+
+export function isWgfleetPolicy(name: string): name is WgfleetPolicy {
+  return (WGFLEET_POLICIES as readonly string[]).includes(name)
+}
+
 function checkIface(iface: string): string {
   if (!isInterfaceName(iface)) throw new BugError(`unvalidated interface name ${JSON.stringify(iface)}`)
   return iface
@@ -69,12 +84,14 @@ export function encodeAction(action: FirewallAction): string {
       return `firewalld-port:${checkZone(action.zone)}:${checkPort(action.port)}:${scopeToken(action)}`
     case 'firewalld-new-zone':
       return `firewalld-new-zone:${WGFLEET_ZONE}`
+    case 'firewalld-zone-forward':
+      return `firewalld-zone-forward:${WGFLEET_ZONE}:${scopeToken(action)}`
     case 'firewalld-interface':
       return `firewalld-interface:${WGFLEET_ZONE}:${checkIface(action.iface)}:${scopeToken(action)}`
     case 'firewalld-new-policy':
-      return `firewalld-new-policy:${WGFLEET_POLICY}`
+      return `firewalld-new-policy:${checkPolicy(action.policy)}`
     case 'firewalld-policy-zone':
-      return `firewalld-policy-zone:${WGFLEET_POLICY}:${action.side}:${checkZone(action.zone)}:${scopeToken(action)}`
+      return `firewalld-policy-zone:${checkPolicy(action.policy)}:${action.side}:${checkZone(action.zone)}:${scopeToken(action)}`
     case 'firewalld-reload':
       return 'firewalld-reload'
   }
@@ -101,15 +118,18 @@ export function decodeAction(token: string): FirewallAction | null {
     case 'firewalld-new-zone':
       if (parts.length === 2 && a === WGFLEET_ZONE) action = {kind, zone: WGFLEET_ZONE}
       break
+    case 'firewalld-zone-forward':
+      if (parts.length === 3 && a === WGFLEET_ZONE && scope(b)) action = {kind, zone: WGFLEET_ZONE, ...scope(b)!}
+      break
     case 'firewalld-interface':
       if (parts.length === 4 && a === WGFLEET_ZONE && isInterfaceName(b ?? '') && scope(c)) action = {kind, zone: WGFLEET_ZONE, iface: b!, ...scope(c)!}
       break
     case 'firewalld-new-policy':
-      if (parts.length === 2 && a === WGFLEET_POLICY) action = {kind, policy: WGFLEET_POLICY}
+      if (parts.length === 2 && isWgfleetPolicy(a ?? '')) action = {kind, policy: a as WgfleetPolicy}
       break
     case 'firewalld-policy-zone':
-      if (parts.length === 5 && a === WGFLEET_POLICY && (b === 'ingress' || b === 'egress') && isFirewalldName(c ?? '') && scope(d)) {
-        action = {kind, policy: WGFLEET_POLICY, side: b, zone: c!, ...scope(d)!}
+      if (parts.length === 5 && isWgfleetPolicy(a ?? '') && (b === 'ingress' || b === 'egress') && isFirewalldName(c ?? '') && scope(d)) {
+        action = {kind, policy: a as WgfleetPolicy, side: b, zone: c!, ...scope(d)!}
       }
       break
     case 'firewalld-reload':
@@ -131,6 +151,8 @@ export function actionCommands(action: FirewallAction): string[] {
       return scoped(action, `--zone=${action.zone} --add-port=${action.port}/udp`)
     case 'firewalld-new-zone':
       return [`firewall-cmd --permanent --new-zone=${action.zone}`, `firewall-cmd --permanent --zone=${action.zone} --add-service=ssh`]
+    case 'firewalld-zone-forward':
+      return scoped(action, `--zone=${action.zone} --add-forward`)
     case 'firewalld-interface':
       return scoped(action, `--zone=${action.zone} --change-interface=${action.iface}`)
     case 'firewalld-new-policy':

@@ -20,13 +20,16 @@
  *   port, the udp protocol, or a rich rule accepting the port or such a service (a rich drop/reject for
  *   everyone closes it) — or in a zone bound to sources, or by a policy to HOST; runtime and permanent
  *   are judged apart (open now but not permanently: `not-permanent`). Forwarding: the interface's zone has
- *   target ACCEPT, or (bound to it) intra-zone forwarding, or an ACCEPT policy covers its zone to the
- *   egress zone. When it does not, wgfleet binds the interface to its own zone `wgfleet` (ssh in, nothing
- *   else: the interface is not trusted) and lets policy `wgfleet-forward` (ingress wgfleet → egress
- *   wgfleet, plus the uplink's zone on an exit node; ACCEPT) forward. A new zone or policy exists only
- *   after a reload, and a reload drops runtime-only settings: wgfleet reloads only when runtime and
- *   permanent agree (else the node fails, saying which zones differ). An interface bound to a zone wgfleet
- *   did not create is never moved.
+ *   target ACCEPT, or (both interfaces bound to it) intra-zone forwarding, or an ACCEPT policy covers it —
+ *   a policy dispatches only on interfaces bound to its zones (or ANY), not on those the default zone
+ *   catches (as firewalld 1.3 does). When it does not forward, wgfleet binds the interface to its own zone
+ *   `wgfleet` (ssh in, nothing else: the interface is not trusted; intra-zone forwarding on: peer to peer),
+ *   and an exit node also gets policy `wgfleet-exit` (ingress wgfleet → egress the uplink's zone when the
+ *   uplink is bound to one, else ANY; ACCEPT). A firewalld without intra-zone forwarding (0.9) gets policy
+ *   `wgfleet-forward` (wgfleet → wgfleet) instead. A new zone or policy exists only after a reload (and
+ *   firewalld 1.3 loses a policy's dispatch when its zones change at runtime), and a reload drops
+ *   runtime-only settings: wgfleet reloads only when runtime and permanent agree (else the node fails,
+ *   saying which zones differ). An interface bound to a zone wgfleet did not create is never moved.
  */
 import {
   parseUfwStatus,
@@ -42,7 +45,7 @@ import {
   type UfwReading,
   type UfwStatus,
 } from './listings.js'
-import {WGFLEET_POLICY, WGFLEET_ZONE, type FirewallAction} from './actions.js'
+import {WGFLEET_ZONE, isWgfleetPolicy, type FirewallAction, type WgfleetPolicy} from './actions.js'
 
 export type {FirewallReadings} from './listings.js'
 
@@ -235,18 +238,26 @@ export function firewalldAllowsPort(config: FirewalldConfig, zoneName: string, s
   )
 }
 
-/** Whether, in one configuration, traffic arriving on IFACE is forwarded to zone EGRESS (null: IFACE's own zone). */
-export function firewalldForwards(config: FirewalldConfig, defaultZone: string, iface: string, egress: string | null): boolean {
-  const bound = zoneOfInterface(config, iface)
-  const ingress = bound ?? defaultZone
+/**
+ * Whether, in one configuration, traffic arriving on IFACE is forwarded out of interface OUT (null: IFACE
+ * itself, peer to peer).
+ */
+export function firewalldForwards(config: FirewalldConfig, defaultZone: string, iface: string, out: string | null): boolean {
+  const inBound = zoneOfInterface(config, iface)
+  const outBound = out === null ? inBound : zoneOfInterface(config, out)
+  const ingress = inBound ?? defaultZone
+  const egress = outBound ?? defaultZone
   const zone = config.zones.find((z) => z.name === ingress)
   if (!zone) return false
   if (zone.target === 'ACCEPT') return true
-  const to = egress ?? ingress
   // Intra-zone forwarding applies to interfaces bound to the zone, not to those the default zone catches.
-  if (to === ingress && bound !== null && zone.forward === true) return true
+  if (egress === ingress && inBound !== null && outBound !== null && zone.forward === true) return true
+  // A policy dispatches on the interfaces bound to its zones (or on ANY): not on the default zone's catch-all.
   return (config.policies ?? []).some(
-    (p) => p.target === 'ACCEPT' && (p.ingressZones.includes('ANY') || p.ingressZones.includes(ingress)) && (p.egressZones.includes('ANY') || p.egressZones.includes(to)),
+    (p) =>
+      p.target === 'ACCEPT' &&
+      (p.ingressZones.includes('ANY') || (inBound !== null && p.ingressZones.includes(ingress))) &&
+      (p.egressZones.includes('ANY') || (outBound !== null && p.egressZones.includes(egress))),
   )
 }
 
@@ -261,7 +272,7 @@ function combine(runtime: boolean, permanent: boolean): 'allowed' | 'not-permane
 export function runtimeOnlyDifferences(fw: FirewalldReading): string[] {
   const differ = <T extends {name: string; settings: string}>(runtime: readonly T[], permanent: readonly T[]) => {
     const names = new Set([...runtime, ...permanent].map((o) => o.name))
-    return [...names].filter((name) => name !== WGFLEET_ZONE && name !== WGFLEET_POLICY && runtime.find((o) => o.name === name)?.settings !== permanent.find((o) => o.name === name)?.settings)
+    return [...names].filter((name) => name !== WGFLEET_ZONE && !isWgfleetPolicy(name) && runtime.find((o) => o.name === name)?.settings !== permanent.find((o) => o.name === name)?.settings)
   }
   return [...differ(fw.runtime.zones, fw.permanent.zones), ...differ(fw.runtime.policies ?? [], fw.permanent.policies ?? [])].sort()
 }
@@ -284,57 +295,67 @@ function firewalldVerdict(fw: FirewalldReading, needs: FirewallNeeds): FirewallV
   }
   const port: PortState = open.runtime ? (open.permanent ? 'open' : 'not-permanent') : 'closed'
 
-  // Forwarding: between peers (egress: the interface's own zone), and out to the uplink's zone (exit).
-  const exitZone = needs.exit && needs.uplink !== null ? (zoneOfInterface(runtime, needs.uplink) ?? fw.defaultZone) : null
-  const judge = (egress: string | null) => combine(firewalldForwards(runtime, fw.defaultZone, needs.iface, egress), firewalldForwards(permanent, fw.defaultZone, needs.iface, egress))
+  // Forwarding: between peers, and (exit) out of the uplink.
+  const judge = (out: string | null) => combine(firewalldForwards(runtime, fw.defaultZone, needs.iface, out), firewalldForwards(permanent, fw.defaultZone, needs.iface, out))
   const forward: ForwardState = needs.forward ? judge(null) : 'not-needed'
-  const exitForward: ForwardState = !needs.exit ? 'not-needed' : exitZone === null ? 'unknown' : judge(exitZone)
+  const exitForward: ForwardState = !needs.exit ? 'not-needed' : needs.uplink === null ? 'unknown' : judge(needs.uplink)
   const states = [forward, exitForward]
   let blocker: FirewallBlocker | null = null
   if (states.includes('blocked') || states.includes('not-permanent')) {
-    const planned = planForwarding(fw, needs, exitZone, {runtime: states.includes('blocked'), permanent: true})
+    const planned = planForwarding(fw, needs, {runtime: states.includes('blocked')})
     if ('blocker' in planned) blocker = planned.blocker
     else actions.push(...planned.actions)
   }
   return {firewall: 'firewalld', port, forward, exitForward, actions, blocker}
 }
 
+/** A policy wgfleet wants, with the zones it must list. */
+interface WantedPolicy {
+  name: WgfleetPolicy
+  zones: Array<['ingress' | 'egress', string]>
+}
+
 /**
- * Forwarding through wgfleet's zone and policy: the interface bound to zone `wgfleet`, policy
- * `wgfleet-forward` from that zone to itself (and to the exit's uplink zone), created where missing; in the
- * scopes that need it (runtime: now; permanent: after a reload).
+ * Forwarding through wgfleet's zone (and policies): the interface bound to zone `wgfleet`, which forwards
+ * within itself; on an exit, policy `wgfleet-exit`; on a firewalld without intra-zone forwarding, policy
+ * `wgfleet-forward`. Created where missing, in the scopes that need it (runtime: now; permanent: after a
+ * reload). Runtime never changes a policy's zones: a reload does (see the module comment).
  */
-function planForwarding(fw: FirewalldReading, needs: FirewallNeeds, exitZone: string | null, need: {runtime: boolean; permanent: boolean}): {actions: FirewallAction[]} | {blocker: FirewallBlocker} {
+function planForwarding(fw: FirewalldReading, needs: FirewallNeeds, need: {runtime: boolean}): {actions: FirewallAction[]} | {blocker: FirewallBlocker} {
   const {runtime, permanent} = fw
   const foreign = [zoneOfInterface(runtime, needs.iface), zoneOfInterface(permanent, needs.iface)].find((z) => z !== null && z !== WGFLEET_ZONE)
   if (foreign) return {blocker: {kind: 'foreign-zone', zone: foreign}}
-  if (runtime.policies === null || permanent.policies === null) return {blocker: {kind: 'no-policies'}}
 
-  const has = (config: FirewalldConfig) => ({
-    zone: config.zones.some((z) => z.name === WGFLEET_ZONE),
-    policy: config.policies!.find((p) => p.name === WGFLEET_POLICY) ?? null,
-    bound: zoneOfInterface(config, needs.iface) === WGFLEET_ZONE,
-  })
-  const rt = has(runtime)
-  const perm = has(permanent)
-  // Runtime needs the zone and the policy to exist there: only a reload creates them.
-  const reload = need.runtime && (!rt.zone || rt.policy === null)
+  const zoneForward = runtime.zones.some((z) => z.forward !== null)
+  const wanted: WantedPolicy[] = []
+  if (!zoneForward) wanted.push({name: 'wgfleet-forward', zones: [['ingress', WGFLEET_ZONE], ['egress', WGFLEET_ZONE]]})
+  if (needs.exit && needs.uplink !== null) wanted.push({name: 'wgfleet-exit', zones: [['ingress', WGFLEET_ZONE], ['egress', zoneOfInterface(runtime, needs.uplink) ?? 'ANY']]})
+  if (wanted.length > 0 && (runtime.policies === null || permanent.policies === null)) return {blocker: {kind: 'no-policies'}}
+
+  const state = (config: FirewalldConfig) => {
+    const zone = config.zones.find((z) => z.name === WGFLEET_ZONE)
+    const policy = (name: WgfleetPolicy) => config.policies?.find((p) => p.name === name) ?? null
+    const lists = (name: WgfleetPolicy, [side, zone]: ['ingress' | 'egress', string]) => (side === 'ingress' ? policy(name)?.ingressZones : policy(name)?.egressZones)?.includes(zone) ?? false
+    return {zone: zone !== undefined, forward: zone?.forward === true, bound: zoneOfInterface(config, needs.iface) === WGFLEET_ZONE, policy, lists}
+  }
+  const rt = state(runtime)
+  const perm = state(permanent)
+  // Runtime needs the zone and each policy (with its zones) to exist there: a reload makes them so.
+  const reload = need.runtime && (!rt.zone || wanted.some((p) => p.zones.some((z) => !rt.lists(p.name, z))))
   if (reload) {
     const objects = runtimeOnlyDifferences(fw)
     if (objects.length > 0) return {blocker: {kind: 'runtime-differs', objects}}
   }
-  const doRuntime = need.runtime && !reload
+  const now = need.runtime && !reload
   const actions: FirewallAction[] = []
   if (!perm.zone) actions.push({kind: 'firewalld-new-zone', zone: WGFLEET_ZONE})
-  if (!perm.bound || (doRuntime && !rt.bound)) {
-    actions.push({kind: 'firewalld-interface', zone: WGFLEET_ZONE, iface: needs.iface, runtime: doRuntime && !rt.bound, permanent: !perm.bound})
-  }
-  if (perm.policy === null) actions.push({kind: 'firewalld-new-policy', policy: WGFLEET_POLICY})
-  const wanted: Array<['ingress' | 'egress', string]> = [['ingress', WGFLEET_ZONE], ['egress', WGFLEET_ZONE], ...(exitZone ? [['egress', exitZone] as ['egress', string]] : [])]
-  for (const [side, zone] of wanted) {
-    const listed = (p: FirewalldPolicy | null) => (p === null ? false : (side === 'ingress' ? p.ingressZones : p.egressZones).includes(zone))
-    const scope = {runtime: doRuntime && !listed(rt.policy), permanent: !listed(perm.policy)}
-    if (scope.runtime || scope.permanent) actions.push({kind: 'firewalld-policy-zone', policy: WGFLEET_POLICY, side, zone, ...scope})
+  if (zoneForward && (!perm.forward || (now && !rt.forward))) actions.push({kind: 'firewalld-zone-forward', zone: WGFLEET_ZONE, runtime: now && !rt.forward, permanent: !perm.forward})
+  if (!perm.bound || (now && !rt.bound)) actions.push({kind: 'firewalld-interface', zone: WGFLEET_ZONE, iface: needs.iface, runtime: now && !rt.bound, permanent: !perm.bound})
+  for (const p of wanted) {
+    if (perm.policy(p.name) === null) actions.push({kind: 'firewalld-new-policy', policy: p.name})
+    for (const [side, zone] of p.zones) {
+      if (!perm.lists(p.name, [side, zone])) actions.push({kind: 'firewalld-policy-zone', policy: p.name, side, zone, runtime: false, permanent: true})
+    }
   }
   if (reload) actions.push({kind: 'firewalld-reload'})
   return {actions}

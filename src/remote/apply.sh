@@ -21,7 +21,8 @@ firewall_actions=("$@")
 # anything changes.
 firewall_action_ok() {
   local name='[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}' ifname='[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}' port='[1-9][0-9]{0,4}' scope='(runtime|permanent|runtime,permanent)'
-  [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:wgfleet-forward|firewalld-policy-zone:wgfleet-forward:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
+  local policy='wgfleet-(forward|exit)'
+  [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-zone-forward:wgfleet:$scope|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:$policy|firewalld-policy-zone:$policy:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
 }
 for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
   firewall_action_ok "$token" || { echo "error=bad firewall action $token"; exit 2; }
@@ -119,11 +120,12 @@ open_firewall() {
       firewalld-new-zone)
         firewall-cmd -q --permanent --new-zone=wgfleet || fail "firewall-cmd --permanent --new-zone=wgfleet failed"
         firewall-cmd -q --permanent --zone=wgfleet --add-service=ssh || fail "firewall-cmd --permanent --zone=wgfleet --add-service=ssh failed" ;;
+      firewalld-zone-forward) fw_scoped "${f[2]}" --zone=wgfleet --add-forward ;;
       firewalld-interface) fw_scoped "${f[3]}" --zone=wgfleet --change-interface="${f[2]}" ;;
       firewalld-new-policy)
-        firewall-cmd -q --permanent --new-policy=wgfleet-forward || fail "firewall-cmd --permanent --new-policy=wgfleet-forward failed"
-        firewall-cmd -q --permanent --policy=wgfleet-forward --set-target=ACCEPT || fail "firewall-cmd --permanent --policy=wgfleet-forward --set-target=ACCEPT failed" ;;
-      firewalld-policy-zone) fw_scoped "${f[4]}" --policy=wgfleet-forward --add-"${f[2]}"-zone="${f[3]}" ;;
+        firewall-cmd -q --permanent --new-policy="${f[1]}" || fail "firewall-cmd --permanent --new-policy=${f[1]} failed"
+        firewall-cmd -q --permanent --policy="${f[1]}" --set-target=ACCEPT || fail "firewall-cmd --permanent --policy=${f[1]} --set-target=ACCEPT failed" ;;
+      firewalld-policy-zone) fw_scoped "${f[4]}" --policy="${f[1]}" --add-"${f[2]}"-zone="${f[3]}" ;;
       firewalld-reload) firewall-cmd -q --reload || fail "firewall-cmd --reload failed" ;;
     esac
     echo "firewall=$token"

@@ -75,11 +75,12 @@ if [ "$purge" = yes ]; then
     case $zone in '' | -* | *[!A-Za-z0-9_.+-]*) zone=public ;; esac
     firewall-cmd -q --permanent --zone="$zone" --remove-port="$port/udp" 2>/dev/null || true
     firewall-cmd -q --zone="$zone" --remove-port="$port/udp" 2>/dev/null || true
-    # What apply adds on a node that forwards: the interface in zone wgfleet, policy wgfleet-forward. Deleted
-    # permanently; at runtime the interface leaves the zone, and the emptied zone and policy stay inert until
-    # firewalld next reloads (a reload here would drop runtime settings wgfleet did not make).
+    # What apply adds on a node that forwards: the interface in zone wgfleet, policies wgfleet-exit and
+    # wgfleet-forward. Deleted permanently; at runtime the interface leaves the zone, and the emptied zone and
+    # policies stay inert until firewalld next reloads (a reload here would drop runtime settings wgfleet did
+    # not make).
     firewall-cmd -q --zone=wgfleet --remove-interface="$iface" 2>/dev/null || true
-    firewall-cmd -q --permanent --delete-policy=wgfleet-forward 2>/dev/null || true
+    for policy in wgfleet-exit wgfleet-forward; do firewall-cmd -q --permanent --delete-policy="$policy" 2>/dev/null || true; done
     firewall-cmd -q --permanent --delete-zone=wgfleet 2>/dev/null || true
     echo "firewall=firewalld removed $port/udp ($zone)"
   fi

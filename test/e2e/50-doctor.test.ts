@@ -5,16 +5,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {labExec, type RunResult} from './helpers.js'
-import {wgfleet} from './wgfleet.js'
+import {wgfleet, type Finding} from './wgfleet.js'
 
-interface Finding {
-  node: string
-  severity: 'error' | 'warning'
-  check: string
-  message: string
-  fix: string
-  peer?: string
-}
 
 /** `wgfleet doctor --json`: its exit code and findings (stdout must be one JSON document). */
 async function doctor(): Promise<{code: number; findings: Finding[]; raw: RunResult}> {

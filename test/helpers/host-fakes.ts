@@ -231,11 +231,11 @@ export class FakeMachine {
   }
 
   /** A firewalld zone as the fake holds it now (after the scripts' changes); null when there is none. */
-  firewalldZone(scope: 'runtime' | 'permanent', name: string): Required<Pick<ZoneSpec, 'name' | 'target' | 'interfaces' | 'services' | 'ports'>> | null {
+  firewalldZone(scope: 'runtime' | 'permanent', name: string): Required<Pick<ZoneSpec, 'name' | 'target' | 'interfaces' | 'services' | 'ports'>> & {forward: boolean} | null {
     const dir = `firewalld.d/${scope}/zones/${name}`
     if (this.get(`${dir}/target`) === null) return null
     const list = (file: string) => (this.get(`${dir}/${file}`) ?? '').split(/\s+/).filter(Boolean)
-    return {name, target: this.get(`${dir}/target`)!.trim(), interfaces: list('interfaces'), services: list('services'), ports: list('ports')}
+    return {name, target: this.get(`${dir}/target`)!.trim(), interfaces: list('interfaces'), services: list('services'), ports: list('ports'), forward: this.get(`${dir}/forward`)?.trim() === 'yes'}
   }
 
   /** A firewalld policy as the fake holds it now; null when there is none. */

@@ -80,7 +80,7 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
     expect(await verdictNow()).toMatchObject({firewall: 'ufw', port: 'open', forward: 'allowed', exitForward: 'allowed', actions: []})
   })
 
-  it('firewalld: a fresh relay as the verdict plans it — zone, interface, policy, zones, reload — runtime and permanent exactly as told; the probe then finds nothing to do', async () => {
+  it('firewalld: a fresh exit node as the verdict plans it — zone, forwarding, interface, policy, reload — runtime and permanent exactly as told; the probe then finds nothing to do', async () => {
     const zones: ZoneSpec[] = [publicZone(), {name: 'trusted', target: 'ACCEPT'}]
     box.fakes.firewalld('running', {runtime: zones, permanent: zones})
     const verdict = await verdictNow()
@@ -94,17 +94,19 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
       'firewall-cmd -q --permanent --zone=public --add-port=51820/udp',
       'firewall-cmd -q --permanent --new-zone=wgfleet',
       'firewall-cmd -q --permanent --zone=wgfleet --add-service=ssh',
+      'firewall-cmd -q --permanent --zone=wgfleet --add-forward',
       'firewall-cmd -q --permanent --zone=wgfleet --change-interface=wg0',
-      'firewall-cmd -q --permanent --new-policy=wgfleet-forward',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --set-target=ACCEPT',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-ingress-zone=wgfleet',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-egress-zone=wgfleet',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-egress-zone=public',
+      'firewall-cmd -q --permanent --new-policy=wgfleet-exit',
+      'firewall-cmd -q --permanent --policy=wgfleet-exit --set-target=ACCEPT',
+      'firewall-cmd -q --permanent --policy=wgfleet-exit --add-ingress-zone=wgfleet',
+      'firewall-cmd -q --permanent --policy=wgfleet-exit --add-egress-zone=ANY',
       'firewall-cmd -q --reload',
     ])
     for (const scope of ['runtime', 'permanent'] as const) {
-      expect(box.fakes.firewalldZone(scope, 'wgfleet')).toEqual({name: 'wgfleet', target: 'default', interfaces: ['wg0'], services: ['ssh'], ports: []})
-      expect(box.fakes.firewalldPolicy(scope, 'wgfleet-forward')).toEqual({name: 'wgfleet-forward', target: 'ACCEPT', ingress: ['wgfleet'], egress: ['wgfleet', 'public']})
+      // Peers forward to each other inside zone wgfleet (intra-zone forwarding); the exit's policy lets them out.
+      expect(box.fakes.firewalldZone(scope, 'wgfleet')).toEqual({name: 'wgfleet', target: 'default', interfaces: ['wg0'], services: ['ssh'], ports: [], forward: true})
+      expect(box.fakes.firewalldPolicy(scope, 'wgfleet-exit')).toEqual({name: 'wgfleet-exit', target: 'ACCEPT', ingress: ['wgfleet'], egress: ['ANY']})
+      expect(box.fakes.firewalldPolicy(scope, 'wgfleet-forward')).toBeNull()
       expect(box.fakes.firewalldZone(scope, 'public')?.ports).toEqual(['51820/udp'])
       expect(box.fakes.firewalldZone(scope, 'trusted')?.interfaces).toEqual([])
     }
@@ -118,18 +120,22 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
     const actions: FirewallAction[] = [
       {kind: 'firewalld-port', zone: 'external', port: 51821, runtime: true, permanent: false},
       {kind: 'firewalld-interface', zone: 'wgfleet', iface: 'wg0', runtime: false, permanent: true},
-      {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'external', runtime: true, permanent: true},
+      {kind: 'firewalld-zone-forward', zone: 'wgfleet', runtime: true, permanent: true},
+      {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'external', runtime: true, permanent: false},
     ]
     const run = runApply(actions.map(encodeAction))
     expect(run.code, run.stderr).toBe(0)
     expect(run.firewallCalls).toEqual([
       'firewall-cmd -q --zone=external --add-port=51821/udp',
       'firewall-cmd -q --permanent --zone=wgfleet --change-interface=wg0',
+      'firewall-cmd -q --zone=wgfleet --add-forward',
+      'firewall-cmd -q --permanent --zone=wgfleet --add-forward',
       'firewall-cmd -q --policy=wgfleet-forward --add-egress-zone=external',
-      'firewall-cmd -q --permanent --policy=wgfleet-forward --add-egress-zone=external',
     ])
     expect([box.fakes.firewalldZone('runtime', 'external')?.ports, box.fakes.firewalldZone('permanent', 'external')?.ports]).toEqual([['51821/udp'], []])
     expect([box.fakes.firewalldZone('runtime', 'wgfleet')?.interfaces, box.fakes.firewalldZone('permanent', 'wgfleet')?.interfaces]).toEqual([[], ['wg0']])
+    expect([box.fakes.firewalldZone('runtime', 'wgfleet')?.forward, box.fakes.firewalldZone('permanent', 'wgfleet')?.forward]).toEqual([true, true])
+    expect([box.fakes.firewalldPolicy('runtime', 'wgfleet-forward')?.egress, box.fakes.firewalldPolicy('permanent', 'wgfleet-forward')?.egress]).toEqual([['wgfleet', 'external'], ['wgfleet']])
   })
 
   it('no actions: no firewall command at all (an active ufw or firewalld is not even asked)', () => {
@@ -145,6 +151,7 @@ describe('apply.sh runs exactly the firewall actions it is given', () => {
     ['a zone that is an option', 'firewalld-port:--reload:51820:runtime'],
     ['a shell word in an interface', 'ufw-route:wg0:eth0;reboot'],
     ['a zone other than wgfleet\'s to create', 'firewalld-new-zone:trusted'],
+    ['a policy other than wgfleet\'s', 'firewalld-policy-zone:allow-host-ipv6:egress:ANY:runtime'],
     ['the trusted zone for the interface', 'firewalld-interface:trusted:wg0:runtime,permanent'],
     ['a port out of range', 'ufw-allow:0'],
     ['an unknown scope', 'firewalld-port:public:51820:always'],
@@ -187,7 +194,7 @@ describe('teardown.sh --purge removes what apply.sh adds', () => {
     expect(box.fakes.ufwRules()).toEqual(['22/tcp                     ALLOW IN    Anywhere'])
   })
 
-  it('firewalld: the port in the uplink\'s zone, the interface out of zone wgfleet, policy and zone deleted — the trusted zone untouched, no reload', async () => {
+  it('firewalld: the port in the uplink\'s zone, the interface out of zone wgfleet, policies and zone deleted — the trusted zone untouched, no reload', async () => {
     const zones: ZoneSpec[] = [publicZone(), {name: 'trusted', target: 'ACCEPT', interfaces: ['lo']}]
     box.fakes.firewalld('running', {runtime: zones, permanent: zones})
     expect(runApply((await verdictNow()).actions.map(encodeAction)).code).toBe(0)
@@ -197,11 +204,13 @@ describe('teardown.sh --purge removes what apply.sh adds', () => {
       'firewall-cmd -q --permanent --zone=public --remove-port=51820/udp',
       'firewall-cmd -q --zone=public --remove-port=51820/udp',
       'firewall-cmd -q --zone=wgfleet --remove-interface=wg0',
+      'firewall-cmd -q --permanent --delete-policy=wgfleet-exit',
       'firewall-cmd -q --permanent --delete-policy=wgfleet-forward',
       'firewall-cmd -q --permanent --delete-zone=wgfleet',
     ])
     expect(run.stdout).toContain('firewall=firewalld removed 51820/udp (public)')
     expect(box.fakes.firewalldZone('permanent', 'wgfleet')).toBeNull()
+    expect(box.fakes.firewalldPolicy('permanent', 'wgfleet-exit')).toBeNull()
     expect(box.fakes.firewalldPolicy('permanent', 'wgfleet-forward')).toBeNull()
     expect(box.fakes.firewalldZone('runtime', 'wgfleet')?.interfaces).toEqual([])
     for (const scope of ['runtime', 'permanent'] as const) {

@@ -210,7 +210,7 @@ describe('convergeFleet', () => {
     const second = await convergeFleet(exitFleet, options())
     // (The scripted hosts never report iptables as installed, so prepare runs again: not what is looked at here.)
     expect(second.nodes.map((n) => [n.steps.config, n.steps.service])).toEqual(Array(3).fill(['unchanged', 'running']))
-    for (const h of Object.values(hosts)) expect(h.execs.map((e) => e.script)).not.toContain('apply')
+    for (const h of Object.values(hosts)) expect(h.execs.map((e) => e.script), JSON.stringify(h.execs)).not.toContain('apply')
   })
 
   describe('who starts each handshake after the barrier (first-handshake)', () => {

@@ -356,12 +356,11 @@ describe('7. relay forwarding', () => {
     expect(findings[0]!.fix).toBe('on node-a: `ufw route allow in on wg0 out on wg0` (or `wgfleet init`)')
   })
 
-  it('firewalld on the relay: wgfleet\'s zone and policy, the trusted zone, or a bound zone with intra-zone forwarding is fine; none is an error naming the fix', () => {
+  it('firewalld on the relay: wgfleet\'s zone, the trusted zone, or a bound zone with intra-zone forwarding is fine; none is an error naming the fix', () => {
     const r = healthyReadings()
     r['node-a'].ufw = {state: 'absent', status: [], forwardPolicy: null}
     const open = publicZone({ports: ['51820/udp']})
-    const policy = {name: 'wgfleet-forward', target: 'ACCEPT', ingress: ['wgfleet'], egress: ['wgfleet']}
-    r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'wgfleet', interfaces: ['wg0'], services: ['ssh'], forward: false}], policies: [policy]})
+    r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'wgfleet', interfaces: ['wg0'], services: ['ssh'], forward: true}]})
     expect(diagnose(r)).toEqual([])
     r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'trusted', target: 'ACCEPT', interfaces: ['wg0']}]})
     expect(diagnose(r)).toEqual([])
@@ -372,9 +371,8 @@ describe('7. relay forwarding', () => {
     const findings = diagnose(r)
     expect(brief(findings)).toEqual([['node-a', 'relay-forward-blocked', 'error']])
     expect(findings[0]!.fix).toBe(
-      'on node-a: `firewall-cmd --permanent --new-zone=wgfleet && firewall-cmd --permanent --zone=wgfleet --add-service=ssh && firewall-cmd --permanent --zone=wgfleet --change-interface=wg0 && ' +
-        'firewall-cmd --permanent --new-policy=wgfleet-forward && firewall-cmd --permanent --policy=wgfleet-forward --set-target=ACCEPT && ' +
-        'firewall-cmd --permanent --policy=wgfleet-forward --add-ingress-zone=wgfleet && firewall-cmd --permanent --policy=wgfleet-forward --add-egress-zone=wgfleet && firewall-cmd --reload` (or `wgfleet init`)',
+      'on node-a: `firewall-cmd --permanent --new-zone=wgfleet && firewall-cmd --permanent --zone=wgfleet --add-service=ssh && firewall-cmd --permanent --zone=wgfleet --add-forward && ' +
+        'firewall-cmd --permanent --zone=wgfleet --change-interface=wg0 && firewall-cmd --reload` (or `wgfleet init`)',
     )
     // Bound to a zone wgfleet did not create, which does not forward: said, with the zone's own fix.
     r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'internal', interfaces: ['wg0'], forward: false}]})

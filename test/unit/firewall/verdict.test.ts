@@ -281,22 +281,7 @@ allow-host-ipv6 (active)
 \trule family="ipv6" icmp-type name="redirect" accept
 `
 
-const WGFLEET_POLICY = `
-wgfleet-forward (active)
-  priority: -1
-  target: ACCEPT
-  ingress-zones: wgfleet
-  egress-zones: wgfleet
-  services: 
-  ports: 
-  protocols: 
-  masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: 
-`
-
+/** What init leaves on a firewalld relay: wgfleet's zone, with wg0 bound, ssh in and intra-zone forwarding. */
 const WGFLEET_ZONE = `
 wgfleet (active)
   target: default
@@ -306,7 +291,24 @@ wgfleet (active)
   services: ssh
   ports: 
   protocols: 
-  forward: no
+  forward: yes
+  masquerade: no
+  forward-ports: 
+  source-ports: 
+  icmp-blocks: 
+  rich rules: 
+`
+
+/** A policy of wgfleet's (forwarding from its zone). */
+const wgfleetPolicy = (name: string, egress: string) => `
+${name} (active)
+  priority: -1
+  target: ACCEPT
+  ingress-zones: wgfleet
+  egress-zones: ${egress}
+  services: 
+  ports: 
+  protocols: 
   masquerade: no
   forward-ports: 
   source-ports: 
@@ -426,27 +428,34 @@ describe('firewalld: is the WireGuard port open?', () => {
 
 // --- firewalld: forwarding ---------------------------------------------------------------------------
 
-const CONVERGED_RELAY = {zones: OPEN + WGFLEET_ZONE, policies: DEBIAN_POLICIES + WGFLEET_POLICY}
+const CONVERGED_RELAY = {zones: OPEN + WGFLEET_ZONE}
 const FRESH_RELAY_ACTIONS: FirewallAction[] = [
   {kind: 'firewalld-new-zone', zone: 'wgfleet'},
+  {kind: 'firewalld-zone-forward', zone: 'wgfleet', runtime: false, permanent: true},
   {kind: 'firewalld-interface', zone: 'wgfleet', iface: 'wg0', runtime: false, permanent: true},
-  {kind: 'firewalld-new-policy', policy: 'wgfleet-forward'},
-  {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'ingress', zone: 'wgfleet', runtime: false, permanent: true},
-  {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'wgfleet', runtime: false, permanent: true},
   {kind: 'firewalld-reload'},
 ]
+const exitPolicyActions = (egress: string): FirewallAction[] => [
+  {kind: 'firewalld-new-policy', policy: 'wgfleet-exit'},
+  {kind: 'firewalld-policy-zone', policy: 'wgfleet-exit', side: 'ingress', zone: 'wgfleet', runtime: false, permanent: true},
+  {kind: 'firewalld-policy-zone', policy: 'wgfleet-exit', side: 'egress', zone: egress, runtime: false, permanent: true},
+]
+const unbound = (zone: string) => zone.replace('wgfleet (active)', 'wgfleet').replace('interfaces: wg0', 'interfaces: ')
+/** firewalld 0.9: no intra-zone forwarding (no `forward:` lines), policies. */
+const noZoneForward = (zones: string) => zones.replaceAll(/ {2}forward: (yes|no)\n/g, '')
 
 const FIREWALLD_FORWARD: Array<[string, Listings, Partial<FirewallNeeds>, Partial<FirewallVerdict>]> = [
-  ['a fresh relay (wg0 in no zone: the default zone catches it, and intra-zone forwarding does not apply): wgfleet\'s zone and policy, then a reload', {zones: OPEN}, RELAY, {forward: 'blocked', actions: FRESH_RELAY_ACTIONS, blocker: null}],
-  ['a converged relay: wg0 in zone wgfleet, policy wgfleet-forward', CONVERGED_RELAY, RELAY, {forward: 'allowed', actions: []}],
-  ['zone and policy there, wg0 taken out of the zone: bind it again, no reload', {zones: OPEN + WGFLEET_ZONE.replace('wgfleet (active)', 'wgfleet').replace('interfaces: wg0', 'interfaces: '), policies: CONVERGED_RELAY.policies}, RELAY, {
+  ['a fresh relay (wg0 in no zone: the default zone catches it, and intra-zone forwarding does not apply to it): wgfleet\'s zone, then a reload', {zones: OPEN}, RELAY, {forward: 'blocked', actions: FRESH_RELAY_ACTIONS, blocker: null}],
+  ['a converged relay: wg0 in zone wgfleet, which forwards within itself', CONVERGED_RELAY, RELAY, {forward: 'allowed', actions: []}],
+  ['the zone there, wg0 taken out of it: bind it again, now and permanently, no reload', {zones: OPEN + unbound(WGFLEET_ZONE)}, RELAY, {
     forward: 'blocked',
     actions: [{kind: 'firewalld-interface', zone: 'wgfleet', iface: 'wg0', runtime: true, permanent: true}],
   }],
-  ['zone and policy permanent only (created, never reloaded): a reload', {zones: OPEN, permanentZones: CONVERGED_RELAY.zones, policies: DEBIAN_POLICIES, permanentPolicies: CONVERGED_RELAY.policies}, RELAY, {
+  ['the zone there, its forwarding turned off at runtime: on again, now only', {zones: OPEN + WGFLEET_ZONE.replace('forward: yes', 'forward: no'), permanentZones: CONVERGED_RELAY.zones}, RELAY, {
     forward: 'blocked',
-    actions: [{kind: 'firewalld-reload'}],
+    actions: [{kind: 'firewalld-zone-forward', zone: 'wgfleet', runtime: true, permanent: false}],
   }],
+  ['the zone permanent only (created, never reloaded): a reload', {zones: OPEN, permanentZones: CONVERGED_RELAY.zones}, RELAY, {forward: 'blocked', actions: [{kind: 'firewalld-reload'}]}],
   ['wg0 in the trusted zone (target ACCEPT)', {zones: bind(OPEN, 'trusted', 'wg0')}, RELAY, {forward: 'allowed', actions: []}],
   ['wg0 bound to a zone with intra-zone forwarding', {zones: bind(OPEN, 'internal', 'wg0')}, RELAY, {forward: 'allowed', actions: []}],
   ['wg0 bound to a zone of the admin that does not forward: never moved, the node fails', {zones: zoneWith(bind(OPEN, 'internal', 'wg0'), 'internal', 'forward', 'no')}, RELAY, {
@@ -454,27 +463,42 @@ const FIREWALLD_FORWARD: Array<[string, Listings, Partial<FirewallNeeds>, Partia
     actions: [],
     blocker: {kind: 'foreign-zone', zone: 'internal'},
   }],
+  ['wg0 in no zone, and a policy from the default zone to itself: a policy does not see the default zone\'s catch-all', {zones: OPEN, policies: DEBIAN_POLICIES + wgfleetPolicy('admins', 'public').replace('ingress-zones: wgfleet', 'ingress-zones: public')}, RELAY, {forward: 'blocked'}],
+  ['a policy of the admin from ANY to ANY, ACCEPT', {zones: OPEN, policies: DEBIAN_POLICIES + wgfleetPolicy('open-forward', 'ANY').replace('ingress-zones: wgfleet', 'ingress-zones: ANY')}, EXIT, {forward: 'allowed', exitForward: 'allowed', actions: []}],
   ['a reload is needed but a runtime-only rich rule (fail2ban\'s) would be lost: the node fails, naming the zone', {zones: zoneWith(OPEN, 'public', 'rich rules', 'rule family="ipv4" source address="198.51.100.66" reject type="icmp-port-unreachable"'), permanentZones: OPEN}, RELAY, {
     forward: 'blocked',
     actions: [],
     blocker: {kind: 'runtime-differs', objects: ['public']},
   }],
-  ['a firewalld without policies (older than 0.9): the node fails', {zones: OPEN.replaceAll('  forward: yes\n', ''), policies: null}, RELAY, {forward: 'blocked', blocker: {kind: 'no-policies'}}],
   ['runtime forwards (trusted at runtime only), permanent not: not permanent, and wg0 is not moved', {zones: bind(OPEN, 'trusted', 'wg0'), permanentZones: OPEN}, RELAY, {
     forward: 'not-permanent',
     blocker: {kind: 'foreign-zone', zone: 'trusted'},
     actions: [],
   }],
-  ['a fresh exit node: also to the uplink\'s zone (the default zone)', {zones: OPEN}, EXIT, {
+  ['a fresh exit node (its uplink in no zone): wgfleet\'s zone, and policy wgfleet-exit to ANY', {zones: OPEN}, EXIT, {
     forward: 'blocked',
     exitForward: 'blocked',
-    actions: [...FRESH_RELAY_ACTIONS.slice(0, 5), {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'public', runtime: false, permanent: true}, {kind: 'firewalld-reload'}],
+    actions: [...FRESH_RELAY_ACTIONS.slice(0, 3), ...exitPolicyActions('ANY'), {kind: 'firewalld-reload'}],
   }],
-  ['a relay becomes an exit: add the uplink\'s zone (bound: external) to the policy, now and permanently', {zones: zoneWith(bind(CONVERGED_RELAY.zones, 'external', 'eth0'), 'external', 'ports', '51820/udp'), policies: CONVERGED_RELAY.policies}, EXIT, {
+  ['a relay becomes an exit whose uplink is bound to zone external: policy wgfleet-exit to external, loaded by a reload', {zones: zoneWith(bind(CONVERGED_RELAY.zones, 'external', 'eth0'), 'external', 'ports', '51820/udp')}, EXIT, {
     forward: 'allowed',
     exitForward: 'blocked',
-    actions: [{kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'external', runtime: true, permanent: true}],
+    actions: [...exitPolicyActions('external'), {kind: 'firewalld-reload'}],
   }],
+  ['a converged exit node', {zones: CONVERGED_RELAY.zones, policies: DEBIAN_POLICIES + wgfleetPolicy('wgfleet-exit', 'ANY')}, EXIT, {forward: 'allowed', exitForward: 'allowed', actions: []}],
+  ['firewalld 0.9 (no intra-zone forwarding): policy wgfleet-forward from wgfleet to wgfleet instead', {zones: noZoneForward(OPEN)}, RELAY, {
+    forward: 'blocked',
+    actions: [
+      {kind: 'firewalld-new-zone', zone: 'wgfleet'},
+      {kind: 'firewalld-interface', zone: 'wgfleet', iface: 'wg0', runtime: false, permanent: true},
+      {kind: 'firewalld-new-policy', policy: 'wgfleet-forward'},
+      {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'ingress', zone: 'wgfleet', runtime: false, permanent: true},
+      {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'wgfleet', runtime: false, permanent: true},
+      {kind: 'firewalld-reload'},
+    ],
+  }],
+  ['firewalld 0.9, converged: the policy forwards', {zones: noZoneForward(CONVERGED_RELAY.zones), policies: DEBIAN_POLICIES + wgfleetPolicy('wgfleet-forward', 'wgfleet')}, RELAY, {forward: 'allowed', actions: []}],
+  ['a firewalld without policies or zone forwarding (older than 0.9): the node fails', {zones: noZoneForward(OPEN), policies: null}, RELAY, {forward: 'blocked', blocker: {kind: 'no-policies'}}],
   ['a node that does not forward: nothing', {zones: OPEN}, {}, {forward: 'not-needed', exitForward: 'not-needed', actions: []}],
 ]
 
@@ -504,6 +528,8 @@ describe('actions: the token each travels to apply.sh as', () => {
     {kind: 'ufw-route', in: 'wg0', out: 'eth0'},
     PORT_BOTH,
     ...FRESH_RELAY_ACTIONS,
+    ...exitPolicyActions('ANY'),
+    {kind: 'firewalld-new-policy', policy: 'wgfleet-forward'},
     {kind: 'firewalld-policy-zone', policy: 'wgfleet-forward', side: 'egress', zone: 'public', runtime: true, permanent: false},
   ]
 
@@ -520,7 +546,7 @@ describe('actions: the token each travels to apply.sh as', () => {
   })
 
   it('tokens that are not exactly an action decode to nothing', () => {
-    for (const token of ['ufw-allow:0', 'ufw-allow:51820:x', 'ufw-route:wg0', 'firewalld-new-zone:trusted', 'firewalld-interface:trusted:wg0:runtime', 'firewalld-port:public:51820:always', 'firewalld-reload:now', 'rm -rf /']) {
+    for (const token of ['ufw-allow:0', 'ufw-allow:51820:x', 'ufw-route:wg0', 'firewalld-new-zone:trusted', 'firewalld-interface:trusted:wg0:runtime', 'firewalld-port:public:51820:always', 'firewalld-new-policy:allow-host-ipv6', 'firewalld-zone-forward:public:runtime', 'firewalld-reload:now', 'rm -rf /']) {
       expect(decodeAction(token), token).toBeNull()
     }
   })

@@ -153,11 +153,11 @@ describe('decideApply', () => {
     expect(decideApply(probe({...converged, firewalld: 'running', firewalldSpec: service}), nodePlan(), 51820).needed).toBe(false)
   })
 
-  it('a firewalld relay: its own zone and policy (not the trusted zone), loaded by a reload', () => {
+  it('a firewalld relay: its own zone (not the trusted zone), loaded by a reload', () => {
     const relay = nodePlan(CONFIG, {forwarding: true})
     const open = {runtime: [publicZone({ports: ['51820/udp']})]}
     const d = decideApply(probe({...converged, ipForward: true, forwardFile: true, firewalld: 'running', firewalldSpec: open}), relay, 51820)
-    expect(d.firewall.actions.map((a) => a.kind)).toEqual(['firewalld-new-zone', 'firewalld-interface', 'firewalld-new-policy', 'firewalld-policy-zone', 'firewalld-policy-zone', 'firewalld-reload'])
+    expect(d.firewall.actions.map((a) => a.kind)).toEqual(['firewalld-new-zone', 'firewalld-zone-forward', 'firewalld-interface', 'firewalld-reload'])
     expect(JSON.stringify(d.firewall.actions)).not.toContain('trusted')
   })
 
