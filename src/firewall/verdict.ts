@@ -65,6 +65,25 @@ export interface FirewallNeeds {
   family: Family
 }
 
+/**
+ * A node's needs, from its plan: the one derivation init (tasks/decide.ts) and doctor (judges/doctor) both
+ * use, so that they ask the verdict the same question. UPLINK: the validated uplink name, or null.
+ */
+export function firewallNeedsOf(
+  node: {interface: string; forwarding: boolean; masquerade: boolean; endpoint: string | null},
+  port: number,
+  uplink: string | null,
+): FirewallNeeds {
+  return {
+    port,
+    iface: node.interface,
+    forward: node.forwarding,
+    exit: node.masquerade,
+    uplink,
+    family: node.endpoint?.startsWith('[') ? 'ipv6' : 'ipv4',
+  }
+}
+
 export type FirewallName = 'ufw' | 'firewalld'
 /** closed: peers cannot start a handshake; not-permanent: open now, closed after a reload or reboot. */
 export type PortState = 'open' | 'closed' | 'not-permanent'

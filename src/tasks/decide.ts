@@ -9,7 +9,7 @@ import {classifyConfigChange} from '../plan/index.js'
 import {BugError, NodeFailure} from '../lib/errors.js'
 import {isInsideNetwork, parseNetwork} from '../inventory/ipv4.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
-import {firewallVerdict, type FirewallBlocker, type FirewallVerdict} from '../firewall/verdict.js'
+import {firewallNeedsOf, firewallVerdict, type FirewallBlocker, type FirewallVerdict} from '../firewall/verdict.js'
 
 
 export type OsFamily = 'debian' | 'fedora' | 'el' | 'unknown'
@@ -114,14 +114,7 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
   else if (configChange === 'peers' || interfaceDrifted(probe, node)) action = 'syncconf'
 
-  const firewall = firewallVerdict(probe, {
-    port,
-    iface: node.interface,
-    forward: node.forwarding,
-    exit: node.masquerade,
-    uplink: probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : null,
-    family: node.endpoint?.startsWith('[') ? 'ipv6' : 'ipv4',
-  })
+  const firewall = firewallVerdict(probe, firewallNeedsOf(node, port, probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : null))
   // Forwarding that does not work now and that wgfleet may not fix: the node fails, saying why.
   if (firewall.blocker && (firewall.forward === 'blocked' || firewall.exitForward === 'blocked')) throw blockerFailure(firewall.blocker, node.interface)
 

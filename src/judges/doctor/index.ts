@@ -22,7 +22,7 @@
  * Judged against the plan, not the inventory: with a relay, a NAT-ed node has no entry for another
  * NAT-ed node on purpose. Handshake ages use each node's own clock.
  */
-import {firewallVerdict} from '../../firewall/verdict.js'
+import {firewallNeedsOf, firewallVerdict} from '../../firewall/verdict.js'
 import {parseRenderedConfig} from '../../plan/parse-config.js'
 import type {FleetPlan} from '../../plan/model.js'
 import {DEFAULT_STALE_AFTER_SECONDS, handshakeAge, handshakeState} from '../../wireguard/handshake.js'
@@ -78,14 +78,7 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
       config: parsedConfig ? configEntries(parsedConfig) : null,
       parsedConfig,
       // The same question init asks of this node's firewall.
-      firewall: firewallVerdict(reading, {
-        port: reading.listenPort ?? nodePlan.listenPort,
-        iface,
-        forward: nodePlan.forwarding,
-        exit: nodePlan.masquerade,
-        uplink: reading.uplink,
-        family: nodePlan.endpoint?.startsWith('[') ? 'ipv6' : 'ipv4',
-      }),
+      firewall: firewallVerdict(reading, firewallNeedsOf(nodePlan, reading.listenPort ?? nodePlan.listenPort, reading.uplink)),
     }
     views.set(nodePlan.name, {plan: nodePlan, reading, firewall: view.firewall})
     checkInterface(view, iface, add)

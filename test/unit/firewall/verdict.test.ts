@@ -7,7 +7,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {decodeAction, encodeAction, type FirewallAction} from '../../../src/firewall/actions.js'
-import {firewallVerdict, type FirewallNeeds, type FirewallVerdict} from '../../../src/firewall/verdict.js'
+import {firewallNeedsOf, firewallVerdict, type FirewallNeeds, type FirewallVerdict} from '../../../src/firewall/verdict.js'
 import {readingsOf} from '../../fixtures/firewall.js'
 
 const NEEDS: FirewallNeeds = {port: 51820, iface: 'wg0', forward: false, exit: false, uplink: 'eth0', family: 'ipv4'}
@@ -549,5 +549,14 @@ describe('actions: the token each travels to apply.sh as', () => {
     for (const token of ['ufw-allow:0', 'ufw-allow:51820:x', 'ufw-route:wg0', 'firewalld-new-zone:trusted', 'firewalld-interface:trusted:wg0:runtime', 'firewalld-port:public:51820:always', 'firewalld-new-policy:allow-host-ipv6', 'firewalld-zone-forward:public:runtime', 'firewalld-reload:now', 'rm -rf /']) {
       expect(decodeAction(token), token).toBeNull()
     }
+  })
+})
+
+describe('firewallNeedsOf: the one question init and doctor ask', () => {
+  const node = {interface: 'wg0', forwarding: true, masquerade: false, endpoint: '[2001:db8::1]:51820'}
+  it('a node dialed over IPv6 is judged by the v6 rules; a relay forwards, an exit also to the uplink', () => {
+    expect(firewallNeedsOf(node, 51821, 'eth0')).toEqual({port: 51821, iface: 'wg0', forward: true, exit: false, uplink: 'eth0', family: 'ipv6'})
+    expect(firewallNeedsOf({...node, masquerade: true, endpoint: '203.0.113.10:51820'}, 51820, null)).toEqual({port: 51820, iface: 'wg0', forward: true, exit: true, uplink: null, family: 'ipv4'})
+    expect(firewallNeedsOf({...node, endpoint: null}, 51820, 'eth0').family).toBe('ipv4')
   })
 })
