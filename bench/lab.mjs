@@ -34,13 +34,21 @@ export function preflight(what) {
   if (!existsSync('/usr/bin/time')) spawnSync('apt-get', ['install', '-y', '-qq', 'time'], {stdio: 'inherit'})
 }
 
-export function lab(...args) {
-  labAt(0, ...args)
+/** On SIGINT/SIGTERM: run `cleanup` (say, `lab down`), then exit 130 — the lab must not be left up. */
+export function onInterrupt(cleanup) {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      try {
+        cleanup()
+      } finally {
+        process.exit(130)
+      }
+    })
+  }
 }
 
-/** `lab ARGS` at a niceness (the hosts `lab up` boots inherit it). */
-export function labAt(nice, ...args) {
-  const r = spawnSync('nice', ['-n', String(nice), LAB, ...args], {cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000})
+export function lab(...args) {
+  const r = spawnSync(LAB, args, {cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000})
   if (r.status !== 0) throw new Error(`lab ${args.join(' ')} failed`)
 }
 
@@ -68,13 +76,13 @@ export function machineCpuSeconds() {
  * Runs the CLI in the operator namespace under GNU time: wall seconds, its own CPU seconds, peak RSS
  * (MiB), exit code, stdout, the hosts' CPU seconds during the run, per-node connections and execs.
  */
-export function measure(args, {allowFail = false, timeoutMs = 600_000, nice = 0} = {}) {
+export function measure(args, {allowFail = false, timeoutMs = 600_000} = {}) {
   const stamp = `${Date.now()}-${Math.random().toString(36).slice(2)}`
   const timing = join(work, `time-${stamp}`)
   const transcript = join(work, `transcript-${stamp}`)
   const hostsBefore = hostCpuSeconds()
   const machineBefore = machineCpuSeconds()
-  const r = spawnSync('nice', ['-n', String(nice), LAB, 'op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, BIN, ...args], {
+  const r = spawnSync(LAB, ['op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, BIN, ...args], {
     cwd: ROOT,
     env: {...process.env, NO_COLOR: '1', WGFLEET_TRANSCRIPT: transcript},
     encoding: 'utf8',

@@ -13,7 +13,7 @@
 // init ends (and on exit).
 import {spawn} from 'node:child_process'
 
-import {CORES, INVENTORY, MACHINE, lab, liveEqualsFile, measure, preflight, writeResultsSection} from './lab.mjs'
+import {CORES, INVENTORY, MACHINE, lab, liveEqualsFile, measure, onInterrupt, preflight, writeResultsSection} from './lab.mjs'
 
 const argv = process.argv.slice(2)
 const opt = (name, fallback) => {
@@ -49,7 +49,10 @@ const started = Date.now()
 const results = []
 let hogs = []
 process.on('exit', () => stopHog(hogs))
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130))
+onInterrupt(() => {
+  stopHog(hogs)
+  lab('down')
+})
 try {
   for (let i = 1; i <= RUNS; i++) {
     if (Date.now() - started > SOAK_LIMIT_MS) {

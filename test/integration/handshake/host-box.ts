@@ -124,10 +124,13 @@ export class HostBox {
   /** Runs a host script the way RemoteShell does (`bash -s -- ARGS`, the script on stdin), inside the box. */
   run(script: string, args: string[], input?: string): {code: number | null; stdout: string; stderr: string} {
     const userns = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user']
-    const r = spawnSync('unshare', [...userns, '--mount', '--net', '--fork', BASH, '--norc', '-c', SETUP, 'setup', this.dir, BASH, '-s', '--', ...args], {
+    // Cut off at the timeout with SIGKILL (unshare --fork ignores SIGTERM); --kill-child then kills the
+    // namespace's first process, and with it (--pid) everything the script started: nothing lives on.
+    const r = spawnSync('unshare', [...userns, '--mount', '--net', '--pid', '--fork', '--kill-child', BASH, '--norc', '-c', SETUP, 'setup', this.dir, BASH, '-s', '--', ...args], {
       input: buildStdin(script, input),
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 15_000,
+      killSignal: 'SIGKILL',
     })
     if (r.error) throw r.error
     return {code: r.status, stdout: r.stdout, stderr: r.stderr}
@@ -144,6 +147,11 @@ export class HostBox {
 
   readWireguard(name: string): string | undefined {
     return existsSync(this.wireguardPath(name)) ? readFileSync(this.wireguardPath(name), 'utf8') : undefined
+  }
+
+  /** The host's clock stands still at `at` (unix seconds). */
+  freezeClock(at: number): void {
+    writeFileSync(join(this.dir, 'bin', 'date'), `#!${BASH}\necho ${at}\n`, {mode: 0o755})
   }
 
   /** A file of the fakes' state (see the header). */

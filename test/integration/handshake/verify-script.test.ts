@@ -142,6 +142,14 @@ describe('verify.sh', () => {
     expect(run.reading.warnings).toEqual([expect.stringMatching(/could not turn the keepalives of wg0 on/)])
   })
 
+  it('a host clock that stands still does not keep it waiting: bounded in rounds too', () => {
+    box.freezeClock(1_600_000_000)
+    const run = verify(1, 'no', NODE_C, '10.0.0.3', 'await', NODE_A, '10.0.0.1', 'initiate')
+    expect(run.code).toBe(0)
+    expect(run.reading.verified.size).toBe(0)
+    expect(run.ms).toBeLessThan(5000)
+  })
+
   it('no finish: the interface is left as it is', () => {
     verify(0, 'no')
     expect(box.read('set')).toBeUndefined()
