@@ -1,6 +1,7 @@
-# apply.sh IFACE WRITE ACTION FORWARD ADOPT LEN [FIREWALL...] — converge one host to its rendered config.
+# apply.sh IFACE WRITE ACTION ENABLE FORWARD ADOPT LEN [FIREWALL...] — converge one host to its rendered config.
 #   WRITE   yes|no   the rendered config follows on stdin (PrivateKey as the marker; filled in here)
 #   ACTION  start|restart|syncconf|none   what the running interface needs
+#   ENABLE  yes|no   enable wg-quick@IFACE (systemd only): wgfleet decided it from the probe, not asked here
 #   FORWARD yes|no   relay/exit: persistent ip_forward
 #   ADOPT   yes|no   replace a config that wgfleet did not write (backed up first)
 #   LEN     bytes of the rendered config on stdin (a payload cut short is refused, never installed)
@@ -14,8 +15,9 @@
 # the interface to this file (see hold_keepalives).
 set +xv
 set -eu
-iface=$1 write=$2 action=$3 forward=$4 adopt=$5 len=$6
-shift 6
+iface=$1 write=$2 action=$3 enable=$4 forward=$5 adopt=$6 len=$7
+shift 7
+case $enable in yes | no) ;; *) echo "error=bad ENABLE $enable"; exit 2 ;; esac
 firewall_actions=("$@")
 # The firewall actions' token grammar (names as wgfleet validates them): every token is checked whole before
 # anything changes.
@@ -283,7 +285,8 @@ converge() {
   fix_permissions
   [ "$forward" = yes ] && set_forwarding
   open_firewall
-  if [ "$systemd" = yes ] && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)" != enabled ]; then
+  if [ "$enable" = yes ]; then
+    [ "$systemd" = yes ] || fail "asked to enable wg-quick@$iface on a host without systemd (a bug in wgfleet)"
     systemctl enable -q "wg-quick@$iface" 2>/dev/null || fail "systemctl enable wg-quick@$iface failed"
     echo "enabled=yes"
   fi

@@ -83,6 +83,7 @@ export async function applyHost(
     checkIface(iface),
     decision.writeConfig ? 'yes' : 'no',
     decision.action,
+    decision.enable ? 'yes' : 'no',
     decision.forward ? 'yes' : 'no',
     adopt ? 'yes' : 'no',
     // The host refuses a payload cut short (a dropped link, Ctrl-C while sending).

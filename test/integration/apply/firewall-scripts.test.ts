@@ -39,8 +39,8 @@ function runScript(script: 'apply' | 'teardown', args: string[]) {
   return {code: result.code, stdout: result.stdout, stderr: result.stderr, calls, firewallCalls: calls.filter((c) => /^(ufw|firewall-cmd) /.test(c))}
 }
 
-/** apply.sh IFACE WRITE ACTION FORWARD ADOPT LEN, then one token per firewall action. */
-const runApply = (tokens: string[]) => runScript('apply', ['wg0', 'no', 'none', 'no', 'no', '0', ...tokens])
+/** apply.sh IFACE WRITE ACTION ENABLE FORWARD ADOPT LEN, then one token per firewall action. */
+const runApply = (tokens: string[]) => runScript('apply', ['wg0', 'no', 'none', 'no', 'no', 'no', '0', ...tokens])
 
 /** teardown.sh IFACE PORT PURGE on a converged node: the firewall changes it makes (queries left out). */
 function runTeardown() {

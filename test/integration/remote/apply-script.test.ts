@@ -132,9 +132,21 @@ describe('apply.sh → applyHost', () => {
     expect(box.read('/etc/wireguard/wg0.conf.bak')).toBe('[Interface]\nPrivateKey = hand-made\n')
   })
 
+  it('enables the unit only when told (ENABLE is the decision, not asked of systemctl here); a bad ENABLE is refused', () => {
+    convergedNode(box)
+    box.sh('systemctl disable wg-quick@wg0')
+    const run = (enable: string) => box.run(loadScript('apply'), ['wg0', 'no', 'none', enable, 'no', 'no', '0'])
+    expect(run('no').stdout).not.toMatch(/^enabled=/m)
+    expect(box.fakes.unitState('wg-quick@wg0').enabled).toBe('disabled')
+    expect(run('yes').stdout).toMatch(/^enabled=yes$/m)
+    expect(box.fakes.unitState('wg-quick@wg0').enabled).toBe('enabled')
+    const bad = run('maybe')
+    expect([bad.code, bad.stdout.trim()]).toEqual([2, 'error=bad ENABLE maybe'])
+  })
+
   it('a payload cut short is refused: nothing changes', () => {
     withKey(box)
-    const argv = ['wg0', 'yes', 'start', 'no', 'no', String(Buffer.byteLength(NODE_A.config) + 10)]
+    const argv = ['wg0', 'yes', 'start', 'yes', 'no', 'no', String(Buffer.byteLength(NODE_A.config) + 10)]
     const run = box.run(loadScript('apply'), argv, {input: NODE_A.config})
     expect(run.code).toBe(30)
     expect(run.stdout).toMatch(/^error=the config arrived incomplete \(\d+ of \d+ bytes\): nothing changed$/m)
