@@ -83,7 +83,8 @@ const FAULTS = {
   '10% unreachable': () => ({age: 20, skip: (i) => i % 10 === 3}),
 }
 
-function statusCase(n, topology, fault) {
+/** The judge and one renderer: what one `status` run does (it prints one format). */
+function statusCase(n, topology, fault, format) {
   const {plan, publicKeys} = planWithKeys(n, topology)
   const names = new Map(Object.entries(publicKeys).map(([name, k]) => [k, name]))
   const {age, skip} = FAULTS[fault]()
@@ -91,7 +92,7 @@ function statusCase(n, topology, fault) {
   return () => {
     const nodes = plan.nodes.map((node, i) => (readings[i] ? nodeStatusFromReading(node, readings[i], 180, names) : unreachableNodeStatus(node, {kind: 'unreachable', message: 'connection refused'})))
     const status = buildFleetStatus(nodes, {staleAfterSeconds: 180, checkedAt: NOW})
-    for (const format of ['table', 'json', 'prometheus']) renderStatus(status, format, {})
+    renderStatus(status, format, {})
   }
 }
 
@@ -111,7 +112,7 @@ function doctorCase(n, topology, fault) {
               publicKey: publicKeys[node.name], keyFilePublicKey: publicKeys[node.name], peers: dumpPeers(node, age),
               config: node.config, systemd: true, unitEnabled: 'enabled', unitActive: 'active', ipForward: node.forwarding, forwardFiles: node.forwarding ? ['/etc/sysctl.d/99-wgfleet.conf'] : [],
               ufw: {state: 'absent', status: []}, firewalld: {state: 'absent', defaultZone: '', interfaceZone: '', runtime: null, permanent: null, interfaceZoneRuntime: null},
-              pingTool: 'yes', pings: [],
+              pingTool: 'yes', pings: [], pingsUnprobed: 0,
             },
           },
     ]),
@@ -141,10 +142,12 @@ for (const [n, target] of [[1000, {seconds: 1.5, rssMiB: 300}], [2000, {seconds:
 record('plan --json, mesh N=1000', {seconds: 3}, repeat(() => cli(['plan', '--json', '-i', inventoryFile(1000, 'mesh')])))
 record('plan, hub N=5000', {seconds: 2}, repeat(() => cli(['plan', '-i', inventoryFile(5000, 'hub')])))
 for (const fault of Object.keys(FAULTS)) {
-  const run = statusCase(1000, 'mesh', fault)
-  record(`status judge + renderers, mesh N=1000, ${fault}`, {seconds: 3}, repeat(() => inProcess(run)))
+  for (const format of ['table', 'json', 'prometheus']) {
+    const run = statusCase(1000, 'mesh', fault, format)
+    record(`status judge + ${format}, mesh N=1000, ${fault}`, {seconds: 3}, repeat(() => inProcess(run)))
+  }
 }
-record('status judge + renderers, hub N=1000, all stale', {seconds: 3}, repeat(() => inProcess(statusCase(1000, 'hub', 'all stale'))))
+for (const format of ['table', 'json', 'prometheus']) record(`status judge + ${format}, hub N=1000, all stale`, {seconds: 3}, repeat(() => inProcess(statusCase(1000, 'hub', 'all stale', format))))
 for (const fault of Object.keys(FAULTS)) {
   const run = doctorCase(1000, 'mesh', fault)
   record(`doctor judge + renderers, mesh N=1000, ${fault}`, {seconds: 5}, repeat(() => inProcess(run)))

@@ -148,7 +148,7 @@ for (const n of [10, 20]) {
     const ten = text.slice(0, text.indexOf('\n[node-11]') + 1)
     writeFileSync(inventory, ten)
     measure(['init', '-i', inventory, '--concurrency', '20'])
-    runs.push(measure(['add-node', 'node-11', '--host', '203.0.113.21', '-i', inventory, '--concurrency', '20']))
+    runs.push(measure(['add-node', 'node-11', '--host', '198.18.1.11', '-i', inventory, '--concurrency', '20']))
   }
   rows.push(summarise('add-node into converged N=10', runs, 'new node 4 execs; each other node 3 (probe, syncconf, verify)'))
 }

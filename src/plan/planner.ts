@@ -150,6 +150,8 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
  */
 function keepExistingSections(node: NodeSpec, links: NodeLinks, known: KnownHosts, planned: PeerPlan[]) {
   const sections = known.existingPeers && Object.hasOwn(known.existingPeers, node.name) ? known.existingPeers[node.name]! : {}
+  // Nothing to keep (every peer's key known, or no section of this node's): skip the O(N) sets below.
+  if (Object.keys(sections).length === 0 || planned.every((p) => p.publicKey !== null)) return {peers: planned, kept: [], refused: []}
   const keys = new Set(Object.values(known.publicKeys))
   const ranges = new Set([hostRoute(node.address), ...planned.filter((p) => p.publicKey !== null).flatMap((p) => p.allowedIps)])
   const kept: string[] = []

@@ -1,9 +1,13 @@
-# doctor.sh IFACE PORT [TARGET...] — one read-only look at everything `wgfleet doctor` judges. Changes nothing.
+# doctor.sh IFACE PORT COUNT BUDGET — one read-only look at everything `wgfleet doctor` judges. Changes nothing.
 #   IFACE   the WireGuard interface (wg0)
 #   PORT    the node's planned ListenPort (only reported back; the judging is done by wgfleet)
-#   TARGET  `u:HOST` (a peer's endpoint host, pinged over the underlay) or `o:ADDR` (a peer's overlay
-#           address, pinged through the tunnel). Only the node's own planned peers are passed: pings go
-#           nowhere else, each with -c 1 -W 1, at most two per target, 16 targets at a time.
+#   COUNT   how many ping targets follow on stdin, one per line, then a line `end` (on stdin, not the
+#           command line: a node of 1,000 peers has 2,000 of them). A TARGET is `u:HOST` (a peer's endpoint
+#           host, pinged over the underlay) or `o:ADDR` (a peer's overlay address, pinged through the
+#           tunnel). Only the node's own planned peers are passed: pings go nowhere else, each with -c 1
+#           -W 1, at most two per target, at most 16 targets at a time.
+#   BUDGET  seconds into the script after which no ping starts (the rest are counted as
+#           `ping_unprobed=N`): a node of 1,000 peers finishes well within wgfleet's step timeout.
 # Prints `key=value` lines and a few blocks (`--- NAME` … `--- end NAME`), then `end=ok` (so a cut-off
 # output is recognised).
 # Never prints a secret: the dump goes through lib.sh's peer_lines (the interface line, which holds the
@@ -19,10 +23,24 @@ set +xv
 set -u
 iface=$1
 port=$2
-shift 2
+count=$3
+budget=$4
 
 case $iface in '' | -* | *[!a-zA-Z0-9_=+.-]*) echo "doctor.sh: bad interface name" >&2; exit 2 ;; esac
 case $port in '' | *[!0-9]*) echo "doctor.sh: bad port" >&2; exit 2 ;; esac
+case $count in '' | *[!0-9]*) echo "doctor.sh: bad target count" >&2; exit 2 ;; esac
+case $budget in '' | *[!0-9]*) echo "doctor.sh: bad ping budget" >&2; exit 2 ;; esac
+targets=()
+ended=no
+while IFS= read -r line; do
+  if [ "$line" = end ]; then ended=yes; break; fi
+  targets+=("$line")
+done
+if [ $ended != yes ] || [ ${#targets[@]} -ne "$count" ]; then
+  echo "doctor.sh: the target list was cut short (${#targets[@]} of $count)" >&2
+  exit 2
+fi
+exec </dev/null
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
 
@@ -120,20 +138,24 @@ probe() {
   # One printf per result: lines of parallel probes do not interleave.
   printf 'ping=%s %s %s %s %s %s\n' "$kind" "$host" "$size" "$big" "$small" "${pmtu:--}"
 }
-if [ $# -gt 0 ]; then
+if [ ${#targets[@]} -gt 0 ]; then
   if ! has ping; then
     say ping_tool no
   elif [ "$link" != up ] || [ -z "$mtu" ]; then
     say ping_tool skipped
   else
     say ping_tool yes
-    n=0
-    for target in "$@"; do
+    # A rolling window of 16 (`wait -n`: bash 4.3+, every supported release has it), and a time budget
+    # ($SECONDS: bash's own clock, no fork) after which no probe starts.
+    running=0 started=0
+    for target in "${targets[@]}"; do
+      [ $SECONDS -ge "$budget" ] && break
+      if [ $running -ge 16 ]; then wait -n; running=$((running - 1)); fi
       probe "$target" &
-      n=$((n + 1))
-      if [ $((n % 16)) -eq 0 ]; then wait; fi
+      running=$((running + 1)) started=$((started + 1))
     done
     wait
+    say ping_unprobed $((${#targets[@]} - started))
   fi
 fi
 

@@ -57,6 +57,8 @@ export interface DoctorReading {
   /** 'yes' pings ran; 'no' no ping tool; 'skipped' (interface not up); null when no targets were given. */
   pingTool: 'yes' | 'no' | 'skipped' | null
   pings: PingReading[]
+  /** Targets not pinged: the script's time budget ran out first (a very large node, or slow pings). */
+  pingsUnprobed: number
 }
 
 export class DoctorOutputError extends WgfleetError {
@@ -115,6 +117,7 @@ export function parseDoctorOutput(text: string): DoctorReading {
     uplink: isInterfaceName(one('uplink') ?? '') ? one('uplink')! : null,
     pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
+    pingsUnprobed: int('ping_unprobed') ?? 0,
   }
 }
 

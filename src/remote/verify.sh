@@ -1,4 +1,4 @@
-# verify.sh IFACE TIMEOUT FINISH [PUBKEY ADDRESS MODE]... — runs after every node has applied (a barrier:
+# verify.sh IFACE TIMEOUT FINISH COUNT — runs after every node has applied (a barrier:
 # every interface is up and every firewall open). Waits, at most TIMEOUT seconds, until each listed peer is
 # verified as its MODE says. wgfleet decides for each pair which one side starts its handshake
 # (services/first-handshake.ts); the other side sends nothing until it has one:
@@ -21,12 +21,19 @@
 #             config file — the interface is then what the file says — and apply's pending marker is
 #             cleared. Done before anything is printed, and a hang-up only ends the waiting, so it happens
 #             even if wgfleet is gone.
+# The COUNT peers arrive on stdin, one `PUBKEY ADDRESS MODE` line each, then a line `end`: on the command
+# line, a fleet of ~2,000 would pass Linux's 128 KiB limit for one argument (ssh sends the command as one).
+# A list cut short or malformed is refused (exit 2) before anything is done.
+# Cost per round: one `wg show latest-handshakes` parsed once, then a pass over the peers in bash (no fork
+# per peer); at most MAX_PINGS pings in flight (a node of 1,000 peers must not fork 1,000 pings at once);
+# the deadline is checked inside a pass too, so a long pass cannot overrun it.
 # `wg show latest-handshakes` prints public keys and times only: nothing secret leaves the host. The
 # stripped config (with the private key) goes straight from wg-quick to wg, never to stdout.
 set +xv
 set -u
-iface=$1 timeout=$2 finish=$3
-shift 3
+iface=$1 timeout=$2 finish=$3 count=$4
+case $count in '' | *[!0-9]*) echo "verify.sh: bad peer count" >&2; exit 2 ;; esac
+MAX_PINGS=32
 conf=/etc/wireguard/$iface.conf
 pending=/etc/wireguard/.$iface.pending
 start=$(date +%s)
@@ -34,8 +41,22 @@ deadline=$((start + timeout))
 trap 'deadline=0' HUP TERM
 trap '' PIPE
 keys=() addrs=() modes=()
-while [ $# -ge 3 ]; do keys+=("$1") addrs+=("$2") modes+=("$3"); shift 3; done
-declare -A verified=() pinger=() was_reset=() hs=()
+ended=no
+while IFS=' ' read -r key addr mode extra; do
+  if [ "$key" = end ] && [ -z "$addr" ]; then ended=yes; break; fi
+  case $key in *[!A-Za-z0-9+/=]* | '') echo "verify.sh: bad peer line" >&2; exit 2 ;; esac
+  case $addr in *[!0-9.]* | '') echo "verify.sh: bad peer line" >&2; exit 2 ;; esac
+  case $mode in any | live | initiate | await | reset) ;; *) echo "verify.sh: bad peer line" >&2; exit 2 ;; esac
+  [ -z "$extra" ] || { echo "verify.sh: bad peer line" >&2; exit 2; }
+  keys+=("$key") addrs+=("$addr") modes+=("$mode")
+done
+if [ $ended != yes ] || [ ${#keys[@]} -ne "$count" ]; then
+  echo "verify.sh: the peer list was cut short (${#keys[@]} of $count)" >&2
+  exit 2
+fi
+exec </dev/null
+declare -A verified=() pinger=() answer=() was_reset=() hs=()
+cursor=0
 warnings=()
 
 # The peer's own section of the config file, re-added alone (the others keep what they hold now).
@@ -54,16 +75,23 @@ readd_peer() {
 while :; do
   hs=()
   while read -r k t; do [ -n "$k" ] && hs[$k]=$t; done < <(wg show "$iface" latest-handshakes 2>/dev/null)
-  missing=0
+  # Reap the pings that ended (at most MAX_PINGS are out); an answer waits in `answer` for its peer's turn.
+  for k in "${!pinger[@]}"; do
+    if ! kill -0 "${pinger[$k]}" 2>/dev/null; then
+      wait "${pinger[$k]}" && answer[$k]=yes
+      unset "pinger[$k]"
+    fi
+  done
+  inflight=${#pinger[@]}
+  missing=0 want=()
   for i in "${!keys[@]}"; do
+    # The deadline inside the pass as well, every 64 peers ($SECONDS: bash's own counter, no fork).
+    if [ $((i % 64)) -eq 63 ] && { [ $SECONDS -ge "$timeout" ] || [ $deadline -eq 0 ]; }; then missing=$((missing + 1)); break; fi
     key=${keys[$i]} addr=${addrs[$i]} mode=${modes[$i]}
     [ -n "${verified[$key]:-}" ] && continue
     ts=${hs[$key]:-0}
-    answered=no
-    if [ -n "${pinger[$key]:-}" ] && ! kill -0 "${pinger[$key]}" 2>/dev/null; then
-      wait "${pinger[$key]}" && answered=yes
-      unset "pinger[$key]"
-    fi
+    answered=${answer[$key]:-no}
+    unset "answer[$key]"
     case $mode in
       any | await) [ "$ts" -gt 0 ] && verified[$key]=handshake ;;
       initiate | reset) [ $answered = yes ] && verified[$key]=ping ;;
@@ -84,11 +112,18 @@ while :; do
           readd_peer "$key" 2>/dev/null || warnings+=("could not re-add a peer to $iface to restart its handshake: run wgfleet init again")
         fi ;;
     esac
-    if [ -z "${pinger[$key]:-}" ]; then
-      ping -c 1 -W 1 "$addr" >/dev/null 2>&1 &
-      pinger[$key]=$!
-    fi
+    [ -n "${pinger[$key]:-}" ] || want+=("$i")
   done
+  # Pings for the free slots, taken in turn from where the last round stopped: with more peers waiting
+  # than slots, every one gets its ping, not only the first MAX_PINGS of the list.
+  n=${#want[@]} j=0
+  while [ $j -lt "$n" ] && [ $inflight -lt $MAX_PINGS ]; do
+    i=${want[$(((cursor + j) % n))]}
+    ping -c 1 -W 1 "${addrs[$i]}" >/dev/null 2>&1 &
+    pinger[${keys[$i]}]=$!
+    inflight=$((inflight + 1)) j=$((j + 1))
+  done
+  cursor=$((cursor + j))
   [ $missing -eq 0 ] && break
   [ "$(date +%s)" -ge $deadline ] && break
   # Bounded in count too (5 rounds a second): a clock that does not move must not keep this running.

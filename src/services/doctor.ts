@@ -16,6 +16,7 @@ import type {Fleet} from '../inventory/model.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {diagnoseFleet, doctorExitCode, type Finding} from '../judges/doctor/index.js'
+import {endpointHost} from '../judges/doctor/model.js'
 import {describeKeyRefusal} from '../judges/key-refusal.js'
 import {parseDoctorOutput} from '../remote/doctor.js'
 import type {ConnectionSettings, FleetDependencies} from './connections.js'
@@ -23,9 +24,12 @@ import {readFleet} from './fleet-reader.js'
 
 /**
  * One exec: ip, wg, systemctl, a few firewall-cmd calls (about a second each) and the pings (16 targets at
- * a time, at most 2 s each). A minute is plenty unless the host is in trouble.
+ * a time, at most 2 s each, none started after DOCTOR_PING_BUDGET_SECONDS). A minute is plenty unless the
+ * host is in trouble.
  */
 export const DOCTOR_STEP_TIMEOUT_MS = 60_000
+/** Seconds into doctor.sh after which it starts no more pings (well inside the step timeout). */
+export const DOCTOR_PING_BUDGET_SECONDS = 20
 
 /** What doctor.sh accepts as a ping target (and what `ping` cannot take for an option). */
 const HOST = /^[A-Za-z0-9.:][A-Za-z0-9.:-]*$/
@@ -52,7 +56,9 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
   const targets = pingTargets(fleet)
   const {plan, outcomes, names, refusals} = await readFleet(fleet, request, deps, {
     script: 'doctor',
-    args: (node) => [iface, String(node.port), ...(targets.get(node.name) ?? [])],
+    // The targets on stdin (a node of 1,000 peers has 2,000: too many for one command line).
+    args: (node) => [iface, String(node.port), String(targets.get(node.name)?.length ?? 0), String(DOCTOR_PING_BUDGET_SECONDS)],
+    input: (node) => [...(targets.get(node.name) ?? []), 'end'].join('\n') + '\n',
     timeoutMs: DOCTOR_STEP_TIMEOUT_MS,
     parse: parseDoctorOutput,
     reportedKey: (reading) => ({keyFile: reading.keyFilePublicKey, interface: reading.publicKey}),
@@ -75,23 +81,21 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
 export function pingTargets(fleet: Fleet): Map<string, string[]> {
   const out = new Map<string, string[]>()
   for (const {node, peers} of planLinks(fleet)) {
-    const list: string[] = []
+    // A Set: `includes` on the list made this O(N²) per node, O(N³) for the fleet.
+    const underlay = new Set<string>()
     for (const {peer} of peers) {
       const endpoint = endpointOf(peer)
       if (endpoint !== null) {
         const host = endpointHost(endpoint)
-        if (HOST.test(host) && !list.includes(`u:${host}`)) list.push(`u:${host}`)
+        if (host !== null && HOST.test(host)) underlay.add(`u:${host}`)
       }
     }
+    const list = [...underlay]
     for (const {peer} of peers) if (isIP(peer.address) === 4) list.push(`o:${peer.address}`)
     out.set(node.name, list)
   }
   return out
 }
 
-function endpointHost(endpoint: string): string {
-  const v6 = /^\[([^\]]+)\]:\d+$/.exec(endpoint)
-  return v6 ? v6[1]! : endpoint.slice(0, endpoint.lastIndexOf(':'))
-}
 
 /** One connection, one exec; the shell is closed at once (a large fleet must not hold every connection). */

@@ -23,6 +23,8 @@ import {shellPoolFor, type ConnectionSettings, type FleetDependencies, type Shel
 export interface ReadSpec<R> {
   script: ScriptName
   args: (node: NodeSpec) => string[]
+  /** What follows the script on stdin (lists too long for a command line). */
+  input?: (node: NodeSpec) => string
   timeoutMs: number
   parse: (stdout: string) => R
   /** What the node reports of its own public key in this reading. */
@@ -54,7 +56,7 @@ export async function readFleet<R>(fleet: Fleet, settings: ReadFleetSettings, de
   const pool = shellPoolFor(fleet, settings, deps)
   let settled: PromiseSettledResult<R>[]
   try {
-    settled = await runBounded(fleet.nodes, settings.concurrency, (node) => readNodeWith(pool.open, node, spec.script, spec.args(node), spec.timeoutMs, spec.parse))
+    settled = await runBounded(fleet.nodes, settings.concurrency, (node) => readNodeWith(pool.open, node, spec.script, spec.args(node), spec.timeoutMs, spec.parse, spec.input?.(node)))
   } finally {
     await pool.closeAll()
   }
@@ -80,11 +82,12 @@ export async function readNodeWith<T>(
   args: string[],
   timeoutMs: number,
   parse: (stdout: string) => T,
+  input?: string,
 ): Promise<T> {
   const shell = await open(node)
   try {
     // Privileged: `wg show`, firewall status and the key file need root.
-    const result = await shell.run(loadScript(script), args, {timeoutMs, privileged: true})
+    const result = await shell.run(loadScript(script), args, {timeoutMs, privileged: true, ...(input === undefined ? {} : {input})})
     if (result.code !== 0) {
       const stderr = result.stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ')
       throw new ScriptFailedError(`the ${script} script failed: ${stderr || `exit code ${result.code}`}`)

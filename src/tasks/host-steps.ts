@@ -139,14 +139,18 @@ export async function verifyHandshakes(
   timeoutSeconds: number,
   finish = false,
 ): Promise<HandshakeReading> {
-  const argv = [checkIface(iface), String(timeoutSeconds), finish ? 'yes' : 'no']
+  const argv = [checkIface(iface), String(timeoutSeconds), finish ? 'yes' : 'no', String(peers.length)]
+  const lines: string[] = []
   for (const peer of peers) {
     if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new BugError('unvalidated peer')
     if (!VERIFY_MODES.has(peer.mode)) throw new BugError(`unknown verify mode ${JSON.stringify(peer.mode)}`)
-    argv.push(peer.publicKey, peer.address, peer.mode)
+    lines.push(`${peer.publicKey} ${peer.address} ${peer.mode}\n`)
   }
+  lines.push('end\n')
   const result = await shell.run(loadScript('verify'), argv, {
     privileged: true,
+    // On stdin, not the command line: the peer list of a large node passes Linux's per-argument limit.
+    input: lines.join(''),
     timeoutMs: timeoutSeconds * 1000 + STEP_TIMEOUTS.verifyGraceMs,
   })
   if (result.code !== 0) throw scriptFailure('verifying handshakes', result)

@@ -153,14 +153,29 @@ export function checkDrift(view: NodeView, iface: string, names: KeyNames, add: 
  * means the path cannot carry the interface's MTU. Suggested MTU: the path MTU ping reported minus the
  * WireGuard overhead (60 bytes over IPv4, 80 over IPv6), else 1280 (always safe).
  */
+/** Peer names by endpoint host and by overlay address (the first peer listed wins, as `find` did). */
+function peerNamesByHost(peers: NodeView['plan']['peers']): {underlay: Map<string, string>; overlay: Map<string, string>} {
+  const underlay = new Map<string, string>()
+  const overlay = new Map<string, string>()
+  for (const p of peers) {
+    const host = endpointHost(p.endpoint)
+    if (host !== null && !underlay.has(host)) underlay.set(host, p.name)
+    const first = p.allowedIps[0]
+    if (first?.endsWith('/32') && !overlay.has(first.slice(0, -3))) overlay.set(first.slice(0, -3), p.name)
+  }
+  return {underlay, overlay}
+}
+
 export function checkPathMtu(view: NodeView, add: Add): void {
   const {plan, reading} = view
   const node = plan.name
   const byPeer = new Map<string, {peer: string; kinds: string[]; suggest: number | null}>()
+  // Indexed once (a find per failing ping was O(peers) each: O(N²) per node when a whole path is too small).
+  let byHost: {underlay: Map<string, string>; overlay: Map<string, string>} | undefined
   for (const ping of reading.pings) {
     if (ping.big !== 'fail' || ping.small !== 'ok') continue
-    const peer = plan.peers.find((p) => (ping.kind === 'underlay' ? endpointHost(p.endpoint) === ping.host : p.allowedIps[0] === `${ping.host}/32`))
-    const name = peer?.name ?? ping.host
+    byHost ??= peerNamesByHost(plan.peers)
+    const name = (ping.kind === 'underlay' ? byHost.underlay : byHost.overlay).get(ping.host) ?? ping.host
     const item = byPeer.get(name) ?? {peer: name, kinds: [], suggest: null}
     item.kinds.push(ping.kind === 'underlay' ? `over the underlay to ${ping.host}` : `through the tunnel to ${ping.host}`)
     if (ping.kind === 'underlay' && ping.pathMtu !== null) {

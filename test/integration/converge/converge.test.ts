@@ -217,7 +217,7 @@ describe('convergeFleet', () => {
     const modesOf = (name: string) => {
       const verify = hosts[name]!.execs.filter((e) => e.script === 'verify').at(-1)
       if (!verify) return undefined
-      const {finish, modes} = verifyRequest(verify.args)
+      const {finish, modes} = verifyRequest(verify)
       const byName = Object.fromEntries(Object.entries(modes).map(([key, mode]) => [Object.entries(KEYS).find(([, k]) => k === key)?.[0] ?? key, mode]))
       return {finish, modes: byName}
     }

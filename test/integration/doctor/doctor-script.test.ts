@@ -24,9 +24,15 @@ afterEach(() => box.destroy())
 
 const TARGETS = ['u:203.0.113.2', 'o:10.0.0.2', 'o:10.0.0.3']
 
-/** Run doctor.sh the way RemoteShell does: `bash -s -- 'wg0' '51820' TARGETS…`, the script on stdin wrapped in a function. */
-function runDoctorScript(args: string[] = ['wg0', '51820', ...TARGETS], env: Record<string, string> = {}) {
-  const result = box.run(loadScript('doctor'), args, {env})
+/**
+ * Run doctor.sh the way the doctor service does: `bash -s -- 'wg0' '51820' COUNT`, the script on stdin
+ * wrapped in a function, then the targets, one per line, and `end`. The first two words are IFACE and PORT.
+ * BUDGET: seconds after which no ping starts.
+ */
+function runDoctorScript(args: string[] = ['wg0', '51820', ...TARGETS], env: Record<string, string> = {}, budget = 20) {
+  const [iface = '', port = '', ...targets] = args
+  const input = [...targets, 'end'].join('\n') + '\n'
+  const result = box.run(loadScript('doctor'), [iface, port, String(targets.length), String(budget)], {env, input})
   return {...result, calls: box.fakes.calls()}
 }
 
@@ -136,6 +142,24 @@ describe('doctor.sh', () => {
     expect(parseDoctorOutput(run.stdout).pings).toEqual([])
   })
 
+  it('many targets: every one probed, at most 16 at a time', () => {
+    const targets = Array.from({length: 150}, (_, i) => [`u:198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`, `o:10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`]).flat()
+    const run = runDoctorScript(['wg0', '51820', ...targets])
+    expect(run.code, run.stderr).toBe(0)
+    const reading = parseDoctorOutput(run.stdout)
+    expect(reading.pings).toHaveLength(300)
+    expect(reading.pingsUnprobed).toBe(0)
+    expect(Number(box.fakes.get('ping-max-inflight'))).toBeLessThanOrEqual(16)
+  })
+
+  it('the ping budget spent: no ping starts, and the targets left are counted', () => {
+    const run = runDoctorScript(['wg0', '51820', ...TARGETS], {}, 0)
+    expect(run.calls.filter((c) => c.startsWith('ping '))).toEqual([])
+    const reading = parseDoctorOutput(run.stdout)
+    expect(reading.pingTool).toBe('yes')
+    expect(reading.pingsUnprobed).toBe(3)
+  })
+
   it('no targets: no ping at all', () => {
     const run = runDoctorScript(['wg0', '51820'])
     expect(run.calls.some((c) => c.startsWith('ping'))).toBe(false)
@@ -210,7 +234,11 @@ describe('doctor.sh', () => {
 
   it('refuses a bad interface name or port (exit 2, nothing run)', () => {
     expect(runDoctorScript(['-wg0', '51820']).code).toBe(2)
+    const cut = box.run(loadScript('doctor'), ['wg0', '51820', '3', '20'], {input: 'u:203.0.113.2\n'})
+    expect(cut.code).toBe(2)
+    expect(cut.stderr).toMatch(/cut short \(1 of 3\)/)
     expect(runDoctorScript(['wg0', '51820x']).code).toBe(2)
+    expect(box.run(loadScript('doctor'), ['wg0', '51820', '0', 'soon'], {input: 'end\n'}).code).toBe(2)
     expect(box.fakes.calls()).toEqual([])
   })
 

@@ -14,7 +14,7 @@ import type {NodeSpec} from '../../../src/inventory/model.js'
 import {lockInventory} from '../../../src/lib/lock.js'
 import {planFleet} from '../../../src/plan/index.js'
 import {loadScript} from '../../../src/remote/scripts.js'
-import {DOCTOR_STEP_TIMEOUT_MS, pingTargets, runDoctor, type DoctorRequest} from '../../../src/services/doctor.js'
+import {DOCTOR_PING_BUDGET_SECONDS, DOCTOR_STEP_TIMEOUT_MS, pingTargets, runDoctor, type DoctorRequest} from '../../../src/services/doctor.js'
 import {problemOf} from '../../../src/services/fleet-reader.js'
 import {SshError} from '../../../src/ssh/errors.js'
 import {openStateStore, stateDirFor} from '../../../src/state/state.js'
@@ -126,9 +126,12 @@ describe('runDoctor', () => {
       expect(host.execs[0]!.script).toBe(loadScript('doctor'))
       expect(host.execs[0]!.options).toMatchObject({timeoutMs: DOCTOR_STEP_TIMEOUT_MS, privileged: true})
     }
-    expect(hosts['node-a'].execs[0]!.args).toEqual(['wg0', '51820', 'u:203.0.113.2', 'o:10.0.0.2', 'o:10.0.0.3', 'o:10.0.0.4'])
+    // The targets come on stdin (their count and the ping budget on the command line).
+    expect(hosts['node-a'].execs[0]!.args).toEqual(['wg0', '51820', '4', String(DOCTOR_PING_BUDGET_SECONDS)])
+    expect(hosts['node-a'].execs[0]!.options.input).toBe('u:203.0.113.2\no:10.0.0.2\no:10.0.0.3\no:10.0.0.4\nend\n')
     // node-c: its public peers' endpoint hosts and their overlay addresses; not node-d (reached through the relay).
-    expect(hosts['node-c'].execs[0]!.args).toEqual(['wg0', '51820', 'u:203.0.113.1', 'u:203.0.113.2', 'o:10.0.0.1', 'o:10.0.0.2'])
+    expect(hosts['node-c'].execs[0]!.args).toEqual(['wg0', '51820', '4', String(DOCTOR_PING_BUDGET_SECONDS)])
+    expect(hosts['node-c'].execs[0]!.options.input).toBe('u:203.0.113.1\nu:203.0.113.2\no:10.0.0.1\no:10.0.0.2\nend\n')
   })
 
   it('node-d unreachable: an `unreachable` error with the classified reason, exit 1; the others still judged', async () => {

@@ -103,7 +103,10 @@ S=$FAKE_STATE
 addr=\${*: -1}
 echo "ping $addr" >>"$S/log"
 if [ -f "$S/answers.$addr" ]; then exit 0; fi
-sleep 0.3; exit 1
+# How many pings are out at once (the most seen is kept in max-inflight).
+mkdir -p "$S/inflight"; touch "$S/inflight/$$"
+n=$(ls "$S/inflight" | wc -l); [ "$n" -gt "$(cat "$S/max-inflight" 2>/dev/null || echo 0)" ] && echo "$n" >"$S/max-inflight"
+sleep 0.3; rm -f "$S/inflight/$$"; exit 1
 `
 
 export class HostBox {

@@ -3,6 +3,9 @@
  * What each mode may send and what it counts — the rules that keep one pair's two sides from disagreeing
  * (the flake: node-c counted a handshake that node-b's own verify had thrown away by re-adding node-c).
  */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {beforeEach, describe, expect, it} from 'vitest'
 
 import {loadScript} from '../../../src/remote/scripts.js'
@@ -43,7 +46,9 @@ beforeEach(() => {
 
 function verify(timeout: number, finish: 'yes' | 'no', ...peers: string[]) {
   const started = Date.now()
-  const run = box.run(loadScript('verify'), ['wg0', String(timeout), finish, ...peers])
+  const lines: string[] = []
+  for (let i = 0; i < peers.length; i += 3) lines.push(`${peers[i]} ${peers[i + 1]} ${peers[i + 2]}\n`)
+  const run = box.run(loadScript('verify'), ['wg0', String(timeout), finish, String(lines.length)], `${lines.join('')}end\n`)
   return {...run, ms: Date.now() - started, reading: parseHandshakes(run.stdout)}
 }
 
@@ -148,6 +153,31 @@ describe('verify.sh', () => {
     expect(run.code).toBe(0)
     expect(run.reading.verified.size).toBe(0)
     expect(run.ms).toBeLessThan(5000)
+  })
+
+  it('the peer list comes on stdin: one cut short, or a malformed line, is refused before anything is done', () => {
+    const cut = box.run(loadScript('verify'), ['wg0', '1', 'no', '2'], `${NODE_A} 10.0.0.1 any\n`)
+    expect(cut.code).toBe(2)
+    expect(cut.stderr).toMatch(/cut short \(1 of 2\)/)
+    const bad = box.run(loadScript('verify'), ['wg0', '1', 'no', '1'], `${NODE_A} 10.0.0.1 any; reboot\nend\n`)
+    expect(bad.code).toBe(2)
+    expect(box.calls()).toEqual([])
+  })
+
+  it('3,000 peers (past the command line\'s limit for one argument): at most 32 pings out at once, and the deadline holds', () => {
+    const peers: string[] = []
+    for (let i = 0; i < 3000; i++) {
+      const key = Buffer.alloc(32, 0).fill(i % 256, 0, 16).fill(Math.floor(i / 256), 16).toString('base64')
+      peers.push(key, `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, 'any')
+    }
+    const run = verify(2, 'no', ...peers)
+    expect(run.code, run.stderr).toBe(0)
+    const pinged = new Set(box.calls().filter((c) => c.startsWith('ping ')))
+    expect(pinged.size).toBeGreaterThan(32)
+    const most = Number(readFileSync(join(box.state, 'max-inflight'), 'utf8'))
+    expect(most).toBeGreaterThan(1)
+    expect(most).toBeLessThanOrEqual(32)
+    expect(run.ms).toBeLessThan(10_000)
   })
 
   it('no finish: the interface is left as it is', () => {

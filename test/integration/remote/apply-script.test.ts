@@ -119,6 +119,16 @@ describe('apply.sh → applyHost', () => {
     expect(await nothingLeftToDo()).toMatchObject({needed: false})
   })
 
+  it('routes in one pass: one read of the interface\'s routes, a covering prefix counts, no query per AllowedIP', async () => {
+    convergedNode(box, NODE_A_BEFORE_C.config)
+    box.fakes.set('routes', '10.0.0.0/25 dev wg0\n10.0.0.2/32 dev wg0\n')
+    const {outcome} = await converge(NODE_A)
+    expect(outcome).toMatchObject({service: 'synced', routes: []})
+    // (The other `ip route` calls are the probe's and the link guard's default-route checks.)
+    const routeCalls = box.fakes.calls().filter((c) => /^ip .*route (show dev wg0|add)|match/.test(c))
+    expect(routeCalls).toEqual(['ip -4 route show dev wg0'])
+  })
+
   it('a config wgfleet did not write: refused (exit 31) and left as it was; with --adopt backed up, then replaced', async () => {
     withKey(box)
     box.write('/etc/wireguard/wg0.conf', '[Interface]\nPrivateKey = hand-made\n', 0o600)

@@ -79,6 +79,7 @@ export function healthyReading(node: NodePlan): DoctorReading {
     firewalld: node.name === 'node-b' ? firewalldReading(NODE_B_FIREWALLD) : noFirewalld(),
     uplink: 'eth0',
     pingTool: 'yes',
+    pingsUnprobed: 0,
     pings: [
       ...node.peers.filter((p) => p.endpoint !== null).map((p) => ({kind: 'underlay' as const, host: p.endpoint!.split(':')[0]!, size: 1452, big: 'ok' as const, small: null, pathMtu: null})),
       ...node.peers.map((p) => ({kind: 'overlay' as const, host: p.allowedIps[0]!.replace('/32', ''), size: 1392, big: 'ok' as const, small: null, pathMtu: null})),
