@@ -22,8 +22,8 @@ beforeEach(() => {
 })
 afterEach(() => box.destroy())
 
-function run(script: 'probe' | 'doctor', args: string[]) {
-  const result = box.run(loadScript(script), args)
+function run(script: 'probe' | 'doctor', args: string[], input?: string) {
+  const result = box.run(loadScript(script), args, input === undefined ? undefined : {input})
   expect(result.code, result.stderr).toBe(0)
   return result.stdout
 }
@@ -47,7 +47,8 @@ function firewallPart(stdout: string): string[] {
 describe('firewall-listings.sh, shared by probe.sh and doctor.sh', () => {
   it('both print the same listings, and both parsers read the same readings', () => {
     const probe = run('probe', ['wg0'])
-    const doctor = run('doctor', ['wg0', '51820'])
+    // doctor.sh IFACE PORT COUNT BUDGET, its (here no) ping targets on stdin.
+    const doctor = run('doctor', ['wg0', '51820', '0', '20'], 'end\n')
     const listing = firewallPart(probe)
     expect(listing.length).toBeGreaterThan(20)
     expect(firewallPart(doctor)).toEqual(listing)
