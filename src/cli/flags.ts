@@ -1,5 +1,7 @@
 import {Errors, Flags} from '@oclif/core'
 
+import {SSH_TRANSPORTS} from '../inventory/model.js'
+import type {SshTransport} from '../inventory/model.js'
 import {isLabel} from '../inventory/values.js'
 import {escapeInvisible} from '../lib/errors.js'
 
@@ -15,9 +17,14 @@ export const inventoryFlag = Flags.string({
 /** Flags of every command that connects over SSH. */
 export const connectionFlags = {
   concurrency: Flags.integer({summary: 'Nodes worked on at once.', default: 10, min: 1, max: 500, helpValue: 'N'}),
-  'connect-timeout': Flags.integer({summary: 'Seconds to wait for each SSH connection.', default: 10, min: 1, max: 600, helpValue: 'SECONDS'}),
+  // No default here: an unset flag defers to the ssh config's ConnectTimeout, else 10 s.
+  'connect-timeout': Flags.integer({summary: 'Seconds to wait for each SSH connection (default: the ssh config\'s ConnectTimeout, else 10).', min: 1, max: 600, helpValue: 'SECONDS'}),
+  transport: Flags.option({
+    summary: 'Reach every node with ssh2 (wgfleet\'s own client) or openssh (your `ssh`, needed for certificates); default: each node\'s `transport`, else ssh2.',
+    options: SSH_TRANSPORTS,
+  })(),
   'known-hosts': Flags.string({
-    summary: 'known_hosts file (default: [ssh] known_hosts, else ~/.ssh/known_hosts).',
+    summary: 'known_hosts file (default: known_hosts in the inventory, else the ssh config\'s UserKnownHostsFile and GlobalKnownHostsFile).',
     helpValue: 'FILE',
     // An empty value must not silently fall back to another file (where new keys would then be written).
     async parse(value) {
@@ -25,21 +32,23 @@ export const connectionFlags = {
       return value
     },
   }),
-  'accept-new-host-keys': Flags.boolean({summary: 'Record host keys not yet in known_hosts instead of refusing them (a changed key is always refused).', default: false}),
+  'accept-new-host-keys': Flags.boolean({summary: 'Record host keys not yet in known_hosts instead of refusing them (not for a host whose ssh config says StrictHostKeyChecking yes; a changed key is always refused).', default: false}),
 }
 
 /** The connection settings every connecting service takes, from the parsed connection flags. */
 export function connectionSettingsOf(flags: {
   concurrency: number
-  'connect-timeout': number
+  'connect-timeout'?: number
   'known-hosts'?: string
   'accept-new-host-keys': boolean
+  transport?: SshTransport
 }) {
   return {
     concurrency: flags.concurrency,
     connectTimeoutSeconds: flags['connect-timeout'],
     knownHosts: flags['known-hosts'],
     acceptNewHostKeys: flags['accept-new-host-keys'],
+    transport: flags.transport,
   }
 }
 

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command.js'
-import {connectionFlags, inventoryFlag} from '../cli/flags.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Run the troubleshooting checklist on the live fleet: what is wrong, where, and how to fix it.'
@@ -26,10 +26,7 @@ Each finding names the node, a check id, what is wrong and a concrete fix. Exit 
 
     const {findings, exitCode} = await runDoctor({
       inventory: flags.inventory,
-      concurrency: flags.concurrency,
-      connectTimeoutSeconds: flags['connect-timeout'],
-      knownHosts: flags['known-hosts'],
-      acceptNewHostKeys: flags['accept-new-host-keys'],
+      ...connectionSettingsOf(flags),
     })
 
     const tty = Boolean(process.stdout.isTTY)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {connectionFlags, inventoryFlag} from '../cli/flags.js'
+import {connectionFlags, connectionSettingsOf, inventoryFlag} from '../cli/flags.js'
 import {writeJsonDocument} from '../output/json-stream.js'
 import {chooseFormat, renderStatus, STATUS_FORMATS, STATUS_SUMMARY_THRESHOLD, statusDetail, statusJsonHead, statusJsonNodes} from '../output/status-view.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
@@ -46,10 +46,7 @@ Prometheus output is per-node aggregates (wgfleet_node_peers{node,state}; --per-
       inventory: flags.inventory,
       node: flags.node,
       staleAfterSeconds: flags['stale-after'],
-      concurrency: flags.concurrency,
-      connectTimeoutSeconds: flags['connect-timeout'],
-      knownHosts: flags['known-hosts'],
-      acceptNewHostKeys: flags['accept-new-host-keys'],
+      ...connectionSettingsOf(flags),
     })
 
     const color = format === 'table' && !output && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb'

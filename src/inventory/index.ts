@@ -2,6 +2,7 @@
  * The inventory: INI text → validated Fleet (pure, apart from reading the file in load.ts).
  */
 export type * from './model.js'
+export {SSH_TRANSPORTS} from './model.js'
 export {parseInventory, validateNewNode, type NodeValues, type ValidateNewNodeOptions} from './parse.js'
 export {loadInventory, readInventoryText, describeReadError} from './load.js'
 export {nextFreeAddress, renderNodeSection, appendNodeSection, removeNodeSection} from './edit.js'
@@ -20,7 +21,6 @@ export {
   DEFAULT_WIREGUARD_PORT,
   DEFAULT_KEEPALIVE,
   DEFAULT_INTERFACE,
-  DEFAULT_SSH_USER,
   DEFAULT_SSH_PORT,
 } from './sections.js'
 export {

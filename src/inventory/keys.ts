@@ -8,7 +8,7 @@ export const SSH_SECTION = 'ssh'
 export const RESERVED_SECTIONS: readonly string[] = [NETWORK_SECTION, SSH_SECTION]
 
 export const NETWORK_KEYS = ['cidr', 'port', 'keepalive', 'interface', 'mtu', 'dns', 'topology'] as const
-export const SSH_KEYS = ['user', 'port', 'identity', 'known_hosts'] as const
+export const SSH_KEYS = ['user', 'port', 'identity', 'known_hosts', 'transport'] as const
 export const NODE_KEYS = [
   'host',
   'address',
@@ -19,6 +19,8 @@ export const NODE_KEYS = [
   'ssh_user',
   'ssh_port',
   'identity',
+  'known_hosts',
+  'transport',
   'jump',
   'exit_via',
   'dns',
@@ -39,7 +41,7 @@ const KEYS_OF: Record<SectionKind, readonly string[]> = {
 /** Names people bring from other tools (Ansible, ssh_config) or from the other sections, mapped to ours. */
 const ALIASES: Record<SectionKind, Record<string, string>> = {
   network: {subnet: 'cidr', network: 'cidr', listen_port: 'port', persistent_keepalive: 'keepalive'},
-  ssh: {ssh_user: 'user', ssh_port: 'port', identity_file: 'identity', identityfile: 'identity', key: 'identity'},
+  ssh: {ssh_user: 'user', ssh_port: 'port', identity_file: 'identity', identityfile: 'identity', key: 'identity', userknownhostsfile: 'known_hosts', ssh_transport: 'transport'},
   node: {
     user: 'ssh_user',
     ansible_host: 'host',
@@ -50,6 +52,8 @@ const ALIASES: Record<SectionKind, Record<string, string>> = {
     ip: 'address',
     listen_port: 'port',
     identity_file: 'identity',
+    userknownhostsfile: 'known_hosts',
+    ssh_transport: 'transport',
     proxyjump: 'jump',
     exit: 'exit_via',
   },

@@ -28,11 +28,23 @@ export type JumpSpec =
   | {kind: 'node'; node: string}
   | {kind: 'address'; user?: string; host: string; port?: number}
 
+/** How a node is reached: wgfleet's own SSH client (ssh2, the default) or the administrator's `ssh` binary. */
+export type SshTransport = 'ssh2' | 'openssh'
+export const SSH_TRANSPORTS: readonly SshTransport[] = ['ssh2', 'openssh']
+
+/**
+ * SSH settings the inventory really sets. An unset value is not a default: it defers to OpenSSH's own
+ * evaluation of the administrator's config (`ssh -G`: User, Port, IdentityFile, UserKnownHostsFile), as
+ * `ssh HOST` would — so an explicit `ssh_user = root` wins over ~/.ssh/config, and a missing one does not.
+ */
 export interface SshSettings {
-  user: string
-  port: number
+  user?: string
+  port?: number
   /** Absolute path (relative paths resolved against the inventory folder, ~ expanded). */
   identity?: string
+  /** known_hosts file, absolute; unset = --known-hosts, else the ssh config's UserKnownHostsFile / GlobalKnownHostsFile. */
+  knownHosts?: string
+  transport?: SshTransport
 }
 
 export interface NodeSpec {
@@ -46,6 +58,11 @@ export interface NodeSpec {
   address: string
   /** The WireGuard endpoint host others dial; absent for nat nodes. Defaults to host. */
   endpointHost?: string
+  /**
+   * True when `endpoint` was not written, so endpointHost is the `host` value: when that is an ssh_config
+   * alias, the endpoint becomes the HostName OpenSSH resolves it to (see services/fleet-loader.ts).
+   */
+  endpointFromHost?: boolean
   /**
    * The port others dial: the `endpoint`'s port (e.g. a router's port forward), else `port`. Set exactly
    * when endpointHost is.
@@ -70,10 +87,7 @@ export interface Fleet {
   dir: string
   network: NetworkSettings
   /** [ssh] section: defaults for every node (already applied into each NodeSpec.ssh). */
-  ssh: SshSettings & {
-    /** [ssh] known_hosts, absolute; undefined = ~/.ssh/known_hosts (unless --known-hosts). */
-    knownHosts?: string
-  }
+  ssh: SshSettings
   /** In inventory order. */
   nodes: NodeSpec[]
 }

@@ -106,6 +106,7 @@ function toNodeSpec(draft: NodeDraft): NodeSpec {
   if (!draft.nat) {
     spec.endpointHost = draft.endpoint?.host ?? spec.host
     spec.endpointPort = draft.endpoint?.port ?? draft.port
+    spec.endpointFromHost = draft.endpoint === undefined
   }
   if (draft.jump) spec.jump = draft.jump
   if (draft.exitVia !== undefined) spec.exitVia = draft.exitVia

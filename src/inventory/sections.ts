@@ -22,6 +22,7 @@ import {
   checkPath,
   checkPort,
   checkTopology,
+  checkTransport,
   checkUser,
   type Checked,
   type HostAndPort,
@@ -31,7 +32,7 @@ import {
 export const DEFAULT_WIREGUARD_PORT = 51820
 export const DEFAULT_KEEPALIVE = 25
 export const DEFAULT_INTERFACE = 'wg0'
-export const DEFAULT_SSH_USER = 'root'
+/** The port OpenSSH uses when neither the inventory nor the ssh config sets one. */
 export const DEFAULT_SSH_PORT = 22
 
 /** Reads the keys of one section, reporting each problem at the line of the key (or of the header). */
@@ -144,17 +145,27 @@ export function readNetwork(section: RawSection | undefined, problems: Problems)
 
 // ---- [ssh] ------------------------------------------------------------------------------------------------
 
+/** [ssh]: only what it really sets (an unset value defers to the admin's ssh config, see model.ts). */
 export function readSshDefaults(section: RawSection | undefined, inventoryDir: string, problems: Problems): Fleet['ssh'] {
-  const ssh: Fleet['ssh'] = {user: DEFAULT_SSH_USER, port: DEFAULT_SSH_PORT}
-  if (!section) return ssh
+  if (!section) return {}
   const reader = new SectionReader(section, 'ssh', problems)
   reader.reportUnknownKeys()
-  ssh.user = reader.optional('user', checkUser) ?? DEFAULT_SSH_USER
-  ssh.port = reader.optional('port', checkPort) ?? DEFAULT_SSH_PORT
+  return readSshKeys(reader, {user: 'user', port: 'port'}, inventoryDir)
+}
+
+/** The SSH keys of one section (named `user`/`port` in [ssh], `ssh_user`/`ssh_port` in a node); unset ones stay unset. */
+function readSshKeys(reader: SectionReader, names: {user: string; port: string}, inventoryDir: string): SshSettings {
+  const ssh: SshSettings = {}
+  const user = reader.optional(names.user, checkUser)
+  if (user !== undefined) ssh.user = user
+  const port = reader.optional(names.port, checkPort)
+  if (port !== undefined) ssh.port = port
   const identity = reader.optional('identity', checkPath)
   if (identity !== undefined) ssh.identity = resolveInventoryPath(identity, inventoryDir)
   const knownHosts = reader.optional('known_hosts', checkPath)
   if (knownHosts !== undefined) ssh.knownHosts = resolveInventoryPath(knownHosts, inventoryDir)
+  const transport = reader.optional('transport', checkTransport)
+  if (transport !== undefined) ssh.transport = transport
   return ssh
 }
 
@@ -211,15 +222,9 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
   return draft
 }
 
+/** The node's own SSH keys over the [ssh] ones; what neither sets stays unset. */
 function readNodeSsh(reader: SectionReader, context: NodeContext): SshSettings {
-  const ssh: SshSettings = {
-    user: reader.optional('ssh_user', checkUser) ?? context.ssh.user,
-    port: reader.optional('ssh_port', checkPort) ?? context.ssh.port,
-  }
-  const identity = reader.optional('identity', checkPath)
-  const resolved = identity === undefined ? context.ssh.identity : resolveInventoryPath(identity, context.inventoryDir)
-  if (resolved !== undefined) ssh.identity = resolved
-  return ssh
+  return {...context.ssh, ...readSshKeys(reader, {user: 'ssh_user', port: 'ssh_port'}, context.inventoryDir)}
 }
 
 /** The address, when it is an IPv4 address that a node can use inside the network's cidr. */

@@ -9,7 +9,7 @@ import {escapeInvisible} from '../lib/errors.js'
 import {homedir} from 'node:os'
 import {isIPv6 as isNodeIPv6} from 'node:net'
 import {isAbsolute, join, normalize, resolve} from 'node:path'
-import type {JumpSpec, Topology} from './model.js'
+import {SSH_TRANSPORTS, type JumpSpec, type SshTransport, type Topology} from './model.js'
 import {formatIPv4, type IPv4Network, isIPv4, maskAddress, networkOf, parseIPv4} from './ipv4.js'
 import {interfaceNameProblem, type InterfaceNameProblem} from '../wireguard/interface-name.js'
 
@@ -168,6 +168,14 @@ export function resolveInventoryPath(path: string, inventoryDir: string): string
 
 function parseWholeNumber(text: string): number | undefined {
   return /^(0|[1-9][0-9]{0,8})$/.test(text) ? Number(text) : undefined
+}
+
+export function checkTransport(text: string): Checked<SshTransport> {
+  if ((SSH_TRANSPORTS as readonly string[]).includes(text)) return ok(text as SshTransport)
+  return bad(
+    `${show(text)} is not a transport`,
+    'transport is ssh2 (wgfleet\'s own SSH client, the default) or openssh (your `ssh` binary: needed for OpenSSH certificates)',
+  )
 }
 
 export function checkPort(text: string): Checked<number> {

@@ -3,15 +3,19 @@
  * module (and with it ssh2) is imported here, lazily, so `--help` and `plan` never load it. Tests
  * replace it through FleetDependencies (scripted shells, an in-process ssh2 server, a fixed clock).
  */
-import type {Fleet, NodeSpec} from '../inventory/model.js'
+import type {Fleet, NodeSpec, SshTransport} from '../inventory/model.js'
+import {escapeInvisible} from '../lib/errors.js'
 import type {lockInventory} from '../lib/lock.js'
 import type {HostKeyDetails} from '../ssh/errors.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 
 export interface ConnectionSettings {
-  connectTimeoutSeconds: number
+  /** --connect-timeout when given; unset = the ssh config's ConnectTimeout, else 10 s. */
+  connectTimeoutSeconds?: number
   knownHosts?: string
   acceptNewHostKeys: boolean
+  /** --transport: every node over this transport (else each node's `transport`, else ssh2). */
+  transport?: SshTransport
 }
 
 /** How a node's RemoteShell is opened (the SSH pool in production, scripted shells in tests). */
@@ -39,17 +43,32 @@ export function shellPoolFor(fleet: Fleet, settings: ConnectionSettings, deps: F
 
 export function makeShellFactory(fleet: Fleet, settings: ConnectionSettings): ShellPool {
   const open = new Set<RemoteShell>()
+  // The openssh transport's ControlMaster sockets: one private directory for the run, removed by closeAll.
+  let controlDirectory: import('../ssh/index.js').ControlDirectory | undefined
+  let warned = false
   return {
     async open(node) {
       const ssh = await import('../ssh/index.js')
-      const shell = await ssh.openShell(fleet, node, {
-        connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+      controlDirectory ??= new ssh.ControlDirectory()
+      const opening = ssh.openShell(fleet, node, {
+        connectTimeoutMs: settings.connectTimeoutSeconds === undefined ? undefined : settings.connectTimeoutSeconds * 1000,
         knownHostsFlag: settings.knownHosts,
         acceptNewHostKeys: settings.acceptNewHostKeys,
+        transport: settings.transport,
+        controlDirectory,
         promptPassphrase: promptHidden,
         onHostKeyAdded: (details) => {
           process.stderr.write(`${node.name}: recorded new host key ${describe(details)}\n`)
         },
+        // What a ProxyCommand (or the openssh transport's ssh) prints is the node's log: untrusted, escaped.
+        onSshLog: (line) => process.stderr.write(`${node.name}: ssh: ${escapeInvisible(line)}\n`),
+        onWarning: (message) => process.stderr.write(`warning: ${escapeInvisible(message)}\n`),
+      })
+      // Without OpenSSH, the fallback parser says once what it could not evaluate.
+      const shell = await opening.finally(() => {
+        if (warned) return
+        warned = true
+        for (const warning of ssh.defaultConfigEvaluator().warnings()) process.stderr.write(`warning: ssh config: ${escapeInvisible(warning)}\n`)
       })
       open.add(shell)
       const close = shell.close.bind(shell)
@@ -61,6 +80,7 @@ export function makeShellFactory(fleet: Fleet, settings: ConnectionSettings): Sh
     },
     async closeAll() {
       await Promise.all([...open].map((s) => s.close().catch(() => undefined)))
+      controlDirectory?.remove()
     },
   }
 }

@@ -94,7 +94,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     targets.map((n) => n.name),
     async (name, progress) => {
       const node = nodesByName.get(name)!
-      progress(`connecting to ${node.ssh.user}@${node.host}${node.ssh.port === 22 ? '' : `:${node.ssh.port}`}`)
+      progress(`connecting to ${node.ssh.user === undefined ? '' : `${node.ssh.user}@`}${node.host}${node.ssh.port === undefined ? '' : `:${node.ssh.port}`}`)
       const shell = await options.openShell(node)
       try {
         const found = await discoverNode(fleet, node, shell, options, progress)

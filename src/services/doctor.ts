@@ -11,7 +11,7 @@
  */
 import {isIP} from 'node:net'
 
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
 import {endpointOf, planLinks} from '../plan/topology.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
@@ -51,7 +51,7 @@ export interface DoctorResult {
 }
 
 export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies = {}): Promise<DoctorResult> {
-  const fleet = await loadInventory(request.inventory)
+  const fleet = await loadFleet(request.inventory)
   const iface = fleet.network.interface
   const targets = pingTargets(fleet)
   const {plan, outcomes, names, refusals} = await readFleet(fleet, request, deps, {
@@ -76,11 +76,19 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
 
 /**
  * doctor.sh's ping targets for every node: its direct peers' endpoint hosts (`u:HOST`, underlay) and
- * overlay addresses (`o:ADDR`) — the fleet's own hosts, nothing else.
+ * overlay addresses (`o:ADDR`) — the fleet's own hosts, nothing else. At most PING_TARGETS_PER_KIND of
+ * each kind per node: every target costs the host a few processes and its peer the pings (at 100 nodes,
+ * probing all of them cost the lab's hosts 175 CPU-seconds per doctor run). Past that, each node takes a
+ * different window of its peers (node i starts at i × the bound), so the fleet as a whole still probes
+ * every peer, from several nodes.
  */
+export const PING_TARGETS_PER_KIND = 16
+
 export function pingTargets(fleet: Fleet): Map<string, string[]> {
   const out = new Map<string, string[]>()
+  let index = 0
   for (const {node, peers} of planLinks(fleet)) {
+    const offset = index++ * PING_TARGETS_PER_KIND
     // A Set: `includes` on the list made this O(N²) per node, O(N³) for the fleet.
     const underlay = new Set<string>()
     for (const {peer} of peers) {
@@ -90,12 +98,17 @@ export function pingTargets(fleet: Fleet): Map<string, string[]> {
         if (host !== null && HOST.test(host)) underlay.add(`u:${host}`)
       }
     }
-    const list = [...underlay]
-    for (const {peer} of peers) if (isIP(peer.address) === 4) list.push(`o:${peer.address}`)
-    out.set(node.name, list)
+    const overlay = peers.flatMap(({peer}) => (isIP(peer.address) === 4 ? [`o:${peer.address}`] : []))
+    out.set(node.name, [...window([...underlay], offset), ...window(overlay, offset)])
   }
   return out
 }
 
 
 /** One connection, one exec; the shell is closed at once (a large fleet must not hold every connection). */
+
+/** At most PING_TARGETS_PER_KIND of `items`, from `offset` on (wrapping), in their order; all when fewer. */
+function window(items: string[], offset: number): string[] {
+  if (items.length <= PING_TARGETS_PER_KIND) return items
+  return Array.from({length: PING_TARGETS_PER_KIND}, (_, k) => items[(offset + k) % items.length]!)
+}

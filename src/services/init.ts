@@ -1,5 +1,5 @@
 /** `wgfleet init`: validate (exit 2, nothing opened), lock, converge, report. */
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import {lockInventory} from '../lib/lock.js'
 import {stateDirFor} from '../state/state.js'
 import {convergeFleet} from './converge.js'
@@ -19,7 +19,7 @@ export interface InitRequest extends ConnectionSettings {
 }
 
 export async function runInit(request: InitRequest, deps: FleetDependencies = {}): Promise<ConvergeReport> {
-  const fleet = await loadInventory(request.inventory)
+  const fleet = await loadFleet(request.inventory)
   // A dry run changes nothing, so it does not take the lock (like status and plan).
   const unlock = request.dryRun ? async () => undefined : await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   const shells = shellPoolFor(fleet, request, deps)

@@ -24,6 +24,7 @@ import {openStateStore, stateDirFor, writeAtomically} from '../state/state.js'
 import {checkAcceptKeyChange, convergeFleet} from './converge.js'
 import {fleetResult, type ConvergeReport, type NodeResult} from './converge-report.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
+import {withResolvedEndpoints} from './fleet-loader.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {nodeNamed} from '../inventory/lookup.js'
 
@@ -56,7 +57,7 @@ export async function addNode(request: AddNodeRequest, deps: FleetDependencies =
     // The new file must read back as the old fleet plus this node, or nothing is written.
     const grown = parseInventory(updated, fleet.file)
     await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
-    return await converge(grown, request, 'add-node', deps, unlock.signal, request.acceptKeyChange)
+    return await converge(await withResolvedEndpoints(grown), request, 'add-node', deps, unlock.signal, request.acceptKeyChange)
   } finally {
     await unlock()
   }
@@ -89,7 +90,7 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
 
   const unlock = await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   try {
-    const others = await converge(shrunk, request, 'remove-node', deps, unlock.signal)
+    const others = await converge(await withResolvedEndpoints(shrunk), request, 'remove-node', deps, unlock.signal)
     unlock.signal.throwIfAborted()
     const cleaned = await teardownNode(fleet, leaving.name, request, deps)
     // Re-read: an edit made to the file while the run went on is kept, only NAME's section goes.

@@ -3,7 +3,7 @@
  * it against what was last applied. No network. Nodes are planned one at a time as the renderer asks for
  * them, so a large mesh is never held whole in memory.
  */
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
 import {diffConfig, judgeKeys, planNodes, summarizeConfigChange, type ConfigChangeSummary, type KnownHosts} from '../plan/index.js'
 import type {NodePlan} from '../plan/model.js'
@@ -38,7 +38,7 @@ export interface PlanRequest {
 
 export async function buildPlanReport(request: PlanRequest | string): Promise<PlanReport> {
   const {inventory, node} = typeof request === 'string' ? {inventory: request, node: undefined} : request
-  const fleet = await loadInventory(inventory)
+  const fleet = await loadFleet(inventory)
   if (node !== undefined) nodeNamed(fleet, node, '--node')
   const store = openStateStore(fleet.dir)
   const state = await store.load()

@@ -11,7 +11,7 @@
 import {access, constants, stat} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
-import {loadInventory} from '../inventory/index.js'
+import {loadFleet} from './fleet-loader.js'
 import {BugError, UsageError, WgfleetError} from '../lib/errors.js'
 import {writeAtomically} from '../state/state.js'
 import {buildFleetStatus, nodeStatusFromReading, statusExitCode, unreachableNodeStatus, type FleetStatus} from '../judges/status.js'
@@ -43,7 +43,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   if (!Number.isInteger(request.staleAfterSeconds) || request.staleAfterSeconds < 1) {
     throw new UsageError(`--stale-after must be a whole number of seconds ≥ 1, not ${request.staleAfterSeconds}`)
   }
-  const fleet = await loadInventory(request.inventory)
+  const fleet = await loadFleet(request.inventory)
   if (request.node !== undefined) nodeNamed(fleet, request.node, '--node')
   const iface = fleet.network.interface
   const {plan, outcomes, names} = await readFleet(fleet, request, deps, {

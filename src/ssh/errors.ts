@@ -13,6 +13,7 @@ export type SshErrorKind =
   | 'sudo-password'
   | 'command-failed'
   | 'disconnected'
+  | 'ssh-config'
   | 'output-too-large'
 
 export class SshError extends WgfleetError {
@@ -31,6 +32,17 @@ export class SshError extends WgfleetError {
   }
 }
 
+/**
+ * How a node is to be reached cannot be used: a broken ssh config value (an unknown `%` token, a ProxyJump
+ * loop), or something the chosen transport cannot do (certificates with ssh2). Raised while resolving,
+ * before any connection; the resolver turns it into an SshError of kind `ssh-config` for that node.
+ */
+export class SshConfigError extends WgfleetError {
+  constructor(message: string, options: {hint?: string; cause?: unknown} = {}) {
+    super(message, {hint: options.hint, cause: options.cause, exitCode: 1})
+  }
+}
+
 export interface HostKeyDetails {
   /** The name the key was looked up under: `host` or `[host]:port` (or a HostKeyAlias). */
   hostKeyAlias: string
@@ -46,16 +58,25 @@ export interface HostKeyDetails {
 export class HostKeyUnknownError extends SshError {
   readonly details: HostKeyDetails
 
-  constructor(node: string, details: HostKeyDetails, via?: string) {
+  /** `strict`: the ssh config's StrictHostKeyChecking for the host (said when it explains the refusal). */
+  constructor(node: string, details: HostKeyDetails, via?: string, strict?: 'yes' | 'no' | 'ask' | 'accept-new') {
     const hopText = via ? ` (${via})` : ''
+    const policy =
+      strict === 'no'
+        ? ' (the ssh config says StrictHostKeyChecking no, but wgfleet never accepts an unchecked key on its own)'
+        : strict === 'yes'
+          ? ' (the ssh config says StrictHostKeyChecking yes)'
+          : ''
     super(
       'host-key-unknown',
       node,
-      `unknown host key for ${details.hostKeyAlias}${hopText}: ${details.keyType} ${details.fingerprint}`,
+      `unknown host key for ${details.hostKeyAlias}${hopText}: ${details.keyType} ${details.fingerprint}${policy}`,
       {
         hint:
           `add it with \`ssh-keyscan -p ${details.port} ${details.host} >> ${shellWord(details.knownHostsFile)}\` ` +
-          'after checking the fingerprint, or rerun with --accept-new-host-keys',
+          (strict === 'yes'
+            ? 'after checking the fingerprint (--accept-new-host-keys does not override StrictHostKeyChecking yes in the ssh config)'
+            : 'after checking the fingerprint, or rerun with --accept-new-host-keys'),
       },
     )
     this.details = details
@@ -229,6 +250,7 @@ export function classifySshError(err: unknown, context: SshErrorContext): SshErr
         cause: err,
         hint: sudoHint(context.user ?? 'USER'),
       })
+    case 'ssh-config':
     case 'command-failed':
     case 'output-too-large':
       return new SshError(kind, context.node, `command failed on ${subject}: ${detail}`, {cause: err})

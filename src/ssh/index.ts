@@ -3,6 +3,7 @@
  */
 export {
   SshError,
+  SshConfigError,
   HostKeyUnknownError,
   HostKeyChangedError,
   OutputLimitError,
@@ -40,19 +41,39 @@ export {
   type HostKeyVerdict,
 } from './known-hosts.js'
 export {
-  resolveSshTarget,
-  chooseKnownHostsFile,
-  loadSshConfig,
+  resolveNodeTarget,
+  resolvedHostName,
+  nodeQuery,
+  chooseTransport,
   parseJumpAddress,
-  type EndpointSpec,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_SSH_PORT,
-  DEFAULT_SSH_USER,
   type SshTarget,
-  type ResolveTargetOptions,
+  type ResolveOptions,
+  type StrictHostKeyChecking,
 } from './target.js'
 export {
+  createConfigEvaluator,
+  defaultConfigEvaluator,
+  findOnPath,
+  localIdentity,
+  parseSshG,
+  sshGArguments,
+  type ConfigEvaluator,
+  type EvaluatorOptions,
+  type EvaluatorSource,
+  type HostQuery,
+  type LocalIdentity,
+  type SshOptions,
+} from './evaluate.js'
+export {ControlDirectory, hopArguments} from './openssh-transport.js'
+export {refuseWhatSsh2CannotDo, readKnownHostsFiles} from './transport-check.js'
+export {startProxyCommand, type ProxyProcess} from './proxy-command.js'
+export {
   connectNode,
+  decideNewHostKey,
+  type ExecChannel,
+  type NewHostKeyDecision,
   DEFAULT_STEP_TIMEOUT_MS,
   PASSPHRASE_ENV,
   type ConnectOptions,
@@ -69,4 +90,4 @@ export {
   MAX_STDERR_BYTES,
   type ShellOptions,
 } from './shell.js'
-export {openShell, readUserSshConfig, type OpenShellOptions} from './pool.js'
+export {openShell, type OpenShellOptions} from './pool.js'

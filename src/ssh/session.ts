@@ -1,11 +1,11 @@
 /**
  * One SSH connection to a node, through its jump hosts: each hop is an ssh2 Client whose socket is a
- * `forwardOut` channel of the previous hop. Every hop's host key is verified against known_hosts under
- * its own name; auth is ssh-agent first, then key files; keepalive is on. ssh2 stays inside src/ssh.
+ * `forwardOut` channel of the previous hop (the first hop's: its ProxyCommand, when it has one). Every
+ * hop's host key is verified against its known_hosts files under its own name, with the config's
+ * StrictHostKeyChecking; auth is ssh-agent first (only the listed keys with IdentitiesOnly), then key
+ * files; keepalive is on. ssh2 stays inside src/ssh.
  */
 import {existsSync, readFileSync, statSync} from 'node:fs'
-import {homedir} from 'node:os'
-import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 import ssh2 from 'ssh2'
 import type {AnyAuthMethod, Client as Ssh2Client, ClientChannel, ConnectConfig, ParsedKey} from 'ssh2'
@@ -26,11 +26,12 @@ import {
   holdsHashedNames,
   keyTypeOfBlob,
   knownKeyTypesForName,
-  readKnownHosts,
 } from './known-hosts.js'
+import {type ProxyProcess, startProxyCommand} from './proxy-command.js'
+import {readKnownHostsFiles, refuseWhatSsh2CannotDo} from './transport-check.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS, type SshTarget} from './target.js'
 
-const {Client, utils: ssh2Utils} = ssh2
+const {Client, OpenSSHAgent, utils: ssh2Utils} = ssh2
 
 /** Send a keepalive every 5 s; give up after 3 unanswered (ssh2's default is no keepalive at all). */
 const KEEPALIVE_INTERVAL_MS = 5_000
@@ -56,12 +57,30 @@ export interface ConnectOptions {
   stdinIsTTY?: boolean
   /** Defaults to process.env (SSH_AUTH_SOCK, WGFLEET_SSH_PASSPHRASE). */
   env?: NodeJS.ProcessEnv
-  /** Home folder for the default keys ~/.ssh/id_* (tests pass a temp dir). */
-  homeDir?: string
   /** Called after a new host key was appended (so the CLI can say so on stderr). */
   onHostKeyAdded?: (details: HostKeyDetails) => void
   /** ssh2 debug lines (for troubleshooting). */
   debug?: (line: string) => void
+  /** A line a ProxyCommand (or, with the openssh transport, `ssh` itself) printed on stderr: the node's log. */
+  onSshLog?: (line: string) => void
+  /** Something the operator should know that does not stop the run (e.g. StrictHostKeyChecking no). */
+  onWarning?: (message: string) => void
+}
+
+/**
+ * What a RemoteShell needs of one exec: ssh2's ClientChannel is one, and so is the openssh transport's
+ * `ssh` process (openssh-transport.ts).
+ */
+export interface ExecChannel {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown
+  on(event: 'exit', listener: (code: number | null, signal?: string) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  on(event: 'close', listener: () => void): unknown
+  readonly stderr: {on(event: 'data', listener: (chunk: Buffer) => void): unknown}
+  /** Send the last of stdin, then EOF. */
+  end(data?: string): unknown
+  signal(name: string): unknown
+  close(): unknown
 }
 
 export interface SshSession {
@@ -71,7 +90,7 @@ export interface SshSession {
   /** True once the connection (or any hop under it) has closed. */
   readonly closed: boolean
   /** Open an exec channel. Rejects with SshError kind 'disconnected' on a dead connection. */
-  exec(command: string): Promise<ClientChannel>
+  exec(command: string): Promise<ExecChannel>
   /** End the connection and every hop, innermost first. Never rejects. */
   close(): Promise<void>
 }
@@ -79,20 +98,27 @@ export interface SshSession {
 /** Open the hop chain and the connection to `target`; every failure is an SshError naming the node. */
 export async function connectNode(target: SshTarget, options: ConnectOptions = {}): Promise<SshSession> {
   const chain = [...target.hops, target]
+  for (const hop of chain) refuseWhatSsh2CannotDo(target.name, hop, hop === target ? undefined : `jump ${hop.name}`)
   const clients: Ssh2Client[] = []
+  let proxy: ProxyProcess | undefined
   try {
     let sock: Readable | undefined
     for (const [index, hop] of chain.entries()) {
       const isTarget = index === chain.length - 1
       const via = isTarget ? undefined : `jump ${hop.name}`
       if (index > 0) sock = await forwardTo(clients[index - 1]!, hop, target, chain[index - 1]!, options)
-      clients.push(await connectHop(hop, sock, {node: target.name, via, options}))
+      else if (hop.proxyCommand) {
+        proxy = startProxyCommand(hop.proxyCommand, {env: options.env, onStderrLine: options.onSshLog})
+        sock = proxy.stream
+      }
+      clients.push(await connectHop(hop, sock, {node: target.name, via, options, proxy: index === 0 ? proxy : undefined}))
     }
   } catch (error) {
     await closeClients(clients)
+    proxy?.stop()
     throw error
   }
-  return new Ssh2Session(target, clients, options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS)
+  return new Ssh2Session(target, clients, options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS, proxy)
 }
 
 class Ssh2Session implements SshSession {
@@ -101,11 +127,13 @@ class Ssh2Session implements SshSession {
   private readonly clients: Ssh2Client[]
   private isClosed = false
   private lastError: Error | undefined
+  private readonly proxy: ProxyProcess | undefined
 
-  constructor(target: SshTarget, clients: Ssh2Client[], stepTimeoutMs: number) {
+  constructor(target: SshTarget, clients: Ssh2Client[], stepTimeoutMs: number, proxy?: ProxyProcess) {
     this.target = target
     this.clients = clients
     this.stepTimeoutMs = stepTimeoutMs
+    this.proxy = proxy
     for (const client of clients) {
       // After 'ready', ssh2 still emits 'error' (keepalive timeout, socket reset): without a listener
       // that would crash the process. Remember it for the next exec's message.
@@ -157,6 +185,7 @@ class Ssh2Session implements SshSession {
 
   async close(): Promise<void> {
     await closeClients(this.clients)
+    this.proxy?.stop()
     this.isClosed = true
   }
 }
@@ -239,6 +268,8 @@ interface HopContext {
   /** `jump NAME` when this hop is a jump host. */
   via?: string
   options: ConnectOptions
+  /** The ProxyCommand this hop's connection runs through (its stderr explains a failure). */
+  proxy?: ProxyProcess
 }
 
 function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopContext): Promise<Ssh2Client> {
@@ -277,6 +308,7 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
           if (hostKeyRefusal) return reject(hostKeyRefusal)
           const classified = classifySshError(error, errorContext)
           if (classified.kind === 'auth') return reject(authError(hop, context, auth.notes.concat(authErrors), error))
+          if (context.proxy && classified.kind !== 'timeout') return reject(proxyError(hop, context, context.proxy, classified))
           reject(classified)
         }
 
@@ -315,8 +347,9 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
           username: hop.user,
           sock,
           readyTimeout: connectTimeoutMs,
-          keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-          keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+          // ServerAliveInterval when the config sets one; else wgfleet's own (ssh2 has none by default).
+          keepaliveInterval: hop.serverAliveIntervalMs > 0 ? hop.serverAliveIntervalMs : KEEPALIVE_INTERVAL_MS,
+          keepaliveCountMax: hop.serverAliveIntervalMs > 0 ? hop.serverAliveCountMax : KEEPALIVE_COUNT_MAX,
           authHandler: auth.methods,
           hostVerifier: (key: Buffer): boolean => {
             const verdict = verifyHostKey(hop, key, context)
@@ -338,9 +371,27 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
   )
 }
 
+/** What to do with a key known_hosts does not have, given StrictHostKeyChecking and the flag. */
+export type NewHostKeyDecision = 'refuse' | 'record' | 'record-with-warning'
+
+/**
+ * StrictHostKeyChecking for a new key. `accept-new`: the admin chose it, recorded as ssh would.
+ * `yes`: the admin chose never to add keys automatically — refused, and --accept-new-host-keys does
+ * not override it (the config wins). `ask`: ssh would ask the person at the terminal; wgfleet never
+ * prompts, so it refuses, and --accept-new-host-keys is that answer given in advance (`ask` is also what
+ * `ssh -G` reports when the config says nothing, so it cannot be told from an unset option). `no`: ssh
+ * would accept it silently; wgfleet records it only with --accept-new-host-keys, and says so. A changed
+ * key never gets here (always refused).
+ */
+export function decideNewHostKey(strict: SshTarget['strictHostKeyChecking'], acceptNewHostKeys: boolean): NewHostKeyDecision {
+  if (strict === 'accept-new') return 'record'
+  if (strict === 'yes' || !acceptNewHostKeys) return 'refuse'
+  return strict === 'no' ? 'record-with-warning' : 'record'
+}
+
 /**
  * Decide on a host key: true to accept, a lookup to accept a new key that is appended to known_hosts
- * once the connection is ready (--accept-new-host-keys, see recordHostKey), else the SshError to report.
+ * once the connection is ready (see recordHostKey), else the SshError to report.
  */
 function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true | HostKeyLookup | SshError {
   const found = lookUpHostKey(hop, key, context)
@@ -348,30 +399,48 @@ function verifyHostKey(hop: SshTarget, key: Buffer, context: HopContext): true |
   switch (found.verdict) {
     case 'match':
       return true
-    case 'unknown':
-      return context.options.acceptNewHostKeys ? found : new HostKeyUnknownError(context.node, found.details, context.via)
+    case 'unknown': {
+      const decision = decideNewHostKey(hop.strictHostKeyChecking, context.options.acceptNewHostKeys ?? false)
+      if (decision === 'refuse' || hop.knownHostsFiles.length === 0) {
+        return new HostKeyUnknownError(context.node, found.details, context.via, hop.strictHostKeyChecking)
+      }
+      return {...found, decision}
+    }
     case 'changed':
-    case 'revoked':
-      return new HostKeyChangedError(context.node, found.details, {
+    case 'revoked': {
+      // Name the file (and its lines) that holds what this host is known by.
+      const known = entriesForName(found.entries, hop.knownHostName) as Array<KnownHostEntry & {file: string}>
+      const file = known[0]?.file ?? found.details.knownHostsFile
+      return new HostKeyChangedError(context.node, {...found.details, knownHostsFile: file}, {
         revoked: found.verdict === 'revoked',
-        knownLines: entriesForName(found.entries, hop.hostKeyAlias).map((entry) => entry.line),
+        knownLines: known.filter((entry) => entry.file === file).map((entry) => entry.line),
         via: context.via,
       })
+    }
   }
 }
 
 /**
- * Append a new host key on `ready`, hashed when the file already hides its names or ssh config says
- * HashKnownHosts yes. The key is verified again first, synchronously with the append, so that two
- * connections of one run to the same host add one line — and a different key recorded in between
- * (the other connection met another server under that name) refuses this one. Undefined when done.
+ * Append a new host key on `ready`, to the first known_hosts file, hashed when that file already hides its
+ * names or the ssh config says HashKnownHosts yes. The key is verified again first, synchronously with
+ * the append, so that two connections of one run to the same host add one line — and a different key
+ * recorded in between (the other connection met another server under that name) refuses this one.
+ * Undefined when done.
  */
 function recordHostKey(hop: SshTarget, key: Buffer, context: HopContext): SshError | undefined {
   const verdict = verifyHostKey(hop, key, context)
   if (verdict === true) return undefined // recorded meanwhile by another connection
   if (verdict instanceof SshError) return verdict
+  const recordIn = hop.knownHostsFiles[0]!
+  if (verdict.decision === 'record-with-warning') {
+    context.options.onWarning?.(
+      `${context.node}: the ssh config says StrictHostKeyChecking no for ${hop.alias}; wgfleet still checks host keys and ` +
+        'recorded this new one only because of --accept-new-host-keys',
+    )
+  }
   try {
-    appendKnownHostByName(hop.knownHostsFile, hop.hostKeyAlias, key, {hashed: hop.hashKnownHosts || holdsHashedNames(verdict.entries)})
+    const hashed = hop.hashKnownHosts || holdsHashedNames(verdict.entries.filter((entry) => entry.file === recordIn))
+    appendKnownHostByName(recordIn, hop.knownHostName, key, {hashed})
   } catch (error) {
     return knownHostsFileError(hop, context, 'record', error)
   }
@@ -381,34 +450,36 @@ function recordHostKey(hop: SshTarget, key: Buffer, context: HopContext): SshErr
 
 interface HostKeyLookup {
   verdict: HostKeyVerdict
-  entries: KnownHostEntry[]
+  entries: Array<KnownHostEntry & {file: string}>
   details: HostKeyDetails
+  /** Set for a new key that is to be recorded. */
+  decision?: NewHostKeyDecision
 }
 
-/** What known_hosts says about the key a hop presents, read fresh each time (synchronously on purpose). */
+/** What the known_hosts files say about the key a hop presents, read fresh each time (synchronously on purpose). */
 function lookUpHostKey(hop: SshTarget, key: Buffer, context: HopContext): HostKeyLookup | SshError {
   const keyType = keyTypeOfBlob(key) ?? 'unknown-key-type'
   const details: HostKeyDetails = {
-    hostKeyAlias: hop.hostKeyAlias,
+    hostKeyAlias: hop.knownHostName,
     host: hop.host,
     port: hop.port,
     keyType,
     fingerprint: fingerprintSha256(key),
-    knownHostsFile: hop.knownHostsFile,
+    knownHostsFile: hop.knownHostsFiles[0] ?? '(no known_hosts file)',
   }
   try {
-    const entries = readKnownHosts(hop.knownHostsFile)
-    return {verdict: checkHostKeyForName(entries, hop.hostKeyAlias, keyType, key), entries, details}
+    const entries = readKnownHostsFiles(hop.knownHostsFiles)
+    return {verdict: checkHostKeyForName(entries, hop.knownHostName, keyType, key), entries, details}
   } catch (error) {
     return knownHostsFileError(hop, context, 'check', error)
   }
 }
 
 function knownHostsFileError(hop: SshTarget, context: HopContext, action: 'check' | 'record', error: unknown): SshError {
-  const what = action === 'check' ? `check the host key of ${hop.hostKeyAlias} against` : `record the host key of ${hop.hostKeyAlias} in`
-  return new SshError('host-key-unknown', context.node, `cannot ${what} ${hop.knownHostsFile}: ${(error as Error).message}`, {
+  const what = action === 'check' ? `check the host key of ${hop.knownHostName} against` : `record the host key of ${hop.knownHostName} in`
+  return new SshError('host-key-unknown', context.node, `cannot ${what} ${hop.knownHostsFiles.join(', ')}: ${(error as Error).message}`, {
     cause: error,
-    hint: 'check that the known_hosts file (--known-hosts, [ssh] known_hosts) is readable and writable',
+    hint: 'check that the known_hosts files (--known-hosts, known_hosts in the inventory, UserKnownHostsFile) are readable and writable',
   })
 }
 
@@ -437,7 +508,7 @@ const DEFAULT_HOST_KEY_ALGORITHMS = [
 function hostKeyAlgorithmsFor(hop: SshTarget): string[] | undefined {
   let known: string[]
   try {
-    known = knownKeyTypesForName(readKnownHosts(hop.knownHostsFile), hop.hostKeyAlias)
+    known = knownKeyTypesForName(readKnownHostsFiles(hop.knownHostsFiles), hop.knownHostName)
   } catch {
     return undefined // the verifier reports an unreadable file
   }
@@ -455,33 +526,79 @@ interface PreparedAuth {
 /** Passphrases typed at the prompt, per key file, for the life of the process (one prompt per key). */
 const promptedPassphrases = new Map<string, Promise<string | undefined>>()
 
-/** ssh-agent (SSH_AUTH_SOCK) first, then key files: the target's, else ~/.ssh/id_{ed25519,ecdsa,rsa}. */
+/**
+ * ssh-agent first (IdentityAgent, else SSH_AUTH_SOCK; with IdentitiesOnly only the agent's keys that match
+ * the listed identity files), then the identity files themselves (ssh -G's list: -i, IdentityFile, else
+ * OpenSSH's defaults; missing ones are skipped, as ssh does). An IdentityFile may be just the `.pub` of a
+ * key held in the agent.
+ */
 async function prepareAuth(hop: SshTarget, context: HopContext): Promise<PreparedAuth> {
   const {options} = context
   const env = options.env ?? process.env
   const methods: AnyAuthMethod[] = []
   const notes: string[] = []
 
-  const agentSocket = env.SSH_AUTH_SOCK
+  const agentSocket = hop.identityAgent === 'none' ? undefined : (hop.identityAgent ?? env.SSH_AUTH_SOCK)
   const agentUsable = Boolean(agentSocket && existsSync(agentSocket))
-  if (agentSocket && agentUsable) methods.push({type: 'agent', username: hop.user, agent: agentSocket})
-  else if (agentSocket) notes.push(`SSH_AUTH_SOCK points at ${agentSocket}, which does not exist`)
+  if (agentSocket && agentUsable) {
+    if (!hop.identitiesOnly) methods.push({type: 'agent', username: hop.user, agent: agentSocket})
+    else {
+      const allowed = hop.identityFiles.map(publicKeyOf).filter((blob): blob is Buffer => blob !== undefined)
+      if (allowed.length > 0) methods.push({type: 'agent', username: hop.user, agent: new ListedKeysAgent(agentSocket, allowed)})
+      else notes.push('IdentitiesOnly is set and no identity file has a readable public key: the agent was not used')
+    }
+  } else if (agentSocket) notes.push(`the agent socket ${agentSocket} does not exist`)
 
-  const explicitKeys = hop.identityFiles.length > 0
-  const homeDir = options.homeDir ?? homedir()
-  const keyFiles = explicitKeys
-    ? hop.identityFiles
-    : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => join(homeDir, '.ssh', name)).filter(isFile)
-
-  for (const file of keyFiles) {
+  const missing: string[] = []
+  for (const file of hop.identityFiles) {
+    if (!isFile(file)) {
+      missing.push(file)
+      continue
+    }
     const key = await loadPrivateKey(file, {env, agentUsable, options, notes})
     if (key) methods.push({type: 'publickey', username: hop.user, key})
   }
+  if (missing.length > 0) notes.push(`identity files not found: ${missing.join(', ')}`)
 
   if (methods.length === 0) {
-    throw authError(hop, context, notes.length > 0 ? notes : ['no ssh-agent (SSH_AUTH_SOCK) and no key in ~/.ssh (id_ed25519, id_ecdsa, id_rsa)'])
+    throw authError(hop, context, notes.length > 0 ? notes : ['no ssh-agent (SSH_AUTH_SOCK) and no identity file'])
   }
   return {methods, notes}
+}
+
+/** The public key blob of an identity file: its `.pub`, else the file itself (a public or unencrypted key). */
+function publicKeyOf(file: string): Buffer | undefined {
+  for (const candidate of [`${file}.pub`, file]) {
+    let data: Buffer
+    try {
+      data = readFileSync(candidate)
+    } catch {
+      continue
+    }
+    const parsed = firstKey(ssh2Utils.parseKey(data))
+    if (!(parsed instanceof Error)) return parsed.getPublicSSH()
+  }
+  return undefined
+}
+
+/** The agent, offering only the listed keys (IdentitiesOnly), in the order of the identity files. */
+class ListedKeysAgent extends OpenSSHAgent {
+  constructor(
+    socketPath: string,
+    private readonly allowed: Buffer[],
+  ) {
+    super(socketPath)
+  }
+
+  override getIdentities(callback: Parameters<InstanceType<typeof OpenSSHAgent>['getIdentities']>[0]): void {
+    super.getIdentities((error, keys) => {
+      if (error || !keys) return callback(error, keys)
+      // The agent of ssh2 1.17 returns ParsedKeys (the typings also allow a wrapper).
+      const blobOf = (key: (typeof keys)[number]) => ('getPublicSSH' in key ? key.getPublicSSH() : undefined)
+      const listed = this.allowed.flatMap((blob) => keys.filter((key) => blobOf(key)?.equals(blob)))
+      callback(undefined, listed)
+    })
+  }
 }
 
 async function loadPrivateKey(
@@ -498,7 +615,8 @@ async function loadPrivateKey(
     return undefined
   }
   const plain = firstKey(ssh2Utils.parseKey(data))
-  if (!(plain instanceof Error)) return plain
+  // A `.pub` named as IdentityFile only selects the agent's key.
+  if (!(plain instanceof Error)) return plain.isPrivateKey() ? plain : undefined
   if (!isEncryptedKeyError(plain)) {
     notes.push(`${file} is not a private key ssh2 can use (${plain.message})`)
     return undefined
@@ -556,14 +674,25 @@ function isFile(path: string): boolean {
   }
 }
 
+/** A connection through a ProxyCommand failed: what the command said explains it best. */
+function proxyError(hop: SshTarget, context: HopContext, proxy: ProxyProcess, classified: SshError): SshError {
+  const status = proxy.exitStatus()
+  const said = proxy.stderrTail()
+  const detail = `${status ? ` (it ended: ${status})` : ''}${said.length > 0 ? `; it said: ${said.join(' / ')}` : ''}`
+  return new SshError(classified.kind, context.node, `${classified.message.replace(/^[^:]+: /, '')} through ProxyCommand \`${hop.proxyCommand}\`${detail}`, {
+    cause: classified,
+    hint: `run the ProxyCommand by hand to see it connect (\`ssh -G ${hop.alias}\` shows it), or \`ssh ${hop.alias} true\``,
+  })
+}
+
 function authError(hop: SshTarget, context: HopContext, notes: string[], cause?: unknown): SshError {
   const where = context.via ? `${context.via} (${hop.user}@${hop.host}:${hop.port})` : `${hop.user}@${hop.host}:${hop.port}`
-  const keys = hop.identityFiles.length > 0 ? hop.identityFiles.join(', ') : '~/.ssh/id_* and ssh-agent'
+  const keys = `${hop.identitiesOnly ? 'only ' : ''}${hop.identityFiles.length > 0 ? hop.identityFiles.join(', ') : 'no identity file'}${hop.identityAgent === 'none' ? '' : ' and ssh-agent'}`
   const detail = notes.length > 0 ? `; ${notes.join('; ')}` : ''
   return new SshError('auth', context.node, `authentication failed for ${where} (tried ${keys})${detail}`, {
     cause,
     hint:
-      `check the login user ([ssh] user / ssh_user) and that the key is in ~${hop.user}/.ssh/authorized_keys; ` +
-      `try \`ssh -p ${hop.port} ${hop.user}@${hop.host} true\``,
+      `check the login user ([ssh] user / ssh_user, else the ssh config's User: ${hop.user}) and that the key is in ~${hop.user}/.ssh/authorized_keys; ` +
+      `try \`ssh ${hop.alias} true\` (\`ssh -G ${hop.alias}\` shows what ssh uses)`,
   })
 }

@@ -1,254 +1,298 @@
 /**
- * How to reach a node: host, port, user, keys, the name its host key is filed under, and the chain of
- * jump hosts. Pure (apart from `loadSshConfig`): the inventory wins over ~/.ssh/config, which wins over
- * the built-in defaults, as an administrator who already uses `ssh node` would expect.
+ * How to reach a node: host, port, user, keys, certificates, known_hosts, the host key checking policy,
+ * a ProxyCommand, and the chain of jump hosts — as OpenSSH evaluates the administrator's config for it
+ * (see evaluate.ts), with what the inventory really sets passed in as `ssh` would take it from its
+ * command line (`-l`, `-p`, `-i`), and the inventory's `jump` replacing the config's ProxyJump.
  */
-import {readFileSync} from 'node:fs'
-import {homedir, userInfo} from 'node:os'
-import {join, resolve} from 'node:path'
-import SSHConfig from 'ssh-config'
-import type {Fleet, JumpSpec, NodeSpec} from '../inventory/model.js'
-import {SshError} from './errors.js'
-import {knownHostName} from './known-hosts.js'
+import {isAbsolute, resolve} from 'node:path'
+import type {Fleet, JumpSpec, NodeSpec, SshTransport} from '../inventory/model.js'
 import {BugError} from '../lib/errors.js'
+import {SshConfigError, SshError} from './errors.js'
+import type {ConfigEvaluator, HostQuery, SshOptions} from './evaluate.js'
+import {knownHostName} from './known-hosts.js'
+import {type TokenValues, expandFileOption, expandProxyCommand, expandTilde} from './tokens.js'
 
-import {DEFAULT_SSH_PORT, DEFAULT_SSH_USER} from '../inventory/index.js'
-
-export {DEFAULT_SSH_PORT, DEFAULT_SSH_USER}
+export {DEFAULT_SSH_PORT} from '../inventory/index.js'
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** Deepest jump chain we follow: far beyond any sane setup, and a guard against config loops. */
 const MAX_HOPS = 8
 
+export type StrictHostKeyChecking = 'yes' | 'no' | 'ask' | 'accept-new'
+
 export interface SshTarget {
   /** For messages: the node name, or `user@host:port` for a jump that is not an inventory node. */
   name: string
-  /** Where TCP (or the previous hop's forward) connects: ssh config HostName applied. */
+  /** The name given to ssh (what `Host` patterns match): the inventory's `host`, or the jump element's host. */
+  alias: string
+  /** Where TCP (or the previous hop's forward) connects: the resolved HostName. */
   host: string
   port: number
   user: string
-  /** Private keys to offer, in order; empty = the session falls back to ~/.ssh/id_* defaults. */
+  /** Private keys to offer, in order, absolute (ssh -G's list: -i first, then IdentityFile, else the defaults). */
   identityFiles: string[]
-  /** The name the host key is verified (and appended) under: `host`, `[host]:port`, or HostKeyAlias. */
-  hostKeyAlias: string
-  /** The known_hosts file this target is verified against (and --accept-new-host-keys appends to). */
-  knownHostsFile: string
-  /** ssh config HashKnownHosts yes: a line --accept-new-host-keys adds hides the host name. */
+  /** CertificateFile, absolute (ssh2 cannot use them: see checkTransportSupports). */
+  certificateFiles: string[]
+  /** IdentitiesOnly: offer only identityFiles' keys, the agent's included. */
+  identitiesOnly: boolean
+  /** IdentityAgent: a socket path, `none`, or undefined (SSH_AUTH_SOCK). */
+  identityAgent?: string
+  /** HostKeyAlias, when the config sets it. */
+  hostKeyAlias?: string
+  /** The name the host key is looked up (and recorded) under: HostKeyAlias, else `host` / `[host]:port`. */
+  knownHostName: string
+  /** Checked in order, all of them; a new key is appended to the first. */
+  knownHostsFiles: string[]
+  strictHostKeyChecking: StrictHostKeyChecking
+  /** HashKnownHosts: a recorded line hides the host name. */
   hashKnownHosts: boolean
   connectTimeoutMs: number
+  /** ServerAliveInterval (0 = the session's own keepalive) and ServerAliveCountMax. */
+  serverAliveIntervalMs: number
+  serverAliveCountMax: number
+  /** The expanded ProxyCommand (started as OpenSSH does); a ProxyCommand is not a hop. */
+  proxyCommand?: string
+  /** What the config was asked for this host (the openssh transport passes the same to `ssh`). */
+  query: HostQuery
   /** Jump hosts, outermost (connected first) first; each hop's own `hops` is empty. */
   hops: SshTarget[]
 }
 
-export interface ResolveTargetOptions {
-  /** Parsed ~/.ssh/config (see loadSshConfig); undefined = none. */
-  sshConfig?: SSHConfig
-  /** --known-hosts */
+export interface ResolveOptions {
+  evaluator: ConfigEvaluator
+  /** --known-hosts: the only file checked, for every hop. */
   knownHostsFlag?: string
+  /** --connect-timeout when given (wins over ConnectTimeout; else the config's, else 10 s). */
   connectTimeoutMs?: number
-  /** Home folder for `~` and the default known_hosts (tests pass a temp dir). */
-  homeDir?: string
-  /** Local user name for `%u` in ssh config IdentityFile. */
-  localUser?: string
+  /** For `${VAR}` in IdentityFile / CertificateFile (default process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
-/** Read ~/.ssh/config (or `file`); undefined when it does not exist. `Include` is not followed. */
-export function loadSshConfig(file = join(homedir(), '.ssh', 'config')): SSHConfig | undefined {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-  return SSHConfig.parse(text)
-}
-
-/** Known hosts file precedence: --known-hosts > [ssh] known_hosts > ~/.ssh/known_hosts. */
-export function chooseKnownHostsFile(fleet: Fleet, knownHostsFlag: string | undefined, homeDir = homedir()): string {
-  if (knownHostsFlag) return resolve(expandHome(knownHostsFlag, homeDir))
-  if (fleet.ssh.knownHosts) return fleet.ssh.knownHosts
-  return join(homeDir, '.ssh', 'known_hosts')
-}
-
-/** The values ~/.ssh/config gives for one host name (keys lowercased; Match exec never run). */
-interface SshConfigValues {
-  hostname?: string
-  user?: string
-  port?: number
-  identityFiles: string[]
-  proxyJump?: string
-  hostKeyAlias?: string
-  hashKnownHosts: boolean
-}
-
-function lookupSshConfig(config: SSHConfig | undefined, alias: string, user: string | undefined): SshConfigValues {
-  if (!config) return {identityFiles: [], hashKnownHosts: false}
-  const computed = config.compute(user === undefined ? {Host: alias} : {Host: alias, User: user}, {
-    ignoreCase: true,
-    matchExec: false,
-  })
-  const single = (key: string): string | undefined => {
-    const value = computed[key]
-    const first = Array.isArray(value) ? value[0] : value
-    return first === undefined || first === '' ? undefined : first
-  }
-  const list = (key: string): string[] => {
-    const value = computed[key]
-    return value === undefined ? [] : Array.isArray(value) ? value : [value]
-  }
-  const portText = single('port')
-  const port = portText !== undefined && /^\d+$/.test(portText) ? Number(portText) : undefined
-  const proxyJump = single('proxyjump')
-  return {
-    hostname: single('hostname'),
-    user: single('user'),
-    port: port !== undefined && port > 0 && port < 65536 ? port : undefined,
-    identityFiles: list('identityfile'),
-    proxyJump: proxyJump && proxyJump.toLowerCase() !== 'none' ? proxyJump : undefined,
-    hostKeyAlias: single('hostkeyalias'),
-    hashKnownHosts: single('hashknownhosts')?.toLowerCase() === 'yes',
-  }
-}
-
-export interface EndpointSpec {
-  /** The name typed / written in the inventory (what ssh config `Host` patterns match). */
-  alias: string
-  user?: string
-  port?: number
-  identity?: string
+/** The transport a node uses: --transport, else the node's (or [ssh]'s) `transport`, else ssh2. */
+export function chooseTransport(node: NodeSpec, flag?: SshTransport): SshTransport {
+  return flag ?? node.ssh.transport ?? 'ssh2'
 }
 
 interface ResolveContext {
-  /** The node being resolved (named in errors about its jump chain). */
+  /** The node being resolved (named in errors about its chain). */
   node: string
   fleet: Fleet
-  options: ResolveTargetOptions
-  homeDir: string
-  knownHostsFile: string
-  connectTimeoutMs: number
+  options: ResolveOptions
+  /** --known-hosts, else the inventory's known_hosts for this chain; undefined = each hop's ssh config. */
+  knownHostsOverride?: string
 }
 
-/**
- * Resolve how to reach a node. NodeSpec.ssh carries the [ssh] defaults already merged in and does not
- * say whether a value was written explicitly, so a user of `root` and a port of 22 are treated as "not
- * set" and ~/.ssh/config User / Port may replace them.
- */
-export function resolveSshTarget(fleet: Fleet, node: NodeSpec, options: ResolveTargetOptions = {}): SshTarget {
-  const homeDir = options.homeDir ?? homedir()
-  const context: ResolveContext = {
-    node: node.name,
-    fleet,
-    options,
-    homeDir,
-    knownHostsFile: chooseKnownHostsFile(fleet, options.knownHostsFlag, homeDir),
-    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+/** Resolve how to reach a node. A config that cannot be used fails this node (SshError `ssh-config`). */
+export async function resolveNodeTarget(fleet: Fleet, node: NodeSpec, options: ResolveOptions): Promise<SshTarget> {
+  const context: ResolveContext = {node: node.name, fleet, options, knownHostsOverride: knownHostsOverrideFor(node, options)}
+  try {
+    return await resolveNode(context, node, [])
+  } catch (error) {
+    if (error instanceof SshConfigError) {
+      throw new SshError('ssh-config', node.name, error.message, {hint: error.hint, cause: error})
+    }
+    throw error
   }
-  return resolveNode(context, node, [])
 }
 
-function resolveNode(context: ResolveContext, node: NodeSpec, visiting: string[]): SshTarget {
+function knownHostsOverrideFor(node: NodeSpec, options: ResolveOptions): string | undefined {
+  if (options.knownHostsFlag) return resolve(expandTilde(options.knownHostsFlag, options.evaluator.local.homeDir))
+  return node.ssh.knownHosts
+}
+
+async function resolveNode(context: ResolveContext, node: NodeSpec, visiting: string[]): Promise<SshTarget> {
   if (visiting.includes(node.name) || visiting.length > MAX_HOPS) {
     throw new BugError(`jump chain through ${[...visiting, node.name].join(' -> ')} loops or is too deep`)
   }
-  const explicit: EndpointSpec = {
-    alias: node.host,
-    user: node.ssh.user === DEFAULT_SSH_USER ? undefined : node.ssh.user,
-    port: node.ssh.port === DEFAULT_SSH_PORT ? undefined : node.ssh.port,
-    identity: node.ssh.identity,
-  }
-  const base = resolveEndpoint(context, node.name, explicit)
-  let hops: SshTarget[]
-  if (node.jump) hops = resolveJump(context, node.jump, [...visiting, node.name])
-  else hops = resolveProxyJump(context, base.proxyJump, [...visiting, node.name])
-  return {...base.target, hops}
+  const query = nodeQuery(node)
+  const evaluated = await evaluate(context, query)
+  const target = await targetFrom(context, node.name, query, evaluated)
+  const hops = node.jump
+    ? await resolveInventoryJump(context, node.jump, [...visiting, node.name])
+    : await resolveProxyJump(context, evaluated.get('proxyjump')?.[0], [...visiting, node.name])
+  return {...target, hops}
 }
 
-function resolveJump(context: ResolveContext, jump: JumpSpec, visiting: string[]): SshTarget[] {
+/** What the config is asked for a node: only what the inventory really sets (an unset user/port defers). */
+export function nodeQuery(node: NodeSpec): HostQuery {
+  const query: HostQuery = {alias: node.host}
+  if (node.ssh.user !== undefined) query.user = node.ssh.user
+  if (node.ssh.port !== undefined) query.port = node.ssh.port
+  if (node.ssh.identity !== undefined) query.identity = node.ssh.identity
+  if (node.jump !== undefined) query.noProxy = true
+  return query
+}
+
+/**
+ * The HostName OpenSSH resolves a node's `host` to (the same evaluation as its connection, cached), or
+ * undefined when the config cannot be evaluated (the connection will say why).
+ */
+export async function resolvedHostName(node: NodeSpec, evaluator: ConfigEvaluator): Promise<string | undefined> {
+  try {
+    return (await evaluator.evaluate(nodeQuery(node))).get('hostname')?.[0]
+  } catch {
+    return undefined
+  }
+}
+
+async function resolveInventoryJump(context: ResolveContext, jump: JumpSpec, visiting: string[]): Promise<SshTarget[]> {
   if (jump.kind === 'node') {
     const jumpNode = context.fleet.nodes.find((candidate) => candidate.name === jump.node)
     if (!jumpNode) throw new BugError(`jump to unknown node ${jump.node} passed inventory validation`)
-    const jumpTarget = resolveNode(context, jumpNode, visiting)
+    // The jump node is reached as itself (its own inventory settings), under this chain's known_hosts choice.
+    const jumpContext = {...context, knownHostsOverride: knownHostsOverrideFor(jumpNode, context.options)}
+    const jumpTarget = await resolveNode(jumpContext, jumpNode, visiting)
     return [...jumpTarget.hops, {...jumpTarget, hops: []}]
   }
-  return resolveAddressChain(context, {alias: jump.host, user: jump.user, port: jump.port}, visiting)
+  // `jump = user@host:port` is not a node: the inventory's [ssh] user and identity still apply to it.
+  const spec = {alias: jump.host, user: jump.user ?? context.fleet.ssh.user, port: jump.port, identity: context.fleet.ssh.identity}
+  return resolveFirstHop(context, spec, visiting)
 }
 
-/** ssh config ProxyJump `a,b` for a node the inventory gives no jump. */
-function resolveProxyJump(context: ResolveContext, proxyJump: string | undefined, visiting: string[]): SshTarget[] {
-  if (!proxyJump) return []
-  let specs: EndpointSpec[]
+/**
+ * A ProxyJump `a,b,c` as OpenSSH runs it (ssh.c): `c` through `ssh -J a,b`, so each element is evaluated
+ * with the elements before it as its `-J` (its own ProxyJump / ProxyCommand do not apply), and the first
+ * with its whole config (its own ProxyJump or ProxyCommand too).
+ */
+async function resolveProxyJump(context: ResolveContext, proxyJump: string | undefined, visiting: string[]): Promise<SshTarget[]> {
+  if (!proxyJump || proxyJump.toLowerCase() === 'none') return []
+  const elements = proxyJump.split(',').map((element) => element.trim())
+  let specs: HostQuery[]
   try {
-    specs = proxyJump.split(',').map((spec) => parseJumpAddress(spec.trim()))
+    specs = elements.map(parseJumpAddress)
   } catch (error) {
-    throw proxyJumpError(context, (error as Error).message)
+    throw new SshConfigError(`ProxyJump ${proxyJump}: ${(error as Error).message}`, {hint: 'fix ProxyJump in the ssh config (check it with `ssh -G HOST`)'})
   }
-  // Like `ssh -J a,b`: a is reached with its own config (its ProxyJump too), b through a with its
-  // config minus ProxyJump (the -J list overrides it).
-  const hops = resolveAddressChain(context, specs[0]!, visiting)
-  for (const spec of specs.slice(1)) {
-    hops.push({...resolveEndpoint(context, describeAddress(spec), withFleetDefaults(context, spec)).target, hops: []})
+  const hops = await resolveFirstHop(context, specs[0]!, visiting)
+  for (const [index, spec] of specs.entries()) {
+    if (index === 0) continue
+    const query = {...spec, proxyJump: elements.slice(0, index).join(',')}
+    hops.push({...(await targetFrom(context, describeAddress(spec), query, await evaluate(context, query))), hops: []})
   }
-  if (hops.length > MAX_HOPS) throw proxyJumpError(context, `ProxyJump chain ${proxyJump} is deeper than ${MAX_HOPS} hops`)
+  if (hops.length > MAX_HOPS) throw new SshConfigError(`ProxyJump chain ${proxyJump} is deeper than ${MAX_HOPS} hops`)
   return hops
 }
 
-/** An explicit `user@host:port` jump: the hops to reach it, then itself. */
-function resolveAddressChain(context: ResolveContext, spec: EndpointSpec, visiting: string[]): SshTarget[] {
+/** The first jump element: the hops to reach it (its own ProxyJump), then itself. */
+async function resolveFirstHop(context: ResolveContext, spec: HostQuery, visiting: string[]): Promise<SshTarget[]> {
   const name = describeAddress(spec)
   if (visiting.includes(name) || visiting.length > MAX_HOPS) {
-    throw proxyJumpError(context, `ProxyJump chain through ${[...visiting, name].join(' -> ')} loops or is too deep`)
+    throw new SshConfigError(`ProxyJump chain through ${[...visiting, name].join(' -> ')} loops or is too deep`, {
+      hint: 'fix ProxyJump in the ssh config (check it with `ssh -G HOST`), or set `jump` for the node in the inventory',
+    })
   }
-  const resolved = resolveEndpoint(context, name, withFleetDefaults(context, spec))
-  const before = resolveProxyJump(context, resolved.proxyJump, [...visiting, name])
-  return [...before, {...resolved.target, hops: []}]
+  const evaluated = await evaluate(context, spec)
+  const before = await resolveProxyJump(context, evaluated.get('proxyjump')?.[0], [...visiting, name])
+  return [...before, {...(await targetFrom(context, name, spec, evaluated)), hops: []}]
 }
 
-/** A jump that is not an inventory node still gets the inventory's [ssh] defaults for user and key. */
-function withFleetDefaults(context: ResolveContext, spec: EndpointSpec): EndpointSpec {
-  const fleetUser = context.fleet.ssh.user === DEFAULT_SSH_USER ? undefined : context.fleet.ssh.user
-  return {...spec, user: spec.user ?? fleetUser, identity: spec.identity ?? context.fleet.ssh.identity}
+function evaluate(context: ResolveContext, query: HostQuery): Promise<SshOptions> {
+  return context.options.evaluator.evaluate(query)
 }
 
-/** A broken ProxyJump in ~/.ssh/config: this node cannot be reached, the others still can. */
-function proxyJumpError(context: ResolveContext, message: string): SshError {
-  return new SshError('unreachable', context.node, `~/.ssh/config: ${message}`, {
-    hint: 'fix ProxyJump in ~/.ssh/config (check with `ssh -G HOST`), or set `jump` for the node in the inventory',
-  })
-}
-
-function resolveEndpoint(
-  context: ResolveContext,
-  name: string,
-  explicit: EndpointSpec,
-): {target: Omit<SshTarget, 'hops'>; proxyJump?: string} {
-  const config = lookupSshConfig(context.options.sshConfig, explicit.alias, explicit.user)
-  const host = config.hostname ? expandTokens(config.hostname, {h: explicit.alias}) : explicit.alias
-  const user = explicit.user ?? config.user ?? DEFAULT_SSH_USER
-  const port = explicit.port ?? config.port ?? DEFAULT_SSH_PORT
-  const localUser = context.options.localUser ?? safeLocalUser()
-  const tokens = {h: host, r: user, p: String(port), u: localUser, d: context.homeDir, n: explicit.alias}
-  const identityFiles = explicit.identity
-    ? [resolve(expandHome(explicit.identity, context.homeDir))]
-    : config.identityFiles.map((file) => resolve(expandHome(expandTokens(file, tokens), context.homeDir)))
+/** One host's target (without hops) from the options the evaluator gave for it. */
+async function targetFrom(context: ResolveContext, name: string, query: HostQuery, options: SshOptions): Promise<Omit<SshTarget, 'hops'>> {
+  const {evaluator} = context.options
+  const first = (key: string): string | undefined => options.get(key)?.[0]
+  const all = (key: string): readonly string[] => options.get(key) ?? []
+  const host = first('hostname') ?? query.alias
+  const port = wholeNumber(first('port')) ?? 22
+  const user = first('user') ?? evaluator.local.user
+  const hostKeyAlias = first('hostkeyalias')
+  const fileOptions = [...all('identityfile'), ...all('certificatefile')]
+  const usesConnectionHash = fileOptions.some((value) => /(^|[^%])(%%)*%C/.test(value))
+  const tokens: TokenValues = {
+    host,
+    originalHost: query.alias,
+    port,
+    remoteUser: user,
+    localUser: evaluator.local.user,
+    homeDir: evaluator.local.homeDir,
+    uid: evaluator.local.uid,
+    localHostname: evaluator.local.hostname,
+    hostKeyAlias,
+    proxyJump: first('proxyjump') ?? '',
+    connectionHash: usesConnectionHash ? await evaluator.connectionHashStyle() : 'lhpr',
+  }
+  const env = context.options.env ?? process.env
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(path))
+  const files = (key: string, what: string) => all(key).map((path) => absolute(expandFileOption(path, tokens, env, what)))
+  // ssh -G has expanded the known_hosts files already; the fallback has not.
+  const knownHostsFiles =
+    context.knownHostsOverride !== undefined
+      ? [context.knownHostsOverride]
+      : [...words(first('userknownhostsfile')), ...words(first('globalknownhostsfile'))].map((path) =>
+          absolute(evaluator.source === 'ssh -G' ? path : expandFileOption(path, tokens, env, 'UserKnownHostsFile')),
+        )
+  const proxyCommand = first('proxycommand')
+  const configTimeout = wholeNumber(first('connecttimeout'))
+  const identityAgent = first('identityagent')
   return {
-    target: {
-      name,
-      host,
-      port,
-      user,
-      identityFiles,
-      // HostKeyAlias replaces the whole lookup name (OpenSSH adds no [..]:port to it).
-      hostKeyAlias: config.hostKeyAlias ?? knownHostName(host, port),
-      knownHostsFile: context.knownHostsFile,
-      hashKnownHosts: config.hashKnownHosts,
-      connectTimeoutMs: context.connectTimeoutMs,
-    },
-    proxyJump: config.proxyJump,
+    name,
+    alias: query.alias,
+    query,
+    host,
+    port,
+    user,
+    identityFiles: withInventoryIdentity(query.identity, files('identityfile', 'IdentityFile')),
+    certificateFiles: files('certificatefile', 'CertificateFile'),
+    identitiesOnly: first('identitiesonly')?.toLowerCase() === 'yes',
+    ...(identityAgent !== undefined && identityAgent !== 'SSH_AUTH_SOCK' ? {identityAgent: identityAgent === 'none' ? 'none' : absolute(expandTilde(identityAgent, tokens.homeDir))} : {}),
+    ...(hostKeyAlias !== undefined ? {hostKeyAlias} : {}),
+    // HostKeyAlias replaces the whole lookup name (OpenSSH adds no [..]:port to it).
+    knownHostName: hostKeyAlias ?? knownHostName(host, port),
+    knownHostsFiles,
+    strictHostKeyChecking: strictHostKeyCheckingOf(first('stricthostkeychecking')),
+    hashKnownHosts: first('hashknownhosts')?.toLowerCase() === 'yes',
+    connectTimeoutMs: context.options.connectTimeoutMs ?? (configTimeout && configTimeout > 0 ? configTimeout * 1000 : DEFAULT_CONNECT_TIMEOUT_MS),
+    serverAliveIntervalMs: (wholeNumber(first('serveraliveinterval')) ?? 0) * 1000,
+    serverAliveCountMax: wholeNumber(first('serveralivecountmax')) ?? 3,
+    ...(proxyCommand !== undefined && proxyCommand.toLowerCase() !== 'none' ? {proxyCommand: expandProxyCommand(proxyCommand, tokens)} : {}),
   }
+}
+
+/**
+ * `ssh -i FILE` drops a FILE that does not exist (with a warning); wgfleet keeps the inventory's identity
+ * first anyway, so that a failure names the missing file instead of trying other keys silently.
+ */
+function withInventoryIdentity(identity: string | undefined, files: string[]): string[] {
+  if (identity === undefined || files.includes(identity)) return files
+  return [identity, ...files.filter((file) => !isDefaultIdentity(file))]
+}
+
+/** OpenSSH's default identity files (`ssh -G` lists them when nothing else is configured). */
+function isDefaultIdentity(file: string): boolean {
+  return /\/\.ssh\/id_(rsa|ecdsa|ecdsa_sk|ed25519|ed25519_sk|xmss|dsa)$/.test(file)
+}
+
+/** ssh -G prints yes as `true` and no as `false`. */
+function strictHostKeyCheckingOf(value: string | undefined): StrictHostKeyChecking {
+  switch (value?.toLowerCase()) {
+    case 'yes':
+    case 'true':
+      return 'yes'
+    case 'no':
+    case 'false':
+    case 'off':
+      return 'no'
+    case 'accept-new':
+      return 'accept-new'
+    default:
+      return 'ask'
+  }
+}
+
+/** A known-hosts option's files (`none` = no file). */
+function words(value: string | undefined): string[] {
+  if (value === undefined) return []
+  return value.split(/\s+/).filter((word) => word !== '' && word.toLowerCase() !== 'none')
+}
+
+function wholeNumber(text: string | undefined): number | undefined {
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined
 }
 
 /** Parse a ProxyJump element: `[user@]host[:port]`, `[user@][v6addr]:port`, or `ssh://user@host:port`. */
-export function parseJumpAddress(spec: string): EndpointSpec {
+export function parseJumpAddress(spec: string): HostQuery {
   let rest = spec.replace(/^ssh:\/\//, '')
   let user: string | undefined
   const at = rest.lastIndexOf('@')
@@ -270,31 +314,10 @@ export function parseJumpAddress(spec: string): EndpointSpec {
     }
   }
   if (!host) throw new Error(`ProxyJump element "${spec}" has no host`)
-  return {alias: host, user, port}
+  return {alias: host, ...(user === undefined ? {} : {user}), ...(port === undefined ? {} : {port})}
 }
 
-function describeAddress(spec: EndpointSpec): string {
+function describeAddress(spec: HostQuery): string {
   const host = spec.alias.includes(':') ? `[${spec.alias}]` : spec.alias
   return `${spec.user ? `${spec.user}@` : ''}${host}${spec.port ? `:${spec.port}` : ''}`
-}
-
-function expandHome(path: string, homeDir: string): string {
-  if (path === '~') return homeDir
-  if (path.startsWith('~/')) return join(homeDir, path.slice(2))
-  return path
-}
-
-/** ssh_config(5) TOKENS used in HostName / IdentityFile: %h %r %p %u %d %n %%. */
-function expandTokens(text: string, tokens: Record<string, string>): string {
-  return text.replace(/%([%a-zA-Z])/g, (whole, letter: string) =>
-    letter === '%' ? '%' : (tokens[letter] ?? whole),
-  )
-}
-
-function safeLocalUser(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return process.env.USER ?? ''
-  }
 }

@@ -121,7 +121,7 @@ export async function tcpOpensFromOperator(host: string, port: number, seconds =
   return r.code === 0
 }
 
-const LAB_RANGES = ['203.0.113.0/24', '198.51.100.0/24', '198.18.0.0/16']
+const LAB_RANGES = ['203.0.113.0/24', '198.51.100.0/24', '198.18.0.0/16', '198.19.0.0/24']
 
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0)

@@ -14,6 +14,7 @@ import type {NodeSpec} from '../../../src/inventory/model.js'
 import {lockInventory} from '../../../src/lib/lock.js'
 import {planFleet} from '../../../src/plan/index.js'
 import {loadScript} from '../../../src/remote/scripts.js'
+import {parseInventory} from '../../../src/inventory/index.js'
 import {DOCTOR_PING_BUDGET_SECONDS, DOCTOR_STEP_TIMEOUT_MS, pingTargets, runDoctor, type DoctorRequest} from '../../../src/services/doctor.js'
 import {problemOf} from '../../../src/services/fleet-reader.js'
 import {SshError} from '../../../src/ssh/errors.js'
@@ -103,7 +104,7 @@ const deps = () => ({
   openShell: async (node: NodeSpec) => {
     opened.push(node.name)
     if (unreachable.has(node.name)) {
-      throw new SshError('unreachable', node.name, `cannot reach ${node.host}:${node.ssh.port}: connection refused`, {hint: `check that the host is up and sshd listens on port ${node.ssh.port}`})
+      throw new SshError('unreachable', node.name, `cannot reach ${node.host}:${node.ssh.port ?? 22}: connection refused`, {hint: `check that the host is up and sshd listens on port ${node.ssh.port ?? 22}`})
     }
     return hosts[node.name as Name].shell()
   },
@@ -258,6 +259,26 @@ describe('pingTargets', () => {
       'node-c': ['u:203.0.113.1', 'u:203.0.113.2', 'o:10.0.0.1', 'o:10.0.0.2'],
       'node-d': ['u:203.0.113.1', 'u:203.0.113.2', 'o:10.0.0.1', 'o:10.0.0.2'],
     })
+  })
+})
+
+describe('pingTargets at scale', () => {
+  it('at most 16 of each kind per node; each node its own window, so together they probe every peer', () => {
+    const lines = ['[network]', 'cidr = 10.0.0.0/24', '']
+    for (let i = 1; i <= 100; i++) lines.push(`[n${i}]`, `host = 198.18.1.${i}`, `address = 10.0.0.${i}`, '')
+    const targets = pingTargets(parseInventory(lines.join('\n'), '/x/inventory.ini'))
+    const probed = new Map<string, number>()
+    for (const list of targets.values()) {
+      expect(list.filter((t) => t.startsWith('u:'))).toHaveLength(16)
+      expect(list.filter((t) => t.startsWith('o:'))).toHaveLength(16)
+      expect(new Set(list).size).toBe(32)
+      for (const t of list) probed.set(t, (probed.get(t) ?? 0) + 1)
+    }
+    // Every node's endpoint and overlay address probed, by several nodes.
+    expect(probed.size).toBe(200)
+    expect(Math.min(...probed.values())).toBeGreaterThanOrEqual(8)
+    // Never a node's own address.
+    for (const [name, list] of targets) expect(list).not.toContain(`o:10.0.0.${name.slice(1)}`)
   })
 })
 

@@ -46,6 +46,8 @@ interface ManifestCommand {
   id: string
   args: Record<string, {name: string; required?: boolean}>
   flags: Record<string, ManifestFlag>
+  /** false: any number of arguments (ssh-config's NODE...). */
+  strict?: boolean
 }
 
 const manifestFile = join(repoRoot, 'oclif.manifest.json')
@@ -54,7 +56,7 @@ const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {commands: Re
 const commands = Object.values(manifest.commands).sort((a, b) => a.id.localeCompare(b.id))
 
 /** Commands that never connect: their control run must succeed instead. */
-const NON_CONNECTING = new Set(['plan'])
+const NON_CONNECTING = new Set(['plan', 'ssh-config'])
 
 /**
  * What makes each command's invocation valid (so that it would connect): its arguments and required flags.
@@ -77,7 +79,7 @@ const INTEGER_RANGES: Record<string, [number, number]> = {
   'stale-after': [1, 31_536_000],
 }
 
-const isInteger = (flag: ManifestFlag) => flag.type === 'option' && typeof flag.default === 'number'
+const isInteger = (flag: ManifestFlag) => flag.type === 'option' && (typeof flag.default === 'number' || flag.name in INTEGER_RANGES)
 
 // ---- the cases -------------------------------------------------------------------------------------------------
 
@@ -118,7 +120,11 @@ function genericDamage(command: ManifestCommand): Damage[] {
   const hasArgs = Object.keys(command.args).length > 0
   const everyCommand: Damage[] = [
     {label: '--bogus', extra: ['--bogus']},
-    hasArgs ? {label: 'an extra argument', extra: ['node-b']} : {label: 'an unexpected argument', extra: ['extra']},
+    command.strict === false
+      ? {label: 'a node that is not in the inventory', extra: ['no-such-node']}
+      : hasArgs
+        ? {label: 'an extra argument', extra: ['node-b']}
+        : {label: 'an unexpected argument', extra: ['extra']},
     {label: '-i /nonexistent/dir/inventory.ini', noInventory: true, extra: ['-i', '/nonexistent/dir/inventory.ini']},
     {label: '-i <a folder>', noInventory: true, extra: ['-i', '{dir}']},
   ]

@@ -170,14 +170,15 @@ describe('verify.sh', () => {
       const key = Buffer.alloc(32, 0).fill(i % 256, 0, 16).fill(Math.floor(i / 256), 16).toString('base64')
       peers.push(key, `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, 'any')
     }
-    const run = verify(2, 'no', ...peers)
+    // 6 s: room for a few rounds (a pass over 3,000 peers in bash takes up to a second on a busy machine).
+    const run = verify(6, 'no', ...peers)
     expect(run.code, run.stderr).toBe(0)
     const pinged = new Set(box.calls().filter((c) => c.startsWith('ping ')))
     expect(pinged.size).toBeGreaterThan(32)
     const most = Number(readFileSync(join(box.state, 'max-inflight'), 'utf8'))
     expect(most).toBeGreaterThan(1)
     expect(most).toBeLessThanOrEqual(32)
-    expect(run.ms).toBeLessThan(10_000)
+    expect(run.ms).toBeLessThan(20_000)
   })
 
   it('no finish: the interface is left as it is', () => {

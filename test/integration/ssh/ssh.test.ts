@@ -6,7 +6,6 @@ import {createHmac, randomBytes} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import SSHConfig from 'ssh-config'
 import ssh2 from 'ssh2'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {Fleet, NodeSpec} from '../../../src/inventory/model.js'
@@ -21,6 +20,7 @@ import {
   type SshRemoteShell,
   TranscriptRefusedError,
   checkHostKeyForName,
+  createConfigEvaluator,
   fingerprintSha256,
   openShell,
   readKnownHosts,
@@ -95,22 +95,28 @@ function fleet(nodes: NodeSpec[], knownHostsFile: string): Fleet {
     dir: workDir,
     network: {cidr: '10.0.0.0/24', prefixLength: 24, port: 51820, keepalive: 25, interface: 'wg0', topology: 'mesh'},
     ssh: {user: 'root', port: 22, knownHosts: knownHostsFile},
-    nodes,
+    // As the parser does: [ssh] values apply to every node that does not set its own.
+    nodes: nodes.map((n) => ({...n, ssh: {knownHosts: knownHostsFile, ...n.ssh}})),
   }
 }
 
-/** Never the real ~/.ssh, ssh-agent or ssh config; no TTY. */
-const isolated = (extra: OpenShellOptions = {}): OpenShellOptions => ({
-  env: {},
-  homeDir: workDir,
-  sshConfig: null,
-  stdinIsTTY: false,
-  connectTimeoutMs: 5_000,
-  ...extra,
-})
+/**
+ * Never the real ~/.ssh, ssh-agent or ssh config; no TTY. OpenSSH evaluates an empty config (`ssh -F
+ * /dev/null -G`: its defaults), and `~` in what it prints is the test's home.
+ */
+const isolated = (extra: OpenShellOptions & {homeDir?: string; configFile?: string} = {}): OpenShellOptions => {
+  const {homeDir = workDir, configFile = '/dev/null', ...rest} = extra
+  return {
+    env: {},
+    stdinIsTTY: false,
+    connectTimeoutMs: 5_000,
+    evaluator: createConfigEvaluator({sshCommand: ['ssh', '-F', configFile], local: {user: 'tester', homeDir, uid: 0, hostname: 'operator'}}),
+    ...rest,
+  }
+}
 
-async function open(f: Fleet, n: NodeSpec, options: OpenShellOptions = {}): Promise<SshRemoteShell> {
-  const shell = await openShell(f, n, isolated(options))
+async function open(f: Fleet, n: NodeSpec, options: OpenShellOptions & {homeDir?: string; configFile?: string} = {}): Promise<SshRemoteShell> {
+  const shell = await openShell(f, f.nodes.find((candidate) => candidate.name === n.name) ?? n, isolated(options))
   openShells.push(shell)
   return shell
 }
@@ -274,7 +280,9 @@ describe('--accept-new-host-keys records a key only once the server proved it ho
   it('hashes the line when ssh config says HashKnownHosts yes', async () => {
     const n = node('node-a', target.port)
     const file = knownHosts()
-    await open(fleet([n], file), n, {acceptNewHostKeys: true, sshConfig: SSHConfig.parse('Host 127.0.0.1\n  HashKnownHosts yes\n')})
+    const configFile = join(workDir, `config_${++counter}`)
+    writeFileSync(configFile, 'Host 127.0.0.1\n  HashKnownHosts yes\n')
+    await open(fleet([n], file), n, {acceptNewHostKeys: true, configFile})
     const text = readFileSync(file, 'utf8')
     expect(text).toMatch(/^\|1\|\S+ ssh-ed25519 \S+\n$/)
     expect(checkHostKeyForName(readKnownHosts(file), `[127.0.0.1]:${target.port}`, 'ssh-ed25519', target.hostKeyBlob)).toBe('match')
@@ -356,7 +364,7 @@ describe('authentication', () => {
     const n = node('node-a', target.port, {identity: join(workDir, 'no-such-key')})
     const error = await rejection(open(fleet([n], knownHosts(target.knownHostsLine())), n))
     expect(error.kind).toBe('auth')
-    expect(error.message).toContain('does not exist')
+    expect(error.message).toContain('identity files not found')
   })
 
   it('uses ~/.ssh/id_* when no identity is configured', async () => {

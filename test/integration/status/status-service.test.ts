@@ -121,7 +121,7 @@ const deps = () => ({
   openShell: async (node: NodeSpec) => {
     opened.push(node.name)
     if (unreachable.has(node.name)) {
-      throw new SshError('unreachable', node.name, `cannot reach ${node.host}:${node.ssh.port}: connection refused`, {hint: 'check that the host is up'})
+      throw new SshError('unreachable', node.name, `cannot reach ${node.host}:${node.ssh.port ?? 22}: connection refused`, {hint: 'check that the host is up'})
     }
     return hosts[node.name as Name].shell()
   },

@@ -41,7 +41,7 @@ beforeAll(async () => {
   inventory = join(dir, 'inventory.ini')
   writeFileSync(
     inventory,
-    `[network]\ncidr = 10.0.0.0/24\n\n[ssh]\nidentity = id_test\nknown_hosts = known_hosts\n\n` +
+    `[network]\ncidr = 10.0.0.0/24\n\n[ssh]\nuser = root\nidentity = id_test\nknown_hosts = known_hosts\n\n` +
       `[node-a]\nhost = 127.0.0.1\nssh_port = ${server.port}\naddress = 10.0.0.1\n\n` +
       `[node-b]\nhost = 127.0.0.1\nssh_port = ${await closedPort()}\naddress = 10.0.0.2\n`,
   )

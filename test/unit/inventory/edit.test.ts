@@ -39,7 +39,7 @@ describe('validateNewNode', () => {
       port: 51820,
       nat: true,
       relay: false,
-      ssh: {user: 'root', port: 2222},
+      ssh: {port: 2222},
     })
   })
 

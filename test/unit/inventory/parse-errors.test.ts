@@ -199,6 +199,8 @@ describe('unknown keys', () => {
     {name: 'ssh_user in [ssh]', text: withSections('[ssh]\nssh_user = deploy\n'), at: 'ssh_user', section: 'ssh', key: 'ssh_user', message: /did you mean `user`\?/},
     {name: 'nothing close', text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\ncolour = blue'), at: 'colour', key: 'colour', message: /^[^?]*unknown key `colour`$/},
     {name: 'keys are case-sensitive', text: replacing('host = 203.0.113.2', 'Host = 203.0.113.2'), at: 'Host', key: 'Host', message: /did you mean `host`\?/},
+    {name: 'a transport that is not one', text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\ntransport = libssh'), at: 'transport', key: 'transport', message: /`libssh` is not a transport/, hint: /ssh2 .*openssh/},
+    {name: 'ssh_config spelling', text: replacing('address = 10.0.0.2', 'address = 10.0.0.2\nUserKnownHostsFile = kh'), at: 'UserKnownHostsFile', key: 'UserKnownHostsFile', message: /did you mean `known_hosts`\?/},
   ])
 })
 

@@ -20,7 +20,7 @@ describe('inventory.example.ini', () => {
       file: EXAMPLE_FILE,
       dir: fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, ''),
       network: {cidr: '10.0.0.0/24', prefixLength: 24, port: 51820, keepalive: 25, interface: 'wg0', topology: 'mesh'},
-      ssh: {user: 'root', port: 22},
+      ssh: {user: 'root'},
       nodes: [
         {
           name: 'node-a',
@@ -29,10 +29,11 @@ describe('inventory.example.ini', () => {
           address: '10.0.0.1',
           endpointHost: '203.0.113.1',
           endpointPort: 51820,
+          endpointFromHost: true,
           port: 51820,
           nat: false,
           relay: true,
-          ssh: {user: 'root', port: 22},
+          ssh: {user: 'root'},
         },
         {
           name: 'node-b',
@@ -41,10 +42,11 @@ describe('inventory.example.ini', () => {
           address: '10.0.0.2',
           endpointHost: '203.0.113.2',
           endpointPort: 51820,
+          endpointFromHost: true,
           port: 51820,
           nat: false,
           relay: false,
-          ssh: {user: 'deploy', port: 22},
+          ssh: {user: 'deploy'},
         },
         {
           name: 'node-c',
@@ -121,7 +123,8 @@ describe('defaults and precedence', () => {
   it('fills in the defaults', () => {
     const fleet = parseInventory('[network]\ncidr = 192.168.50.0/24\n[solo]\nhost = solo.example.com\naddress = 192.168.50.9\n', FILE)
     expect(fleet.network).toStrictEqual({cidr: '192.168.50.0/24', prefixLength: 24, port: 51820, keepalive: 25, interface: 'wg0', topology: 'mesh'})
-    expect(fleet.ssh).toStrictEqual({user: 'root', port: 22})
+    // Unset SSH values stay unset: they defer to the ssh config (`ssh -G`), no built-in root.
+    expect(fleet.ssh).toStrictEqual({})
     expect(fleet.nodes[0]).toStrictEqual({
       name: 'solo',
       line: 3,
@@ -129,10 +132,11 @@ describe('defaults and precedence', () => {
       address: '192.168.50.9',
       endpointHost: 'solo.example.com',
       endpointPort: 51820,
+      endpointFromHost: true,
       port: 51820,
       nat: false,
       relay: false,
-      ssh: {user: 'root', port: 22},
+      ssh: {},
     })
   })
 
@@ -163,6 +167,27 @@ port = 51001
     expect(fleet.nodes[0]!.ssh).toStrictEqual({user: 'admin', port: 2200, identity: '/srv/fleet/keys/fleet_ed25519'})
     expect(fleet.nodes[1]!.ssh).toStrictEqual({user: 'deploy', port: 22, identity: '/etc/wgfleet/node-b.key'})
     expect([fleet.nodes[0]!.port, fleet.nodes[1]!.port, fleet.nodes[1]!.endpointPort]).toEqual([51000, 51001, 51001])
+  })
+
+  it('reads transport and known_hosts in [ssh] and per node (the node wins), and leaves unset ones unset', () => {
+    const text = BASE.replace('[node-a]', '[ssh]\ntransport = openssh\nknown_hosts = kh\n\n[node-a]').replace(
+      'address = 10.0.0.2',
+      'address = 10.0.0.2\ntransport = ssh2\nknown_hosts = /etc/wgfleet/kh\nssh_user = root',
+    )
+    const fleet = parseInventory(text, FILE)
+    expect(fleet.ssh).toStrictEqual({knownHosts: '/srv/fleet/kh', transport: 'openssh'})
+    expect(fleet.nodes.map((n) => n.ssh)).toStrictEqual([
+      {knownHosts: '/srv/fleet/kh', transport: 'openssh'},
+      {knownHosts: '/etc/wgfleet/kh', transport: 'ssh2', user: 'root'},
+    ])
+  })
+
+  it('does not default an endpoint written out, so an alias host does not replace it', () => {
+    const fleet = parseInventory(BASE.replace('address = 10.0.0.2', 'address = 10.0.0.2\nendpoint = vpn.example.com'), FILE)
+    expect(fleet.nodes.map((n) => [n.endpointHost, n.endpointFromHost])).toEqual([
+      [fleet.nodes[0]!.host, true],
+      ['vpn.example.com', false],
+    ])
   })
 
   it('resolves relative paths against the inventory folder and expands ~', () => {

@@ -39,6 +39,8 @@ export interface TestServerOptions {
   loginEnv?: Record<string, string>
   /** End the connection when a client tries to authenticate: the client never reaches `ready`. */
   closeOnAuthentication?: boolean
+  /** Like sshd's MaxAuthTries (default 6 there): the connection ends after this many rejected keys. */
+  maxAuthTries?: number
 }
 
 export interface TestServer {
@@ -53,6 +55,10 @@ export interface TestServer {
   forwards: Array<{host: string; port: number}>
   /** Users that authenticated, in order. */
   logins: string[]
+  /** Every public key offered (base64 blob), in order, whether or not it was accepted. */
+  offeredKeys: string[]
+  /** Connections accepted (a client that never got this far never reached the server). */
+  connectionCount(): number
   /** Drop every client connection (the server keeps listening). */
   dropConnections(): void
   close(): Promise<void>
@@ -69,21 +75,31 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const commands: string[] = []
   const forwards: Array<{host: string; port: number}> = []
   const logins: string[] = []
+  const offeredKeys: string[] = []
+  let connectionTotal = 0
   const connections = new Set<Connection>()
   const children = new Set<ChildProcess>()
   const sockets = new Set<Socket>()
 
   const server = new Server({hostKeys: [hostKey, ...(options.extraHostKeys ?? [])]}, (client) => {
     connections.add(client)
+    connectionTotal++
     client.on('close', () => connections.delete(client))
     client.on('error', () => {})
     let username = ''
+    let rejected = 0
+    const reject = (ctx: {reject: (methods?: Array<'publickey'>) => void}) => {
+      if (options.maxAuthTries !== undefined && ++rejected >= options.maxAuthTries) return void client.end()
+      ctx.reject(['publickey'])
+    }
 
     client.on('authentication', (ctx) => {
       if (options.closeOnAuthentication) return void client.end()
       const allowed = allowedKeys.get(ctx.username)
-      if (ctx.method !== 'publickey' || !allowed) return ctx.reject(['publickey'])
-      if (!ctx.key.data.equals(allowed.getPublicSSH())) return ctx.reject(['publickey'])
+      // A key is offered once, then (when the server says it would do) signed with: count it once.
+      if (ctx.method === 'publickey' && (!ctx.signature || offeredKeys.at(-1) !== ctx.key.data.toString('base64'))) offeredKeys.push(ctx.key.data.toString('base64'))
+      if (ctx.method !== 'publickey' || !allowed) return ctx.method === 'none' ? ctx.reject(['publickey']) : reject(ctx)
+      if (!ctx.key.data.equals(allowed.getPublicSSH())) return reject(ctx)
       if (ctx.signature && ctx.blob && allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
         return ctx.reject(['publickey'])
       }
@@ -162,6 +178,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     commands,
     forwards,
     logins,
+    offeredKeys,
+    connectionCount: () => connectionTotal,
     dropConnections: () => {
       for (const connection of connections) connection.end()
     },
