@@ -21,6 +21,8 @@ export interface NetworkSettings {
   /** DNS servers for every node (a node's own `dns` replaces it). */
   dns?: string[]
   topology: Topology
+  /** Names in /etc/hosts: every node gets a managed block naming every node (`hosts_file = true`). */
+  hostsFile?: {domain?: string}
 }
 
 /** Where to jump through: another inventory node, or an explicit user@host:port. */

@@ -17,6 +17,7 @@ import {
   checkInterfaceName,
   checkJump,
   checkKeepalive,
+  checkDomain,
   checkMtu,
   checkNodeReference,
   checkPath,
@@ -140,6 +141,10 @@ export function readNetwork(section: RawSection | undefined, problems: Problems)
   if (mtu !== undefined) settings.mtu = mtu
   const dns = reader.optional('dns', checkDnsServers)
   if (dns !== undefined) settings.dns = dns
+  const hostsFile = reader.optional('hosts_file', checkBoolean)
+  const domain = reader.optional('domain', checkDomain)
+  if (hostsFile) settings.hostsFile = domain === undefined ? {} : {domain}
+  else if (domain !== undefined) reader.fail('domain', '`domain` names the entries of the hosts file, but `hosts_file` is not true', 'add `hosts_file = true` to [network], or remove `domain`')
   return {settings, network, lineOf: (key) => reader.lineOf(key)}
 }
 

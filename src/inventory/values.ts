@@ -211,6 +211,14 @@ export function checkBoolean(text: string): Checked<boolean> {
   return bad(`${show(text)} is not a boolean`, 'write true or false (lowercase)')
 }
 
+const DOMAIN = /^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/
+
+/** A DNS suffix for the names in /etc/hosts: lowercase labels, dot-separated (`wg`, `mesh.example`). */
+export function checkDomain(text: string): Checked<string> {
+  if (DOMAIN.test(text)) return ok(text)
+  return bad(`${show(text)} is not a domain`, 'lowercase labels of a-z 0-9 - separated by dots, e.g. wg or mesh.example (no leading or trailing dot)')
+}
+
 export function checkTopology(text: string): Checked<Topology> {
   if (text === 'mesh' || text === 'hub') return ok(text)
   return bad(`${show(text)} is not a topology`, 'write mesh (every node peers with every node) or hub (nodes peer only with relays)')

@@ -6,6 +6,13 @@ import type {ConfigStep, ConvergeReport, ConvergeWarning, LeftOutReason, NodeRes
 import type {StateProblem} from '../state/state.js'
 import {describeKeyRefusal} from '../judges/key-refusal.js'
 
+const HOSTS_WORDS: Record<NonNullable<NodeSteps['hosts']>, string> = {
+  written: "the fleet's names written to /etc/hosts",
+  removed: "the fleet's names taken out of /etc/hosts",
+  'would-write': "would write the fleet's names to /etc/hosts",
+  'would-remove': "would take the fleet's names out of /etc/hosts",
+}
+
 export function convergeToJson(report: ConvergeReport) {
   return {
     command: report.command,
@@ -82,6 +89,7 @@ export function renderConvergeText(report: ConvergeReport): string {
   for (const n of report.nodes) {
     if (n.steps.diff) out.push('', `${n.name}: config changes${report.dryRun ? ' (not applied)' : ''}:`, escapeInvisible(n.steps.diff.trimEnd()))
     if (report.dryRun && n.steps.packages?.length) out.push(`${n.name}: would install ${n.steps.packages.join(', ')}`)
+    if (n.steps.hosts) out.push(`${n.name}: ${HOSTS_WORDS[n.steps.hosts]}`)
     for (const w of n.steps.warnings ?? []) out.push(`${n.name}: warning: ${escapeInvisible(w)}`)
   }
   for (const w of report.warnings) out.push(`warning: ${describeWarning(w)}`)

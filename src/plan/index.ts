@@ -21,3 +21,4 @@ export {
 export {directPeers, endpointOf, exitNodeOf, formatEndpoint, hasEndpoint, type NodeLinks, type PeerLink, planLinks, publicRelays} from './topology.js'
 export {existingPeerSections, type ExistingSectionLookup} from './existing-peers.js'
 export {judgeKeys, type KeyRefusal, type KeyReport, type KeyTrust, type PinnedKey, type TrustedKey, type TrustWarning} from './key-trust.js'
+export {decideHosts, hostsBlockDigest, hostsMarkers, renderHostsBlock, type HostsAction} from './hosts-file.js'

@@ -114,6 +114,8 @@ export interface NodePlan {
   uplinkAddresses: string[]
   /** Rendered wg-quick config text (PRIVATE_KEY_MARKER in place of the key), ending in "\n". */
   config: string
+  /** wgfleet's block of /etc/hosts (plan/hosts-file), the same for every node; absent unless hosts_file. */
+  hostsBlock?: string
 }
 
 export interface FleetPlan {

@@ -7,6 +7,7 @@ import {isIPv4 as isStrictIPv4} from '../inventory/ipv4.js'
 import {BugError, WgfleetError} from '../lib/errors.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import type {ExistingPeerSection, ExistingSectionConflict, FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
+import {renderHostsBlock} from './hosts-file.js'
 import {isInterfaceName, renderNodeConfig} from './render.js'
 import {endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
 
@@ -50,9 +51,12 @@ export function planFleet(fleet: Fleet, known: KnownHosts, options: PlanOptions 
 export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): Generator<NodePlan> {
   const exitNames = new Set(fleet.nodes.map((n) => exitNodeOf(fleet, n)?.name).filter((n) => n !== undefined))
   const addresses = new Map(fleet.nodes.map((n) => [n.name, n.address]))
+  // One block for every node (one string, shared: O(N) bytes, not O(N²)).
+  const hostsBlock = renderHostsBlock(fleet)
   for (const links of planLinks(fleet)) {
     if (options.only && !options.only.has(links.node.name)) continue
-    yield planNode(fleet, links, known, exitNames, addresses, options)
+    const plan = planNode(fleet, links, known, exitNames, addresses, options)
+    yield hostsBlock === undefined ? plan : {...plan, hostsBlock}
   }
 }
 

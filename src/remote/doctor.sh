@@ -96,6 +96,9 @@ else
   say config no
 fi
 
+# --- wgfleet's block in /etc/hosts (hosts_file = true), as a digest.
+say hosts_block "$(hosts_block_digest "$iface")"
+
 # --- systemd unit.
 if [ -d /run/systemd/system ] && has systemctl; then
   say systemd yes

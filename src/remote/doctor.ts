@@ -5,6 +5,7 @@ import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import {parseScriptOutput} from './output.js'
+import {hostsBlockOf} from './probe.js'
 import type {InterfaceLink} from './status.js'
 
 
@@ -59,6 +60,8 @@ export interface DoctorReading {
   pings: PingReading[]
   /** Targets not pinged: the script's time budget ran out first (a very large node, or slow pings). */
   pingsUnprobed: number
+  /** Digest of wgfleet's block in /etc/hosts (plan/hosts-file): `none`, `unknown` or 64 hex digits. */
+  hostsBlock?: string
 }
 
 export class DoctorOutputError extends WgfleetError {
@@ -118,6 +121,7 @@ export function parseDoctorOutput(text: string): DoctorReading {
     pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
     pingsUnprobed: int('ping_unprobed') ?? 0,
+    ...hostsBlockOf(one('hosts_block')),
   }
 }
 

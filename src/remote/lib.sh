@@ -59,3 +59,22 @@ peer_lines() {
     wg show "$1" dump 2>/dev/null | tail -n +2 | awk -F'\t' 'BEGIN { OFS = "\t" } { if ($2 != "(none)") $2 = "(hidden)"; print }'
   )
 }
+
+# hosts_block IFACE FILE — wgfleet's block of FILE (/etc/hosts) for IFACE, marker lines included: from
+# `# BEGIN wgfleet IFACE` to `# END wgfleet IFACE` (to the end of the file when the end marker is missing).
+hosts_block() {
+  awk -v b="# BEGIN wgfleet $1" -v e="# END wgfleet $1" '$0 == b { on = 1 } on { print } on && $0 == e { on = 0 }' "$2" 2>/dev/null
+}
+
+# hosts_block_digest IFACE — `none` when /etc/hosts has no block for IFACE, else the SHA-256 of the block
+# (wgfleet compares it with the planned block's: the names themselves need not travel back).
+hosts_block_digest() {
+  if ! grep -qxF "# BEGIN wgfleet $1" /etc/hosts 2>/dev/null; then echo none
+  elif has sha256sum; then hosts_block "$1" /etc/hosts | sha256sum | cut -d' ' -f1
+  else echo unknown; fi
+}
+
+# hosts_without_block IFACE FILE — FILE without wgfleet's block for IFACE (every other line as it was).
+hosts_without_block() {
+  awk -v b="# BEGIN wgfleet $1" -v e="# END wgfleet $1" '$0 == b { on = 1; next } on && $0 == e { on = 0; next } !on { print }' "$2"
+}

@@ -98,6 +98,9 @@ else
   say config no
 fi
 
+# wgfleet's block in /etc/hosts for this interface, as a digest (hosts_file = true).
+say hosts_block "$(hosts_block_digest "$iface")"
+
 # Peers of the running interface: `dump` minus its first line (the interface line carries the private key).
 if has wg && ip link show dev "$iface" >/dev/null 2>&1; then
   echo '--- peers'

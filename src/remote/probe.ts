@@ -49,6 +49,8 @@ export interface HostProbe {
   configText?: string
   /** `wg show dump` peer lines (interface line dropped on the host). */
   peerDump?: string
+  /** Digest of wgfleet's block in /etc/hosts (plan/hosts-file): `none`, `unknown` or 64 hex digits. */
+  hostsBlock?: string
 }
 
 /** probe.sh's output is cut off or unusable: that node fails (bad output), the others go on. */
@@ -117,7 +119,13 @@ export function parseProbeOutput(text: string): HostProbe {
     pending: yes('pending'),
     configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
     peerDump: blocks.peers ? blocks.peers.join('\n') : undefined,
+    ...hostsBlockOf(values.get('hosts_block')),
   }
+}
+
+/** What probe.sh and doctor.sh report of /etc/hosts, kept only when it is one of the forms they print. */
+export function hostsBlockOf(value: string | undefined): {hostsBlock?: string} {
+  return value !== undefined && /^(none|unknown|[0-9a-f]{64})$/.test(value) ? {hostsBlock: value} : {}
 }
 
 const parsedPeers = new WeakMap<HostProbe, WgDumpPeer[]>()

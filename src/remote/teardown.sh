@@ -60,6 +60,18 @@ if [ -f "$conf" ]; then
 fi
 rm -f "$conf.bak"
 rm -rf /etc/wireguard/.wgfleet.* 2>/dev/null || true
+# The names of the fleet (hosts_file): the node has left it. Only when the markers pair up, as hosts.sh.
+if grep -qxF "# BEGIN wgfleet $iface" /etc/hosts 2>/dev/null &&
+  [ "$(grep -cxF "# BEGIN wgfleet $iface" /etc/hosts)" = 1 ] && [ "$(grep -cxF "# END wgfleet $iface" /etc/hosts)" = 1 ]; then
+  if tmp=$(mktemp /etc/hosts.wgfleet.XXXXXX) && hosts_without_block "$iface" /etc/hosts >"$tmp"; then
+    chmod --reference=/etc/hosts "$tmp" 2>/dev/null || chmod 644 "$tmp"
+    mv -f "$tmp" /etc/hosts 2>/dev/null || { cat "$tmp" >/etc/hosts; rm -f "$tmp"; }
+    echo "hosts=removed"
+  else
+    rm -f "$tmp"
+    echo "warning=could not take wgfleet's block out of /etc/hosts"
+  fi
+fi
 
 if [ "$purge" = yes ]; then
   rm -f "$keyfile" "$conf.removed-by-wgfleet"

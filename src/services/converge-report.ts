@@ -34,6 +34,8 @@ export interface NodeSteps {
   firewallChanges?: string[]
   service?: ServiceStep
   unit?: UnitStep
+  /** wgfleet's block of /etc/hosts (hosts_file), when this run changed it or would; absent = as planned. */
+  hosts?: 'written' | 'removed' | 'would-write' | 'would-remove'
   /** Peers with a verified handshake, of those expected (peers reached in this run). */
   handshakes?: {verified: number; expected: number}
   /** What a host script warned about (its own words: they come from the host). */

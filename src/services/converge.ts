@@ -16,13 +16,13 @@
  * A node that fails never stops the others; its peers stay on every other node (from state).
  */
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
+import {decideHosts, diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
 import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
 import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
 import {assertHostIsSafe, decideApply, decideInstall, type ServiceAction} from '../tasks/decide.js'
-import {applyHost, prepareHost, probeHost, verifyHandshakes, type HandshakeReading} from '../tasks/host-steps.js'
+import {applyHost, prepareHost, probeHost, verifyHandshakes, writeHostsBlock, type HandshakeReading} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
@@ -320,6 +320,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   const {probe, steps} = found
   const iface = fleet.network.interface
   const decision = decideApply(probe, nodePlan, node.port, found.publicKey)
+  const hosts = decideHosts(probe.hostsBlock, nodePlan.hostsBlock)
   const current = probe.config ? probe.configText ?? null : null
 
   if (options.dryRun) {
@@ -328,15 +329,20 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
     Object.assign(steps, firewallStep(decision.firewall.firewall, decision.firewall.actions, 'would-open'))
     steps.service = WOULD[decision.action]
     if (decision.enable) steps.unit = 'would-enable'
-    return {changed: found.changed || decision.needed, ...NOTHING_FRESH, untouched: true}
+    if (hosts !== 'none') steps.hosts = hosts === 'write' ? 'would-write' : 'would-remove'
+    return {changed: found.changed || decision.needed || hosts !== 'none', ...NOTHING_FRESH, untouched: true}
   }
+
+  // The names are independent of the tunnel: written first, and a run that changes only them leaves the
+  // interface alone.
+  const namesChanged = hosts !== 'none' && (await updateHostsFile(found.shell, iface, hosts, nodePlan.hostsBlock ?? '', steps, progress))
 
   if (!decision.needed) {
     steps.config = 'unchanged'
     Object.assign(steps, firewallStep(decision.firewall.firewall, [], 'opened'))
     steps.service = 'running'
     await store.saveAppliedConfig(node.name, nodePlan.config)
-    return {changed: found.changed, ...NOTHING_FRESH, untouched: true}
+    return {changed: found.changed || namesChanged, ...NOTHING_FRESH, untouched: true}
   }
 
   options.signal?.throwIfAborted()
@@ -349,6 +355,14 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   if (applied.warnings.length) steps.warnings = applied.warnings
   await store.saveAppliedConfig(node.name, nodePlan.config)
   return {changed: true, fresh: new Set(applied.fresh), keepaliveHeld: applied.keepaliveHeld, untouched: false}
+}
+
+/** hosts.sh as decided; true when /etc/hosts changed. */
+async function updateHostsFile(shell: RemoteShell, iface: string, action: 'write' | 'remove', block: string, steps: NodeSteps, progress: Progress): Promise<boolean> {
+  progress('updating /etc/hosts')
+  const done = await writeHostsBlock(shell, iface, action, block)
+  if (done !== 'unchanged') steps.hosts = done
+  return done !== 'unchanged'
 }
 
 interface VerifyNodeArgs {

@@ -172,3 +172,13 @@ export function parseHandshakes(stdout: string): HandshakeReading {
   }
   return {now, latest, verified, warnings}
 }
+
+/** hosts.sh: wgfleet's block of /etc/hosts written (or taken out) as plan/hosts-file decided. */
+export async function writeHostsBlock(shell: RemoteShell, iface: string, action: 'write' | 'remove', block: string): Promise<'written' | 'removed' | 'unchanged'> {
+  const input = action === 'write' ? block : ''
+  const result = await shell.run(loadScript('hosts'), [checkIface(iface), action, String(Buffer.byteLength(input, 'utf8'))], {input, timeoutMs: STEP_TIMEOUTS.probe})
+  if (result.code !== 0) throw scriptFailure('updating /etc/hosts', result)
+  const done = parseKeyValues(result.stdout).find(([key]) => key === 'hosts')?.[1]
+  if (done !== 'written' && done !== 'removed' && done !== 'unchanged') throw new NodeFailure('hosts.sh did not say what it did')
+  return done
+}

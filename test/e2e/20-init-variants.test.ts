@@ -80,3 +80,41 @@ describe('dns = 10.0.0.1', () => {
     expect(JSON.parse(again.stdout).result).toBe('ok')
   })
 })
+
+describe('hosts_file = true, domain = wg', () => {
+  const inventory = variant('names', (t) => t.replace('keepalive = 25\n', 'keepalive = 25\nhosts_file = true\ndomain = wg\n'))
+
+  it('every node\'s /etc/hosts names every node; node-c reaches node-b.wg; the machine\'s own lines stay', async () => {
+    const before = (await labExec('node-c', 'cat /etc/hosts')).stdout
+    const r = await wgfleet(['init', '-i', inventory])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/node-c: the fleet's names written to \/etc\/hosts/)
+    for (const node of ['node-a', 'node-b', 'node-c', 'node-d']) {
+      const hosts = (await labExec(node, 'cat /etc/hosts')).stdout
+      expect(hosts, node).toContain('# BEGIN wgfleet wg0\n10.0.0.1 node-a node-a.wg\n10.0.0.2 node-b node-b.wg\n10.0.0.3 node-c node-c.wg\n10.0.0.4 node-d node-d.wg\n# END wgfleet wg0\n')
+    }
+    expect((await labExec('node-c', 'cat /etc/hosts')).stdout.startsWith(before)).toBe(true)
+    const ping = await labExec('node-c', ['ping', '-c', '2', '-W', '2', '-i', '0.3', 'node-b.wg'])
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0)
+    expect(ping.stdout).toMatch(/PING node-b\.wg \(10\.0\.0\.2\)/)
+  })
+
+  it('a rerun changes nothing; doctor finds the names in place', async () => {
+    const again = await wgfleet(['init', '--json', '-i', inventory])
+    expect(again.code, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout).nodes.map((n: {result: string}) => n.result)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged'])
+    await labExec('node-d', "sed -i 's/node-a.wg/node-a.lan/' /etc/hosts")
+    const doctor = await wgfleet(['doctor', '--json', '-i', inventory])
+    const findings = JSON.parse(doctor.stdout).findings as Array<{node: string; check: string}>
+    expect(findings.filter((f) => f.check === 'hosts-file-drift').map((f) => f.node)).toEqual(['node-d'])
+  })
+
+  it('back to the seed inventory (no hosts_file): the block is taken out again, nothing else touched', async () => {
+    const before = (await labExec('node-b', 'cat /etc/hosts')).stdout
+    const r = await wgfleet(['init'])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const after = (await labExec('node-b', 'cat /etc/hosts')).stdout
+    expect(after).not.toContain('wgfleet')
+    expect(after).toBe(before.replace(/# BEGIN wgfleet wg0\n[\s\S]*?# END wgfleet wg0\n/, ''))
+  })
+})

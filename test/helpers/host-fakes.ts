@@ -42,8 +42,8 @@ export const OPTIONAL = ['wg', 'wg-quick', 'ufw', 'firewall-cmd', 'ping', 'apt-g
 export type OptionalTool = (typeof OPTIONAL)[number]
 /** The real programs the scripts and the fakes call. */
 const REAL_TOOLS = [
-  'bash', 'awk', 'basename', 'cat', 'chmod', 'chown', 'cp', 'cut', 'dirname', 'env', 'grep', 'head', 'id', 'ln', 'ls', 'mkdir',
-  'mktemp', 'mv', 'readlink', 'rm', 'sed', 'sort', 'stat', 'sync', 'tail', 'timeout', 'touch', 'tr', 'uname', 'wc',
+  'bash', 'awk', 'basename', 'cat', 'chmod', 'chown', 'cmp', 'cp', 'cut', 'dirname', 'env', 'grep', 'head', 'id', 'ln', 'ls', 'mkdir',
+  'mktemp', 'mv', 'readlink', 'rm', 'sed', 'sha256sum', 'sort', 'stat', 'sync', 'tail', 'timeout', 'touch', 'tr', 'uname', 'wc',
 ]
 
 export interface FakeMachineOptions {

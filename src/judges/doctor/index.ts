@@ -28,7 +28,7 @@ import type {FleetPlan} from '../../plan/model.js'
 import {DEFAULT_STALE_AFTER_SECONDS, handshakeAge, handshakeState} from '../../wireguard/handshake.js'
 import {checkFirewalls, checkUnexplainedHandshakes} from './fleet.js'
 import {CHECKS, configEntries, liveEntry, type DiagnoseOptions, type DoctorOutcome, type Finding, type NodeView, type Severity, type Trouble} from './model.js'
-import {checkDrift, checkInterface, checkPathMtu, unreachableFinding} from './node.js'
+import {checkDrift, checkHostsFile, checkInterface, checkPathMtu, unreachableFinding} from './node.js'
 import {checkPeers} from './peers.js'
 import {checkForwarding} from './relay.js'
 
@@ -86,6 +86,7 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
     checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)
     checkDrift(view, iface, names, add)
     checkPathMtu(view, add)
+    checkHostsFile(view, add)
     for (const t of handshakeTroubles(view, stale)) troubles.push(t)
   }
 

@@ -41,6 +41,7 @@ export const CHECKS = [
   'relay-forward-blocked',
   'handshake-failing',
   'config-drift',
+  'hosts-file-drift',
   'path-mtu',
 ] as const
 export type CheckId = (typeof CHECKS)[number]

@@ -1,6 +1,7 @@
 /** Checks of one node on its own: reachability, the interface, its unit, config drift, path MTU. */
 import {type Add, type Finding, type NodeView, SOURCE_TEXT, type Source, endpointHost, endpointHostIsIp, intOf, normalizeRange, sameEndpoint, sameSet} from './model.js'
 import {type KeyNames, type NodeProblem} from '../status.js'
+import {decideHosts} from '../../plan/hosts-file.js'
 export function unreachableFinding(node: string, problem: NodeProblem): Finding {
   const ssh = !['script-failed', 'bad-output', 'output-too-large', 'error'].includes(problem.kind)
   return {
@@ -148,11 +149,6 @@ export function checkDrift(view: NodeView, iface: string, names: KeyNames, add: 
   })
 }
 
-/**
- * Don't-fragment pings: a big one (a full-size tunnel packet) failing while a small one gets through
- * means the path cannot carry the interface's MTU. Suggested MTU: the path MTU ping reported minus the
- * WireGuard overhead (60 bytes over IPv4, 80 over IPv6), else 1280 (always safe).
- */
 /** Peer names by endpoint host and by overlay address (the first peer listed wins, as `find` did). */
 function peerNamesByHost(peers: NodeView['plan']['peers']): {underlay: Map<string, string>; overlay: Map<string, string>} {
   const underlay = new Map<string, string>()
@@ -166,6 +162,11 @@ function peerNamesByHost(peers: NodeView['plan']['peers']): {underlay: Map<strin
   return {underlay, overlay}
 }
 
+/**
+ * Don't-fragment pings: a big one (a full-size tunnel packet) failing while a small one gets through
+ * means the path cannot carry the interface's MTU. Suggested MTU: the path MTU ping reported minus the
+ * WireGuard overhead (60 bytes over IPv4, 80 over IPv6), else 1280 (always safe).
+ */
 export function checkPathMtu(view: NodeView, add: Add): void {
   const {plan, reading} = view
   const node = plan.name
@@ -197,4 +198,24 @@ export function checkPathMtu(view: NodeView, add: Add): void {
       fix: `set \`mtu = ${n}\` in [network] of the inventory, then \`wgfleet init\``,
     })
   }
+}
+
+/** wgfleet's block of /etc/hosts is as planned (hosts_file): a host that reports its digest only. */
+export function checkHostsFile(view: NodeView, add: Add): void {
+  const {plan, reading} = view
+  if (reading.hostsBlock === undefined || reading.hostsBlock === 'unknown') return
+  const action = decideHosts(reading.hostsBlock, plan.hostsBlock)
+  if (action === 'none') return
+  add({
+    node: plan.name,
+    severity: 'warning',
+    check: 'hosts-file-drift',
+    message:
+      action === 'write'
+        ? reading.hostsBlock === 'none'
+          ? "/etc/hosts has no block of the fleet's names (hosts_file = true)"
+          : "wgfleet's block in /etc/hosts differs from the inventory's names (edited by hand, or the fleet changed since)"
+        : "/etc/hosts still has wgfleet's block of names, but the inventory no longer asks for one (hosts_file)",
+    fix: '`wgfleet init` (writes or removes the block; no other line of /etc/hosts is touched)',
+  })
 }

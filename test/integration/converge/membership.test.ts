@@ -9,6 +9,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 
 import {lockInventory} from '../../../src/lib/lock.js'
 import type {FleetDependencies} from '../../../src/services/connections.js'
+import {runInit} from '../../../src/services/init.js'
 import {addNode, removeNode, type MembershipRequest} from '../../../src/services/membership.js'
 import {FakeHost} from '../../fixtures/fake-host.js'
 
@@ -97,5 +98,46 @@ describe('remove-node', () => {
     await addNode({...request(), name: 'node-e', values: {host: '203.0.113.5'}}, deps())
     await removeNode({...request(), name: 'node-e', purge: false}, deps())
     expect(readFileSync(file, 'utf8')).toBe(INVENTORY)
+  })
+})
+
+describe('names in /etc/hosts (hosts_file = true)', () => {
+  const named = () => writeFileSync(file, INVENTORY.replace('cidr = 10.0.0.0/24\n', 'cidr = 10.0.0.0/24\nhosts_file = true\ndomain = wg\n'))
+  const block = (...lines: string[]) => ['# BEGIN wgfleet wg0', ...lines, '# END wgfleet wg0', ''].join('\n')
+  const ABC = ['10.0.0.1 node-a node-a.wg', '10.0.0.2 node-b node-b.wg', '10.0.0.3 node-c node-c.wg']
+  const hostsExecs = (name: string) => hosts[name]!.execs.filter((e) => e.script === 'hosts').length
+
+  it('init writes the same block on every node; a rerun writes nothing; add-node and remove-node keep every node\'s block current', async () => {
+    named()
+    const first = await runInit({...request(), dryRun: false, adopt: false}, deps())
+    expect(first.result).toBe('ok')
+    for (const name of ['node-a', 'node-b', 'node-c']) {
+      expect(hosts[name]!.state.hostsBlock).toBe(block(...ABC))
+      expect(first.nodes.find((n) => n.name === name)?.steps.hosts).toBe('written')
+    }
+    const again = await runInit({...request(), dryRun: false, adopt: false}, deps())
+    expect(again.nodes.map((n) => [n.result, n.steps.hosts])).toEqual(Array(3).fill(['unchanged', undefined]))
+    expect(['node-a', 'node-b', 'node-c'].map(hostsExecs)).toEqual([1, 1, 1])
+
+    await addNode({...request(), name: 'node-e', values: {host: '203.0.113.5'}}, deps())
+    const withE = block(...ABC, '10.0.0.4 node-e node-e.wg')
+    for (const name of ['node-a', 'node-b', 'node-c', 'node-e']) expect(hosts[name]!.state.hostsBlock, name).toBe(withE)
+
+    const removed = await removeNode({...request(), name: 'node-b', purge: false}, deps())
+    expect(removed.result).toBe('ok')
+    expect(hosts['node-b']!.state.hostsBlock).toBeNull()
+    for (const name of ['node-a', 'node-c', 'node-e']) expect(hosts[name]!.state.hostsBlock, name).toBe(block(ABC[0]!, ABC[2]!, '10.0.0.4 node-e node-e.wg'))
+  })
+
+  it('hosts_file turned off: init takes the block out everywhere; --dry-run only says it would', async () => {
+    named()
+    await runInit({...request(), dryRun: false, adopt: false}, deps())
+    writeFileSync(file, INVENTORY)
+    const dry = await runInit({...request(), dryRun: true, adopt: false}, deps())
+    expect(dry.nodes.map((n) => n.steps.hosts)).toEqual(Array(3).fill('would-remove'))
+    expect(hosts['node-a']!.state.hostsBlock).toBe(block(...ABC))
+    const off = await runInit({...request(), dryRun: false, adopt: false}, deps())
+    expect(off.nodes.map((n) => [n.result, n.steps.hosts])).toEqual(Array(3).fill(['changed', 'removed']))
+    for (const name of ['node-a', 'node-b', 'node-c']) expect(hosts[name]!.state.hostsBlock).toBeNull()
   })
 })

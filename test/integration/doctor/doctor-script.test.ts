@@ -143,11 +143,12 @@ describe('doctor.sh', () => {
   })
 
   it('many targets: every one probed, at most 16 at a time', () => {
-    const targets = Array.from({length: 150}, (_, i) => [`u:198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`, `o:10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`]).flat()
-    const run = runDoctorScript(['wg0', '51820', ...targets])
+    const targets = Array.from({length: 40}, (_, i) => [`u:198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`, `o:10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`]).flat()
+    // A budget no busy test machine reaches: this is about the window, not the clock.
+    const run = runDoctorScript(['wg0', '51820', ...targets], {}, 3600)
     expect(run.code, run.stderr).toBe(0)
     const reading = parseDoctorOutput(run.stdout)
-    expect(reading.pings).toHaveLength(300)
+    expect(reading.pings).toHaveLength(80)
     expect(reading.pingsUnprobed).toBe(0)
     expect(Number(box.fakes.get('ping-max-inflight'))).toBeLessThanOrEqual(16)
   })

@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 
 import {CHECKS, diagnoseFleet, doctorExitCode, type Finding} from '../../../src/judges/doctor/index.js'
 import {type DoctorReading} from '../../../src/remote/doctor.js'
-import {planFleet} from '../../../src/plan/index.js'
+import {hostsBlockDigest, planFleet} from '../../../src/plan/index.js'
 import {firewalldReading, publicZone, ufwReading, ufwRow} from '../../fixtures/firewall.js'
 import {fleet} from '../plan/fixtures.js'
 import {healthyReading, healthyReadings, KEYS, LAB_FLEET, labPlan, livePeer, NAMES, NOW, outcomes, STRANGER, UFW_ACTIVE, WRONG_KEY, type Readings} from './fixtures.js'
@@ -502,5 +502,34 @@ describe('keys not known', () => {
     r['node-d'] = {ok: false, problem: {kind: 'unreachable', message: 'cannot reach 198.51.100.8:22: connection refused'}}
     const findings = diagnoseFleet(partial, outcomes(r as never), {names: new Map(Object.entries(keys).map(([n, k]) => [k, n]))})
     expect(brief(findings)).toEqual([['node-d', 'unreachable', 'error']])
+  })
+})
+
+describe('9. names in /etc/hosts (hosts_file)', () => {
+  const named = planFleet({...LAB_FLEET, network: {...LAB_FLEET.network, hostsFile: {domain: 'wg'}}}, {publicKeys: {'node-a': KEYS['node-a'], 'node-b': KEYS['node-b'], 'node-c': KEYS['node-c'], 'node-d': KEYS['node-d']}}, {omitPeersWithoutKey: true})
+  const block = named.nodes[0]!.hostsBlock!
+  const withBlocks = (digest: (name: string) => string) => {
+    const r = healthyReadings()
+    for (const [name, reading] of Object.entries(r)) reading.hostsBlock = digest(name)
+    return r
+  }
+
+  it('every node holds the planned block: nothing to say', () => {
+    expect(diagnoseFleet(named, outcomes(withBlocks(() => hostsBlockDigest(block))), {names: NAMES})).toEqual([])
+  })
+
+  it('node-c has none, node-d an edited one: a hosts-file-drift warning each, fixed by init; exit 0', () => {
+    const r = withBlocks((name) => (name === 'node-c' ? 'none' : name === 'node-d' ? hostsBlockDigest(block.replace('node-a.wg', 'node-a.lan')) : hostsBlockDigest(block)))
+    const findings = diagnoseFleet(named, outcomes(r), {names: NAMES})
+    expect(brief(findings)).toEqual([['node-c', 'hosts-file-drift', 'warning'], ['node-d', 'hosts-file-drift', 'warning']])
+    expect(findings[0]!.message).toMatch(/no block/)
+    expect(findings[1]!.message).toMatch(/differs/)
+    expect(findings[0]!.fix).toMatch(/wgfleet init/)
+    expect(doctorExitCode(findings)).toBe(0)
+  })
+
+  it('a block left after hosts_file was turned off is said; a host that cannot tell (no sha256sum) is not judged', () => {
+    const r = withBlocks((name) => (name === 'node-b' ? hostsBlockDigest(block) : name === 'node-a' ? 'unknown' : 'none'))
+    expect(brief(diagnose(r))).toEqual([['node-b', 'hosts-file-drift', 'warning']])
   })
 })
