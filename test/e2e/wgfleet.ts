@@ -1,5 +1,5 @@
 // Running the real CLI (bin/run.js, built by `npm run test:e2e`) in the lab's operator namespace.
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {INVENTORY, REPO_ROOT, RUN_DIR, labExec, labOp, type RunOptions, type RunResult} from './helpers.js'
@@ -40,9 +40,14 @@ export async function interfaceIdentity(node: string, iface = 'wg0'): Promise<st
   return r.stdout.trim()
 }
 
-/** A variant of the lab inventory in its own folder (its own .wgfleet state): the seed inventory edited. */
+/**
+ * A variant of the lab inventory in its own folder (its own .wgfleet state): the seed inventory edited. The
+ * state starts empty: what an earlier run left pins the keys of hosts that the lab has since recreated
+ * (every init of the variant then fails with "a changed key is not trusted").
+ */
 export function variant(name: string, edit: (text: string) => string): string {
   const dir = join(RUN_DIR, 'variants', name)
+  rmSync(join(dir, '.wgfleet'), {recursive: true, force: true})
   mkdirSync(dir, {recursive: true})
   const file = join(dir, 'inventory.ini')
   writeFileSync(file, edit(readFileSync(INVENTORY, 'utf8')))
