@@ -26,6 +26,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
     'ssh-port': Flags.string({summary: 'SSH port.', helpValue: 'PORT'}),
     identity: Flags.string({summary: 'SSH private key file.', helpValue: 'FILE'}),
     'exit-via': Flags.string({summary: 'Send all traffic out through this public node.', helpValue: 'NODE'}),
+    groups: Flags.string({summary: 'The node\'s groups for the inventory\'s [acl] rules, comma-separated.', helpValue: 'GROUP,...'}),
     'verify-timeout': verifyTimeoutFlag,
     'accept-key-change': acceptKeyChangeFlag,
   }
@@ -48,6 +49,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
         ssh_port: flags['ssh-port'],
         identity: flags.identity,
         exit_via: flags['exit-via'],
+        groups: flags.groups,
       },
       ...connectionSettingsOf(flags),
       verifyTimeoutSeconds: flags['verify-timeout'],

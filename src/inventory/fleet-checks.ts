@@ -1,6 +1,8 @@
 /**
  * Checks that involve several nodes: unique addresses, jump and exit_via references, relays for NAT-ed nodes.
  */
+import type {AclRead} from './acl.js'
+import {editDistance} from './keys.js'
 import type {Topology} from './model.js'
 import type {Problems} from './problems.js'
 import {lineOfKey, type NodeDraft} from './sections.js'
@@ -9,12 +11,15 @@ export interface FleetCheckOptions {
   topology: Topology
   /** Line of [network] topology, for problems about the topology as a whole. */
   topologyLine: number
+  /** The [acl] section, when there is one. */
+  acl?: AclRead
 }
 
 export function checkFleet(nodes: NodeDraft[], options: FleetCheckOptions, problems: Problems): void {
   checkUniqueAddresses(nodes, problems)
   checkJumps(nodes, problems)
-  checkRelays(nodes, problems)
+  if (options.acl) checkAcl(nodes, options.acl, options.topology, problems)
+  checkRelays(nodes, options.acl, problems)
   checkExits(nodes, options.topology, problems)
   if (options.topology === 'hub') checkHubHasRelay(nodes, options.topologyLine, problems)
   else checkMeshSize(nodes, options.topologyLine, problems)
@@ -106,9 +111,48 @@ function reportJumpCycles(nodes: NodeDraft[], byName: Map<string, NodeDraft>, pr
   }
 }
 
-/** Two NAT-ed nodes cannot dial each other: they need a relay that both can dial. */
-function checkRelays(nodes: NodeDraft[], problems: Problems): void {
-  const natted = nodes.filter((n) => n.nat)
+/**
+ * Nodes of `among` that [acl] lets peer with another node of `among`: O(N × groups × rules), by counting
+ * each group's members rather than trying every pair. No [acl]: all of them, when there are two or more.
+ */
+function withPartner(among: NodeDraft[], acl: AclRead | undefined): NodeDraft[] {
+  if (!acl) return among.length >= 2 ? among : []
+  const members = new Map<string, number>()
+  for (const node of among) for (const group of node.groups ?? []) members.set(group, (members.get(group) ?? 0) + 1)
+  return among.filter((node) => {
+    const own = new Set(node.groups ?? [])
+    return [...own].some((group) => [...(acl.rules.get(group) ?? [])].some((other) => (members.get(other) ?? 0) > (own.has(other) ? 1 : 0)))
+  })
+}
+
+/**
+ * [acl]: topology = mesh only (a hub's relays carry the whole overlay for every spoke); every group it
+ * names is some node's (else a typo that silently cuts nodes off); every node may peer with some other.
+ */
+function checkAcl(nodes: NodeDraft[], acl: AclRead, topology: Topology, problems: Problems): void {
+  if (topology === 'hub') {
+    problems.add({line: acl.line, section: 'acl'}, '[acl] is not supported with topology = hub', 'a hub\'s relays carry the whole overlay for every node: use topology = mesh with [acl], or remove [acl]')
+  }
+  const known = new Set(nodes.flatMap((n) => n.groups ?? []))
+  for (const [group, line] of acl.lines) {
+    if (known.has(group)) continue
+    const closest = [...known].map((g) => ({g, d: editDistance(group, g)})).sort((a, b) => a.d - b.d)[0]
+    const hint = closest && closest.d <= Math.max(2, Math.floor(group.length / 3)) ? `did you mean \`${closest.g}\`?` : known.size > 0 ? `the nodes' groups are: ${[...known].sort().join(', ')}` : 'give nodes groups with `groups = NAME, ...` in their sections'
+    problems.add({line, section: 'acl', key: group}, `\`${group}\` is no node's group`, hint)
+  }
+  if (nodes.length < 2) return
+  const allowed = new Set(withPartner(nodes, acl))
+  for (const node of nodes) {
+    // A relay peers with every node it relays for, whatever its groups.
+    if (allowed.has(node) || (node.relay && !node.nat)) continue
+    const groups = node.groups && node.groups.length > 0 ? `its groups (${node.groups.join(', ')})` : 'it has no `groups`'
+    report(problems, node, 'groups', `[${node.name}] may peer with no node under [acl]: ${groups}`, 'give it a group that an [acl] line pairs with another node\'s group, e.g. groups = web')
+  }
+}
+
+/** Two NAT-ed nodes cannot dial each other: they need a relay that both can dial (with [acl]: when they may peer). */
+function checkRelays(nodes: NodeDraft[], acl: AclRead | undefined, problems: Problems): void {
+  const natted = withPartner(nodes.filter((n) => n.nat), acl)
   if (natted.length < 2 || nodes.some((n) => n.relay && !n.nat)) return
   const publicNode = nodes.find((n) => !n.nat)
   const hint = publicNode

@@ -4,8 +4,10 @@
 
 export const NETWORK_SECTION = 'network'
 export const SSH_SECTION = 'ssh'
+/** Who may peer with whom (acl.ts): lines `GROUP = GROUP, ...`. */
+export const ACL_SECTION = 'acl'
 /** Section names that are not nodes. */
-export const RESERVED_SECTIONS: readonly string[] = [NETWORK_SECTION, SSH_SECTION]
+export const RESERVED_SECTIONS: readonly string[] = [NETWORK_SECTION, SSH_SECTION, ACL_SECTION]
 
 export const NETWORK_KEYS = ['cidr', 'port', 'keepalive', 'interface', 'mtu', 'dns', 'topology', 'hosts_file', 'domain'] as const
 export const SSH_KEYS = ['user', 'port', 'identity', 'known_hosts', 'transport'] as const
@@ -24,6 +26,7 @@ export const NODE_KEYS = [
   'jump',
   'exit_via',
   'dns',
+  'groups',
 ] as const
 
 export type NetworkKey = (typeof NETWORK_KEYS)[number]

@@ -6,6 +6,9 @@
 
 export type Topology = 'mesh' | 'hub'
 
+/** [acl]: group → every group it may peer with, both ways (a rule `web = db` puts db under web and web under db). */
+export type AclRules = ReadonlyMap<string, ReadonlySet<string>>
+
 export interface NetworkSettings {
   /** Normalised network, e.g. "10.0.0.0/24". IPv4 only. */
   cidr: string
@@ -80,6 +83,8 @@ export interface NodeSpec {
   exitVia?: string
   /** DNS servers for this node (node `dns`, else network.dns). */
   dns?: string[]
+  /** The node's groups (`groups = web, db`), for the [acl] rules; in the order written. */
+  groups?: string[]
 }
 
 export interface Fleet {
@@ -92,4 +97,6 @@ export interface Fleet {
   ssh: SshSettings
   /** In inventory order. */
   nodes: NodeSpec[]
+  /** The [acl] rules (group → the groups it peers with, both ways); absent: every pair peers. */
+  acl?: AclRules
 }

@@ -5,7 +5,8 @@
 import {dirname, resolve} from 'node:path'
 import {parse as parseIni} from 'ini'
 import {checkFleet} from './fleet-checks.js'
-import {NETWORK_SECTION, type NodeKey, RESERVED_SECTIONS, SSH_SECTION} from './keys.js'
+import {readAcl} from './acl.js'
+import {ACL_SECTION, NETWORK_SECTION, type NodeKey, RESERVED_SECTIONS, SSH_SECTION} from './keys.js'
 import type {Fleet, NodeSpec} from './model.js'
 import {Problems} from './problems.js'
 import {type RawDocument, type RawEntry, type RawSection, scanInventory, stripBom} from './raw.js'
@@ -36,11 +37,13 @@ export function parseInventory(text: string, file: string): Fleet {
   }
   nodeSections.forEach((section) => checkSectionName(section, problems))
   const nodes = nodeSections.map((section) => readNode(section, {network, ssh, inventoryDir}, problems))
-  checkFleet(nodes, {topology: network.settings.topology, topologyLine: network.lineOf('topology')}, problems)
+  const aclSection = sectionNamed(ACL_SECTION)
+  const acl = aclSection ? readAcl(aclSection, problems) : undefined
+  checkFleet(nodes, {topology: network.settings.topology, topologyLine: network.lineOf('topology'), acl}, problems)
   if (problems.count === 0) crossCheckWithIni(body, raw, problems)
   problems.throwIfAny()
 
-  return {file: absoluteFile, dir: inventoryDir, network: network.settings, ssh, nodes: nodes.map(toNodeSpec)}
+  return {file: absoluteFile, dir: inventoryDir, network: network.settings, ssh, nodes: nodes.map(toNodeSpec), ...(acl ? {acl: acl.rules} : {})}
 }
 
 function checkSectionName(section: RawSection, problems: Problems): void {
@@ -111,6 +114,7 @@ function toNodeSpec(draft: NodeDraft): NodeSpec {
   if (draft.jump) spec.jump = draft.jump
   if (draft.exitVia !== undefined) spec.exitVia = draft.exitVia
   if (draft.dns !== undefined) spec.dns = draft.dns
+  if (draft.groups !== undefined) spec.groups = draft.groups
   return spec
 }
 
@@ -129,6 +133,7 @@ function toNodeDraft(spec: NodeSpec): NodeDraft {
     jump: spec.jump,
     exitVia: spec.exitVia,
     dns: spec.dns,
+    groups: spec.groups,
   }
 }
 
@@ -157,7 +162,9 @@ export function validateNewNode(fleet: Fleet, name: string, values: NodeValues, 
   const network = networkReadOf(fleet)
   const node = readNode(section, {network, ssh: fleet.ssh, inventoryDir: fleet.dir}, problems)
   const nodes = [...fleet.nodes.map(toNodeDraft), node]
-  checkFleet(nodes, {topology: fleet.network.topology, topologyLine: 0}, problems)
+  // The rules as parsed (their lines are not known here: problems about them name line 0).
+  const acl = fleet.acl ? {rules: fleet.acl, lines: new Map<string, number>(), line: 0} : undefined
+  checkFleet(nodes, {topology: fleet.network.topology, topologyLine: 0, acl}, problems)
   problems.throwIfAny()
   return toNodeSpec(node)
 }

@@ -13,6 +13,7 @@ import {
   checkCidr,
   checkDnsServers,
   checkEndpoint,
+  checkGroups,
   checkHost,
   checkInterfaceName,
   checkJump,
@@ -192,6 +193,7 @@ export interface NodeDraft {
   jump?: JumpSpec
   exitVia?: string
   dns?: string[]
+  groups?: string[]
 }
 
 export function lineOfKey(node: NodeDraft, key: string): number {
@@ -221,6 +223,7 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
     jump: reader.optional('jump', checkJump),
     exitVia: reader.optional('exit_via', checkNodeReference),
     dns: reader.optional('dns', checkDnsServers) ?? context.network.settings.dns,
+    groups: reader.optional('groups', checkGroups),
   }
   checkNatConsistency(reader, draft)
   checkOutsideOverlay(reader, draft, context.network)

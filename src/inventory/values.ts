@@ -362,3 +362,19 @@ export function checkNodeReference(text: string): Checked<string> {
   if (unsafe) return unsafe
   return bad(`${show(text)} is not a node name`, 'this names another node (its section name), e.g. exit_via = node-a')
 }
+
+/** A comma-separated list of group names (labels), each once: `groups = web, db`, and an [acl] line's value. */
+export function checkGroups(text: string): Checked<string[]> {
+  const groups = text.split(',').map((s) => s.trim())
+  const seen = new Set<string>()
+  for (const group of groups) {
+    if (group === '') return bad(`${show(text)} has an empty entry`, 'a comma-separated list of group names, e.g. groups = web, db')
+    if (!isLabel(group)) {
+      const hint = /\s/.test(group) ? 'separate groups with commas, e.g. groups = web, db' : 'a group name is lowercase letters, digits and "-", e.g. web or db-replicas'
+      return bad(`${show(group)} is not a group name`, hint)
+    }
+    if (seen.has(group)) return bad(`${show(group)} is listed twice`, 'name each group once')
+    seen.add(group)
+  }
+  return ok(groups)
+}

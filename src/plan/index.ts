@@ -21,4 +21,5 @@ export {
 export {directPeers, endpointOf, exitNodeOf, formatEndpoint, hasEndpoint, type NodeLinks, type PeerLink, planLinks, publicRelays} from './topology.js'
 export {existingPeerSections, type ExistingSectionLookup} from './existing-peers.js'
 export {judgeKeys, type KeyRefusal, type KeyReport, type KeyTrust, type PinnedKey, type TrustedKey, type TrustWarning} from './key-trust.js'
+export {buildMeshGraph, type GraphEdge, type GraphNode, type GraphRole, type MeshGraph} from './graph.js'
 export {decideHosts, hostsBlockDigest, hostsMarkers, renderHostsBlock, type HostsAction} from './hosts-file.js'

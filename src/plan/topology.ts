@@ -4,6 +4,7 @@
  */
 import {isIPv6} from 'node:net'
 
+import {aclAllows} from '../inventory/acl.js'
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {BugError} from '../lib/errors.js'
 
@@ -56,7 +57,27 @@ export function directLinks(fleet: Fleet): (a: NodeSpec, b: NodeSpec) => boolean
   const hubs = new Set(publicRelays(fleet.nodes))
   const exits = new Map(fleet.nodes.map((n) => [n, exitNodeOf(fleet, n)]))
   const hub = fleet.network.topology === 'hub'
-  return (a, b) => (hub ? hubs.has(a) || hubs.has(b) : hasEndpoint(a) || hasEndpoint(b)) || exits.get(a) === b || exits.get(b) === a
+  if (hub && fleet.acl) throw new BugError('a hub with [acl] passed validation (fleet-checks.ts refuses it)')
+  const allowed = allowedPairs(fleet)
+  // [acl]: the relay peers with every node it relays for, whatever the rules say of the two of them.
+  const relay = fleet.acl ? publicRelays(fleet.nodes)[0] : undefined
+  const relayedFor = relay ? new Set(fleet.nodes.filter((n) => !hasEndpoint(n) && fleet.nodes.some((o) => o !== n && !hasEndpoint(o) && allowed(n, o)))) : new Set<NodeSpec>()
+  return (a, b) =>
+    (hub ? hubs.has(a) || hubs.has(b) : (hasEndpoint(a) || hasEndpoint(b)) && allowed(a, b)) ||
+    exits.get(a) === b ||
+    exits.get(b) === a ||
+    (a === relay && relayedFor.has(b)) ||
+    (b === relay && relayedFor.has(a))
+}
+
+/**
+ * Whether [acl] lets two nodes peer (symmetric; inventory/acl.ts answers it). No [acl]: every pair. A pair
+ * that may not peer gets no entry either way, nor a route through a relay.
+ */
+export function allowedPairs(fleet: Fleet): (a: NodeSpec, b: NodeSpec) => boolean {
+  const rules = fleet.acl
+  if (rules === undefined) return () => true
+  return (a, b) => aclAllows(rules, a.groups, b.groups)
 }
 
 /** The direct pairs as "name → set of peer names" (small fleets and tests; the planner uses directLinks). */
@@ -97,6 +118,7 @@ export function* planLinks(fleet: Fleet): Generator<NodeLinks> {
     return
   }
   const linked = directLinks(fleet)
+  const allowed = allowedPairs(fleet)
   const exits = new Map(fleet.nodes.map((n) => [n.name, exitNodeOf(fleet, n)]))
   const none: NodeSpec[] = []
   for (const node of fleet.nodes) {
@@ -105,7 +127,7 @@ export function* planLinks(fleet: Fleet): Generator<NodeLinks> {
     for (const other of fleet.nodes) {
       if (other === node) continue
       if (linked(node, other)) direct.push(other)
-      else unreached.push(other)
+      else if (allowed(node, other)) unreached.push(other)
     }
     const relay = unreached.length > 0 ? relayFor(fleet, node, unreached) : undefined
     const exit = exits.get(node.name)

@@ -8,9 +8,10 @@
 #             side starts: a ping over the tunnel is the trigger (WireGuard queues it and initiates at once).
 #             Verified when the ping is answered: that proves the peer took our data on the new session —
 #             which is what makes the peer record the handshake — so both sides count the same session.
-#   await     the entry is fresh and the peer starts: verified by a handshake (a responder records one when
-#             the starter's first data arrives on the session). Sends nothing: a ping here would start a
-#             second handshake that crosses the peer's, and WireGuard then drops both until its 5 s retry.
+#   await     the entry is fresh (or old without a live session) and the peer starts: verified by a
+#             handshake newer than SINCE (a responder records one when the starter's first data arrives on
+#             the session). Sends nothing: a ping here would start a second handshake that crosses the
+#             peer's, and WireGuard then drops both until its 5 s retry.
 #   reset     this side must start (the peer cannot dial it), but its entry is older than the peer's: the
 #             session it holds died with the peer's restart, and WireGuard would keep using it for ~2 min.
 #             The entry is removed and re-added from the config file (the peer holds no session with us
@@ -21,7 +22,8 @@
 #             config file — the interface is then what the file says — and apply's pending marker is
 #             cleared. Done before anything is printed, and a hang-up only ends the waiting, so it happens
 #             even if wgfleet is gone.
-# The COUNT peers arrive on stdin, one `PUBKEY ADDRESS MODE` line each, then a line `end`: on the command
+# The COUNT peers arrive on stdin, one `PUBKEY ADDRESS MODE SINCE` line each, then a line `end` (SINCE:
+# the handshake time an `await` must pass — 0 for a fresh entry, the dead session's for an old one): on the command
 # line, a fleet of ~2,000 would pass Linux's 128 KiB limit for one argument (ssh sends the command as one).
 # A list cut short or malformed is refused (exit 2) before anything is done.
 # Cost per round: one `wg show latest-handshakes` parsed once, then a pass over the peers in bash (no fork
@@ -40,15 +42,16 @@ start=$(date +%s)
 deadline=$((start + timeout))
 trap 'deadline=0' HUP TERM
 trap '' PIPE
-keys=() addrs=() modes=()
+keys=() addrs=() modes=() sinces=()
 ended=no
-while IFS=' ' read -r key addr mode extra; do
+while IFS=' ' read -r key addr mode since extra; do
   if [ "$key" = end ] && [ -z "$addr" ]; then ended=yes; break; fi
   case $key in *[!A-Za-z0-9+/=]* | '') echo "verify.sh: bad peer line" >&2; exit 2 ;; esac
   case $addr in *[!0-9.]* | '') echo "verify.sh: bad peer line" >&2; exit 2 ;; esac
   case $mode in any | live | initiate | await | reset) ;; *) echo "verify.sh: bad peer line" >&2; exit 2 ;; esac
+  case $since in *[!0-9]* | '') echo "verify.sh: bad peer line" >&2; exit 2 ;; esac
   [ -z "$extra" ] || { echo "verify.sh: bad peer line" >&2; exit 2; }
-  keys+=("$key") addrs+=("$addr") modes+=("$mode")
+  keys+=("$key") addrs+=("$addr") modes+=("$mode") sinces+=("$since")
 done
 if [ $ended != yes ] || [ ${#keys[@]} -ne "$count" ]; then
   echo "verify.sh: the peer list was cut short (${#keys[@]} of $count)" >&2
@@ -87,13 +90,14 @@ while :; do
   for i in "${!keys[@]}"; do
     # The deadline inside the pass as well, every 64 peers ($SECONDS: bash's own counter, no fork).
     if [ $((i % 64)) -eq 63 ] && { [ $SECONDS -ge "$timeout" ] || [ $deadline -eq 0 ]; }; then missing=$((missing + 1)); break; fi
-    key=${keys[$i]} addr=${addrs[$i]} mode=${modes[$i]}
+    key=${keys[$i]} addr=${addrs[$i]} mode=${modes[$i]} since=${sinces[$i]}
     [ -n "${verified[$key]:-}" ] && continue
     ts=${hs[$key]:-0}
     answered=${answer[$key]:-no}
     unset "answer[$key]"
     case $mode in
-      any | await) [ "$ts" -gt 0 ] && verified[$key]=handshake ;;
+      any) [ "$ts" -gt 0 ] && verified[$key]=handshake ;;
+      await) [ "$ts" -gt "$since" ] && verified[$key]=handshake ;;
       initiate | reset) [ $answered = yes ] && verified[$key]=ping ;;
       # Strictly after: handshake times have one-second resolution, and one in the very second the check
       # began may predate the peer's restart.

@@ -152,7 +152,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       if (!outcome.ok) results.set(name, failedResult(name, outcome.error, discovered.get(name)!.steps))
     }
 
-    const pairs = pairFacts(fleet, plan.nodes, applied)
+    const pairs = pairFacts(fleet, plan.nodes, applied, discovered, options.staleAfterSeconds)
     const phase3 = await runPerNode(
       [...applied.keys()],
       async (name, progress) => {
@@ -292,7 +292,7 @@ interface AppliedNode {
 const NOTHING_FRESH: Pick<AppliedNode, 'fresh' | 'keepaliveHeld'> = {fresh: new Set<string>(), keepaliveHeld: false}
 
 /** What first-handshake needs to know about the pairs, from the plan and what phase 2 brought up. */
-function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, AppliedNode>): PairFacts {
+function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, AppliedNode>, discovered: Map<string, Discovered>, staleAfter: number): PairFacts {
   // Indexed, one node's peers at a time, on first use: a `find` over the plans and then over the peers per
   // pair was O(N) per question — O(N³) for a mesh (45 of 50 CPU-seconds of a no-op init at N=1000).
   const plansByName = new Map(plans.map((n) => [n.name, n]))
@@ -305,15 +305,38 @@ function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, Applied
     }
     return peers.get(peer)
   }
+  const positions = new Map(fleet.nodes.map((n, i) => [n.name, i]))
   return {
-    order: fleet.nodes.map((n) => n.name),
+    position: (node) => positions.get(node) ?? -1,
     canDial: (from, to) => Boolean(peerOf(from, to)?.endpoint),
     fresh: (node, peer) => {
       const key = peerOf(node, peer)?.publicKey
       return key ? Boolean(applied.get(node)?.fresh.has(key)) : false
     },
+    dead: (node, peer) => {
+      const key = peerOf(node, peer)?.publicKey
+      const before = key ? probedHandshake(discovered.get(node), key) : undefined
+      return before !== undefined && !fresh(before.at, before.now, staleAfter)
+    },
   }
 }
+
+/**
+ * The handshake with `key` that the node's interface had when it was probed (this run, before anything
+ * changed); undefined when the interface was not up with that entry (then nothing old is there to judge).
+ */
+function probedHandshake(found: Discovered | undefined, key: string): {at: number; now: number} | undefined {
+  if (!found || !found.probe.interfaceUp || found.probe.peerDump === undefined) return undefined
+  let latest = probedLatest.get(found.probe)
+  if (!latest) {
+    // Once per probe: this is asked for every pair.
+    latest = handshakesFromProbe(found.probe).latest
+    probedLatest.set(found.probe, latest)
+  }
+  const at = latest[key]
+  return at === undefined ? undefined : {at, now: found.probe.now}
+}
+const probedLatest = new WeakMap<HostProbe, Record<string, number>>()
 
 async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   const {fleet, node, nodePlan, found, options, progress, store} = args
@@ -398,6 +421,8 @@ async function verifyNode(args: VerifyNodeArgs): Promise<NodeResult> {
       publicKey: p.publicKey!,
       address: nodesByName.get(p.name)!.address,
       mode: verifyModeOf(name, p.name, pairs),
+      // An `await` on an old entry without a live session needs a handshake newer than the dead one.
+      since: pairs.dead(name, p.name) ? probedHandshake(found, p.publicKey!)?.at ?? 0 : 0,
     }))
   const ok = (p: (typeof peers)[number], reading: Reading) =>
     p.mode === 'any' ? fresh(reading.latest[p.publicKey], reading.now, options.staleAfterSeconds) : Boolean(reading.verified?.has(p.publicKey))

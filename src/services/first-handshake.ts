@@ -18,29 +18,40 @@
 import type {VerifyMode} from '../tasks/host-steps.js'
 
 export interface PairFacts {
-  /** The nodes in inventory order: the tie-break when both sides of a pair can start. */
-  order: readonly string[]
+  /** A node's place in the inventory: the tie-break when both sides of a pair can start. */
+  position(node: string): number
   /** `from` has an endpoint for `to`: it can send the first packet (a NAT-ed node cannot be dialled). */
   canDial(from: string, to: string): boolean
   /** `node`'s entry for `peer` was brought up by this run (fresh: no session, sends nothing yet). */
   fresh(node: string, peer: string): boolean
+  /**
+   * `node`'s entry for `peer` is older than this run but holds no live session: its probe saw no recent
+   * handshake with `peer` (a peer restarted by hand, a link cut and healed). Like a fresh entry it must get
+   * a new handshake — and the other side, which may still hold a session this one lost, must not count its own.
+   */
+  dead(node: string, peer: string): boolean
+}
+
+/** The entry holds no session the other side can use: brought up now, or dead. */
+function lost(node: string, peer: string, facts: PairFacts): boolean {
+  return facts.fresh(node, peer) || facts.dead(node, peer)
 }
 
 /**
- * The side that starts the pair's handshake: the only one that can dial; else a fresh side (an old entry
- * may hold a session that is dead on the other side, which WireGuard would keep using); else, both fresh
- * or both old, an even split by inventory position — of i < j, i starts when j - i is odd — so that each
- * node of a mesh starts about half of its pairs.
+ * The side that starts the pair's handshake: the only one that can dial; else a side without a live
+ * session (an old entry may hold a session that is dead on the other side, which WireGuard would keep
+ * using); else, both or neither, an even split by inventory position — of i < j, i starts when j - i is
+ * odd — so that each node of a mesh starts about half of its pairs.
  */
 export function initiatorOf(a: string, b: string, facts: PairFacts): string {
   const aDials = facts.canDial(a, b)
   const bDials = facts.canDial(b, a)
   if (aDials !== bDials) return aDials ? a : b
-  const aFresh = facts.fresh(a, b)
-  const bFresh = facts.fresh(b, a)
-  if (aFresh !== bFresh) return aFresh ? a : b
-  const i = facts.order.indexOf(a)
-  const j = facts.order.indexOf(b)
+  const aLost = lost(a, b, facts)
+  const bLost = lost(b, a, facts)
+  if (aLost !== bLost) return aLost ? a : b
+  const i = facts.position(a)
+  const j = facts.position(b)
   const [low, high] = i < j ? [a, b] : [b, a]
   return Math.abs(j - i) % 2 === 1 ? low : high
 }
@@ -48,9 +59,13 @@ export function initiatorOf(a: string, b: string, facts: PairFacts): string {
 /** How `node` verifies its pair with `peer` (see verify.sh for what each mode does on the host). */
 export function verifyModeOf(node: string, peer: string, facts: PairFacts): VerifyMode {
   const ownFresh = facts.fresh(node, peer)
-  if (!ownFresh && !facts.fresh(peer, node)) return 'any'
+  const ownLost = ownFresh || facts.dead(node, peer)
+  if (!ownLost && !lost(peer, node, facts)) return 'any'
   const starts = initiatorOf(node, peer, facts) === node
   if (ownFresh) return starts ? 'initiate' : 'await'
-  // Our entry is old and the peer's is fresh: the peer holds no session with us.
-  return starts ? 'reset' : 'live'
+  // Our entry is old. Starting: re-add it (whatever session it holds, the peer has none with us). Else,
+  // with no live session of our own, wait for a new handshake and send nothing; with one (the peer lost
+  // its side), a handshake after the check began, or an answer over the session we have.
+  if (starts) return 'reset'
+  return ownLost ? 'await' : 'live'
 }

@@ -11,6 +11,7 @@
 import {access, constants, stat} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
+import type {Fleet} from '../inventory/model.js'
 import {loadFleet} from './fleet-loader.js'
 import {BugError, UsageError, WgfleetError} from '../lib/errors.js'
 import {writeAtomically} from '../state/state.js'
@@ -45,6 +46,12 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
   }
   const fleet = await loadFleet(request.inventory)
   if (request.node !== undefined) nodeNamed(fleet, request.node, '--node')
+  const status = await readFleetStatus(fleet, request, deps)
+  return {status, exitCode: statusExitCode(status)}
+}
+
+/** Read every node once (status.sh) and judge each peer against the plan: what `status` (and `graph --live`) show. */
+export async function readFleetStatus(fleet: Fleet, request: Omit<StatusRequest, 'inventory'>, deps: StatusDependencies = {}): Promise<FleetStatus> {
   const iface = fleet.network.interface
   const {plan, outcomes, names} = await readFleet(fleet, request, deps, {
     script: 'status',
@@ -61,8 +68,7 @@ export async function runStatus(request: StatusRequest, deps: StatusDependencies
       : unreachableNodeStatus(nodePlan, outcome.problem)
   })
   const checkedAt = Math.floor((deps.clock ?? Date.now)() / 1000)
-  const status = buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt})
-  return {status, exitCode: statusExitCode(status)}
+  return buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt})
 }
 
 /**

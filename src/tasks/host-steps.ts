@@ -135,7 +135,7 @@ const VERIFY_MODES: ReadonlySet<string> = new Set<VerifyMode>(['any', 'live', 'i
 export async function verifyHandshakes(
   shell: RemoteShell,
   iface: string,
-  peers: Array<{publicKey: string; address: string; mode: VerifyMode}>,
+  peers: Array<{publicKey: string; address: string; mode: VerifyMode; since?: number}>,
   timeoutSeconds: number,
   finish = false,
 ): Promise<HandshakeReading> {
@@ -144,7 +144,9 @@ export async function verifyHandshakes(
   for (const peer of peers) {
     if (!isWireGuardKey(peer.publicKey) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(peer.address)) throw new BugError('unvalidated peer')
     if (!VERIFY_MODES.has(peer.mode)) throw new BugError(`unknown verify mode ${JSON.stringify(peer.mode)}`)
-    lines.push(`${peer.publicKey} ${peer.address} ${peer.mode}\n`)
+    const since = peer.since ?? 0
+    if (!Number.isSafeInteger(since) || since < 0) throw new BugError(`bad handshake time ${since}`)
+    lines.push(`${peer.publicKey} ${peer.address} ${peer.mode} ${since}\n`)
   }
   lines.push('end\n')
   const result = await shell.run(loadScript('verify'), argv, {

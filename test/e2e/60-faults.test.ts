@@ -62,6 +62,24 @@ describe('faults', () => {
     expect(back.code, back.stdout + back.stderr).toBe(0)
   }, 300_000)
 
+  it('wg-quick restarted by hand on node-b (its sessions gone, the NAT-ed peers still hold theirs): the next init verifies every pair at once, exit 0', async () => {
+    const restart = await labExec('node-b', 'systemctl restart wg-quick@wg0')
+    expect(restart.code, restart.stderr).toBe(0)
+    const t0 = Date.now()
+    // Well under the time a NAT-ed peer takes to notice on its own (its old session lives up to minutes).
+    const r = await wgfleet(['init', '--json', '--verify-timeout', '20'])
+    const ms = Date.now() - t0
+    console.log(`init after a restart by hand: ${ms} ms`)
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const doc = JSON.parse(r.stdout) as {nodes: Array<{name: string; steps: {handshakes?: {verified: number; expected: number}}}>}
+    const b = doc.nodes.find((n) => n.name === 'node-b')!
+    expect(b.steps.handshakes).toEqual({verified: 3, expected: 3})
+    for (const node of ['node-c', 'node-d']) {
+      const ping = await labExec(node, ['ping', '-c', '1', '-W', '2', '10.0.0.2'])
+      expect(ping.code, node).toBe(0)
+    }
+  }, 120_000)
+
   it('SIGINT at random moments of init, many times: never a half-written config or a leftover temp file; a rerun converges', async () => {
     // Alternate between two inventories so that every run has configs to push.
     const dir = join(RUN_DIR, 'variants', 'sigint')

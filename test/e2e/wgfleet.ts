@@ -41,13 +41,13 @@ export async function interfaceIdentity(node: string, iface = 'wg0'): Promise<st
 }
 
 /**
- * A variant of the lab inventory in its own folder (its own .wgfleet state): the seed inventory edited. The
- * state starts empty: what an earlier run left pins the keys of hosts that the lab has since recreated
- * (every init of the variant then fails with "a changed key is not trusted").
+ * A variant of the lab inventory in its own fresh folder (its own .wgfleet state): the seed inventory edited.
+ * Fresh: state left by an earlier run pins the keys of hosts that the lab has since recreated (every init of
+ * the variant then fails with "a changed key is not trusted"); global setup also drops the variants.
  */
 export function variant(name: string, edit: (text: string) => string): string {
   const dir = join(RUN_DIR, 'variants', name)
-  rmSync(join(dir, '.wgfleet'), {recursive: true, force: true})
+  rmSync(dir, {recursive: true, force: true})
   mkdirSync(dir, {recursive: true})
   const file = join(dir, 'inventory.ini')
   writeFileSync(file, edit(readFileSync(INVENTORY, 'utf8')))

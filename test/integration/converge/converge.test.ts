@@ -241,6 +241,21 @@ describe('convergeFleet', () => {
       expect(modesOf('node-c')).toEqual({finish: 'no', modes: {'node-a': 'any', 'node-b': 'reset'}})
     })
 
+    it('a node restarted by hand before the run (its interface up, without sessions): the NAT-ed peer re-adds it and starts, the restarted node awaits a new handshake', async () => {
+      await convergeFleet(fleet, options())
+      for (const h of Object.values(hosts)) h.execs.length = 0
+      // node-b's wg-quick was restarted outside wgfleet: it runs its file but holds no session with node-c
+      // (which cannot be dialled), while node-c still holds its old one with node-b.
+      hosts['node-b']!.handshakesWith = [KEYS['node-a']]
+      const report = await convergeFleet(fleet, options())
+      expect(modesOf('node-c')).toEqual({finish: 'no', modes: {'node-a': 'any', 'node-b': 'reset'}})
+      expect(modesOf('node-b')).toEqual({finish: 'no', modes: {'node-a': 'any', 'node-c': 'await'}})
+      // node-b's await must see a handshake newer than the dead one (0: never).
+      const verify = hosts['node-b']!.execs.filter((e) => e.script === 'verify').at(-1)!
+      expect(verify.input).toMatch(new RegExp(`^${KEYS['node-c'].replace(/[+/=]/g, '\\$&')} 10\\.0\\.0\\.3 await 0$`, 'm'))
+      expect(report.nodes.map((n) => n.name)).toEqual(['node-a', 'node-b', 'node-c'])
+    })
+
     it('a node joins: every pair with it is fresh on both sides and split evenly; old pairs stay as they are', async () => {
       await convergeFleet(fleet, options())
       const keyD = 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ='

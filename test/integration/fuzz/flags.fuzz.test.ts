@@ -65,6 +65,8 @@ const NON_CONNECTING = new Set(['plan', 'ssh-config'])
 const VALID_INVOCATION: Record<string, {args: string[]; flags: Record<string, string>}> = {
   'add-node': {args: ['node-e'], flags: {host: '127.0.0.1'}},
   'remove-node': {args: ['node-d'], flags: {}},
+  // Without --live, graph connects nowhere.
+  graph: {args: ['--live'], flags: {}},
 }
 
 function validInvocation(command: ManifestCommand): {args: string[]; flags: Record<string, string>} {
@@ -207,6 +209,10 @@ const SPECIFIC_DAMAGE: Record<string, Damage[]> = {
     ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NAME ${JSON.stringify(name)}`, args: [name]})),
     {label: 'node-c, which node-d jumps through', args: ['node-c']},
     {label: 'node-a, the relay and node-b\'s exit', args: ['node-a']},
+  ],
+  graph: [
+    {label: '--json --format dot', extra: ['--json', '--format', 'dot'], noJson: true, checkAsJson: true},
+    {label: '--format mermaid --json', extra: ['--format', 'mermaid', '--json'], noJson: true, checkAsJson: true},
   ],
   status: [
     {label: '--stale-after -5', extra: ['--stale-after', '-5']},

@@ -47,7 +47,7 @@ beforeEach(() => {
 function verify(timeout: number, finish: 'yes' | 'no', ...peers: string[]) {
   const started = Date.now()
   const lines: string[] = []
-  for (let i = 0; i < peers.length; i += 3) lines.push(`${peers[i]} ${peers[i + 1]} ${peers[i + 2]}\n`)
+  for (let i = 0; i < peers.length; i += 3) lines.push(`${peers[i]} ${peers[i + 1]} ${peers[i + 2]} 0\n`)
   const run = box.run(loadScript('verify'), ['wg0', String(timeout), finish, String(lines.length)], `${lines.join('')}end\n`)
   return {...run, ms: Date.now() - started, reading: parseHandshakes(run.stdout)}
 }
@@ -155,11 +155,22 @@ describe('verify.sh', () => {
     expect(run.ms).toBeLessThan(5000)
   })
 
+  it('await on an old entry without a live session: the dead handshake does not count, only a newer one; nothing sent', () => {
+    const dead = now() - 900
+    box.set(`peer.${NODE_C}`, String(dead))
+    const stale = box.run(loadScript('verify'), ['wg0', '1', 'no', '1'], `${NODE_C} 10.0.0.3 await ${dead}\nend\n`)
+    expect(parseHandshakes(stale.stdout).verified.size).toBe(0)
+    box.set(`arrive.${NODE_C}`, '3')
+    const fresh = box.run(loadScript('verify'), ['wg0', '5', 'no', '1'], `${NODE_C} 10.0.0.3 await ${dead}\nend\n`)
+    expect(parseHandshakes(fresh.stdout).verified).toEqual(new Set([NODE_C]))
+    expect(box.calls().filter((c) => /^ping |remove$|addconf/.test(c))).toEqual([])
+  })
+
   it('the peer list comes on stdin: one cut short, or a malformed line, is refused before anything is done', () => {
-    const cut = box.run(loadScript('verify'), ['wg0', '1', 'no', '2'], `${NODE_A} 10.0.0.1 any\n`)
+    const cut = box.run(loadScript('verify'), ['wg0', '1', 'no', '2'], `${NODE_A} 10.0.0.1 any 0\n`)
     expect(cut.code).toBe(2)
     expect(cut.stderr).toMatch(/cut short \(1 of 2\)/)
-    const bad = box.run(loadScript('verify'), ['wg0', '1', 'no', '1'], `${NODE_A} 10.0.0.1 any; reboot\nend\n`)
+    const bad = box.run(loadScript('verify'), ['wg0', '1', 'no', '1'], `${NODE_A} 10.0.0.1 any 0; reboot\nend\n`)
     expect(bad.code).toBe(2)
     expect(box.calls()).toEqual([])
   })

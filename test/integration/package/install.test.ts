@@ -117,6 +117,31 @@ describe('the npm package', () => {
     for (const command of commands) expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'))
   })
 
+  it('wgfleet autocomplete bash sets up shell completion (the plugin ships with the package): commands and their flags complete in a real bash', async () => {
+    const cache = join(outside, 'cache')
+    // What the README says a user does: build the cache, add the setup line to the shell's rc, open a shell.
+    const instructions = await wgfleet(['autocomplete', 'bash'], {XDG_CACHE_HOME: cache})
+    expect(instructions.code, instructions.stderr).toBe(0)
+    expect(instructions.stdout).toContain('wgfleet autocomplete script bash')
+    const setup = await wgfleet(['autocomplete', 'script', 'bash'], {XDG_CACHE_HOME: cache})
+    expect(setup.code, setup.stderr).toBe(0)
+    writeFileSync(join(outside, 'home', '.bashrc'), setup.stdout)
+    // The completion function bash calls on TAB, with the words typed so far; prints what bash would offer.
+    const complete = (...words: string[]) =>
+      run('bash', ['-c', 'source ~/.bashrc && COMP_WORDS=("$@") && COMP_CWORD=$(($# - 1)) && _wgfleet_autocomplete && printf "%s\\n" "${COMPREPLY[@]}"', 'bash', ...words], {
+        cwd: outside,
+        env: userEnv({HOME: join(outside, 'home'), XDG_CACHE_HOME: cache}),
+        timeoutMs: 10_000,
+      })
+    const commands = await complete('wgfleet', '')
+    expect(commands.code, commands.stderr).toBe(0)
+    const sources = readdirSync(join(clone, 'src', 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''))
+    expect(commands.stdout.split('\n').filter(Boolean).sort()).toEqual([...sources, 'autocomplete'].sort())
+    expect((await complete('wgfleet', 'st')).stdout).toBe('status\n')
+    expect((await complete('wgfleet', 'status', '--st')).stdout).toBe('--stale-after\n')
+    expect((await complete('wgfleet', 'plan', '--')).stdout.split('\n')).toContain('--show-config')
+  })
+
   it('wgfleet plan -i inventory.example.ini prints every node of the example', async () => {
     writeFileSync(join(outside, 'inventory.example.ini'), readFileSync(join(clone, 'inventory.example.ini')))
     const result = await wgfleet(['plan', '-i', 'inventory.example.ini'])

@@ -22,6 +22,11 @@ function commandsSection(text: string): string {
 
 const readme = () => readFileSync(join(repoRoot, 'README.md'), 'utf8')
 
+interface Manifest {
+  commands: Record<string, {hidden?: boolean; summary?: string; flags: Record<string, {hidden?: boolean}>}>
+}
+const readManifest = (path: string): Manifest => JSON.parse(readFileSync(path, 'utf8')) as Manifest
+
 describe("README's command reference", () => {
   it('is what oclif readme makes of the built commands', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wgfleet-readme-'))
@@ -41,16 +46,21 @@ describe("README's command reference", () => {
     const built = readdirSync(commandsDir, {recursive: true, withFileTypes: true})
       .filter((entry) => entry.isFile() && entry.name.endsWith('.js'))
       .map((entry) => relative(commandsDir, join(entry.parentPath, entry.name)).replace(/\.js$/, '').replaceAll('/', ':'))
-    const manifest = JSON.parse(readFileSync(join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {
-      commands: Record<string, {summary?: string; flags: Record<string, {hidden?: boolean}>}>
-    }
+    const manifest = readManifest(join(repoRoot, 'oclif.manifest.json'))
     expect(Object.keys(manifest.commands).sort(), 'the manifest is from this build').toEqual(built.sort())
     expect(built.length).toBeGreaterThan(0)
+    // The plugins package.json registers (oclif.plugins) bring their own commands, which the reference lists too.
+    const plugins: string[] = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).oclif.plugins ?? []
+    const pluginCommands = Object.fromEntries(
+      plugins.flatMap((name) => Object.entries(readManifest(join(repoRoot, 'node_modules', name, 'oclif.manifest.json')).commands)).filter(([, command]) => !command.hidden),
+    )
+    expect(plugins.length === 0 || Object.keys(pluginCommands).length > 0, 'each registered plugin has a visible command').toBe(true)
+    const documented = {...manifest.commands, ...pluginCommands}
 
     // One `## \`wgfleet ID ...\`` part per command, each naming the command's summary and flags.
     const parts = commandsSection(readme()).split(/^(?=## `wgfleet )/m).slice(1)
-    expect(parts.map((part) => /^## `wgfleet ([^ `]+)/.exec(part)![1]).sort()).toEqual(built.map((id) => id.replaceAll(':', ' ')).sort())
-    for (const [id, command] of Object.entries(manifest.commands)) {
+    expect(parts.map((part) => /^## `wgfleet ([^ `]+)/.exec(part)![1]).sort()).toEqual(Object.keys(documented).map((id) => id.replaceAll(':', ' ')).sort())
+    for (const [id, command] of Object.entries(documented)) {
       const part = parts.find((p) => p.startsWith(`## \`wgfleet ${id.replaceAll(':', ' ')}`))!
       if (command.summary) expect(part, OUT_OF_DATE).toContain(command.summary)
       for (const [flag, spec] of Object.entries(command.flags)) {

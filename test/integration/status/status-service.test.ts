@@ -14,6 +14,7 @@ import {loadScript} from '../../../src/remote/scripts.js'
 import {chooseFormat} from '../../../src/output/status-view.js'
 import {checkOutputPath, runStatus, STATUS_STEP_TIMEOUT_MS, writeStatusFile, type StatusRequest} from '../../../src/services/status.js'
 import {problemOf} from '../../../src/services/fleet-reader.js'
+import {runGraph} from '../../../src/services/graph.js'
 import {openStateStore, stateDirFor} from '../../../src/state/state.js'
 import {SshError} from '../../../src/ssh/errors.js'
 import type {ExecResult, RemoteShell, RunOptions} from '../../../src/tasks/remote-shell.js'
@@ -333,5 +334,35 @@ describe('writeStatusFile', () => {
     expect(readFileSync(join(out, 'wgfleet.prom'), 'utf8')).toBe('two\n')
     expect(readdirSync(out)).toEqual(['wgfleet.prom'])
     await expect(writeStatusFile(join(out, 'missing', 'x.prom'), 'x')).rejects.toMatchObject({exitCode: 1, message: expect.stringMatching(/cannot write/)})
+  })
+})
+
+describe('runGraph (graph --live reads the fleet the way status does)', () => {
+  const graphRequest = (live: boolean) => ({...request(), live})
+  const edgeStates = (graph: Awaited<ReturnType<typeof runGraph>>) => graph.edges.map((e) => `${e.from}–${e.to}:${'state' in e ? e.state : '-'}`)
+
+  it('without --live nothing connects', async () => {
+    const graph = await runGraph(graphRequest(false), deps())
+    expect(opened).toEqual([])
+    expect(edgeStates(graph)).toEqual(['node-a–node-b:-', 'node-a–node-c:-', 'node-a–node-d:-', 'node-b–node-c:-', 'node-b–node-d:-', 'node-c–node-d:-'])
+  })
+
+  it('--live: one connection and one status.sh exec per node; a converged fleet is all up', async () => {
+    const graph = await runGraph(graphRequest(true), deps())
+    expect(opened.sort()).toEqual(['node-a', 'node-b', 'node-c', 'node-d'])
+    for (const host of Object.values(hosts)) expect(host.execs.map((e) => e.script)).toEqual([loadScript('status')])
+    expect(edgeStates(graph)).toEqual(['node-a–node-b:up', 'node-a–node-c:up', 'node-a–node-d:up', 'node-b–node-c:up', 'node-b–node-d:up', 'node-c–node-d:up'])
+  })
+
+  it("--live: node-d's interface gone — its edges down (the relayed one too), the rest up; node-c unreachable — unknown", async () => {
+    hosts['node-d'].model.link = 'absent'
+    expect(edgeStates(await runGraph(graphRequest(true), deps()))).toEqual([
+      'node-a–node-b:up', 'node-a–node-c:up', 'node-a–node-d:down', 'node-b–node-c:up', 'node-b–node-d:down', 'node-c–node-d:down',
+    ])
+    hosts['node-d'].model.link = 'up'
+    unreachable.add('node-c')
+    expect(edgeStates(await runGraph(graphRequest(true), deps()))).toEqual([
+      'node-a–node-b:up', 'node-a–node-c:unknown', 'node-a–node-d:up', 'node-b–node-c:unknown', 'node-b–node-d:up', 'node-c–node-d:unknown',
+    ])
   })
 })

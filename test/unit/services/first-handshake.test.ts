@@ -2,36 +2,53 @@ import {describe, expect, it} from 'vitest'
 
 import {initiatorOf, verifyModeOf, type PairFacts} from '../../../src/services/first-handshake.js'
 
-/** Facts for a pair a–b: who can dial whom, whose entry is fresh. */
-function pair(dials: {ab: boolean; ba: boolean}, fresh: {a: boolean; b: boolean}, order = ['a', 'b']): PairFacts {
+type Entry = 'fresh' | 'dead' | 'alive'
+
+/** Facts for a pair a–b: who can dial whom, and each side's entry for the other (fresh, dead or alive). */
+function pair(dials: {ab: boolean; ba: boolean}, entry: {a: Entry | boolean; b: Entry | boolean}, order = ['a', 'b']): PairFacts {
+  const of = (node: string): Entry => {
+    const e = node === 'a' ? entry.a : entry.b
+    return e === true ? 'fresh' : e === false ? 'alive' : e
+  }
   return {
-    order,
+    position: (node) => order.indexOf(node),
     canDial: (from, to) => (from === 'a' && to === 'b' ? dials.ab : from === 'b' && to === 'a' ? dials.ba : false),
-    fresh: (node) => (node === 'a' ? fresh.a : fresh.b),
+    fresh: (node) => of(node) === 'fresh',
+    dead: (node) => of(node) === 'dead',
   }
 }
 
 const DIALS = [{ab: true, ba: true}, {ab: true, ba: false}, {ab: false, ba: true}]
-const FRESH = [{a: true, b: true}, {a: true, b: false}, {a: false, b: true}, {a: false, b: false}]
+const ENTRIES: Entry[] = ['fresh', 'dead', 'alive']
 /** What the other side does for each mode: exactly one side sends first, and both test the same session. */
-const PARTNER = {initiate: ['await', 'live'], reset: ['await'], await: ['initiate', 'reset'], live: ['initiate'], any: ['any']} as const
+const PARTNER = {initiate: ['await', 'live'], reset: ['await', 'live'], await: ['initiate', 'reset'], live: ['initiate', 'reset'], any: ['any']} as const
 
 describe('first handshake of a pair', () => {
   for (const dials of DIALS) {
-    for (const fresh of FRESH) {
-      it(`dials ${JSON.stringify(dials)}, fresh ${JSON.stringify(fresh)}: one starter, who can dial, with matching modes`, () => {
-        const facts = pair(dials, fresh)
-        const starter = initiatorOf('a', 'b', facts)
-        expect(initiatorOf('b', 'a', facts)).toBe(starter) // the same answer from both sides
-        expect(facts.canDial(starter, starter === 'a' ? 'b' : 'a')).toBe(true)
-        const modeA = verifyModeOf('a', 'b', facts)
-        const modeB = verifyModeOf('b', 'a', facts)
-        expect(PARTNER[modeA]).toContain(modeB)
-        if (!fresh.a && !fresh.b) expect([modeA, modeB]).toEqual(['any', 'any'])
-        else expect([modeA, modeB].filter((m) => m === 'initiate' || m === 'reset')).toHaveLength(1)
-      })
+    for (const a of ENTRIES) {
+      for (const b of ENTRIES) {
+        it(`dials ${JSON.stringify(dials)}, a ${a}, b ${b}: one starter, who can dial, with matching modes`, () => {
+          const facts = pair(dials, {a, b})
+          const starter = initiatorOf('a', 'b', facts)
+          expect(initiatorOf('b', 'a', facts)).toBe(starter) // the same answer from both sides
+          expect(facts.canDial(starter, starter === 'a' ? 'b' : 'a')).toBe(true)
+          const modeA = verifyModeOf('a', 'b', facts)
+          const modeB = verifyModeOf('b', 'a', facts)
+          expect(PARTNER[modeA]).toContain(modeB)
+          if (a === 'alive' && b === 'alive') expect([modeA, modeB]).toEqual(['any', 'any'])
+          else expect([modeA, modeB].filter((m) => m === 'initiate' || m === 'reset')).toHaveLength(1)
+          // A side without a live session never counts an old handshake: it starts, or awaits a new one.
+          if (a === 'dead') expect(['reset', 'await']).toContain(modeA)
+        })
+      }
     }
   }
+
+  it('the public side was restarted by hand (its entry for the NAT-ed side holds no session): the NAT-ed side re-adds its entry and starts, the public side awaits a new handshake', () => {
+    const facts = pair({ab: true, ba: false}, {a: 'alive', b: 'dead'})
+    expect(verifyModeOf('a', 'b', facts)).toBe('reset')
+    expect(verifyModeOf('b', 'a', facts)).toBe('await')
+  })
 
   it('a NAT-ed side always starts towards a public one (the public one has no endpoint for it)', () => {
     expect(verifyModeOf('a', 'b', pair({ab: true, ba: false}, {a: true, b: true}))).toBe('initiate')
@@ -48,7 +65,7 @@ describe('first handshake of a pair', () => {
 
   it('a fresh mesh of ten: every node starts 4 or 5 of its 9 pairs', () => {
     const order = Array.from({length: 10}, (_, i) => `n${i}`)
-    const facts: PairFacts = {order, canDial: () => true, fresh: () => true}
+    const facts: PairFacts = {position: (node) => order.indexOf(node), canDial: () => true, fresh: () => true, dead: () => false}
     for (const node of order) {
       const starts = order.filter((peer) => peer !== node && verifyModeOf(node, peer, facts) === 'initiate').length
       expect(starts, node).toBeGreaterThanOrEqual(4)
