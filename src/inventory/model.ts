@@ -24,6 +24,8 @@ export interface NetworkSettings {
   /** DNS servers for every node (a node's own `dns` replaces it). */
   dns?: string[]
   topology: Topology
+  /** `doctor` warns about a node whose key is older than this many days (unset: no limit). */
+  keyMaxAgeDays?: number
   /** Names in /etc/hosts: every node gets a managed block naming every node (`hosts_file = true`). */
   hostsFile?: {domain?: string}
 }

@@ -19,6 +19,7 @@ import {
   checkJump,
   checkKeepalive,
   checkDomain,
+  checkKeyMaxAgeDays,
   checkMtu,
   checkNodeReference,
   checkPath,
@@ -146,6 +147,8 @@ export function readNetwork(section: RawSection | undefined, problems: Problems)
   const domain = reader.optional('domain', checkDomain)
   if (hostsFile) settings.hostsFile = domain === undefined ? {} : {domain}
   else if (domain !== undefined) reader.fail('domain', '`domain` names the entries of the hosts file, but `hosts_file` is not true', 'add `hosts_file = true` to [network], or remove `domain`')
+  const keyMaxAgeDays = reader.optional('key_max_age_days', checkKeyMaxAgeDays)
+  if (keyMaxAgeDays !== undefined) settings.keyMaxAgeDays = keyMaxAgeDays
   return {settings, network, lineOf: (key) => reader.lineOf(key)}
 }
 

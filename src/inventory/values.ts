@@ -194,6 +194,17 @@ export function checkKeepalive(text: string): Checked<number> {
   return ok(seconds)
 }
 
+/** Longest key_max_age_days accepted (ten years): anything more is a typo, not a policy. */
+export const KEY_MAX_AGE_DAYS_MAX = 3650
+
+export function checkKeyMaxAgeDays(text: string): Checked<number> {
+  const days = parseWholeNumber(text)
+  if (days === undefined || days < 1 || days > KEY_MAX_AGE_DAYS_MAX) {
+    return bad(`${show(text)} is not a key age`, `whole days, from 1 to ${KEY_MAX_AGE_DAYS_MAX} (e.g. 90): doctor warns about keys older than that; leave it unset for no limit`)
+  }
+  return ok(days)
+}
+
 export const MTU_MIN = 576
 export const MTU_MAX = 9000
 

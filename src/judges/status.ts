@@ -7,6 +7,7 @@
  * - Ages are computed against the node's own clock (`now`, read in the same exec as the dump), never
  *   the operator's, so a skewed operator clock does not make live links look stale.
  */
+import type {KeyAge} from './key-age.js'
 import type {NodePlan} from '../plan/model.js'
 import type {WgDumpPeer} from '../wireguard/dump.js'
 import {handshakeAge, handshakeState} from '../wireguard/handshake.js'
@@ -57,6 +58,8 @@ export interface NodeStatus {
   publicKey: string | null
   /** Expected peers in plan (inventory) order, then unknown keys in the order the interface lists them. */
   peers: PeerStatus[]
+  /** The age of the key state pins for the node (judges/key-age); null when state records no creation time. */
+  keyAge?: KeyAge | null
 }
 
 export interface FleetStatus {

@@ -5,6 +5,7 @@ import {escapeInvisible} from '../lib/errors.js'
 import type {ConfigStep, ConvergeReport, ConvergeWarning, LeftOutReason, NodeResult, NodeSteps, ServiceStep, UnitStep} from '../services/converge-report.js'
 import type {StateProblem} from '../state/state.js'
 import {describeKeyRefusal} from '../judges/key-refusal.js'
+import {renderRotationLines, rotationsToJson} from './rotation-view.js'
 
 const HOSTS_WORDS: Record<NonNullable<NodeSteps['hosts']>, string> = {
   written: "the fleet's names written to /etc/hosts",
@@ -31,6 +32,7 @@ export function convergeToJson(report: ConvergeReport) {
       }
     }),
     warnings: report.warnings.map((w) => ({...w, message: describeWarning(w)})),
+    ...(report.rotations ? {rotations: rotationsToJson(report.rotations, report.interface)} : {}),
   }
 }
 
@@ -54,6 +56,7 @@ const STATE_FIELD_WORDS: Record<StateProblem['field'], string> = {
   pendingPublicKey: 'pending public key',
   facts: 'host facts',
   appliedAt: 'time of the last apply',
+  keyCreatedAt: 'key creation time',
 }
 
 export function describeWarning(w: ConvergeWarning): string {
@@ -85,7 +88,7 @@ export function renderConvergeText(report: ConvergeReport): string {
     // distro is the host's PRETTY_NAME: escaped like everything else a host said.
     table.push([n.name, s.distro === undefined ? '-' : escapeInvisible(s.distro), wg, s.key ?? '-', s.config ? CONFIG_WORDS[s.config] : '-', firewallCell(s), serviceCell(s), handshakes, n.result])
   }
-  const out = [table.toString()]
+  const out = [...(report.rotations ? [...renderRotationLines(report.rotations, report.interface), ''] : []), table.toString()]
   for (const n of report.nodes) {
     if (n.steps.diff) out.push('', `${n.name}: config changes${report.dryRun ? ' (not applied)' : ''}:`, escapeInvisible(n.steps.diff.trimEnd()))
     if (report.dryRun && n.steps.packages?.length) out.push(`${n.name}: would install ${n.steps.packages.join(', ')}`)

@@ -72,6 +72,9 @@ function nodeJson(n: NodeStatus) {
       nodeTime: n.nodeTime,
       listenPort: n.listenPort,
       publicKey: n.publicKey,
+      keyCreatedAt: n.keyAge?.createdAt ?? null,
+      keyAgeSeconds: n.keyAge?.ageSeconds ?? null,
+      keyAgeDays: n.keyAge?.ageDays ?? null,
       peers: n.peers.map((p) => ({
         name: p.name,
         publicKey: p.publicKey,

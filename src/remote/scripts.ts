@@ -9,7 +9,7 @@ import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | 'teardown' | 'doctor' | 'hosts'
+export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | 'teardown' | 'doctor' | 'hosts' | 'rotate'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const cache = new Map<ScriptName, string>()

@@ -5,6 +5,7 @@
 import {exitCodeOf as exitCodeOfOutcome, type ExitCode, type Outcome} from '../lib/exit-codes.js'
 import type {ExistingSectionConflict, KeyRefusal, TrustWarning} from '../plan/index.js'
 import type {StateProblem} from '../state/state.js'
+import type {RotationOutcome} from './rotation-report.js'
 
 export type NodeResultKind = 'changed' | 'unchanged' | 'failed'
 export type FleetResultKind = Outcome
@@ -75,6 +76,8 @@ export interface ConvergeReport {
   /** About the fleet, not one node's steps (in the order found). */
   warnings: ConvergeWarning[]
   durationMs: number
+  /** init: the interrupted key rotations it finished (or rolled back) first. */
+  rotations?: RotationOutcome[]
 }
 
 export function fleetResult(nodes: NodeResult[]): FleetResultKind {

@@ -130,7 +130,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     ...trust.warnings,
     ...unknownKeyWarnings(plan, unknownKeys, converging, existing.unusable, trust),
   ]
-  if (!options.dryRun) await recordKeys(store, trust, converging, facts)
+  if (!options.dryRun) await recordKeys(store, trust, converging, facts, new Date(clock()).toISOString())
   const plansByName = new Map(plan.nodes.map((n) => [n.name, n]))
 
   // Phase 2: apply. Phase 3 (after a barrier): verify — no fresh entry sends anything before every node's
@@ -181,12 +181,14 @@ function reportOf(found: Discovered): KeyReport {
   return {keyFile: found.publicKey, interface: found.probe.interfaceUp ? found.probe.interfacePublicKey : undefined}
 }
 
-/** State records what key trust decided: a trusted key (a changed one clears the pending rotation) and facts. */
-async function recordKeys(store: StateStore, trust: KeyTrust, converging: string[], facts: Record<string, HostFacts>): Promise<void> {
+/** State records what key trust decided: a trusted key (a changed one clears the pending rotation, with its creation time) and facts. */
+async function recordKeys(store: StateStore, trust: KeyTrust, converging: string[], facts: Record<string, HostFacts>, now: string): Promise<void> {
   const updates: Record<string, NodeState> = {}
   for (const name of converging) {
     const trusted = trust.trusted.get(name)
-    const key = trusted === undefined ? {} : trusted.pin === 'unchanged' ? {publicKey: trusted.publicKey} : {publicKey: trusted.publicKey, pendingPublicKey: undefined}
+    // A key pinned now (first use, a rotation, an accepted change) is as old as this run says.
+    const key =
+      trusted === undefined ? {} : trusted.pin === 'unchanged' ? {publicKey: trusted.publicKey} : {publicKey: trusted.publicKey, pendingPublicKey: undefined, keyCreatedAt: now}
     updates[name] = {...key, facts: facts[name]}
   }
   if (Object.keys(updates).length > 0) await store.updateNodes(updates)

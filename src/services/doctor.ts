@@ -21,6 +21,8 @@ import {describeKeyRefusal} from '../judges/key-refusal.js'
 import {parseDoctorOutput} from '../remote/doctor.js'
 import type {ConnectionSettings, FleetDependencies} from './connections.js'
 import {readFleet} from './fleet-reader.js'
+import {keyAges} from '../judges/key-age.js'
+import {openStateStore} from '../state/state.js'
 
 /**
  * One exec: ip, wg, systemctl, a few firewall-cmd calls (about a second each) and the pings (16 targets at
@@ -70,7 +72,14 @@ export async function runDoctor(request: DoctorRequest, deps: DoctorDependencies
       return [name, {message: error, fix: hint}]
     }),
   )
-  const findings = diagnoseFleet(plan, outcomes, {names, untrustedKeys, staleAfterSeconds: request.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS})
+  const ages = keyAges(fleet.nodes.map((n) => n.name), (await openStateStore(fleet.dir).load()).nodes, (deps.clock ?? Date.now)())
+  const findings = diagnoseFleet(plan, outcomes, {
+    names,
+    untrustedKeys,
+    staleAfterSeconds: request.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS,
+    keyAges: ages,
+    keyMaxAgeDays: fleet.network.keyMaxAgeDays,
+  })
   return {findings, nodes: fleet.nodes.length, exitCode: doctorExitCode(findings)}
 }
 

@@ -3,6 +3,7 @@ import {loadFleet} from './fleet-loader.js'
 import {lockInventory} from '../lib/lock.js'
 import {stateDirFor} from '../state/state.js'
 import {convergeFleet} from './converge.js'
+import {finishPendingRotations} from './rotate-key.js'
 import type {ConvergeReport} from './converge-report.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
@@ -24,7 +25,10 @@ export async function runInit(request: InitRequest, deps: FleetDependencies = {}
   const unlock = request.dryRun ? async () => undefined : await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   const shells = shellPoolFor(fleet, request, deps)
   try {
-    return await convergeFleet(fleet, {
+    // A rotation cut off (rotate-key interrupted) is finished, or rolled back, before the converge judges keys.
+    const signal = 'signal' in unlock ? unlock.signal : undefined
+    const rotations = request.dryRun ? [] : await finishPendingRotations(fleet, {openShell: shells.open, clock: deps.clock, signal})
+    const report = await convergeFleet(fleet, {
       dryRun: request.dryRun,
       adopt: request.adopt,
       concurrency: request.concurrency,
@@ -37,6 +41,7 @@ export async function runInit(request: InitRequest, deps: FleetDependencies = {}
       signal: 'signal' in unlock ? unlock.signal : undefined,
       acceptKeyChange: request.acceptKeyChange,
     })
+    return rotations.length > 0 ? {...report, rotations} : report
   } finally {
     await shells.closeAll()
     await unlock()

@@ -14,7 +14,8 @@ import {dirname, resolve} from 'node:path'
 import type {Fleet} from '../inventory/model.js'
 import {loadFleet} from './fleet-loader.js'
 import {BugError, UsageError, WgfleetError} from '../lib/errors.js'
-import {writeAtomically} from '../state/state.js'
+import {openStateStore, writeAtomically} from '../state/state.js'
+import {keyAges} from '../judges/key-age.js'
 import {buildFleetStatus, nodeStatusFromReading, statusExitCode, unreachableNodeStatus, type FleetStatus} from '../judges/status.js'
 import {parseStatusOutput} from '../remote/status.js'
 import type {ConnectionSettings, FleetDependencies} from './connections.js'
@@ -67,8 +68,10 @@ export async function readFleetStatus(fleet: Fleet, request: Omit<StatusRequest,
       ? nodeStatusFromReading(nodePlan, outcome.reading, request.staleAfterSeconds, names)
       : unreachableNodeStatus(nodePlan, outcome.problem)
   })
-  const checkedAt = Math.floor((deps.clock ?? Date.now)() / 1000)
-  return buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt})
+  const now = (deps.clock ?? Date.now)()
+  const ages = keyAges(fleet.nodes.map((n) => n.name), (await openStateStore(fleet.dir).load()).nodes, now)
+  for (const node of nodes) node.keyAge = ages.get(node.name) ?? null
+  return buildFleetStatus(nodes, {staleAfterSeconds: request.staleAfterSeconds, checkedAt: Math.floor(now / 1000)})
 }
 
 /**

@@ -63,3 +63,16 @@ export interface Finding {
   fix: string
   peer?: string
 }
+
+/** Every ordered pair of NODES that does not ping over the overlay (2 pings each; c ↔ d go through the relay). */
+export async function overlayPingFailures(nodes: readonly string[], addresses: Record<string, string>): Promise<string[]> {
+  const failures: string[] = []
+  for (const from of nodes) {
+    for (const to of nodes) {
+      if (from === to) continue
+      const r = await labExec(from, ['ping', '-c', '2', '-W', '2', '-i', '0.3', addresses[to]!])
+      if (r.code !== 0) failures.push(`${from} → ${to}`)
+    }
+  }
+  return failures
+}

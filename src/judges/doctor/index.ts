@@ -18,6 +18,7 @@
  *   other finding explains it)
  * - relays: `relay-no-forwarding`, `relay-forwarding-not-persistent`, `relay-forward-blocked`
  * - `config-drift` (the config file vs the running interface), `path-mtu`
+ * - `key-too-old` (a warning): the key state records is older than `[network] key_max_age_days`
  *
  * Judged against the plan, not the inventory: with a relay, a NAT-ed node has no entry for another
  * NAT-ed node on purpose. Handshake ages use each node's own clock.
@@ -31,6 +32,7 @@ import {CHECKS, configEntries, liveEntry, type DiagnoseOptions, type DoctorOutco
 import {checkDrift, checkHostsFile, checkInterface, checkPathMtu, unreachableFinding} from './node.js'
 import {checkPeers} from './peers.js'
 import {checkForwarding} from './relay.js'
+import {keysPastAge} from '../key-age.js'
 
 export {CHECKS, normalizeRange, type CheckId, type DiagnoseOptions, type DoctorOutcome, type Finding, type Severity} from './model.js'
 
@@ -88,6 +90,17 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
     checkPathMtu(view, add)
     checkHostsFile(view, add)
     for (const t of handshakeTroubles(view, stale)) troubles.push(t)
+  }
+
+  const planned = plan.nodes.map((n) => n.name)
+  for (const {node, age} of keysPastAge(planned, options.keyAges ?? new Map(), options.keyMaxAgeDays)) {
+    add({
+      node,
+      severity: 'warning',
+      check: 'key-too-old',
+      message: `its WireGuard key is ${age.ageDays} days old (created ${age.createdAt}), older than key_max_age_days = ${options.keyMaxAgeDays}`,
+      fix: `wgfleet rotate-key ${node}`,
+    })
   }
 
   checkFirewalls(views, troubles, add)

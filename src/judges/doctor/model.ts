@@ -8,6 +8,7 @@ import type {DoctorReading} from '../../remote/doctor.js'
 import type {WgDumpPeer} from '../../wireguard/dump.js'
 import type {NodeProblem} from '../status.js'
 import {type KeyNames} from '../status.js'
+import type {KeyAge} from '../key-age.js'
 
 // --- findings ---------------------------------------------------------------------------------------
 
@@ -43,6 +44,7 @@ export const CHECKS = [
   'config-drift',
   'hosts-file-drift',
   'path-mtu',
+  'key-too-old',
 ] as const
 export type CheckId = (typeof CHECKS)[number]
 
@@ -68,6 +70,9 @@ export interface DiagnoseOptions {
   names?: KeyNames
   /** Nodes whose reported key plan/key-trust refused, worded (the plan judges their peers by the pinned key). */
   untrustedKeys?: ReadonlyMap<string, {message: string; fix: string}>
+  /** Each node's key age (judges/key-age), and `[network] key_max_age_days` (unset: no limit). */
+  keyAges?: ReadonlyMap<string, KeyAge>
+  keyMaxAgeDays?: number
 }
 
 export interface Entry {

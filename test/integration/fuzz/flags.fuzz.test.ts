@@ -65,6 +65,7 @@ const NON_CONNECTING = new Set(['plan', 'ssh-config'])
 const VALID_INVOCATION: Record<string, {args: string[]; flags: Record<string, string>}> = {
   'add-node': {args: ['node-e'], flags: {host: '127.0.0.1'}},
   'remove-node': {args: ['node-d'], flags: {}},
+  'rotate-key': {args: ['node-b'], flags: {}},
   // Without --live, graph connects nowhere.
   graph: {args: ['--live'], flags: {}},
 }
@@ -209,6 +210,11 @@ const SPECIFIC_DAMAGE: Record<string, Damage[]> = {
     ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NAME ${JSON.stringify(name)}`, args: [name]})),
     {label: 'node-c, which node-d jumps through', args: ['node-c']},
     {label: 'node-a, the relay and node-b\'s exit', args: ['node-a']},
+  ],
+  'rotate-key': [
+    {label: 'no NODE and no --all', args: []},
+    {label: 'NODE and --all', extra: ['--all']},
+    ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NODE ${JSON.stringify(name)}`, args: [name]})),
   ],
   graph: [
     {label: '--json --format dot', extra: ['--json', '--format', 'dot'], noJson: true, checkAsJson: true},

@@ -14,7 +14,7 @@ import {loadLib, loadScript, SCRIPT_FUNCTIONS, type ScriptName} from '../../../s
 import {BASH} from '../../helpers/host-fakes.js'
 
 const REMOTE = fileURLToPath(new URL('../../../src/remote/', import.meta.url))
-const SCRIPTS: ScriptName[] = ['probe', 'prepare', 'apply', 'verify', 'status', 'teardown', 'doctor', 'hosts']
+const SCRIPTS: ScriptName[] = ['probe', 'prepare', 'apply', 'verify', 'status', 'teardown', 'doctor', 'hosts', 'rotate']
 /** The function files sent in front of scripts: lib.sh (every script) and those of SCRIPT_FUNCTIONS. */
 const FUNCTION_FILES = ['lib', ...new Set(Object.values(SCRIPT_FUNCTIONS).flat())]
 const read = (name: string) => readFileSync(join(REMOTE, `${name}.sh`), 'utf8')

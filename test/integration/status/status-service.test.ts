@@ -11,7 +11,7 @@ import {beforeEach, describe, expect, it} from 'vitest'
 import type {NodeSpec} from '../../../src/inventory/model.js'
 import {lockInventory} from '../../../src/lib/lock.js'
 import {loadScript} from '../../../src/remote/scripts.js'
-import {chooseFormat} from '../../../src/output/status-view.js'
+import {chooseFormat, statusToJson} from '../../../src/output/status-view.js'
 import {checkOutputPath, runStatus, STATUS_STEP_TIMEOUT_MS, writeStatusFile, type StatusRequest} from '../../../src/services/status.js'
 import {problemOf} from '../../../src/services/fleet-reader.js'
 import {runGraph} from '../../../src/services/graph.js'
@@ -146,6 +146,14 @@ describe('runStatus', () => {
     // Ages against each node's clock: 30 s everywhere, though the clocks are hours apart.
     expect(status.nodes.flatMap((n) => n.peers.map((p) => p.ageSeconds))).toEqual(Array(10).fill(30))
     expect(status.nodes.map((n) => n.nodeTime)).toEqual([LOCAL_MS / 1000 - 7200, LOCAL_MS / 1000, LOCAL_MS / 1000 + 3600, LOCAL_MS / 1000 - 45])
+  })
+
+  it('each node\'s key age, from the creation time state records (operator clock); none recorded: null; in --json', async () => {
+    await openStateStore(dir).updateNode('node-b', {keyCreatedAt: new Date(LOCAL_MS - 3 * 86_400_000 - 60_000).toISOString()})
+    const {status} = await runStatus(request(), deps())
+    expect(status.nodes.map((n) => [n.name, n.keyAge?.ageDays ?? null])).toEqual([['node-a', null], ['node-b', 3], ['node-c', null], ['node-d', null]])
+    const json = statusToJson(status).nodes.find((n) => n.name === 'node-b')!
+    expect([json.keyCreatedAt, json.keyAgeSeconds, json.keyAgeDays]).toEqual([new Date(LOCAL_MS - 3 * 86_400_000 - 60_000).toISOString(), 3 * 86_400 + 60, 3])
   })
 
   it('one connection and one exec per node: status.sh with the interface, privileged, with a step timeout; shells closed', async () => {
