@@ -1,10 +1,12 @@
-# apply.sh IFACE PORT WRITE ACTION FORWARD UPLINK ADOPT LEN — converge one host to its rendered config.
+# apply.sh IFACE WRITE ACTION ENABLE FORWARD ADOPT LEN [FIREWALL...] — converge one host to its rendered config.
 #   WRITE   yes|no   the rendered config follows on stdin (PrivateKey as the marker; filled in here)
 #   ACTION  start|restart|syncconf|none   what the running interface needs
-#   FORWARD yes|no   relay/exit: persistent ip_forward + firewall forwarding on the interface
-#   UPLINK  NAME|-   exit node: also allow forwarding from the interface out to this uplink
+#   ENABLE  yes|no   enable wg-quick@IFACE (systemd only): wgfleet decided it from the probe, not asked here
+#   FORWARD yes|no   relay/exit: persistent ip_forward
 #   ADOPT   yes|no   replace a config that wgfleet did not write (backed up first)
 #   LEN     bytes of the rendered config on stdin (a payload cut short is refused, never installed)
+#   FIREWALL  the firewall actions wgfleet decided (src/firewall/actions.ts), one token each, run in order
+#             and nothing else: the firewall is judged by wgfleet, never here.
 # Prints `key=value` results. Every write is temp file + rename: interrupted at any moment, the config is
 # either the old one or the new one, never half of either.
 # Peer entries this run brings up (all of them on start/restart, new ones on syncconf) come up *fresh*:
@@ -13,7 +15,20 @@
 # the interface to this file (see hold_keepalives).
 set +xv
 set -eu
-iface=$1 port=$2 write=$3 action=$4 forward=$5 uplink=$6 adopt=$7 len=$8
+iface=$1 write=$2 action=$3 enable=$4 forward=$5 adopt=$6 len=$7
+shift 7
+case $enable in yes | no) ;; *) echo "error=bad ENABLE $enable"; exit 2 ;; esac
+firewall_actions=("$@")
+# The firewall actions' token grammar (names as wgfleet validates them): every token is checked whole before
+# anything changes.
+firewall_action_ok() {
+  local name='[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}' ifname='[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}' port='[1-9][0-9]{0,4}' scope='(runtime|permanent|runtime,permanent)'
+  local policy='wgfleet-(forward|exit)'
+  [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-zone-forward:wgfleet:$scope|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:$policy|firewalld-policy-zone:$policy:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
+}
+for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
+  firewall_action_ok "$token" || { echo "error=bad firewall action $token"; exit 2; }
+done
 pending=/etc/wireguard/.$iface.pending
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
@@ -94,37 +109,37 @@ set_forwarding() {
   fi
 }
 
+# Runs exactly the actions given, in order; decides nothing.
 open_firewall() {
-  if has ufw && ufw status 2>/dev/null | grep -q '^Status: active'; then
-    status=$(ufw status)
-    if ! printf '%s\n' "$status" | grep -Eq "^$port/udp +ALLOW"; then
-      ufw allow "$port/udp" comment wgfleet >/dev/null
-      echo "firewall=ufw allow $port/udp"
-    fi
-    if [ "$forward" = yes ] && ! printf '%s\n' "$status" | grep -Eq "^Anywhere on $iface +ALLOW FWD +Anywhere on $iface"; then
-      ufw route allow in on "$iface" out on "$iface" comment wgfleet >/dev/null
-      echo "firewall=ufw route allow in on $iface out on $iface"
-    fi
-    if [ "$uplink" != - ] && ! printf '%s\n' "$status" | grep -Eq "^Anywhere on $uplink +ALLOW FWD +Anywhere on $iface"; then
-      ufw route allow in on "$iface" out on "$uplink" comment wgfleet >/dev/null
-      echo "firewall=ufw route allow in on $iface out on $uplink"
-    fi
-  elif has firewall-cmd && firewall-cmd --state >/dev/null 2>&1; then
-    if ! firewall-cmd --permanent --list-ports | tr ' ' '\n' | grep -qx "$port/udp"; then
-      firewall-cmd -q --permanent --add-port="$port/udp"
-      echo "firewall=firewalld permanent $port/udp"
-    fi
-    if ! firewall-cmd --list-ports | tr ' ' '\n' | grep -qx "$port/udp"; then
-      firewall-cmd -q --add-port="$port/udp"
-      echo "firewall=firewalld runtime $port/udp"
-    fi
-    if [ "$forward" = yes ] && [ "$(firewall-cmd --permanent --get-zone-of-interface="$iface" 2>/dev/null)" != trusted ]; then
-      # A relay forwards between peers arriving on the same interface: trust the overlay interface.
-      firewall-cmd -q --permanent --zone=trusted --change-interface="$iface"
-      firewall-cmd -q --zone=trusted --change-interface="$iface" 2>/dev/null || true
-      echo "firewall=firewalld trusted zone for $iface"
-    fi
-  fi
+  local token IFS=:
+  local -a f
+  for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
+    f=($token)
+    case ${f[0]} in
+      ufw-allow) ufw allow "${f[1]}/udp" comment wgfleet >/dev/null || fail "ufw allow ${f[1]}/udp failed" ;;
+      ufw-route) ufw route allow in on "${f[1]}" out on "${f[2]}" comment wgfleet >/dev/null || fail "ufw route allow in on ${f[1]} out on ${f[2]} failed" ;;
+      firewalld-port) fw_scoped "${f[3]}" --zone="${f[1]}" --add-port="${f[2]}/udp" ;;
+      firewalld-new-zone)
+        firewall-cmd -q --permanent --new-zone=wgfleet || fail "firewall-cmd --permanent --new-zone=wgfleet failed"
+        firewall-cmd -q --permanent --zone=wgfleet --add-service=ssh || fail "firewall-cmd --permanent --zone=wgfleet --add-service=ssh failed" ;;
+      firewalld-zone-forward) fw_scoped "${f[2]}" --zone=wgfleet --add-forward ;;
+      firewalld-interface) fw_scoped "${f[3]}" --zone=wgfleet --change-interface="${f[2]}" ;;
+      firewalld-new-policy)
+        firewall-cmd -q --permanent --new-policy="${f[1]}" || fail "firewall-cmd --permanent --new-policy=${f[1]} failed"
+        firewall-cmd -q --permanent --policy="${f[1]}" --set-target=ACCEPT || fail "firewall-cmd --permanent --policy=${f[1]} --set-target=ACCEPT failed" ;;
+      firewalld-policy-zone) fw_scoped "${f[4]}" --policy="${f[1]}" --add-"${f[2]}"-zone="${f[3]}" ;;
+      firewalld-reload) firewall-cmd -q --reload || fail "firewall-cmd --reload failed" ;;
+    esac
+    echo "firewall=$token"
+  done
+}
+
+# fw_scoped SCOPE ARGS... — `firewall-cmd ARGS` now (runtime) and/or with --permanent.
+fw_scoped() {
+  local scope=$1 IFS=' '
+  shift
+  case ,$scope, in *,runtime,*) firewall-cmd -q "$@" || fail "firewall-cmd $* failed" ;; esac
+  case ,$scope, in *,permanent,*) firewall-cmd -q --permanent "$@" || fail "firewall-cmd --permanent $* failed" ;; esac
 }
 
 # Routes for AllowedIPs not yet routed to the interface — what wg-quick does at `up`, for a live syncconf.
@@ -294,7 +309,8 @@ converge() {
   fix_permissions
   [ "$forward" = yes ] && set_forwarding
   open_firewall
-  if [ "$systemd" = yes ] && [ "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)" != enabled ]; then
+  if [ "$enable" = yes ]; then
+    [ "$systemd" = yes ] || fail "asked to enable wg-quick@$iface on a host without systemd (a bug in wgfleet)"
     systemctl enable -q "wg-quick@$iface" 2>/dev/null || fail "systemctl enable wg-quick@$iface failed"
     echo "enabled=yes"
   fi

@@ -115,43 +115,10 @@ for f in /etc/sysctl.conf /etc/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /run/sys
   if grep -Eq '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1[[:space:]]*$' "$f" 2>/dev/null; then say forward_file "$f"; fi
 done
 
-# --- firewalls: what is active, and what it lets in.
-ufw_state=absent
-if has ufw; then
-  if ufw_status=$(LC_ALL=C ufw status verbose 2>/dev/null) && printf '%s\n' "$ufw_status" | grep -q '^Status: active'; then
-    ufw_state=active
-  else
-    ufw_state=inactive
-  fi
-fi
-say ufw "$ufw_state"
-if [ "$ufw_state" = active ]; then
-  echo '--- ufw'
-  printf '%s\n' "$ufw_status"
-  echo '--- end ufw'
-fi
-firewalld_state=absent
-if has firewall-cmd; then
-  if firewall-cmd --state >/dev/null 2>&1; then firewalld_state=running; else firewalld_state=stopped; fi
-fi
-say firewalld "$firewalld_state"
-if [ "$firewalld_state" = running ]; then
-  say firewalld.default_zone "$(firewall-cmd --get-default-zone 2>/dev/null)"
-  izone=$(firewall-cmd --get-zone-of-interface="$iface" 2>/dev/null)
-  say firewalld.iface_zone "$izone"
-  echo '--- firewalld runtime'
-  firewall-cmd --list-all 2>/dev/null
-  echo '--- end firewalld runtime'
-  echo '--- firewalld permanent'
-  firewall-cmd --permanent --list-all 2>/dev/null
-  echo '--- end firewalld permanent'
-  case $izone in '' | -* | *[!a-zA-Z0-9_.-]*) ;; *)
-    echo '--- firewalld iface'
-    firewall-cmd --zone="$izone" --list-all 2>/dev/null
-    echo '--- end firewalld iface'
-    ;;
-  esac
-fi
+# --- firewalls: the raw listings (firewall-listings.sh, as probe prints them), and the uplink (the
+# default route's interface: where peers' packets arrive).
+firewall_listings
+has ip && say uplink "$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)"
 
 # --- path MTU: don't-fragment pings toward the node's own peers (interface up only).
 probe() {

@@ -1,9 +1,10 @@
 /** Parser of what doctor.sh prints, into a typed DoctorReading (pure; the host's output is untrusted). */
-import {parseFirewalldZone, type FirewalldReading, type UfwReading} from '../firewall/listings.js'
+import {FIREWALL_BLOCKS, parseFirewallListings, type FirewalldReading, type UfwReading} from '../firewall/listings.js'
 import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
+import {isInterfaceName} from '../wireguard/interface-name.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
-import {oneOf, parseScriptOutput} from './output.js'
+import {parseScriptOutput} from './output.js'
 import {hostsBlockOf} from './probe.js'
 import type {InterfaceLink} from './status.js'
 
@@ -52,6 +53,8 @@ export interface DoctorReading {
   forwardFiles: string[]
   ufw: UfwReading
   firewalld: FirewalldReading
+  /** The default route's interface (where peers' packets arrive); null when unknown. */
+  uplink: string | null
   /** 'yes' pings ran; 'no' no ping tool; 'skipped' (interface not up); null when no targets were given. */
   pingTool: 'yes' | 'no' | 'skipped' | null
   pings: PingReading[]
@@ -67,7 +70,7 @@ export class DoctorOutputError extends WgfleetError {
   }
 }
 
-const BLOCKS = new Set(['peers', 'config', 'ufw', 'firewalld runtime', 'firewalld permanent', 'firewalld iface'])
+const BLOCKS = new Set<string>(['peers', 'config', ...FIREWALL_BLOCKS])
 
 export function parseDoctorOutput(text: string): DoctorReading {
   const out = parseScriptOutput(text, BLOCKS)
@@ -113,25 +116,13 @@ export function parseDoctorOutput(text: string): DoctorReading {
     unitActive: systemd ? (one('unit_active') ?? '') : null,
     ipForward: ipForward === '1' ? true : ipForward === '0' ? false : null,
     forwardFiles: values.get('forward_file') ?? [],
-    ufw: {state: oneOf(one('ufw'), ['absent', 'inactive', 'active'] as const, 'absent'), status: blocks.get('ufw') ?? []},
-    firewalld: {
-      state: oneOf(one('firewalld'), ['absent', 'stopped', 'running'] as const, 'absent'),
-      defaultZone: one('firewalld.default_zone') ?? '',
-      interfaceZone: zoneName(one('firewalld.iface_zone') ?? ''),
-      runtime: parseFirewalldZone(blocks.get('firewalld runtime')),
-      permanent: parseFirewalldZone(blocks.get('firewalld permanent')),
-      interfaceZoneRuntime: parseFirewalldZone(blocks.get('firewalld iface')),
-    },
+    ...parseFirewallListings(one, out.block),
+    uplink: isInterfaceName(one('uplink') ?? '') ? one('uplink')! : null,
     pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
     pingsUnprobed: int('ping_unprobed') ?? 0,
     ...hostsBlockOf(one('hosts_block')),
   }
-}
-
-/** `firewall-cmd --get-zone-of-interface` prints "no zone" (or nothing) when the interface has none. */
-export function zoneName(value: string): string {
-  return /^[A-Za-z0-9_.-]+$/.test(value) ? value : ''
 }
 
 /** `ping=KIND HOST SIZE BIG SMALL PMTU` */

@@ -37,28 +37,9 @@ if [ -d /run/systemd/system ]; then say init systemd; else say init other; fi
 if ls /etc/yum.repos.d/epel*.repo >/dev/null 2>&1; then say epel yes; else say epel no; fi
 if [ "$(id -u)" = 0 ]; then say root yes; else say root no; fi
 
-# Firewalls: report what is active; wgfleet never enables an inactive one.
-ufw_state=absent
-if has ufw; then
-  if ufw status 2>/dev/null | grep -q '^Status: active'; then ufw_state=active; else ufw_state=inactive; fi
-fi
-say ufw "$ufw_state"
-if [ "$ufw_state" = active ]; then
-  ufw status 2>/dev/null | sed -n 's/^\([0-9][0-9]*\/udp\)[[:space:]].*ALLOW.*/ufw.allow=\1/p' | sort -u
-  ufw status 2>/dev/null | grep -q "ALLOW FWD" && say ufw.route yes || true
-  say ufw.forward_policy "$(sed -n 's/^DEFAULT_FORWARD_POLICY="\{0,1\}\([A-Z]*\)"\{0,1\}/\1/p' /etc/default/ufw 2>/dev/null)"
-fi
-firewalld_state=absent
-if has firewall-cmd; then
-  if firewall-cmd --state >/dev/null 2>&1; then firewalld_state=running; else firewalld_state=stopped; fi
-fi
-say firewalld "$firewalld_state"
-if [ "$firewalld_state" = running ]; then
-  say firewalld.zone "$(firewall-cmd --get-default-zone 2>/dev/null)"
-  say firewalld.ports "$(firewall-cmd --list-ports 2>/dev/null)"
-  say firewalld.permanent_ports "$(firewall-cmd --permanent --list-ports 2>/dev/null)"
-  say firewalld.iface_zone "$(firewall-cmd --get-zone-of-interface="$iface" 2>/dev/null)"
-fi
+# Firewalls: the raw listings (firewall-listings.sh, as doctor prints them); wgfleet judges them and never
+# enables an inactive firewall.
+firewall_listings
 
 say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
 [ -f /etc/sysctl.d/99-wgfleet.conf ] && say forward_file yes || say forward_file no

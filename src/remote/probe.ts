@@ -1,9 +1,10 @@
 /** Parser of what probe.sh prints, into a typed HostProbe (pure). */
+import {FIREWALL_BLOCKS, parseFirewallListings, type FirewalldReading, type UfwReading} from '../firewall/listings.js'
 import {WgfleetError} from '../lib/errors.js'
 import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isIPv4} from '../inventory/ipv4.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
-import {oneOf, parseScriptOutput} from './output.js'
+import {parseScriptOutput} from './output.js'
 
 export interface HostProbe {
   os: OsRelease
@@ -15,14 +16,9 @@ export interface HostProbe {
   kernelWireguard: boolean
   systemd: boolean
   epel: boolean
-  ufw: 'absent' | 'inactive' | 'active'
-  /** `N/udp` rules ufw allows. */
-  ufwAllowed: string[]
-  ufwRoutes: boolean
-  firewalld: 'absent' | 'stopped' | 'running'
-  firewalldPorts: string[]
-  firewalldPermanentPorts: string[]
-  firewalldInterfaceZone: string
+  /** The raw firewall listings (judged by src/firewall/verdict.ts, as doctor's are). */
+  ufw: UfwReading
+  firewalld: FirewalldReading
   ipForward: boolean
   forwardFile: boolean
   uplink?: string
@@ -64,7 +60,7 @@ export class ProbeParseError extends WgfleetError {
   }
 }
 
-const PROBE_BLOCKS = new Set(['config', 'peers'])
+const PROBE_BLOCKS = new Set<string>(['config', 'peers', ...FIREWALL_BLOCKS])
 
 export interface InterfaceLink {
   /** `ip -d link` kind: wireguard, tun, bridge, vlan, bond, veth...; `device` for a NIC (no kind); `unknown`. */
@@ -81,7 +77,6 @@ export const MAX_UPLINK_ADDRESSES = 16
 export function parseProbeOutput(text: string): HostProbe {
   const out = parseScriptOutput(text, PROBE_BLOCKS)
   const values = {get: out.one, has: (key: string) => out.one(key) !== undefined}
-  const multi = {get: (key: string) => out.all(key)}
   const osLines = out.entries.filter(([key]) => key.startsWith('os.')).map(([key, value]) => `${key.slice(3)}=${value}`)
   const blocks = {config: out.block('config'), peers: out.block('peers')}
   if (out.cut || !values.has('pkg') || !values.has('now')) throw new ProbeParseError('probe output is incomplete (the probe script did not finish)')
@@ -102,13 +97,7 @@ export function parseProbeOutput(text: string): HostProbe {
     kernelWireguard: yes('kernel_wireguard'),
     systemd: values.get('init') === 'systemd',
     epel: yes('epel'),
-    ufw: oneOf(values.get('ufw'), ['absent', 'inactive', 'active'] as const, 'absent'),
-    ufwAllowed: multi.get('ufw.allow') ?? [],
-    ufwRoutes: yes('ufw.route'),
-    firewalld: oneOf(values.get('firewalld'), ['absent', 'stopped', 'running'] as const, 'absent'),
-    firewalldPorts: list('firewalld.ports'),
-    firewalldPermanentPorts: list('firewalld.permanent_ports'),
-    firewalldInterfaceZone: values.get('firewalld.iface_zone') ?? '',
+    ...parseFirewallListings(out.one, out.block),
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
     uplink: opt('uplink'),

@@ -1,8 +1,9 @@
 /**
  * Host-side scripts: readable .sh files beside this module (copied to dist/remote by the build), read
  * once and sent through stdin by RemoteShell.run — never pasted into a command line. Each one is sent
- * with lib.sh (the functions every script shares, such as the one secret-masking routine) in front of it:
- * a script travels alone, so there is no file on the host to `source`.
+ * with lib.sh (the functions every script shares, such as the one secret-masking routine) in front of it,
+ * and the few other function files it uses (SCRIPT_FUNCTIONS): a script travels alone, so there is no file
+ * on the host to `source`.
  */
 import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -20,11 +21,15 @@ export function loadLib(): string {
   return lib
 }
 
-/** The script as sent: lib.sh, then NAME.sh (whose first command is `set +xv`). */
+/** Further files of shell functions (only definitions, as lib.sh) a script uses, sent after lib.sh: the firewall listings probe and doctor both print. */
+export const SCRIPT_FUNCTIONS: Partial<Record<ScriptName, readonly string[]>> = {probe: ['firewall-listings'], doctor: ['firewall-listings']}
+
+/** The script as sent: lib.sh, the functions it uses, then NAME.sh (whose first command is `set +xv`). */
 export function loadScript(name: ScriptName): string {
   let text = cache.get(name)
   if (text === undefined) {
-    text = `${loadLib()}\n${readFileSync(join(here, `${name}.sh`), 'utf8')}`
+    const read = (file: string) => readFileSync(join(here, `${file}.sh`), 'utf8')
+    text = [loadLib(), ...(SCRIPT_FUNCTIONS[name] ?? []).map(read), read(name)].join('\n')
     cache.set(name, text)
   }
   return text

@@ -78,14 +78,25 @@ fi
 if [ "$purge" = yes ]; then
   rm -f "$keyfile" "$conf.removed-by-wgfleet"
   echo "key=removed"
+  # The default route's interface: an exit node's route out to it (ufw); the zone apply opened the port in (firewalld).
+  uplink=$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([A-Za-z0-9_=+.][A-Za-z0-9_=+.-]*\).*/\1/p' | head -n 1)
   if has ufw && ufw status 2>/dev/null | grep -q '^Status: active'; then
     ufw delete allow "$port/udp" >/dev/null 2>&1 && echo "firewall=ufw delete allow $port/udp" || true
     ufw route delete allow in on "$iface" out on "$iface" >/dev/null 2>&1 && echo "firewall=ufw route deleted" || true
+    if [ -n "$uplink" ] && ufw route delete allow in on "$iface" out on "$uplink" >/dev/null 2>&1; then echo "firewall=ufw route to $uplink deleted"; fi
   elif has firewall-cmd && firewall-cmd --state >/dev/null 2>&1; then
-    firewall-cmd -q --permanent --remove-port="$port/udp" 2>/dev/null || true
-    firewall-cmd -q --remove-port="$port/udp" 2>/dev/null || true
-    firewall-cmd -q --permanent --zone=trusted --remove-interface="$iface" 2>/dev/null || true
-    echo "firewall=firewalld removed $port/udp"
+    zone=$( ([ -n "$uplink" ] && firewall-cmd --get-zone-of-interface="$uplink" 2>/dev/null) || firewall-cmd --get-default-zone 2>/dev/null)
+    case $zone in '' | -* | *[!A-Za-z0-9_.+-]*) zone=public ;; esac
+    firewall-cmd -q --permanent --zone="$zone" --remove-port="$port/udp" 2>/dev/null || true
+    firewall-cmd -q --zone="$zone" --remove-port="$port/udp" 2>/dev/null || true
+    # What apply adds on a node that forwards: the interface in zone wgfleet, policies wgfleet-exit and
+    # wgfleet-forward. Deleted permanently; at runtime the interface leaves the zone, and the emptied zone and
+    # policies stay inert until firewalld next reloads (a reload here would drop runtime settings wgfleet did
+    # not make).
+    firewall-cmd -q --zone=wgfleet --remove-interface="$iface" 2>/dev/null || true
+    for policy in wgfleet-exit wgfleet-forward; do firewall-cmd -q --permanent --delete-policy="$policy" 2>/dev/null || true; done
+    firewall-cmd -q --permanent --delete-zone=wgfleet 2>/dev/null || true
+    echo "firewall=firewalld removed $port/udp ($zone)"
   fi
   if [ -f /etc/sysctl.d/99-wgfleet.conf ] || [ -f "$forward_before" ]; then
     if [ -f /etc/sysctl.d/99-wgfleet.conf ]; then

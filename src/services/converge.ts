@@ -26,6 +26,7 @@ import {applyHost, prepareHost, probeHost, verifyHandshakes, writeHostsBlock, ty
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
+import {actionCommands, type FirewallAction} from '../firewall/actions.js'
 import {
   fleetResult,
   type ConvergeReport,
@@ -350,7 +351,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   if (options.dryRun) {
     steps.config = decision.writeConfig ? (current === null ? 'would-create' : 'would-change') : 'unchanged'
     if (decision.writeConfig) steps.diff = diffConfig(current ?? '', nodePlan.config, `/etc/wireguard/${iface}.conf`)
-    Object.assign(steps, firewallStep(probe, decision.firewall, 'would-open'))
+    Object.assign(steps, firewallStep(decision.firewall.firewall, decision.firewall.actions, 'would-open'))
     steps.service = WOULD[decision.action]
     if (decision.enable) steps.unit = 'would-enable'
     if (hosts !== 'none') steps.hosts = hosts === 'write' ? 'would-write' : 'would-remove'
@@ -363,7 +364,7 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
 
   if (!decision.needed) {
     steps.config = 'unchanged'
-    Object.assign(steps, firewallStep(probe, [], 'opened'))
+    Object.assign(steps, firewallStep(decision.firewall.firewall, [], 'opened'))
     steps.service = 'running'
     await store.saveAppliedConfig(node.name, nodePlan.config)
     return {changed: found.changed || namesChanged, ...NOTHING_FRESH, untouched: true}
@@ -371,9 +372,9 @@ async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
 
   options.signal?.throwIfAborted()
   progress(decision.writeConfig ? 'writing the config' : 'applying')
-  const applied = await applyHost(found.shell, {iface, port: node.port, decision, config: nodePlan.config, adopt: options.adopt})
+  const applied = await applyHost(found.shell, {iface, decision, config: nodePlan.config, adopt: options.adopt})
   steps.config = applied.configWritten ? (current === null ? 'new' : 'changed') : 'unchanged'
-  Object.assign(steps, firewallStep(probe, applied.firewall, 'opened'))
+  Object.assign(steps, firewallStep(decision.firewall.firewall, applied.firewall, 'opened'))
   steps.service = applied.service === 'unchanged' ? 'running' : applied.service
   if (applied.enabled) steps.unit = 'enabled'
   if (applied.warnings.length) steps.warnings = applied.warnings
@@ -479,9 +480,9 @@ function factsOf(probe: HostProbe): HostFacts {
   return {uplink, uplinkAddresses: probe.uplinkAddresses}
 }
 
-/** The firewall step: which firewall filters, and what was (or would be) added to it. */
-function firewallStep(probe: HostProbe, changes: string[], changed: 'opened' | 'would-open'): Pick<NodeSteps, 'firewall' | 'firewallName' | 'firewallChanges'> {
-  const name: FirewallName | undefined = probe.ufw === 'active' ? 'ufw' : probe.firewalld === 'running' ? 'firewalld' : undefined
+/** The firewall step: which firewall filters, and what was (or would be) changed in it (as its own commands). */
+function firewallStep(name: FirewallName | null, actions: FirewallAction[], changed: 'opened' | 'would-open'): Pick<NodeSteps, 'firewall' | 'firewallName' | 'firewallChanges'> {
+  const changes = actions.flatMap(actionCommands)
   if (changes.length > 0) return {firewall: changed, ...(name ? {firewallName: name} : {}), firewallChanges: changes}
   return name ? {firewall: 'open', firewallName: name} : {firewall: 'none-active'}
 }

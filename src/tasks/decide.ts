@@ -9,6 +9,7 @@ import {classifyConfigChange} from '../plan/index.js'
 import {BugError, NodeFailure} from '../lib/errors.js'
 import {isInsideNetwork, parseNetwork} from '../inventory/ipv4.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
+import {firewallNeedsOf, firewallVerdict, type FirewallBlocker, type FirewallVerdict} from '../firewall/verdict.js'
 
 
 export type OsFamily = 'debian' | 'fedora' | 'el' | 'unknown'
@@ -88,9 +89,8 @@ export interface ApplyDecision {
   configChange: 'new' | 'peers' | 'interface' | 'none'
   action: ServiceAction
   forward: boolean
-  /** Exit node: uplink to allow forwarding to ('-' when none). */
-  uplink: string
-  firewall: string[]
+  /** The firewall verdict; apply.sh runs exactly its actions. */
+  firewall: FirewallVerdict
   enable: boolean
   permissions: boolean
   /** True when the apply step must run at all. */
@@ -114,30 +114,40 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
   else if (configChange === 'peers' || interfaceDrifted(probe, node)) action = 'syncconf'
 
-  const firewall: string[] = []
-  const portRule = `${port}/udp`
-  if (probe.ufw === 'active') {
-    if (!probe.ufwAllowed.includes(portRule)) firewall.push(`ufw allow ${portRule}`)
-    if (node.forwarding && !probe.ufwRoutes) firewall.push(`ufw route allow on ${node.interface}`)
-  } else if (probe.firewalld === 'running') {
-    if (!probe.firewalldPermanentPorts.includes(portRule) || !probe.firewalldPorts.includes(portRule)) firewall.push(`firewalld add ${portRule}`)
-    if (node.forwarding && probe.firewalldInterfaceZone !== 'trusted') firewall.push(`firewalld trusted zone for ${node.interface}`)
-  }
+  const firewall = firewallVerdict(probe, firewallNeedsOf(node, port, probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : null))
+  // Forwarding that does not work now and that wgfleet may not fix: the node fails, saying why.
+  if (firewall.blocker && (firewall.forward === 'blocked' || firewall.exitForward === 'blocked')) throw blockerFailure(firewall.blocker, node.interface)
 
   const forward = node.forwarding && (!probe.ipForward || !probe.forwardFile)
   const enable = probe.systemd && probe.serviceEnabled !== 'enabled'
   const permissions = probe.wireguardDirMode !== '700' || probe.keyMode !== '600' || (probe.config && probe.configMode !== '600')
-  const needed = writeConfig || action !== 'none' || probe.pending || firewall.length > 0 || forward || enable || permissions
+  const needed = writeConfig || action !== 'none' || probe.pending || firewall.actions.length > 0 || forward || enable || permissions
   return {
     writeConfig,
     configChange,
     action,
     forward: node.forwarding,
-    uplink: node.masquerade && probe.uplink ? probe.uplink : '-',
     firewall,
     enable,
     permissions,
     needed,
+  }
+}
+
+function blockerFailure(blocker: FirewallBlocker, iface: string): NodeFailure {
+  switch (blocker.kind) {
+    case 'foreign-zone':
+      return new NodeFailure(
+        `${iface} is in firewalld zone ${blocker.zone}, which does not forward between peers; wgfleet does not move an interface it did not place`,
+        `let the zone forward (\`firewall-cmd --zone=${blocker.zone} --add-forward\`, and with --permanent), or remove ${iface} from it, then rerun`,
+      )
+    case 'runtime-differs':
+      return new NodeFailure(
+        `firewalld needs a reload to load wgfleet's zone and policy for forwarding, and its runtime configuration differs from the permanent one (${blocker.objects.join(', ')}): a reload would lose that`,
+        'keep those changes (`firewall-cmd --runtime-to-permanent`) or drop them (`firewall-cmd --reload`), then rerun',
+      )
+    case 'no-policies':
+      return new NodeFailure(`this firewalld lists no policies (older than 0.9): wgfleet cannot let it forward between peers on ${iface}`, `put ${iface} in a zone that forwards, or update firewalld, then rerun`)
   }
 }
 

@@ -11,6 +11,7 @@ import {BugError, NodeFailure} from '../lib/errors.js'
 import {KNOWN_PACKAGES, type ApplyDecision} from './decide.js'
 import type {ExecResult, RemoteShell} from './remote-shell.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
+import {decodeAction, encodeAction, type FirewallAction} from '../firewall/actions.js'
 
 
 export const STEP_TIMEOUTS = {
@@ -60,7 +61,8 @@ export interface ApplyOutcome {
   backup?: string
   service: 'started' | 'restarted' | 'synced' | 'unchanged'
   enabled: boolean
-  firewall: string[]
+  /** The firewall actions the host reports it ran (of those it was given). */
+  firewall: FirewallAction[]
   forwarding: boolean
   routes: string[]
   warnings: string[]
@@ -72,21 +74,21 @@ export interface ApplyOutcome {
 
 export async function applyHost(
   shell: RemoteShell,
-  args: {iface: string; port: number; decision: ApplyDecision; config: string; adopt: boolean},
+  args: {iface: string; decision: ApplyDecision; config: string; adopt: boolean},
 ): Promise<ApplyOutcome> {
-  const {iface, port, decision, config, adopt} = args
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new BugError(`bad port ${port}`)
-  if (decision.uplink !== '-' && !isInterfaceName(decision.uplink)) throw new NodeFailure(`the host reports an unusable uplink name ${JSON.stringify(decision.uplink)}`)
+  const {iface, decision, config, adopt} = args
+  // One argument per firewall action, in its fixed token grammar (encodeAction validates every part).
+  const firewall = decision.firewall.actions.map(encodeAction)
   const argv = [
     checkIface(iface),
-    String(port),
     decision.writeConfig ? 'yes' : 'no',
     decision.action,
+    decision.enable ? 'yes' : 'no',
     decision.forward ? 'yes' : 'no',
-    decision.uplink,
     adopt ? 'yes' : 'no',
     // The host refuses a payload cut short (a dropped link, Ctrl-C while sending).
     String(decision.writeConfig ? Buffer.byteLength(config, 'utf8') : 0),
+    ...firewall,
   ]
   const result = await shell.run(loadScript('apply'), argv, {
     input: decision.writeConfig ? config : undefined,
@@ -101,7 +103,8 @@ export async function applyHost(
     backup: get('backup')[0],
     service: service === 'started' || service === 'restarted' || service === 'synced' ? service : 'unchanged',
     enabled: get('enabled').includes('yes'),
-    firewall: get('firewall'),
+    // Only what was sent counts (the host's output is untrusted).
+    firewall: get('firewall').filter((token) => firewall.includes(token)).map((token) => decodeAction(token)!),
     forwarding: get('forward').length > 0 || get('forward_file').length > 0,
     routes: get('route'),
     warnings: get('warning'),

@@ -1,22 +1,11 @@
 // Variants of the seed inventory converged on the same hosts: exit_via (full tunnel through node-a, SSH
 // path kept) and dns (resolvconf). Each variant is a copy of the lab inventory in its own folder (its own
 // .wgfleet state); the seed inventory is converged again at the end, so later files find the seed fleet.
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {readFileSync} from 'node:fs'
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {INVENTORY, RUN_DIR, labExec, spare, ssh} from './helpers.js'
-import {wgfleet} from './wgfleet.js'
-
-function variant(name: string, edit: (text: string) => string): string {
-  const dir = join(RUN_DIR, 'variants', name)
-  // A fresh folder: state left by an earlier run pins the keys of hosts that are gone (every lab up makes new ones).
-  rmSync(dir, {recursive: true, force: true})
-  mkdirSync(dir, {recursive: true})
-  const file = join(dir, 'inventory.ini')
-  writeFileSync(file, edit(readFileSync(INVENTORY, 'utf8')))
-  return file
-}
+import {labExec, spare, ssh} from './helpers.js'
+import {variant, wgfleet} from './wgfleet.js'
 
 afterAll(async () => {
   // Back to the seed fleet for the files that follow.

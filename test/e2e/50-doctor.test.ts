@@ -5,16 +5,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {labExec, type RunResult} from './helpers.js'
-import {wgfleet} from './wgfleet.js'
+import {wgfleet, type Finding} from './wgfleet.js'
 
-interface Finding {
-  node: string
-  severity: 'error' | 'warning'
-  check: string
-  message: string
-  fix: string
-  peer?: string
-}
 
 /** `wgfleet doctor --json`: its exit code and findings (stdout must be one JSON document). */
 async function doctor(): Promise<{code: number; findings: Finding[]; raw: RunResult}> {
@@ -78,7 +70,7 @@ describe('wgfleet doctor', () => {
     await onHost('node-b', 'firewall-cmd --remove-port=51820/udp; firewall-cmd --permanent --remove-port=51820/udp')
     try {
       const findings = await expectFinding('node-b', 'firewall-port-closed')
-      expect(findings.find((f) => f.check === 'firewall-port-closed')!.fix).toContain('firewall-cmd --permanent --add-port=51820/udp')
+      expect(findings.find((f) => f.check === 'firewall-port-closed')!.fix).toContain('firewall-cmd --permanent --zone=public --add-port=51820/udp')
     } finally {
       await onHost('node-b', 'firewall-cmd --add-port=51820/udp && firewall-cmd --permanent --add-port=51820/udp')
     }

@@ -1,8 +1,8 @@
 // Running the real CLI (bin/run.js, built by `npm run test:e2e`) in the lab's operator namespace.
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {INVENTORY, REPO_ROOT, labExec, labOp, type RunOptions, type RunResult} from './helpers.js'
+import {INVENTORY, REPO_ROOT, RUN_DIR, labExec, labOp, type RunOptions, type RunResult} from './helpers.js'
 
 export const BIN = join(REPO_ROOT, 'bin/run.js')
 export const SCENARIO_NODES = ['node-a', 'node-b', 'node-c', 'node-d'] as const
@@ -38,6 +38,30 @@ export async function hostFile(node: string, path: string): Promise<string> {
 export async function interfaceIdentity(node: string, iface = 'wg0'): Promise<string> {
   const r = await labExec(node, `cat /sys/class/net/${iface}/ifindex; pgrep -x wireguard-go || true`)
   return r.stdout.trim()
+}
+
+/**
+ * A variant of the lab inventory in its own fresh folder (its own .wgfleet state): the seed inventory edited.
+ * Fresh: state left by an earlier run pins the keys of hosts that the lab has since recreated (every init of
+ * the variant then fails with "a changed key is not trusted"); global setup also drops the variants.
+ */
+export function variant(name: string, edit: (text: string) => string): string {
+  const dir = join(RUN_DIR, 'variants', name)
+  rmSync(dir, {recursive: true, force: true})
+  mkdirSync(dir, {recursive: true})
+  const file = join(dir, 'inventory.ini')
+  writeFileSync(file, edit(readFileSync(INVENTORY, 'utf8')))
+  return file
+}
+
+/** One finding of `wgfleet doctor --json`. */
+export interface Finding {
+  node: string
+  severity: 'error' | 'warning'
+  check: string
+  message: string
+  fix: string
+  peer?: string
 }
 
 /** Every ordered pair of NODES that does not ping over the overlay (2 pings each; c ↔ d go through the relay). */

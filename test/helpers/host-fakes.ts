@@ -18,6 +18,8 @@ import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSyn
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {ALLOW_HOST_IPV6, publicZone, STOCK_SERVICES, type PolicySpec, type ZoneSpec} from '../fixtures/firewall.js'
+
 export const PRIVATE_KEY = 'cHJpdmF0ZXByaXZhdGVwcml2YXRlcHJpdmF0ZXByaXY='
 /** A preshared key set on one peer: a secret too, never to leave the host. */
 export const PRESHARED_KEY = 'cHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHM='
@@ -49,6 +51,19 @@ export interface FakeMachineOptions {
   tools: 'isolated' | 'inherit'
   /** Optional programs installed from the start (default: all of them). */
   installed?: readonly OptionalTool[]
+}
+
+/** A fake firewalld's configuration (test/fixtures/firewall.ts's shapes); see FakeMachine.firewalld. */
+export interface FakeFirewalld {
+  defaultZone?: string
+  runtime?: ZoneSpec[]
+  /** Defaults to the runtime zones when those are given. */
+  permanent?: ZoneSpec[]
+  /** null: a firewalld older than 0.9 (no policies at all). */
+  policies?: PolicySpec[] | null
+  permanentPolicies?: PolicySpec[] | null
+  /** `--info-service` outputs (serviceInfo), the name first; default the stock ssh, dhcpv6-client, wireguard. */
+  services?: string[][]
 }
 
 export class FakeMachine {
@@ -169,11 +184,66 @@ export class FakeMachine {
     return (this.get('ufw.rules') ?? '').split('\n').filter(Boolean)
   }
 
-  firewalld(state: 'running' | 'stopped', zone: {ports?: string[]; permanentPorts?: string[]; interfaces?: Record<string, string>} = {}): void {
+  /**
+   * firewalld running or stopped, with this configuration (fake-bin/firewall-cmd reads and changes it). By
+   * default Debian 12's: public the default zone (ssh, dhcpv6-client; eth0 bound to it at runtime only, as
+   * the network manager does), trusted, the allow-host-ipv6 policy and the stock service definitions.
+   */
+  firewalld(state: 'running' | 'stopped', config: FakeFirewalld = {}): void {
     this.set('firewalld', `${state}\n`)
-    this.set('firewalld.ports', (zone.ports ?? []).join(' '))
-    this.set('firewalld.permanent_ports', (zone.permanentPorts ?? []).join(' '))
-    for (const [iface, z] of Object.entries(zone.interfaces ?? {})) this.set(`firewalld.zone.${iface}`, `${z}\n`)
+    const root = join(this.state, 'firewalld.d')
+    rmSync(root, {recursive: true, force: true})
+    mkdirSync(join(root, 'services'), {recursive: true})
+    writeFileSync(join(root, 'default-zone'), `${config.defaultZone ?? 'public'}\n`)
+    const runtime = config.runtime ?? [publicZone({interfaces: ['eth0']}), {name: 'trusted', target: 'ACCEPT'}]
+    const permanent = config.permanent ?? (config.runtime ? runtime : [publicZone(), {name: 'trusted', target: 'ACCEPT'}])
+    const policies = config.policies === undefined ? [ALLOW_HOST_IPV6] : config.policies
+    const permanentPolicies = config.permanentPolicies === undefined ? policies : config.permanentPolicies
+    if (policies === null || permanentPolicies === null) writeFileSync(join(root, 'no-policies'), '')
+    for (const [scope, zones, pols] of [['runtime', runtime, policies], ['permanent', permanent, permanentPolicies]] as const) {
+      mkdirSync(join(root, scope, 'zones'), {recursive: true})
+      mkdirSync(join(root, scope, 'policies'), {recursive: true})
+      for (const z of zones) {
+        const dir = join(root, scope, 'zones', z.name)
+        mkdirSync(dir)
+        const settings: Record<string, string> = {
+          target: z.target ?? 'default',
+          interfaces: (z.interfaces ?? []).join(' '),
+          sources: (z.sources ?? []).join(' '),
+          services: (z.services ?? []).join(' '),
+          ports: (z.ports ?? []).join(' '),
+          protocols: (z.protocols ?? []).join(' '),
+          masquerade: z.masquerade ? 'yes' : 'no',
+          rich: (z.richRules ?? []).map((r) => `${r}\n`).join(''),
+        }
+        if (z.forward !== null) settings.forward = z.forward === false ? 'no' : 'yes'
+        for (const [name, value] of Object.entries(settings)) writeFileSync(join(dir, name), name === 'rich' ? value : `${value}\n`)
+      }
+      for (const p of pols ?? []) {
+        const dir = join(root, scope, 'policies', p.name)
+        mkdirSync(dir)
+        const settings = {priority: String(p.priority ?? -1), target: p.target ?? 'CONTINUE', ingress: p.ingress.join(' '), egress: p.egress.join(' '), services: '', ports: '', protocols: ''}
+        for (const [name, value] of Object.entries(settings)) writeFileSync(join(dir, name), `${value}\n`)
+        writeFileSync(join(dir, 'rich'), (p.richRules ?? []).map((r) => `${r}\n`).join(''))
+      }
+    }
+    for (const lines of config.services ?? Object.values(STOCK_SERVICES)) writeFileSync(join(root, 'services', lines[0]!), lines.map((l) => `${l}\n`).join(''))
+  }
+
+  /** A firewalld zone as the fake holds it now (after the scripts' changes); null when there is none. */
+  firewalldZone(scope: 'runtime' | 'permanent', name: string): Required<Pick<ZoneSpec, 'name' | 'target' | 'interfaces' | 'services' | 'ports'>> & {forward: boolean} | null {
+    const dir = `firewalld.d/${scope}/zones/${name}`
+    if (this.get(`${dir}/target`) === null) return null
+    const list = (file: string) => (this.get(`${dir}/${file}`) ?? '').split(/\s+/).filter(Boolean)
+    return {name, target: this.get(`${dir}/target`)!.trim(), interfaces: list('interfaces'), services: list('services'), ports: list('ports'), forward: this.get(`${dir}/forward`)?.trim() === 'yes'}
+  }
+
+  /** A firewalld policy as the fake holds it now; null when there is none. */
+  firewalldPolicy(scope: 'runtime' | 'permanent', name: string): Required<Pick<PolicySpec, 'name' | 'target' | 'ingress' | 'egress'>> | null {
+    const dir = `firewalld.d/${scope}/policies/${name}`
+    if (this.get(`${dir}/target`) === null) return null
+    const list = (file: string) => (this.get(`${dir}/${file}`) ?? '').split(/\s+/).filter(Boolean)
+    return {name, target: this.get(`${dir}/target`)!.trim(), ingress: list('ingress'), egress: list('egress')}
   }
 
   private copyFake(name: string, to: string): void {

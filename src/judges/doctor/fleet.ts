@@ -1,8 +1,8 @@
 /** Checks across nodes: the firewall of a node whose peers cannot reach it, and handshakes nothing else explains. */
-import {portVerdict} from '../../firewall/verdict.js'
+import {actionCommands} from '../../firewall/actions.js'
 import {type Add, type Finding, NODE_BLOCKERS, type NodeView, PAIR_BLOCKERS, type Trouble, formatAge} from './model.js'
 import {type FleetPlan} from '../../plan/model.js'
-export function checkFirewalls(views: ReadonlyMap<string, Pick<NodeView, 'plan' | 'reading'>>, troubles: readonly Trouble[], add: Add): void {
+export function checkFirewalls(views: ReadonlyMap<string, Pick<NodeView, 'plan' | 'reading' | 'firewall'>>, troubles: readonly Trouble[], add: Add): void {
   // The peers each node has trouble with, either side seeing it: indexed once (and only when some
   // firewall is not open), not filtered per node.
   let troubledWith: Map<string, Set<string>> | undefined
@@ -22,18 +22,16 @@ export function checkFirewalls(views: ReadonlyMap<string, Pick<NodeView, 'plan' 
     return index
   }
   for (const view of views.values()) {
-    const {plan: nodePlan, reading} = view
+    const {plan: nodePlan, reading, firewall: verdict} = view
     const node = nodePlan.name
     const port = reading.listenPort ?? nodePlan.listenPort
-    const verdict = portVerdict(reading, port)
-    if (!verdict || verdict.state === 'open') continue
+    if (verdict.firewall === null || verdict.port === 'open') continue
     const dialed = nodePlan.endpoint !== null
     const peersFailing = [...(troubledIndex().get(node) ?? [])]
-    const fix =
-      verdict.firewall === 'ufw'
-        ? `on ${node}: \`ufw allow ${port}/udp\``
-        : `on ${node}: \`firewall-cmd --permanent --add-port=${port}/udp && firewall-cmd --reload\``
-    if (verdict.state === 'closed') {
+    // The fix is what init would run (the verdict's port actions).
+    const commands = verdict.actions.filter((a) => a.kind === 'ufw-allow' || a.kind === 'firewalld-port').flatMap(actionCommands)
+    const fix = `on ${node}: \`${commands.join(' && ')}\` (or \`wgfleet init\`)`
+    if (verdict.port === 'closed') {
       if (!dialed && peersFailing.length === 0) continue // a NAT-ed node dials out; replies come back as established traffic
       const what = verdict.firewall === 'ufw' ? `ufw is active and does not allow ${port}/udp` : `firewalld is running and its zone does not open ${port}/udp`
       const effect = peersFailing.length > 0 ? `no handshake with ${peersFailing.join(', ')}` : `peers cannot start a handshake with ${node} (${nodePlan.endpoint}); live sessions last only while their conntrack entries do`
@@ -44,7 +42,7 @@ export function checkFirewalls(views: ReadonlyMap<string, Pick<NodeView, 'plan' 
         severity: 'warning',
         check: 'firewall-port-not-permanent',
         message: `firewalld lets ${port}/udp in now, but not in its permanent configuration: the port closes at the next reload or reboot`,
-        fix: `on ${node}: \`firewall-cmd --permanent --add-port=${port}/udp\``,
+        fix,
       })
     }
   }

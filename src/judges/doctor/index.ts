@@ -23,6 +23,7 @@
  * Judged against the plan, not the inventory: with a relay, a NAT-ed node has no entry for another
  * NAT-ed node on purpose. Handshake ages use each node's own clock.
  */
+import {firewallNeedsOf, firewallVerdict} from '../../firewall/verdict.js'
 import {parseRenderedConfig} from '../../plan/parse-config.js'
 import type {FleetPlan} from '../../plan/model.js'
 import {DEFAULT_STALE_AFTER_SECONDS, handshakeAge, handshakeState} from '../../wireguard/handshake.js'
@@ -57,8 +58,9 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
   const relayFor = new Map([...relaySets].map(([via, nodes]) => [via, [...nodes]]))
 
   // Per node: the node's own checks and the handshakes it sees. Only what the cross-node checks need
-  // (plan and reading) is kept afterwards: the parsed entries of a 1,000-node mesh are a million objects.
-  const views = new Map<string, Pick<NodeView, 'plan' | 'reading'>>()
+  // (plan, reading, firewall verdict) is kept afterwards: the parsed entries of a 1,000-node mesh are a
+  // million objects.
+  const views = new Map<string, Pick<NodeView, 'plan' | 'reading' | 'firewall'>>()
   const troubles: Trouble[] = []
   for (const nodePlan of plan.nodes) {
     const outcome = outcomes.get(nodePlan.name)
@@ -77,8 +79,10 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
       live: reading.link === 'up' && reading.peers !== null ? reading.peers.map(liveEntry) : null,
       config: parsedConfig ? configEntries(parsedConfig) : null,
       parsedConfig,
+      // The same question init asks of this node's firewall.
+      firewall: firewallVerdict(reading, firewallNeedsOf(nodePlan, reading.listenPort ?? nodePlan.listenPort, reading.uplink)),
     }
-    views.set(nodePlan.name, {plan: nodePlan, reading})
+    views.set(nodePlan.name, {plan: nodePlan, reading, firewall: view.firewall})
     checkInterface(view, iface, add)
     checkPeers(view, iface, names, hostRoutes, add)
     checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)

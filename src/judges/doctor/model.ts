@@ -1,6 +1,7 @@
 /** What the doctor's checks share (pure): findings, the per-node view of a reading, and small helpers. */
 import {isIP} from 'node:net'
 
+import type {FirewallVerdict} from '../../firewall/verdict.js'
 import type {ParsedConfig} from '../../plan/parse-config.js'
 import type {NodePlan} from '../../plan/model.js'
 import type {DoctorReading} from '../../remote/doctor.js'
@@ -95,6 +96,8 @@ export interface NodeView {
   /** The config file's peers. */
   config: Entry[] | null
   parsedConfig: ParsedConfig | null
+  /** The node's firewall judged by the one verdict init also asks (src/firewall/verdict.ts). */
+  firewall: FirewallVerdict
 }
 
 /** A handshake that is not fresh, seen by `node` on its (correct) entry for `peer`. */

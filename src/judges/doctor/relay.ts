@@ -1,5 +1,6 @@
 /** Checks of a relay (or exit): forwarding on, persistent, and allowed by the firewall. */
-import {ufwForwardsOn} from '../../firewall/verdict.js'
+import {actionCommands} from '../../firewall/actions.js'
+import type {FirewallBlocker, ForwardState} from '../../firewall/verdict.js'
 import {type Add, type NodeView} from './model.js'
 export function checkForwarding(view: NodeView, iface: string, relayed: readonly string[], add: Add): void {
   const {plan, reading} = view
@@ -25,41 +26,33 @@ export function checkForwarding(view: NodeView, iface: string, relayed: readonly
     })
   }
 
-  // Relaying passes packets in and out of the same interface: the firewall must let that through.
-  if (relayed.length === 0) return
-  if (reading.ufw.state === 'active') {
-    if (!ufwForwardsOn(reading.ufw.status, iface)) {
-      add({
-        node,
-        severity: 'error',
-        check: 'relay-forward-blocked',
-        message: `${role}, but ufw routes nothing in and out of ${iface} (no \`ALLOW FWD\` rule on ${iface}, routed policy not allow): relayed traffic is dropped`,
-        fix: `on ${node}: \`ufw route allow in on ${iface} out on ${iface}\``,
-      })
+  // Relaying passes packets in and out of the interface (and an exit's out to the uplink): the firewall, as
+  // the verdict init also asks judges it, must let that through.
+  const verdict = view.firewall
+  if (verdict.firewall === null) return
+  const commands = verdict.actions.filter((a) => a.kind !== 'ufw-allow' && a.kind !== 'firewalld-port').flatMap(actionCommands)
+  const fix = verdict.blocker ? blockerFix(node, iface, verdict.blocker) : `on ${node}: \`${commands.join(' && ')}\` (or \`wgfleet init\`)`
+  const paths: Array<[ForwardState, string]> = [
+    [verdict.forward, `in and out of ${iface}`],
+    [verdict.exitForward, `from ${iface} out to ${reading.uplink ?? 'the uplink'}`],
+  ]
+  for (const [state, path] of paths) {
+    if (state === 'blocked') {
+      const how = verdict.firewall === 'ufw' ? 'ufw routes nothing' : 'firewalld forwards nothing'
+      add({node, severity: 'error', check: 'relay-forward-blocked', message: `${role}, but ${how} ${path}: that traffic is dropped`, fix})
+    } else if (state === 'not-permanent') {
+      add({node, severity: 'warning', check: 'relay-forward-blocked', message: `${role}: firewalld forwards ${path} now, but not in its permanent configuration (it stops at the next reload or reboot)`, fix})
     }
-    return
   }
-  const fw = reading.firewalld
-  if (fw.state !== 'running') return
-  const zone = fw.interfaceZone ? fw.interfaceZoneRuntime : fw.runtime
-  const zoneName = fw.interfaceZone || fw.defaultZone || zone?.name || 'default'
-  if (!zone || zone.name === 'trusted' || zone.target.toUpperCase() === 'ACCEPT' || zone.forward === true) return
-  const fix = `on ${node}: \`firewall-cmd --zone=trusted --change-interface=${iface} && firewall-cmd --permanent --zone=trusted --change-interface=${iface}\``
-  if (zone.forward === false) {
-    add({
-      node,
-      severity: 'error',
-      check: 'relay-forward-blocked',
-      message: `${role}, but ${iface} is in firewalld zone ${zoneName}, which does not forward within the zone: relayed traffic is rejected`,
-      fix,
-    })
-  } else {
-    add({
-      node,
-      severity: 'warning',
-      check: 'relay-forward-blocked',
-      message: `${role}, and ${iface} is in firewalld zone ${zoneName}, which may reject forwarded traffic (this firewalld does not report intra-zone forwarding)`,
-      fix,
-    })
+}
+
+function blockerFix(node: string, iface: string, blocker: FirewallBlocker): string {
+  switch (blocker.kind) {
+    case 'foreign-zone':
+      return `on ${node}: \`firewall-cmd --zone=${blocker.zone} --add-forward && firewall-cmd --permanent --zone=${blocker.zone} --add-forward\`, or move ${iface} out of zone ${blocker.zone}`
+    case 'runtime-differs':
+      return `on ${node}: keep or drop firewalld's runtime-only changes (${blocker.objects.join(', ')}: \`firewall-cmd --runtime-to-permanent\` or \`firewall-cmd --reload\`), then \`wgfleet init\``
+    case 'no-policies':
+      return `on ${node}: put ${iface} in a zone that forwards, or update firewalld (0.9 or later)`
   }
 }

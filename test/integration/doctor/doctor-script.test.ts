@@ -84,7 +84,8 @@ describe('doctor.sh', () => {
       ipForward: true,
       forwardFiles: ['/etc/sysctl.d/99-wgfleet.conf'],
       ufw: {state: 'active'},
-      firewalld: {state: 'running', defaultZone: 'public', interfaceZone: 'trusted'},
+      firewalld: {state: 'running', defaultZone: 'public'},
+      uplink: 'eth0',
       pingTool: 'yes',
     })
     expect(reading.peers!.map((p) => [p.publicKey, p.presharedKey, p.endpoint, p.allowedIps, p.latestHandshake, p.keepalive])).toEqual([
@@ -92,9 +93,14 @@ describe('doctor.sh', () => {
       [PEER_C, false, '198.51.100.1:40000', ['10.0.0.3/32', '10.0.0.4/32'], NODE_CLOCK - 30, 25],
     ])
     expect(reading.ufw.status).toContain('51820/udp                  ALLOW IN    Anywhere                   # wgfleet')
-    expect(reading.firewalld.runtime).toEqual({name: 'public', target: 'default', ports: ['51820/udp'], services: ['dhcpv6-client', 'ssh'], forward: true})
-    expect(reading.firewalld.permanent).toMatchObject({name: 'public', ports: []})
-    expect(reading.firewalld.interfaceZoneRuntime).toMatchObject({name: 'trusted'})
+    // The raw listings, runtime and permanent, and the definitions of the services in use.
+    expect(reading.firewalld.runtime.zones.map((z) => [z.name, z.interfaces, z.ports, z.services, z.forward])).toEqual([
+      ['public', ['eth0'], ['51820/udp'], ['dhcpv6-client', 'ssh'], true],
+      ['trusted', ['wg0'], [], [], true],
+    ])
+    expect(reading.firewalld.permanent.zones.find((z) => z.name === 'public')).toMatchObject({interfaces: [], ports: []})
+    expect(reading.firewalld.runtime.policies!.map((p) => p.name)).toEqual(['allow-host-ipv6'])
+    expect(reading.firewalld.services.map((s) => [s.name, s.ports])).toEqual([['dhcpv6-client', ['546/udp']], ['ssh', ['22/tcp']]])
     // The config block: the masked file, a line that would end the block early hidden.
     expect(reading.config).toContain(`PublicKey = ${PEER_B}`)
     expect(reading.config).toContain('# (line starting with -- hidden)')
@@ -169,7 +175,8 @@ describe('doctor.sh', () => {
       /^ip -o (-4 addr|link) show dev wg0$/,
       /^systemctl is-(enabled|active) wg-quick@wg0$/,
       /^ufw status verbose$/,
-      /^firewall-cmd (--state|--get-default-zone|--get-zone-of-interface=wg0|--list-all|--permanent --list-all|--zone=trusted --list-all)$/,
+      /^firewall-cmd (--state|--get-default-zone|(--permanent )?--list-all-(zones|policies)|--info-service=[a-z0-9-]+)$/,
+      /^ip -4 route show default$/,
       /^ping /,
     ]
     const other = run.calls.filter((c) => !readOnly.some((re) => re.test(c)))
@@ -209,7 +216,7 @@ describe('doctor.sh', () => {
     box.fakes.ufw('inactive')
     box.fakes.firewalld('stopped')
     const reading = parseDoctorOutput(runDoctorScript().stdout)
-    expect(reading).toMatchObject({unitEnabled: 'disabled', ipForward: false, forwardFiles: [], config: null, ufw: {state: 'inactive', status: []}, firewalld: {state: 'stopped', runtime: null}})
+    expect(reading).toMatchObject({unitEnabled: 'disabled', ipForward: false, forwardFiles: [], config: null, ufw: {state: 'inactive', status: []}, firewalld: {state: 'stopped', runtime: {zones: []}}})
   })
 
   it('no systemd, no firewall tools, no ping: each reported as absent', () => {

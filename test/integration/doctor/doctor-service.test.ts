@@ -21,7 +21,7 @@ import {SshError} from '../../../src/ssh/errors.js'
 import {openStateStore, stateDirFor} from '../../../src/state/state.js'
 import type {ExecResult, RemoteShell, RunOptions} from '../../../src/tasks/remote-shell.js'
 import type {DoctorReading} from '../../../src/remote/doctor.js'
-import type {FirewalldZone} from '../../../src/firewall/listings.js'
+import {firewallLines} from '../../fixtures/firewall.js'
 import {healthyReading, KEYS, WRONG_KEY} from '../../unit/doctor/fixtures.js'
 import {LAB_INVENTORY} from '../../fixtures/lab-fleet.js'
 
@@ -33,13 +33,6 @@ const INVENTORY = LAB_INVENTORY
 
 /** What doctor.sh prints for a reading (the script itself is proven in doctor-script.test.ts). */
 function doctorOutput(r: DoctorReading): string {
-  const zone = (z: FirewalldZone) => [
-    `${z.name} (active)`,
-    `  target: ${z.target}`,
-    `  services: ${z.services.join(' ')}`,
-    `  ports: ${z.ports.join(' ')}`,
-    ...(z.forward === null ? [] : [`  forward: ${z.forward ? 'yes' : 'no'}`]),
-  ]
   const out = ['doctor=1', `port=${r.listenPort ?? 51820}`, ...r.addresses.map((a) => `address=${a}`), `interface=${r.link}`, `mtu=${r.mtu ?? ''}`, `wg=${r.wgInstalled ? 'yes' : 'no'}`, `now=${r.now}`]
   if (r.peers) {
     out.push(`listen_port=${r.listenPort}`, `pubkey=${r.publicKey ?? ''}`, '--- peers')
@@ -52,14 +45,7 @@ function doctorOutput(r: DoctorReading): string {
   out.push(`systemd=${r.systemd ? 'yes' : 'no'}`)
   if (r.systemd) out.push(`unit_enabled=${r.unitEnabled}`, `unit_active=${r.unitActive}`)
   out.push(`ip_forward=${r.ipForward === null ? '' : r.ipForward ? 1 : 0}`, ...r.forwardFiles.map((f) => `forward_file=${f}`))
-  out.push(`ufw=${r.ufw.state}`)
-  if (r.ufw.state === 'active') out.push('--- ufw', ...r.ufw.status, '--- end ufw')
-  out.push(`firewalld=${r.firewalld.state}`)
-  if (r.firewalld.state === 'running') {
-    out.push(`firewalld.default_zone=${r.firewalld.defaultZone}`, `firewalld.iface_zone=${r.firewalld.interfaceZone}`)
-    if (r.firewalld.runtime) out.push('--- firewalld runtime', ...zone(r.firewalld.runtime), '--- end firewalld runtime')
-    if (r.firewalld.permanent) out.push('--- firewalld permanent', ...zone(r.firewalld.permanent), '--- end firewalld permanent')
-  }
+  out.push(...firewallLines(r), ...(r.uplink ? [`uplink=${r.uplink}`] : []))
   if (r.pingTool) out.push(`ping_tool=${r.pingTool}`)
   for (const p of r.pings) out.push(`ping=${p.kind === 'underlay' ? 'u' : 'o'} ${p.host} ${p.size} ${p.big} ${p.small ?? '-'} ${p.pathMtu ?? '-'}`)
   out.push('end=ok')

@@ -1,10 +1,12 @@
 /**
  * The node doctor.sh examines in these tests, in a host sandbox (test/helpers/host-sandbox.ts) with the
  * shared fake programs: wg0 up with two peers (one with a preshared key), its unit enabled and active,
- * forwarding on by a sysctl file, ufw active with wgfleet's rules, firewalld running (wg0 in trusted),
+ * forwarding on by a sysctl file, ufw active with wgfleet's rules, firewalld running (wg0 in trusted, the
+ * WireGuard port open in public at runtime but not in the permanent configuration),
  * and a config file holding the real private key (and, carelessly, a copy of it in a comment).
  * `wg show wg0 dump` prints the interface line first — with PRIVATE_KEY — as wg does.
  */
+import {publicZone} from '../../fixtures/firewall.js'
 import {DUMP_INTERFACE_LINE, NODE_CLOCK, PEER_B, PEER_C, PRESHARED_KEY, PRIVATE_KEY} from '../../helpers/host-fakes.js'
 import {HostSandbox} from '../../helpers/host-sandbox.js'
 
@@ -52,6 +54,7 @@ export function doctorHost(): HostSandbox {
   box.ipForward = '1'
   const host = box.fakes
   host.link('wg0', 'up')
+  host.set('default-route', 'default via 203.0.113.254 dev eth0 onlink\n')
   host.set('addr/wg0', '10.0.0.1/24')
   host.dump('wg0', [
     DUMP_INTERFACE_LINE,
@@ -60,6 +63,9 @@ export function doctorHost(): HostSandbox {
   ])
   host.unit('wg-quick@wg0', {enabled: 'enabled', active: 'active'})
   host.ufw('active', UFW_RULES)
-  host.firewalld('running', {ports: ['51820/udp'], interfaces: {wg0: 'trusted'}})
+  host.firewalld('running', {
+    runtime: [publicZone({interfaces: ['eth0'], ports: ['51820/udp']}), {name: 'trusted', target: 'ACCEPT', interfaces: ['wg0']}],
+    permanent: [publicZone(), {name: 'trusted', target: 'ACCEPT'}],
+  })
   return box
 }

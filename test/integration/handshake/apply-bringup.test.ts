@@ -43,7 +43,7 @@ beforeEach(() => {
 })
 
 function apply(action: 'start' | 'restart' | 'syncconf', config: string) {
-  const run = box.run(loadScript('apply'), ['wg0', '51820', 'yes', action, 'no', '-', 'no', String(Buffer.byteLength(config))], config)
+  const run = box.run(loadScript('apply'), ['wg0', 'yes', action, 'no', 'no', 'no', String(Buffer.byteLength(config))], config)
   const values = parseKeyValues(run.stdout)
   return {...run, get: (k: string) => values.filter(([key]) => key === k).map(([, v]) => v)}
 }

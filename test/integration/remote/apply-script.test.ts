@@ -29,7 +29,7 @@ afterEach(() => box.destroy())
 /** probe → decide → apply, as the converge does for one node. */
 async function converge(plan: NodePlan = NODE_A, shell: RemoteShell = box.shell(), adopt = false) {
   const decision = decideApply(await probeHost(shell, 'wg0'), plan, 51820)
-  const outcome = await applyHost(shell, {iface: 'wg0', port: 51820, decision, config: plan.config, adopt})
+  const outcome = await applyHost(shell, {iface: 'wg0', decision, config: plan.config, adopt})
   return {decision, outcome}
 }
 
@@ -142,9 +142,21 @@ describe('apply.sh → applyHost', () => {
     expect(box.read('/etc/wireguard/wg0.conf.bak')).toBe('[Interface]\nPrivateKey = hand-made\n')
   })
 
+  it('enables the unit only when told (ENABLE is the decision, not asked of systemctl here); a bad ENABLE is refused', () => {
+    convergedNode(box)
+    box.sh('systemctl disable wg-quick@wg0')
+    const run = (enable: string) => box.run(loadScript('apply'), ['wg0', 'no', 'none', enable, 'no', 'no', '0'])
+    expect(run('no').stdout).not.toMatch(/^enabled=/m)
+    expect(box.fakes.unitState('wg-quick@wg0').enabled).toBe('disabled')
+    expect(run('yes').stdout).toMatch(/^enabled=yes$/m)
+    expect(box.fakes.unitState('wg-quick@wg0').enabled).toBe('enabled')
+    const bad = run('maybe')
+    expect([bad.code, bad.stdout.trim()]).toEqual([2, 'error=bad ENABLE maybe'])
+  })
+
   it('a payload cut short is refused: nothing changes', () => {
     withKey(box)
-    const argv = ['wg0', '51820', 'yes', 'start', 'no', '-', 'no', String(Buffer.byteLength(NODE_A.config) + 10)]
+    const argv = ['wg0', 'yes', 'start', 'yes', 'no', 'no', String(Buffer.byteLength(NODE_A.config) + 10)]
     const run = box.run(loadScript('apply'), argv, {input: NODE_A.config})
     expect(run.code).toBe(30)
     expect(run.stdout).toMatch(/^error=the config arrived incomplete \(\d+ of \d+ bytes\): nothing changed$/m)
@@ -198,9 +210,12 @@ describe('apply.sh → applyHost', () => {
     box.fakes.install('ufw')
     box.fakes.ufw('active', ['22/tcp                     ALLOW IN    Anywhere'])
     const {outcome} = await converge()
-    expect(outcome.firewall).toEqual(['ufw allow 51820/udp', 'ufw route allow in on wg0 out on wg0'])
+    expect(outcome.firewall).toEqual([
+      {kind: 'ufw-allow', port: 51820},
+      {kind: 'ufw-route', in: 'wg0', out: 'wg0'},
+    ])
     expect(box.fakes.ufwRules()).toHaveLength(3)
     finishAsVerifyWould()
-    expect(await nothingLeftToDo()).toMatchObject({firewall: [], needed: false})
+    expect(await nothingLeftToDo()).toMatchObject({firewall: {actions: []}, needed: false})
   })
 })

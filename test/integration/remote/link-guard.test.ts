@@ -172,8 +172,8 @@ describe('probe.sh: what a link named like the interface is', () => {
   })
 })
 
-/** apply.sh with nothing to write, the unit inactive and the interface to start: its start_service path. */
-const START = ['51820', 'no', 'start', 'no', '-', 'no', '0']
+/** apply.sh IFACE WRITE ACTION ENABLE FORWARD ADOPT LEN (no firewall actions) with nothing to write, the unit inactive and the interface to start: its start_service path. */
+const START = ['no', 'start', 'no', 'no', 'no', '0']
 
 describe('apply.sh: start_service never deletes a link that is not WireGuard', () => {
   it.each([

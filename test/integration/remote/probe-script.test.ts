@@ -12,6 +12,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {loadScript} from '../../../src/remote/scripts.js'
 import {decideApply} from '../../../src/tasks/decide.js'
 import {probeHost} from '../../../src/tasks/host-steps.js'
+import {publicZone} from '../../fixtures/firewall.js'
 import {DEBIAN_12} from '../../fixtures/os-release.js'
 import {
   DUMP_INTERFACE_LINE,
@@ -48,8 +49,8 @@ describe('probe.sh → parseProbeOutput', () => {
       kernelWireguard: false,
       systemd: true,
       epel: false,
-      ufw: 'absent',
-      firewalld: 'absent',
+      ufw: {state: 'absent'},
+      firewalld: {state: 'absent'},
       ipForward: false,
       forwardFile: false,
       key: false,
@@ -85,9 +86,7 @@ describe('probe.sh → parseProbeOutput', () => {
       has: {wg: true, wgQuick: true},
       kernelWireguard: true,
       epel: true,
-      ufw: 'active',
-      ufwAllowed: ['51820/udp'],
-      ufwRoutes: true,
+      ufw: {state: 'active', forwardPolicy: 'DROP'},
       ipForward: true,
       forwardFile: true,
       uplink: 'eth0',
@@ -110,7 +109,8 @@ describe('probe.sh → parseProbeOutput', () => {
       [PEER_C, '(none)', '(none)', '10.0.0.3/32'],
     ])
     // Nothing left to do: the parsed probe drives the decision to "not needed".
-    expect(decideApply(probe, NODE_A, 51820)).toMatchObject({writeConfig: false, action: 'none', firewall: [], needed: false})
+    expect(probe.ufw.status).toContain('51820/udp                  ALLOW IN    Anywhere                   # wgfleet')
+    expect(decideApply(probe, NODE_A, 51820)).toMatchObject({writeConfig: false, action: 'none', firewall: {firewall: 'ufw', port: 'open', forward: 'allowed', actions: []}, needed: false})
   })
 
   it('a config wgfleet wrote reads back exactly as rendered (the private key as the marker)', async () => {
@@ -146,11 +146,24 @@ describe('probe.sh → parseProbeOutput', () => {
     for (const secret of [PRIVATE_KEY, PRESHARED_KEY]) expect(run.stdout + run.stderr).not.toContain(secret)
   })
 
-  it('firewalld: its ports, permanent ports and the interface zone', async () => {
+  it('firewalld: its zones and policies, runtime and permanent, and the definitions of the services in use', async () => {
     box.fakes.install('firewall-cmd')
-    box.fakes.firewalld('running', {ports: ['51820/udp', '22/tcp'], permanentPorts: ['51820/udp'], interfaces: {wg0: 'trusted'}})
+    box.fakes.firewalld('running', {
+      runtime: [publicZone({interfaces: ['eth0'], ports: ['51820/udp', '22/tcp']}), {name: 'trusted', target: 'ACCEPT', interfaces: ['wg0']}],
+      permanent: [publicZone({ports: ['51820/udp']}), {name: 'trusted', target: 'ACCEPT'}],
+    })
     const probe = await probeHost(box.shell(), 'wg0')
-    expect(probe).toMatchObject({firewalld: 'running', firewalldPorts: ['51820/udp', '22/tcp'], firewalldPermanentPorts: ['51820/udp'], firewalldInterfaceZone: 'trusted'})
+    expect(probe.firewalld).toMatchObject({state: 'running', defaultZone: 'public'})
+    expect(probe.firewalld.runtime.zones.map((z) => [z.name, z.interfaces, z.ports])).toEqual([
+      ['public', ['eth0'], ['51820/udp', '22/tcp']],
+      ['trusted', ['wg0'], []],
+    ])
+    expect(probe.firewalld.permanent.zones.map((z) => [z.name, z.interfaces, z.ports])).toEqual([
+      ['public', [], ['51820/udp']],
+      ['trusted', [], []],
+    ])
+    expect(probe.firewalld.permanent.policies!.map((p) => p.name)).toEqual(['allow-host-ipv6'])
+    expect(probe.firewalld.services.map((s) => [s.name, s.ports])).toEqual([['dhcpv6-client', ['546/udp']], ['ssh', ['22/tcp']]])
   })
 
   it('an apply cut off before it updated the interface: pending', async () => {
@@ -168,8 +181,8 @@ describe('probe.sh → parseProbeOutput', () => {
     await probeHost(box.shell(), 'wg0')
     const readOnly = [
       /^modinfo wireguard$/,
-      /^ufw status$/,
-      /^firewall-cmd (--state|--get-default-zone|--list-ports|--permanent --list-ports|--get-zone-of-interface=wg0)$/,
+      /^ufw status verbose$/,
+      /^firewall-cmd (--state|--get-default-zone|(--permanent )?--list-all-(zones|policies)|--info-service=[a-z0-9-]+)$/,
       /^ip (-4 route show default|link show dev wg0|-j -d link show dev wg0|-[46] route show default dev wg0)$/,
       /^wg (pubkey|show wg0|show wg0 (dump|public-key))$/,
       /^systemctl is-(enabled|active) wg-quick@wg0$/,

@@ -29,7 +29,7 @@ async function initNode(): Promise<void> {
   withKey(box)
   const shell = box.shell()
   const decision = decideApply(await probeHost(shell, 'wg0'), NODE_A, 51820)
-  await applyHost(shell, {iface: 'wg0', port: 51820, decision, config: NODE_A.config, adopt: false})
+  await applyHost(shell, {iface: 'wg0', decision, config: NODE_A.config, adopt: false})
   box.fakes.clearCalls()
 }
 

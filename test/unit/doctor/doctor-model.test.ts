@@ -7,8 +7,9 @@ import {describe, expect, it} from 'vitest'
 import {CHECKS, diagnoseFleet, doctorExitCode, type Finding} from '../../../src/judges/doctor/index.js'
 import {type DoctorReading} from '../../../src/remote/doctor.js'
 import {hostsBlockDigest, planFleet} from '../../../src/plan/index.js'
+import {firewalldReading, publicZone, ufwReading, ufwRow} from '../../fixtures/firewall.js'
 import {fleet} from '../plan/fixtures.js'
-import {healthyReading, healthyReadings, KEYS, LAB_FLEET, labPlan, livePeer, NAMES, NOW, outcomes, STRANGER, UFW_ACTIVE, WRONG_KEY, zone, type Readings} from './fixtures.js'
+import {healthyReading, healthyReadings, KEYS, LAB_FLEET, labPlan, livePeer, NAMES, NOW, outcomes, STRANGER, UFW_ACTIVE, WRONG_KEY, type Readings} from './fixtures.js'
 
 const plan = labPlan()
 
@@ -60,29 +61,29 @@ describe('diagnoseFleet: the healthy lab fleet', () => {
 describe('1. firewall', () => {
   it('node-b\'s firewalld port removed (runtime and permanent): firewall-port-closed on node-b, though handshakes still flow', () => {
     const r = healthyReadings()
-    r['node-b'].firewalld.runtime = zone('public', {ports: []})
-    r['node-b'].firewalld.permanent = zone('public', {ports: []})
+    r['node-b'].firewalld = firewalldReading({runtime: [publicZone()]})
     const findings = diagnose(r)
     expect(brief(findings)).toEqual([['node-b', 'firewall-port-closed', 'error']])
-    expect(findings[0]!.fix).toBe('on node-b: `firewall-cmd --permanent --add-port=51820/udp && firewall-cmd --reload`')
+    // The fix is what init would run.
+    expect(findings[0]!.fix).toBe('on node-b: `firewall-cmd --zone=public --add-port=51820/udp && firewall-cmd --permanent --zone=public --add-port=51820/udp` (or `wgfleet init`)')
     expect(findings[0]!.message).toMatch(/firewalld is running and its zone does not open 51820\/udp/)
     expect(doctorExitCode(findings)).toBe(1)
   })
 
   it('ufw without the rule and failing handshakes: the error names the blocked node (the one whose firewall blocks), not the peers', () => {
     const r = healthyReadings()
-    r['node-a'].ufw.status = UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp'))
+    r['node-a'].ufw = ufwReading(UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp')))
     // Nobody can start a handshake with node-a any more.
     for (const peer of ['node-b', 'node-c', 'node-d'] as const) breakHandshakes(r, 'node-a', peer)
     const findings = diagnose(r)
     expect(brief(findings)).toEqual([['node-a', 'firewall-port-closed', 'error']])
     expect(findings[0]!.message).toBe('ufw is active and does not allow 51820/udp: no handshake with node-b, node-c, node-d')
-    expect(findings[0]!.fix).toBe('on node-a: `ufw allow 51820/udp`')
+    expect(findings[0]!.fix).toBe('on node-a: `ufw allow 51820/udp` (or `wgfleet init`)')
   })
 
   it('a NAT-ed node with a closed port: nothing while its handshakes are fine (it dials out), an error when they fail', () => {
     const r = healthyReadings()
-    r['node-c'].ufw = {state: 'active', status: UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp'))}
+    r['node-c'].ufw = ufwReading(UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp')))
     expect(diagnose(r)).toEqual([])
     breakHandshakes(r, 'node-c', 'node-b')
     expect(brief(diagnose(r))).toEqual([['node-c', 'firewall-port-closed', 'error']])
@@ -90,20 +91,20 @@ describe('1. firewall', () => {
 
   it('firewalld open now but not permanently: a warning (exit 0)', () => {
     const r = healthyReadings()
-    r['node-b'].firewalld.permanent = zone('public', {ports: []})
+    r['node-b'].firewalld = firewalldReading({runtime: [publicZone({ports: ['51820/udp']})], permanent: [publicZone()]})
     const findings = diagnose(r)
     expect(brief(findings)).toEqual([['node-b', 'firewall-port-not-permanent', 'warning']])
+    expect(findings[0]!.fix).toBe('on node-b: `firewall-cmd --permanent --zone=public --add-port=51820/udp` (or `wgfleet init`)')
     expect(doctorExitCode(findings)).toBe(0)
   })
 
   it('what counts as open: a port range, the wireguard service, an allow-incoming default, the trusted zone', () => {
     const r = healthyReadings()
-    r['node-b'].firewalld.runtime = zone('public', {ports: ['51000-52000/udp']})
-    r['node-b'].firewalld.permanent = zone('public', {ports: [], services: ['wireguard']})
-    r['node-a'].ufw.status = UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp')).map((l) => l.replace('deny (incoming)', 'allow (incoming)'))
+    r['node-b'].firewalld = firewalldReading({runtime: [publicZone({ports: ['51000-52000/udp']})], permanent: [publicZone({services: ['dhcpv6-client', 'ssh', 'wireguard']})]})
+    r['node-a'].ufw = ufwReading(UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp')).map((l) => l.replace('deny (incoming)', 'allow (incoming)')))
     expect(diagnose(r)).toEqual([])
-    r['node-b'].firewalld.runtime = zone('trusted', {ports: [], target: 'ACCEPT'})
-    r['node-a'].ufw.status = [...UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp')), '51000:52000/udp            ALLOW IN    Anywhere']
+    r['node-b'].firewalld = firewalldReading({defaultZone: 'trusted', runtime: [publicZone(), {name: 'trusted', target: 'ACCEPT'}]})
+    r['node-a'].ufw = ufwReading([...UFW_ACTIVE.filter((l) => !l.startsWith('51820/udp')), ufwRow('51000:52000/udp', 'ALLOW IN', 'Anywhere')])
     expect(diagnose(r)).toEqual([])
   })
 })
@@ -348,21 +349,36 @@ describe('7. relay forwarding', () => {
 
   it('ufw on the relay without the route rule: relay-forward-blocked', () => {
     const r = healthyReadings()
-    r['node-a'].ufw.status = UFW_ACTIVE.filter((l) => !l.includes('ALLOW FWD'))
+    r['node-a'].ufw = ufwReading(UFW_ACTIVE.filter((l) => !l.includes('ALLOW FWD')))
     const findings = diagnose(r)
     expect(brief(findings)).toEqual([['node-a', 'relay-forward-blocked', 'error']])
-    expect(findings[0]!.fix).toBe('on node-a: `ufw route allow in on wg0 out on wg0`')
+    expect(findings[0]!.message).toBe('node-a relays for node-c, node-d, but ufw routes nothing in and out of wg0: that traffic is dropped')
+    expect(findings[0]!.fix).toBe('on node-a: `ufw route allow in on wg0 out on wg0` (or `wgfleet init`)')
   })
 
-  it('firewalld on the relay: the trusted zone or intra-zone forwarding is fine; forward: no is an error', () => {
+  it('firewalld on the relay: wgfleet\'s zone, the trusted zone, or a bound zone with intra-zone forwarding is fine; none is an error naming the fix', () => {
     const r = healthyReadings()
-    r['node-a'].ufw = {state: 'absent', status: []}
-    r['node-a'].firewalld = {state: 'running', defaultZone: 'public', interfaceZone: 'trusted', runtime: zone('public'), permanent: zone('public'), interfaceZoneRuntime: zone('trusted', {ports: [], target: 'ACCEPT', forward: null})}
+    r['node-a'].ufw = {state: 'absent', status: [], forwardPolicy: null}
+    const open = publicZone({ports: ['51820/udp']})
+    r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'wgfleet', interfaces: ['wg0'], services: ['ssh'], forward: true}]})
     expect(diagnose(r)).toEqual([])
-    r['node-a'].firewalld = {...r['node-a'].firewalld, interfaceZone: '', interfaceZoneRuntime: null, runtime: zone('public', {forward: false})}
-    expect(brief(diagnose(r))).toEqual([['node-a', 'relay-forward-blocked', 'error']])
-    r['node-a'].firewalld.runtime = zone('public', {forward: null})
-    expect(brief(diagnose(r))).toEqual([['node-a', 'relay-forward-blocked', 'warning']])
+    r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'trusted', target: 'ACCEPT', interfaces: ['wg0']}]})
+    expect(diagnose(r)).toEqual([])
+    r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'internal', interfaces: ['wg0'], forward: true}]})
+    expect(diagnose(r)).toEqual([])
+    // wg0 in no zone: the default zone catches it, and intra-zone forwarding does not apply to it.
+    r['node-a'].firewalld = firewalldReading({runtime: [open]})
+    const findings = diagnose(r)
+    expect(brief(findings)).toEqual([['node-a', 'relay-forward-blocked', 'error']])
+    expect(findings[0]!.fix).toBe(
+      'on node-a: `firewall-cmd --permanent --new-zone=wgfleet && firewall-cmd --permanent --zone=wgfleet --add-service=ssh && firewall-cmd --permanent --zone=wgfleet --add-forward && ' +
+        'firewall-cmd --permanent --zone=wgfleet --change-interface=wg0 && firewall-cmd --reload` (or `wgfleet init`)',
+    )
+    // Bound to a zone wgfleet did not create, which does not forward: said, with the zone's own fix.
+    r['node-a'].firewalld = firewalldReading({runtime: [open, {name: 'internal', interfaces: ['wg0'], forward: false}]})
+    const foreign = diagnose(r)
+    expect(brief(foreign)).toEqual([['node-a', 'relay-forward-blocked', 'error']])
+    expect(foreign[0]!.fix).toMatch(/firewall-cmd --zone=internal --add-forward/)
   })
 
   it('a non-relay node without forwarding is fine', () => {

@@ -1,12 +1,9 @@
-/** The parser of doctor.sh output, and the firewall judgements it feeds (pure). */
+/** The parser of doctor.sh output (pure). The firewall listings in it are judged in test/unit/firewall/verdict.test.ts. */
 import {describe, expect, it} from 'vitest'
 
-import {normalizeRange} from '../../../src/judges/doctor/index.js'
 import {DoctorOutputError, parseDoctorOutput} from '../../../src/remote/doctor.js'
-import {firewalldZoneAllowsPort, ufwAllowsPort, ufwForwardsOn} from '../../../src/firewall/verdict.js'
-import {parseFirewalldZone} from '../../../src/firewall/listings.js'
 import {WgDumpError} from '../../../src/wireguard/dump.js'
-import {KEYS, UFW_ACTIVE, zone} from './fixtures.js'
+import {KEYS, UFW_ACTIVE} from './fixtures.js'
 
 const PRIVATE = 'cHJpdmF0ZXByaXZhdGVwcml2YXRlcHJpdmF0ZXByaXY='
 
@@ -30,10 +27,12 @@ function output(extra: string[] = [], over: Record<string, string> = {}): string
     'unit_active=active',
     'ip_forward=0',
     'ufw=active',
+    'ufw.forward_policy=DROP',
     '--- ufw',
     ...UFW_ACTIVE,
     '--- end ufw',
     'firewalld=absent',
+    'uplink=eth0',
     'ping_tool=yes',
     'ping=u 203.0.113.2 1452 fail ok 1400',
     'ping=o 10.0.0.2 1392 ok - -',
@@ -59,8 +58,9 @@ describe('parseDoctorOutput', () => {
       unitActive: 'active',
       ipForward: false,
       forwardFiles: [],
-      ufw: {state: 'active', status: UFW_ACTIVE},
-      firewalld: {state: 'absent', runtime: null},
+      ufw: {state: 'active', status: UFW_ACTIVE, forwardPolicy: 'DROP'},
+      firewalld: {state: 'absent', runtime: {zones: [], policies: null}},
+      uplink: 'eth0',
       pingTool: 'yes',
     })
     // `end=ok` inside the config block is config text, not the end marker.
@@ -95,61 +95,5 @@ describe('parseDoctorOutput', () => {
   it('a malformed public key is not taken; no config; absent firewalls by default', () => {
     const r = parseDoctorOutput(['doctor=1', 'interface=absent', 'wg=no', 'now=5', 'pubkey=nope', 'config=no', 'end=ok'].join('\n'))
     expect(r).toMatchObject({link: 'absent', wgInstalled: false, publicKey: null, peers: null, config: null, systemd: false, unitEnabled: null, ipForward: null, ufw: {state: 'absent'}, pingTool: null, pings: []})
-  })
-})
-
-describe('firewalls', () => {
-  it('ufw: the port, a range, a list, a bare port (any protocol); not tcp only, not an app profile, not DENY', () => {
-    const rules = (...lines: string[]) => ['Status: active', 'Default: deny (incoming), allow (outgoing), deny (routed)', '', 'To  Action  From', '--  ------  ----', ...lines]
-    expect(ufwAllowsPort(UFW_ACTIVE, 51820)).toBe(true)
-    expect(ufwAllowsPort(UFW_ACTIVE, 51821)).toBe(false)
-    expect(ufwAllowsPort(rules('51000:52000/udp            ALLOW       Anywhere'), 51820)).toBe(true)
-    expect(ufwAllowsPort(rules('80,51820/udp               ALLOW IN    Anywhere'), 51820)).toBe(true)
-    expect(ufwAllowsPort(rules('51820                      ALLOW IN    Anywhere'), 51820)).toBe(true)
-    expect(ufwAllowsPort(rules('51820/udp on eth0          ALLOW IN    Anywhere'), 51820)).toBe(true)
-    expect(ufwAllowsPort(rules('Anywhere                   ALLOW IN    203.0.113.0/24'), 51820)).toBe(true)
-    expect(ufwAllowsPort(rules('51820/tcp                  ALLOW IN    Anywhere'), 51820)).toBe(false)
-    expect(ufwAllowsPort(rules('OpenSSH                    ALLOW IN    Anywhere'), 51820)).toBe(false)
-    expect(ufwAllowsPort(rules('51820/udp                  DENY IN     Anywhere'), 51820)).toBe(false)
-    expect(ufwAllowsPort(rules('51820/udp                  ALLOW OUT   Anywhere'), 51820)).toBe(false)
-    expect(ufwAllowsPort(rules().map((l) => l.replace('deny (incoming)', 'allow (incoming)')), 51820)).toBe(true)
-  })
-
-  it('ufw routing on the interface: a route rule, or routed allow', () => {
-    expect(ufwForwardsOn(UFW_ACTIVE, 'wg0')).toBe(true)
-    expect(ufwForwardsOn(UFW_ACTIVE, 'wg1')).toBe(false)
-    const noRoute = UFW_ACTIVE.filter((l) => !l.includes('FWD'))
-    expect(ufwForwardsOn(noRoute, 'wg0')).toBe(false)
-    expect(ufwForwardsOn(noRoute.map((l) => l.replace('deny (routed)', 'allow (routed)')), 'wg0')).toBe(true)
-    expect(ufwForwardsOn(noRoute.map((l) => l.replace('deny (routed)', 'disabled (routed)')), 'wg0')).toBe(false)
-  })
-
-  it('firewalld: port, range, wireguard service (51820 only), trusted/ACCEPT', () => {
-    expect(firewalldZoneAllowsPort(zone('public'), 51820)).toBe(true)
-    expect(firewalldZoneAllowsPort(zone('public', {ports: ['51820/tcp']}), 51820)).toBe(false)
-    expect(firewalldZoneAllowsPort(zone('public', {ports: ['51000-52000/udp']}), 51820)).toBe(true)
-    expect(firewalldZoneAllowsPort(zone('public', {ports: [], services: ['wireguard']}), 51820)).toBe(true)
-    expect(firewalldZoneAllowsPort(zone('public', {ports: [], services: ['wireguard']}), 51821)).toBe(false)
-    expect(firewalldZoneAllowsPort(zone('work', {ports: [], target: 'ACCEPT'}), 51820)).toBe(true)
-  })
-
-  it('parseFirewalldZone: the --list-all listing; without a forward line, forward is unknown', () => {
-    expect(parseFirewalldZone(['public (default, active)', '  target: default', '  services: ssh', '  ports: 51820/udp 8080/tcp', '  masquerade: no'])).toEqual({
-      name: 'public',
-      target: 'default',
-      ports: ['51820/udp', '8080/tcp'],
-      services: ['ssh'],
-      forward: null,
-    })
-    expect(parseFirewalldZone([])).toBeNull()
-    expect(parseFirewalldZone(undefined)).toBeNull()
-  })
-})
-
-describe('normalizeRange', () => {
-  it('bare addresses get a host prefix', () => {
-    expect(normalizeRange('10.0.0.2')).toBe('10.0.0.2/32')
-    expect(normalizeRange(' 10.0.0.0/24 ')).toBe('10.0.0.0/24')
-    expect(normalizeRange('FD00::1')).toBe('fd00::1/128')
   })
 })

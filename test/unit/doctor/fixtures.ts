@@ -8,7 +8,8 @@ import {planFleet} from '../../../src/plan/index.js'
 import type {FleetPlan, NodePlan} from '../../../src/plan/model.js'
 import type {DoctorOutcome} from '../../../src/judges/doctor/index.js'
 import type {DoctorReading} from '../../../src/remote/doctor.js'
-import type {FirewalldZone} from '../../../src/firewall/listings.js'
+import type {FirewalldReading} from '../../../src/firewall/listings.js'
+import {firewalldReading, publicZone, ufwReading, ufwStatus, UFW_RELAY_ROWS} from '../../fixtures/firewall.js'
 import type {WgDumpPeer} from '../../../src/wireguard/dump.js'
 import {fleet, KEYS} from '../plan/fixtures.js'
 
@@ -34,26 +35,11 @@ export function labPlan(): FleetPlan {
   return planFleet(LAB_FLEET, {publicKeys: keys}, {omitPeersWithoutKey: true})
 }
 
-export const UFW_ACTIVE = [
-  'Status: active',
-  'Logging: on (low)',
-  'Default: deny (incoming), allow (outgoing), deny (routed)',
-  'New profiles: skip',
-  '',
-  'To                         Action      From',
-  '--                         ------      ----',
-  '22/tcp                     ALLOW IN    Anywhere',
-  '51820/udp                  ALLOW IN    Anywhere                   # wgfleet',
-  '22/tcp (v6)                ALLOW IN    Anywhere (v6)',
-  '51820/udp (v6)             ALLOW IN    Anywhere (v6)              # wgfleet',
-  '',
-  'Anywhere on wg0            ALLOW FWD   Anywhere on wg0            # wgfleet',
-  'Anywhere (v6) on wg0       ALLOW FWD   Anywhere (v6) on wg0       # wgfleet',
-]
+/** `ufw status verbose` on the converged relay (node-a). */
+export const UFW_ACTIVE = ufwStatus(UFW_RELAY_ROWS)
 
-export function zone(name: string, over: Partial<FirewalldZone> = {}): FirewalldZone {
-  return {name, target: 'default', ports: ['51820/udp'], services: ['dhcpv6-client', 'ssh'], forward: true, ...over}
-}
+/** node-b's firewalld after init: Debian 12's public zone (the default) with the WireGuard port, runtime and permanent. */
+export const NODE_B_FIREWALLD = {runtime: [publicZone({ports: ['51820/udp']})]}
 
 function livePeers(node: NodePlan): WgDumpPeer[] {
   return node.peers.map((p, i) => ({
@@ -89,11 +75,9 @@ export function healthyReading(node: NodePlan): DoctorReading {
     unitActive: 'active',
     ipForward: relay,
     forwardFiles: relay ? ['/etc/sysctl.d/99-wgfleet.conf'] : [],
-    ufw: relay ? {state: 'active', status: [...UFW_ACTIVE]} : {state: 'absent', status: []},
-    firewalld:
-      node.name === 'node-b'
-        ? {state: 'running', defaultZone: 'public', interfaceZone: '', runtime: zone('public'), permanent: zone('public'), interfaceZoneRuntime: null}
-        : {state: 'absent', defaultZone: '', interfaceZone: '', runtime: null, permanent: null, interfaceZoneRuntime: null},
+    ufw: relay ? ufwReading(UFW_ACTIVE) : {state: 'absent', status: [], forwardPolicy: null},
+    firewalld: node.name === 'node-b' ? firewalldReading(NODE_B_FIREWALLD) : noFirewalld(),
+    uplink: 'eth0',
     pingTool: 'yes',
     pingsUnprobed: 0,
     pings: [
@@ -101,6 +85,10 @@ export function healthyReading(node: NodePlan): DoctorReading {
       ...node.peers.map((p) => ({kind: 'overlay' as const, host: p.allowedIps[0]!.replace('/32', ''), size: 1392, big: 'ok' as const, small: null, pathMtu: null})),
     ],
   }
+}
+
+export function noFirewalld(): FirewalldReading {
+  return {state: 'absent', defaultZone: '', runtime: {zones: [], policies: null}, permanent: {zones: [], policies: null}, services: []}
 }
 
 export type Readings = Record<'node-a' | 'node-b' | 'node-c' | 'node-d', DoctorReading>

@@ -5,6 +5,7 @@ import {parseProbeOutput} from '../../../src/remote/probe.js'
 import {assertHostIsSafe, decideApply, decideInstall, hostRefusal, HostRefused, type HostTarget, osFamily} from '../../../src/tasks/decide.js'
 import {NodeFailure} from '../../../src/lib/errors.js'
 import {ALMALINUX_8, CENTOS_STREAM_9, DEBIAN_12, FEDORA_41, RHEL_8, ROCKY_9, UBUNTU_2404} from '../../fixtures/os-release.js'
+import {publicZone, ufwRow} from '../../fixtures/firewall.js'
 import {probeOutput, type ProbeFields} from '../../fixtures/probe.js'
 
 const probe = (f: ProbeFields) => parseProbeOutput(probeOutput(f))
@@ -135,11 +136,35 @@ describe('decideApply', () => {
     expect(decideApply(probe({...converged, configPubkey: converged.pubkey}), nodePlan(), 51820, converged.pubkey).needed).toBe(false)
   })
 
-  it('ufw active without the port: open it; firewalld likewise; inactive firewall: untouched', () => {
-    expect(decideApply(probe({...converged, ufw: 'active'}), nodePlan(), 51820).firewall).toEqual(['ufw allow 51820/udp'])
-    expect(decideApply(probe({...converged, ufw: 'active', ufwAllowed: ['51820/udp']}), nodePlan(), 51820).needed).toBe(false)
-    expect(decideApply(probe({...converged, firewalld: 'running'}), nodePlan(), 51820).firewall).toEqual(['firewalld add 51820/udp'])
+  it('ufw active without the port: open it; firewalld likewise (runtime and permanent, in the default zone); inactive firewall: untouched', () => {
+    expect(decideApply(probe({...converged, ufw: 'active'}), nodePlan(), 51820).firewall.actions).toEqual([{kind: 'ufw-allow', port: 51820}])
+    const opened = [ufwRow('22/tcp', 'ALLOW IN', 'Anywhere'), ufwRow('51820/udp', 'ALLOW IN', 'Anywhere', 'wgfleet')]
+    expect(decideApply(probe({...converged, ufw: 'active', ufwRows: opened}), nodePlan(), 51820).needed).toBe(false)
+    expect(decideApply(probe({...converged, firewalld: 'running'}), nodePlan(), 51820).firewall.actions).toEqual([
+      {kind: 'firewalld-port', zone: 'public', port: 51820, runtime: true, permanent: true},
+    ])
     expect(decideApply(probe({...converged, ufw: 'inactive'}), nodePlan(), 51820).needed).toBe(false)
+  })
+
+  it('the port opened by hand as a ufw range, or by firewalld\'s wireguard service: nothing to do (as doctor judges it)', () => {
+    const range = [ufwRow('22/tcp', 'ALLOW IN', 'Anywhere'), ufwRow('51800:51900/udp', 'ALLOW IN', 'Anywhere')]
+    expect(decideApply(probe({...converged, ufw: 'active', ufwRows: range}), nodePlan(), 51820).needed).toBe(false)
+    const service = {runtime: [publicZone({services: ['dhcpv6-client', 'ssh', 'wireguard']})]}
+    expect(decideApply(probe({...converged, firewalld: 'running', firewalldSpec: service}), nodePlan(), 51820).needed).toBe(false)
+  })
+
+  it('a firewalld relay: its own zone (not the trusted zone), loaded by a reload', () => {
+    const relay = nodePlan(CONFIG, {forwarding: true})
+    const open = {runtime: [publicZone({ports: ['51820/udp']})]}
+    const d = decideApply(probe({...converged, ipForward: true, forwardFile: true, firewalld: 'running', firewalldSpec: open}), relay, 51820)
+    expect(d.firewall.actions.map((a) => a.kind)).toEqual(['firewalld-new-zone', 'firewalld-zone-forward', 'firewalld-interface', 'firewalld-reload'])
+    expect(JSON.stringify(d.firewall.actions)).not.toContain('trusted')
+  })
+
+  it('a firewalld relay whose interface sits in a zone wgfleet did not create, which does not forward: the node fails, saying so', () => {
+    const relay = nodePlan(CONFIG, {forwarding: true})
+    const spec = {runtime: [publicZone({ports: ['51820/udp']}), {name: 'internal', interfaces: ['wg0'], forward: false}]}
+    expect(() => decideApply(probe({...converged, ipForward: true, forwardFile: true, firewalld: 'running', firewalldSpec: spec}), relay, 51820)).toThrow(/wg0 is in firewalld zone internal/)
   })
 
   it('a relay needs persistent forwarding', () => {
