@@ -5,6 +5,7 @@
  * systemd or not, ufw / firewalld listings) parses into the facts wgfleet decides from, and the versions
  * files hold the package versions the README's release table names.
  */
+import {firewallNeedsOf, firewallVerdict} from '../../../src/firewall/verdict.js'
 import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -41,6 +42,10 @@ const RELEASE: Record<Host, {versionId: string; codename: string}> = {
   'debian-13-no-systemd': {versionId: '13', codename: 'trixie'},
 }
 
+/** What the relay (relay-12) and a public node (fw-13) of the mixed lab need from their firewalls. */
+const RELAY = firewallNeedsOf({interface: 'wg0', forwarding: true, masquerade: false, endpoint: '203.0.113.1:51820'}, 51820, 'eth0')
+const PUBLIC = firewallNeedsOf({interface: 'wg0', forwarding: false, masquerade: false, endpoint: '203.0.113.2:51820'}, 51820, 'eth0')
+
 describe('each release, fresh (no WireGuard): the probe parses into what init decides from', () => {
   it.each(HOSTS)('%s: Debian of its release, apt, no WireGuard module, nothing of WireGuard yet', (host) => {
     const p = probe(host, 'fresh')
@@ -56,11 +61,13 @@ describe('each release, fresh (no WireGuard): the probe parses into what init de
     expect(decideInstall(p, {dns: false, firewallTools: false}).packages).toEqual(['wireguard-tools', 'wireguard-go'])
   })
 
-  it('the firewalls as the lab sets them up: ufw active with SSH only (Debian 12), firewalld running in zone public (Debian 13)', () => {
+  it('the firewalls as the lab sets them up: ufw active with SSH only (Debian 12), firewalld running in zone public (Debian 13) — the verdict: the port closed, forwarding blocked', () => {
     const ufw = probe('debian-12-ufw', 'fresh')
-    expect(ufw).toMatchObject({ufw: 'active', ufwAllowed: [], ufwRoutes: false, firewalld: 'absent'})
+    expect({ufw: ufw.ufw.state, firewalld: ufw.firewalld.state}).toEqual({ufw: 'active', firewalld: 'absent'})
+    expect(firewallVerdict(ufw, RELAY)).toMatchObject({firewall: 'ufw', port: 'closed', forward: 'blocked', blocker: null})
     const fw = probe('debian-13-firewalld', 'fresh')
-    expect(fw).toMatchObject({ufw: 'absent', firewalld: 'running', firewalldPorts: [], firewalldPermanentPorts: []})
+    expect({ufw: fw.ufw.state, firewalld: fw.firewalld.state}).toEqual({ufw: 'absent', firewalld: 'running'})
+    expect(firewallVerdict(fw, PUBLIC)).toMatchObject({firewall: 'firewalld', port: 'closed', blocker: null})
   })
 })
 
@@ -87,9 +94,11 @@ describe('each release, converged by init', () => {
     expect(bare.serviceActive).toBeUndefined()
   })
 
-  it('ufw (Debian 12) lists the port and the relay route; firewalld 2.3 (Debian 13) the port, runtime and permanent', () => {
-    expect(probe('debian-12-ufw', 'converged')).toMatchObject({ufw: 'active', ufwAllowed: ['51820/udp'], ufwRoutes: true, ipForward: true, forwardFile: true})
-    expect(probe('debian-13-firewalld', 'converged')).toMatchObject({firewalld: 'running', firewalldPorts: ['51820/udp'], firewalldPermanentPorts: ['51820/udp']})
+  it('after init, the verdict on the real listings: ufw (Debian 12) lets the port in and forwards for the relay; firewalld 2.3 (Debian 13) has the port open, runtime and permanent; nothing left to do', () => {
+    const ufw = probe('debian-12-ufw', 'converged')
+    expect(ufw).toMatchObject({ipForward: true, forwardFile: true})
+    expect(firewallVerdict(ufw, RELAY)).toMatchObject({firewall: 'ufw', port: 'open', forward: 'allowed', actions: [], blocker: null})
+    expect(firewallVerdict(probe('debian-13-firewalld', 'converged'), PUBLIC)).toMatchObject({firewall: 'firewalld', port: 'open', actions: [], blocker: null})
   })
 
   it('Debian 11 was refused before anything was installed: converged is fresh', () => {
