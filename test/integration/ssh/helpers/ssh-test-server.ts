@@ -160,7 +160,15 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
             channel.end()
           } catch {}
         })
-        channel.on('close', () => killGroup(running, 'SIGKILL'))
+        // A client that closes the channel early (over the output cap) must not make the child's last
+        // buffered bytes write into the ended channel ("write after end", an uncaught error in the run).
+        channel.on('error', () => {})
+        channel.stderr.on('error', () => {})
+        channel.on('close', () => {
+          running.stdout!.unpipe(channel)
+          running.stderr!.unpipe(channel.stderr)
+          killGroup(running, 'SIGKILL')
+        })
       })
     })
   })
