@@ -96,7 +96,8 @@ function statusCase(n, topology, fault, format) {
   }
 }
 
-function doctorCase(n, topology, fault) {
+/** The judge and one renderer: what one `doctor` run does (it prints one format). */
+function doctorCase(n, topology, fault, format) {
   const {plan, publicKeys} = planWithKeys(n, topology)
   const names = new Map(Object.entries(publicKeys).map(([name, k]) => [k, name]))
   const {age, skip} = FAULTS[fault]()
@@ -119,8 +120,7 @@ function doctorCase(n, topology, fault) {
   )
   return () => {
     const findings = diagnoseFleet(plan, outcomes, {names, staleAfterSeconds: 180})
-    renderDoctor(findings, 'table', {})
-    renderDoctor(findings, 'json', {})
+    renderDoctor(findings, format, {})
   }
 }
 
@@ -149,10 +149,12 @@ for (const fault of Object.keys(FAULTS)) {
 }
 for (const format of ['table', 'json', 'prometheus']) record(`status judge + ${format}, hub N=1000, all stale`, {seconds: 3}, repeat(() => inProcess(statusCase(1000, 'hub', 'all stale', format))))
 for (const fault of Object.keys(FAULTS)) {
-  const run = doctorCase(1000, 'mesh', fault)
-  record(`doctor judge + renderers, mesh N=1000, ${fault}`, {seconds: 5}, repeat(() => inProcess(run)))
+  for (const format of ['table', 'json']) {
+    const run = doctorCase(1000, 'mesh', fault, format)
+    record(`doctor judge + ${format}, mesh N=1000, ${fault}`, {seconds: 5}, repeat(() => inProcess(run)))
+  }
 }
-record('doctor judge + renderers, hub N=1000, all stale', {seconds: 5}, repeat(() => inProcess(doctorCase(1000, 'hub', 'all stale'))))
+for (const format of ['table', 'json']) record(`doctor judge + ${format}, hub N=1000, all stale`, {seconds: 5}, repeat(() => inProcess(doctorCase(1000, 'hub', 'all stale', format))))
 
 console.log(`Operator side, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${RUNS} run(s) each, median shown.\n`)
 console.log('| case | median (s) | runs (s) | peak RSS (MiB) | target | met |')
