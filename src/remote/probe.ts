@@ -78,7 +78,8 @@ export function parseProbeOutput(text: string): HostProbe {
   const out = parseScriptOutput(text, PROBE_BLOCKS)
   const values = {get: out.one, has: (key: string) => out.one(key) !== undefined}
   const osLines = out.entries.filter(([key]) => key.startsWith('os.')).map(([key, value]) => `${key.slice(3)}=${value}`)
-  const blocks = {config: out.block('config'), peers: out.block('peers')}
+  // As text, never split into lines here: a mesh node's config and dump are O(N) lines each.
+  const blocks = {config: out.blockText('config', true), peers: out.blockText('peers')}
   if (out.cut || !values.has('pkg') || !values.has('now')) throw new ProbeParseError('probe output is incomplete (the probe script did not finish)')
 
   const yes = (key: string) => values.get(key) === 'yes'
@@ -117,8 +118,8 @@ export function parseProbeOutput(text: string): HostProbe {
     configPublicKey: opt('config_pubkey'),
     managed: yes('managed'),
     pending: yes('pending'),
-    configText: blocks.config ? blocks.config.join('\n') + '\n' : undefined,
-    peerDump: blocks.peers ? blocks.peers.join('\n') : undefined,
+    configText: blocks.config,
+    peerDump: blocks.peers,
     ...hostsBlockOf(values.get('hosts_block')),
   }
 }
