@@ -35,12 +35,15 @@ export class WgDumpError extends WgfleetError {
 }
 
 export function parseWgDump(text: string): WgDumpPeer[] {
-  return text
-    .split('\n')
-    .map((line) => line.replace(/\r$/, ''))
-    .map((line, index) => ({line, number: index + 1}))
-    .filter(({line}) => line.trim() !== '')
-    .map(({line, number}) => parseWgDumpPeerLine(line, number))
+  // One pass, no intermediate arrays: a mesh node's dump has a line per peer, and every node's is parsed.
+  const peers: WgDumpPeer[] = []
+  const lines = text.split('\n')
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index]!
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw
+    if (line.trim() !== '') peers.push(parseWgDumpPeerLine(line, index + 1))
+  }
+  return peers
 }
 
 /** One peer line; `lineNumber` only for messages (the line itself is never quoted: see above). */
@@ -60,12 +63,19 @@ export function parseWgDumpPeerLine(line: string, lineNumber = 1): WgDumpPeer {
     publicKey,
     presharedKey: preshared !== '(none)',
     endpoint: endpoint === '(none)' ? null : endpoint,
-    allowedIps: allowedIps === '(none)' ? [] : allowedIps.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    allowedIps: allowedIpsOf(allowedIps),
     latestHandshake: nonNegativeInteger(handshake, 'latest-handshake', lineNumber),
     rxBytes: nonNegativeInteger(rx, 'transfer-rx', lineNumber),
     txBytes: nonNegativeInteger(tx, 'transfer-tx', lineNumber),
     keepalive: keepalive === 'off' ? 0 : nonNegativeInteger(keepalive, 'persistent-keepalive', lineNumber),
   }
+}
+
+/** The comma list of ranges; one range (a mesh peer's own /32) without the split, trim and filter. */
+function allowedIpsOf(field: string): string[] {
+  if (field === '(none)') return []
+  if (!field.includes(',') && field.trim() === field) return field === '' ? [] : [field]
+  return field.split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
 
 function nonNegativeInteger(value: string, field: string, lineNumber: number): number {
