@@ -5,6 +5,7 @@
  */
 import type {NodePlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
+import type {WgDumpPeer} from '../wireguard/dump.js'
 import {classifyConfigChange} from '../plan/index.js'
 import {BugError, NodeFailure} from '../lib/errors.js'
 import {isInsideNetwork, parseNetwork} from '../inventory/ipv4.js'
@@ -153,6 +154,7 @@ function blockerFailure(blocker: FirewallBlocker, iface: string): NodeFailure {
 
 /** Adding or removing a 0.0.0.0/0 route changes wg-quick's policy routing: only a restart applies it. */
 function fullTunnelChanged(oldText: string | null, newText: string): boolean {
+  if (oldText === newText) return false
   const hasDefault = (text: string | null) => /^AllowedIPs\s*=.*\b0\.0\.0\.0\/0\b/m.test(text ?? '')
   return hasDefault(oldText) !== hasDefault(newText)
 }
@@ -163,16 +165,37 @@ function fullTunnelChanged(oldText: string | null, newText: string): boolean {
  */
 export function interfaceDrifted(probe: HostProbe, node: Pick<NodePlan, 'peers'>): boolean {
   if (!probe.interfaceUp || probe.peerDump === undefined) return false
+  const running = probePeers(probe)
+  if (sameInOrder(running, node.peers)) return false
   // What the plan wants (the config is rendered from it), not the config text parsed again.
   const wanted = new Map<string, readonly string[]>()
   for (const peer of node.peers) if (peer.publicKey !== null) wanted.set(peer.publicKey, peer.allowedIps)
-  const running = probePeers(probe)
   if (running.length !== wanted.size) return true
   for (const p of running) {
     const ranges = wanted.get(p.publicKey)
     if (!ranges || !sameRanges(ranges, p.allowedIps)) return true
   }
   return false
+}
+
+/**
+ * The running peers are the planned ones (those with a key), in the plan's order, with the same ranges in
+ * the same order: what wg-quick loads from the file, so the usual answer, found without a map of the plan.
+ */
+function sameInOrder(running: readonly WgDumpPeer[], planned: NodePlan['peers']): boolean {
+  let i = 0
+  for (const peer of planned) {
+    if (peer.publicKey === null) continue
+    const live = running[i++]
+    if (!live || live.publicKey !== peer.publicKey || !sameList(live.allowedIps, peer.allowedIps)) return false
+  }
+  return i === running.length
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** The same ranges in any order (compared in order first: they almost always are). */

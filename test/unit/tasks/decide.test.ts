@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {NodePlan} from '../../../src/plan/model.js'
 import {parseProbeOutput} from '../../../src/remote/probe.js'
-import {assertHostIsSafe, decideApply, decideInstall, hostRefusal, HostRefused, type HostTarget, osFamily} from '../../../src/tasks/decide.js'
+import {assertHostIsSafe, decideApply, decideInstall, hostRefusal, HostRefused, type HostTarget, interfaceDrifted, osFamily} from '../../../src/tasks/decide.js'
 import {NodeFailure} from '../../../src/lib/errors.js'
 import {ALMALINUX_8, CENTOS_STREAM_9, DEBIAN_12, FEDORA_41, RHEL_8, ROCKY_9, UBUNTU_2404} from '../../fixtures/os-release.js'
 import {publicZone, ufwRow} from '../../fixtures/firewall.js'
@@ -186,6 +186,26 @@ describe('decideApply', () => {
   it('an earlier apply cut off after writing the file (pending marker): restart from the file', () => {
     const out = probeOutput(converged).replace('config=yes', 'pending=yes\nconfig=yes')
     expect(decideApply(parseProbeOutput(out), nodePlan(), 51820)).toMatchObject({writeConfig: false, action: 'restart', needed: true})
+  })
+
+  it('interfaceDrifted: the running peers against the plan, in the plan\'s order or any other', () => {
+    const [a, b, c] = ['YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=', 'Y2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2M=', 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ=']
+    const peer = (publicKey: string | null, allowedIps: string[]) => ({...PEER_A, publicKey, allowedIps, relays: []})
+    const plan = {peers: [peer(a, ['10.0.0.1/32']), peer(null, ['10.0.0.9/32']), peer(b, ['10.0.0.3/32', '10.0.0.4/32'])]}
+    const dump = (rows: Array<[string, string]>) => rows.map(([k, ips]) => `${k}\t(none)\t(none)\t${ips}\t0\t0\t0\toff`).join('\n')
+    const drifted = (rows: Array<[string, string]>) => interfaceDrifted(probe({...converged, peers: dump(rows)}), plan)
+    // The plan's order (a peer of unknown key is not on the interface), and any other order.
+    expect(drifted([[a, '10.0.0.1/32'], [b, '10.0.0.3/32,10.0.0.4/32']])).toBe(false)
+    expect(drifted([[b, '10.0.0.3/32,10.0.0.4/32'], [a, '10.0.0.1/32']])).toBe(false)
+    expect(drifted([[a, '10.0.0.1/32'], [b, '10.0.0.4/32,10.0.0.3/32']])).toBe(false)
+    // A range, a peer more or less, another key.
+    expect(drifted([[a, '10.0.0.1/32'], [b, '10.0.0.3/32']])).toBe(true)
+    expect(drifted([[a, '10.0.0.1/32']])).toBe(true)
+    expect(drifted([[a, '10.0.0.1/32'], [b, '10.0.0.3/32,10.0.0.4/32'], [c, '10.0.0.5/32']])).toBe(true)
+    expect(drifted([[c, '10.0.0.1/32'], [b, '10.0.0.3/32,10.0.0.4/32']])).toBe(true)
+    // Not up, or no dump: nothing to compare.
+    expect(interfaceDrifted(probe({...converged, ifaceUp: false, peers: dump([])}), plan)).toBe(false)
+    expect(interfaceDrifted(probe(converged), plan)).toBe(false)
   })
 
   it('the masked private key on the host equals the marker: no change', () => {
