@@ -17,7 +17,7 @@
  */
 import type {Fleet, NodeSpec} from '../inventory/model.js'
 import {decideHosts, diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
-import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan} from '../plan/model.js'
+import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan, PeerPlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
 import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
@@ -153,11 +153,13 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     }
 
     const pairs = pairFacts(fleet, plan.nodes, applied, discovered, options.staleAfterSeconds)
+    // One set for every node (a set per node was O(N²) inserts at a thousand nodes).
+    const reachable: ReadonlySet<string> = new Set(applied.keys())
     const phase3 = await runPerNode(
       [...applied.keys()],
       async (name, progress) => {
         const nodePlan = plansByName.get(name)!
-        return verifyNode({fleet, nodesByName, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable: new Set(applied.keys()), pairs})
+        return verifyNode({fleet, nodesByName, nodePlan, found: discovered.get(name)!, applied: applied.get(name)!, options, progress, reachable, pairs})
       },
       // Every node at once, whatever --concurrency says: one side of a pair waits for the other's start,
       // which a node queued behind it could never send. The connections are open already; on the hosts
@@ -307,18 +309,36 @@ function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, Applied
     }
     return peers.get(peer)
   }
+  // Each node's fresh and dead entries, by peer name, worked out once per node: both are asked of both
+  // sides of every pair, and on a rerun both are empty (no per-pair map of the other side's peers needed).
+  const peersWhere = (cache: Map<string, ReadonlySet<string>>, node: string, test: (peer: PeerPlan) => boolean): ReadonlySet<string> => {
+    let names = cache.get(node)
+    if (!names) {
+      const found = new Set<string>()
+      for (const p of plansByName.get(node)?.peers ?? []) if (test(p)) found.add(p.name)
+      cache.set(node, (names = found))
+    }
+    return names
+  }
+  const freshEntries = new Map<string, ReadonlySet<string>>()
+  const deadEntries = new Map<string, ReadonlySet<string>>()
   const positions = new Map(fleet.nodes.map((n, i) => [n.name, i]))
   return {
     position: (node) => positions.get(node) ?? -1,
     canDial: (from, to) => Boolean(peerOf(from, to)?.endpoint),
     fresh: (node, peer) => {
-      const key = peerOf(node, peer)?.publicKey
-      return key ? Boolean(applied.get(node)?.fresh.has(key)) : false
+      const keys = applied.get(node)?.fresh
+      if (!keys || keys.size === 0) return false
+      return peersWhere(freshEntries, node, (p) => p.publicKey !== null && keys.has(p.publicKey)).has(peer)
     },
     dead: (node, peer) => {
-      const key = peerOf(node, peer)?.publicKey
-      const before = key ? probedHandshake(discovered.get(node), key) : undefined
-      return before !== undefined && !fresh(before.at, before.now, staleAfter)
+      const found = discovered.get(node)
+      if (!found?.probe.interfaceUp || found.probe.peerDump === undefined) return false
+      const {now, latest} = handshakesFromProbe(found.probe)
+      return peersWhere(deadEntries, node, (p) => {
+        const at = p.publicKey ? latest[p.publicKey] : undefined
+        return at !== undefined && !fresh(at, now, staleAfter)
+      }).has(peer)
     },
   }
 }
@@ -329,16 +349,9 @@ function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, Applied
  */
 function probedHandshake(found: Discovered | undefined, key: string): {at: number; now: number} | undefined {
   if (!found || !found.probe.interfaceUp || found.probe.peerDump === undefined) return undefined
-  let latest = probedLatest.get(found.probe)
-  if (!latest) {
-    // Once per probe: this is asked for every pair.
-    latest = handshakesFromProbe(found.probe).latest
-    probedLatest.set(found.probe, latest)
-  }
-  const at = latest[key]
+  const at = handshakesFromProbe(found.probe).latest[key]
   return at === undefined ? undefined : {at, now: found.probe.now}
 }
-const probedLatest = new WeakMap<HostProbe, Record<string, number>>()
 
 async function applyNode(args: ApplyNodeArgs): Promise<AppliedNode> {
   const {fleet, node, nodePlan, found, options, progress, store} = args
@@ -399,7 +412,7 @@ interface VerifyNodeArgs {
   options: ConvergeOptions
   progress: Progress
   /** Nodes that got through phase 2 (the others cannot answer now). */
-  reachable: Set<string>
+  reachable: ReadonlySet<string>
   pairs: PairFacts
 }
 
@@ -465,11 +478,18 @@ function fresh(ts: number | undefined, now: number, staleAfter: number): boolean
   return ts !== undefined && ts > 0 && now - ts <= staleAfter
 }
 
+/** The probe's handshakes by public key, read once per probe: verify asks them of both sides of every pair. */
 function handshakesFromProbe(probe: HostProbe): {now: number; latest: Record<string, number>} {
-  const latest: Record<string, number> = {}
-  for (const peer of probePeers(probe)) latest[peer.publicKey] = peer.latestHandshake
-  return {now: probe.now, latest}
+  let reading = probedHandshakes.get(probe)
+  if (!reading) {
+    const latest: Record<string, number> = {}
+    for (const peer of probePeers(probe)) latest[peer.publicKey] = peer.latestHandshake
+    reading = {now: probe.now, latest}
+    probedHandshakes.set(probe, reading)
+  }
+  return reading
 }
+const probedHandshakes = new WeakMap<HostProbe, {now: number; latest: Record<string, number>}>()
 
 /**
  * What a host reported, kept only when usable: a bad value fails that node's apply (the uplink stays
