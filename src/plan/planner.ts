@@ -53,9 +53,12 @@ export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions
   const addresses = new Map(fleet.nodes.map((n) => [n.name, n.address]))
   // One block for every node (one string, shared: O(N) bytes, not O(N²)).
   const hostsBlock = renderHostsBlock(fleet)
+  // This plan's own copy: knownPublicKey caches each node's key by it, and a caller may change its keys
+  // before planning again.
+  const keys: KnownHosts = {...known}
   for (const links of planLinks(fleet)) {
     if (options.only && !options.only.has(links.node.name)) continue
-    const plan = planNode(fleet, links, known, exitNames, addresses, options)
+    const plan = planNode(fleet, links, keys, exitNames, addresses, options)
     yield hostsBlock === undefined ? plan : {...plan, hostsBlock}
   }
 }
@@ -103,27 +106,28 @@ function planNode(
   return {...plan, config: renderNodeConfig(plan, fleet)}
 }
 
-/** A node's endpoint, worked out once per node rather than once per peer entry (N² in a mesh). */
-const endpoints = new WeakMap<NodeSpec, string | null>()
-function endpointOnce(node: NodeSpec): string | null {
-  let endpoint = endpoints.get(node)
-  if (endpoint === undefined) {
-    endpoint = endpointOf(node)
-    endpoints.set(node, endpoint)
+/** A node's endpoint and /32, worked out once per node rather than once per peer entry (N² in a mesh). */
+const peerFacts = new WeakMap<NodeSpec, {endpoint: string | null; route: string}>()
+function peerFactsOnce(node: NodeSpec): {endpoint: string | null; route: string} {
+  let facts = peerFacts.get(node)
+  if (facts === undefined) {
+    facts = {endpoint: endpointOf(node), route: hostRoute(node.address)}
+    peerFacts.set(node, facts)
   }
-  return endpoint
+  return facts
 }
 
 function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
   const {peer} = link
+  const {endpoint, route} = peerFactsOnce(peer)
   // A hub: the spoke's entry for the first relay carries the overlay network, not one /32 per node —
   // O(1) per spoke instead of O(N) (O(N²) over the fleet), and a node added later is reachable at once.
   if (link.carriesRest) {
     return {
       name: peer.name,
       publicKey: knownPublicKey(known, peer.name),
-      endpoint: endpointOnce(peer),
-      allowedIps: [hostRoute(peer.address), fleet.network.cidr, ...(link.exit ? [DEFAULT_ROUTE] : [])],
+      endpoint,
+      allowedIps: [route, fleet.network.cidr, ...(link.exit ? [DEFAULT_ROUTE] : [])],
       keepalive: fleet.network.keepalive,
       via: 'direct',
       relays: [],
@@ -131,19 +135,17 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
       overlay: true,
     }
   }
+  // Most entries of a mesh relay nothing and are no exit: built without the spreads (a million of them at N=1000).
+  const plain = link.relayed.length === 0 && !link.exit
   return {
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
-    endpoint: endpointOnce(peer),
+    endpoint,
     // Own /32 first, then relayed /32s (inventory order), then the default route for an exit.
-    allowedIps: [
-      hostRoute(peer.address),
-      ...link.relayed.map((n) => hostRoute(n.address)),
-      ...(link.exit ? [DEFAULT_ROUTE] : []),
-    ],
+    allowedIps: plain ? [route] : [route, ...link.relayed.map((n) => peerFactsOnce(n).route), ...(link.exit ? [DEFAULT_ROUTE] : [])],
     keepalive: fleet.network.keepalive,
     via: 'direct',
-    relays: link.relayed.map((n) => n.name),
+    relays: link.relayed.length === 0 ? [] : link.relayed.map((n) => n.name),
     exit: link.exit,
   }
 }
@@ -210,26 +212,29 @@ function relayedRoutes(addresses: ReadonlyMap<string, string>, peers: PeerPlan[]
     if (address === undefined) throw new BugError(`relayed node ${name} is not in the fleet`)
     return address
   }
-  return peers.flatMap((peer) => peer.relays.map((name) => ({name, address: addressOf(name), via: peer.name})))
+  const routes: RelayedRoute[] = []
+  // A loop, not flatMap: a mesh node's peers relay nothing but one, and an array per peer adds up.
+  for (const peer of peers) for (const name of peer.relays) routes.push({name, address: addressOf(name), via: peer.name})
+  return routes
 }
 
 /**
  * A key goes into config text. Keys come from plan/key-trust, which trusts nothing but real keys: anything
  * else here (say, with a newline) is a bug, never pasted.
  */
-const checkedKeys = new WeakMap<KnownHosts, Set<string>>()
+const checkedKeys = new WeakMap<KnownHosts, Map<string, string | null>>()
 
 function knownPublicKey(known: KnownHosts, name: string): string | null {
+  // Each node's key is looked up and checked once per plan, not once per peer entry (N² in a mesh).
+  let keys = checkedKeys.get(known)
+  if (!keys) checkedKeys.set(known, (keys = new Map()))
+  const seen = keys.get(name)
+  if (seen !== undefined) return seen
   // Own properties only: a node may be named `constructor`.
   const key = Object.hasOwn(known.publicKeys, name) ? known.publicKeys[name] : undefined
-  if (key === undefined) return null
-  // Each key is checked once per plan, not once per peer entry (N² in a mesh).
-  let checked = checkedKeys.get(known)
-  if (!checked) checkedKeys.set(known, (checked = new Set()))
-  if (checked.has(key)) return key
-  if (!isWireGuardKey(key)) throw new BugError(`the public key planned for ${name} is not a WireGuard key`)
-  checked.add(key)
-  return key
+  if (key !== undefined && !isWireGuardKey(key)) throw new BugError(`the public key planned for ${name} is not a WireGuard key`)
+  keys.set(name, key ?? null)
+  return key ?? null
 }
 
 function uplinkFromFacts(node: NodeSpec, facts: HostFacts): string | undefined {
