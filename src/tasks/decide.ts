@@ -178,19 +178,52 @@ export function interfaceDrifted(probe: HostProbe, node: Pick<NodePlan, 'peers'>
   return false
 }
 
-/**
- * The running peers are the planned ones (those with a key), in the plan's order, with the same ranges in
- * the same order: what wg-quick loads from the file, so the usual answer, found without a map of the plan.
- */
+/** The running peers are the planned ones, in the plan's order, with the same ranges in the same order. */
 function sameInOrder(running: readonly WgDumpPeer[], planned: NodePlan['peers']): boolean {
-  let i = 0
-  for (const peer of planned) {
-    if (peer.publicKey === null) continue
-    const live = running[i++]
-    if (!live || live.publicKey !== peer.publicKey || !sameList(live.allowedIps, peer.allowedIps)) return false
-  }
-  return i === running.length
+  const entries = entriesInPlanOrder(running, planned)
+  return entries !== undefined && planned.every((peer, i) => peer.publicKey === null || sameList(entries[i]!.allowedIps, peer.allowedIps))
 }
+
+/**
+ * The running entry of each planned peer (by the plan's index; none for a peer without a key) when the
+ * interface holds exactly the planned keys in the plan's order — what wg-quick loads from the file, so the
+ * usual case, found in one walk without a map; else undefined.
+ */
+function entriesInPlanOrder(running: readonly WgDumpPeer[], planned: NodePlan['peers']): Array<WgDumpPeer | undefined> | undefined {
+  const entries = new Array<WgDumpPeer | undefined>(planned.length)
+  let next = 0
+  for (let i = 0; i < planned.length; i++) {
+    const key = planned[i]!.publicKey
+    if (key === null) continue
+    const live = running[next++]
+    if (live?.publicKey !== key) return undefined
+    entries[i] = live
+  }
+  return next === running.length ? entries : undefined
+}
+
+/**
+ * The running interface's entry for each of the plan's peers, by the plan's index: undefined where the
+ * interface has none (or the peer has no key), and for every peer when the interface is not up or the probe
+ * read no dump. A key printed twice counts by its last line, as a map of the dump would have it.
+ */
+export function runningEntries(probe: HostProbe, planned: NodePlan['peers']): ReadonlyArray<WgDumpPeer | undefined> {
+  const cached = entriesCache.get(probe)
+  if (cached?.planned === planned) return cached.entries
+  let entries: ReadonlyArray<WgDumpPeer | undefined>
+  if (!probe.interfaceUp || probe.peerDump === undefined) entries = new Array(planned.length)
+  else {
+    const running = probePeers(probe)
+    const byKey = (): Array<WgDumpPeer | undefined> => {
+      const live = new Map(running.map((p) => [p.publicKey, p]))
+      return planned.map((p) => (p.publicKey === null ? undefined : live.get(p.publicKey)))
+    }
+    entries = entriesInPlanOrder(running, planned) ?? byKey()
+  }
+  entriesCache.set(probe, {planned, entries})
+  return entries
+}
+const entriesCache = new WeakMap<HostProbe, {planned: NodePlan['peers']; entries: ReadonlyArray<WgDumpPeer | undefined>}>()
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {NodePlan} from '../../../src/plan/model.js'
 import {parseProbeOutput} from '../../../src/remote/probe.js'
-import {assertHostIsSafe, decideApply, decideInstall, hostRefusal, HostRefused, type HostTarget, interfaceDrifted, osFamily} from '../../../src/tasks/decide.js'
+import {assertHostIsSafe, decideApply, decideInstall, hostRefusal, HostRefused, type HostTarget, interfaceDrifted, osFamily, runningEntries} from '../../../src/tasks/decide.js'
 import {NodeFailure} from '../../../src/lib/errors.js'
 import {ALMALINUX_8, CENTOS_STREAM_9, DEBIAN_12, FEDORA_41, RHEL_8, ROCKY_9, UBUNTU_2404} from '../../fixtures/os-release.js'
 import {publicZone, ufwRow} from '../../fixtures/firewall.js'
@@ -206,6 +206,22 @@ describe('decideApply', () => {
     // Not up, or no dump: nothing to compare.
     expect(interfaceDrifted(probe({...converged, ifaceUp: false, peers: dump([])}), plan)).toBe(false)
     expect(interfaceDrifted(probe(converged), plan)).toBe(false)
+  })
+
+  it('runningEntries: the running entry of each planned peer, by the plan\'s index, in any order of the dump', () => {
+    const [a, b, c] = ['YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=', 'Y2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2M=', 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ=']
+    const peer = (publicKey: string | null) => ({...PEER_A, publicKey, allowedIps: ['10.0.0.1/32'], relays: []})
+    const planned = [peer(a), peer(null), peer(b)]
+    const dump = (rows: Array<[string, number]>) => rows.map(([k, at]) => `${k}\t(none)\t(none)\t10.0.0.1/32\t${at}\t0\t0\toff`).join('\n')
+    const handshakes = (f: ProbeFields) => runningEntries(probe(f), planned).map((e) => e?.latestHandshake)
+    expect(handshakes({...converged, peers: dump([[a, 1], [b, 2]])})).toEqual([1, undefined, 2])
+    expect(handshakes({...converged, peers: dump([[b, 2], [c, 3], [a, 1]])})).toEqual([1, undefined, 2])
+    expect(handshakes({...converged, peers: dump([[a, 1]])})).toEqual([1, undefined, undefined])
+    // A key twice (wg never prints that): its last line, as a map of the dump has it.
+    expect(handshakes({...converged, peers: dump([[a, 1], [b, 2], [a, 5]])})).toEqual([5, undefined, 2])
+    // Nothing running to read.
+    expect(handshakes({...converged, ifaceUp: false, peers: dump([[a, 1]])})).toEqual([undefined, undefined, undefined])
+    expect(handshakes(converged)).toEqual([undefined, undefined, undefined])
   })
 
   it('the masked private key on the host equals the marker: no change', () => {
