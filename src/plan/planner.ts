@@ -106,20 +106,31 @@ function planNode(
   return {...plan, config: renderNodeConfig(plan, fleet)}
 }
 
-/** A node's endpoint and /32, worked out once per node rather than once per peer entry (N² in a mesh). */
-const peerFacts = new WeakMap<NodeSpec, {endpoint: string | null; route: string}>()
-function peerFactsOnce(node: NodeSpec): {endpoint: string | null; route: string} {
+/**
+ * A node's endpoint and /32, worked out once per node rather than once per peer entry (N² in a mesh), and
+ * the AllowedIPs of a plain entry for it (its /32 alone): one frozen list that every such entry shares.
+ */
+interface PeerFacts {
+  endpoint: string | null
+  route: string
+  ownRoute: string[]
+}
+const peerFacts = new WeakMap<NodeSpec, PeerFacts>()
+function peerFactsOnce(node: NodeSpec): PeerFacts {
   let facts = peerFacts.get(node)
   if (facts === undefined) {
-    facts = {endpoint: endpointOf(node), route: hostRoute(node.address)}
+    const route = hostRoute(node.address)
+    facts = {endpoint: endpointOf(node), route, ownRoute: Object.freeze([route]) as string[]}
     peerFacts.set(node, facts)
   }
   return facts
 }
+/** The relays of an entry that relays nothing (frozen: shared by most entries of a mesh). */
+const NO_RELAYS = Object.freeze([]) as unknown as string[]
 
 function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
   const {peer} = link
-  const {endpoint, route} = peerFactsOnce(peer)
+  const {endpoint, route, ownRoute} = peerFactsOnce(peer)
   // A hub: the spoke's entry for the first relay carries the overlay network, not one /32 per node —
   // O(1) per spoke instead of O(N) (O(N²) over the fleet), and a node added later is reachable at once.
   if (link.carriesRest) {
@@ -135,17 +146,18 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
       overlay: true,
     }
   }
-  // Most entries of a mesh relay nothing and are no exit: built without the spreads (a million of them at N=1000).
+  // Most entries of a mesh relay nothing and are no exit: their lists are shared, not a million new ones
+  // at N=1000 for the garbage collector to trace.
   const plain = link.relayed.length === 0 && !link.exit
   return {
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
     endpoint,
     // Own /32 first, then relayed /32s (inventory order), then the default route for an exit.
-    allowedIps: plain ? [route] : [route, ...link.relayed.map((n) => peerFactsOnce(n).route), ...(link.exit ? [DEFAULT_ROUTE] : [])],
+    allowedIps: plain ? ownRoute : [route, ...link.relayed.map((n) => peerFactsOnce(n).route), ...(link.exit ? [DEFAULT_ROUTE] : [])],
     keepalive: fleet.network.keepalive,
     via: 'direct',
-    relays: link.relayed.length === 0 ? [] : link.relayed.map((n) => n.name),
+    relays: link.relayed.length === 0 ? NO_RELAYS : link.relayed.map((n) => n.name),
     exit: link.exit,
   }
 }

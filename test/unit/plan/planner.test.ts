@@ -414,3 +414,20 @@ describe('determinism and invariants', () => {
     for (const topology of ['mesh', 'hub'] as const) expectInvariantEverywhere(planFleet(fleet(nodes, {topology}), {publicKeys: {}}))
   })
 })
+
+describe('a large mesh\'s plan holds one list per peer, not one per entry', () => {
+  it('every plain entry for a peer shares one frozen AllowedIPs list, and entries that relay nothing one frozen relay list', () => {
+    const plan = planFleet(fleet(SCENARIO), {publicKeys: allKeys()})
+    const plain = plan.nodes.flatMap((n) => n.peers).filter((p) => p.relays.length === 0 && !p.exit && !p.overlay)
+    const byPeer = new Map<string, string[]>()
+    for (const p of plain) {
+      expect(Object.isFrozen(p.allowedIps), p.name).toBe(true)
+      expect(Object.isFrozen(p.relays), p.name).toBe(true)
+      if (byPeer.has(p.name)) expect(p.allowedIps).toBe(byPeer.get(p.name))
+      byPeer.set(p.name, p.allowedIps)
+    }
+    expect(new Set(plain.map((p) => p.name)).size).toBeLessThan(plain.length)
+    // Shared, so a change to one would change them all: it throws instead.
+    expect(() => plain[0]!.allowedIps.push('10.9.9.9/32')).toThrow(TypeError)
+  })
+})
