@@ -296,7 +296,7 @@ interface AppliedNode {
 const NOTHING_FRESH: Pick<AppliedNode, 'fresh' | 'keepaliveHeld'> = {fresh: new Set<string>(), keepaliveHeld: false}
 
 /** What first-handshake needs to know about the pairs, from the plan and what phase 2 brought up. */
-function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, AppliedNode>, discovered: Map<string, Discovered>, staleAfter: number): PairFacts {
+function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, AppliedNode>, discovered: Map<string, Discovered>, staleAfter: number): PairFacts & {noneLost(): boolean} {
   // Indexed, one node's peers at a time, on first use: a `find` over the plans and then over the peers per
   // pair was O(N) per question — O(N³) for a mesh (45 of 50 CPU-seconds of a no-op init at N=1000).
   const plansByName = new Map(plans.map((n) => [n.name, n]))
@@ -311,37 +311,43 @@ function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, Applied
   }
   // Each node's fresh and dead entries, by peer name, worked out once per node: both are asked of both
   // sides of every pair, and on a rerun both are empty (no per-pair map of the other side's peers needed).
-  const peersWhere = (cache: Map<string, ReadonlySet<string>>, node: string, test: (peer: PeerPlan, index: number) => boolean): ReadonlySet<string> => {
+  const NONE: ReadonlySet<string> = new Set()
+  const entriesWhere = (cache: Map<string, ReadonlySet<string>>, node: string, test: (peer: PeerPlan, index: number) => boolean): ReadonlySet<string> => {
     let names = cache.get(node)
     if (!names) {
       const found = new Set<string>()
       const peers = plansByName.get(node)?.peers ?? []
       for (let i = 0; i < peers.length; i++) if (test(peers[i]!, i)) found.add(peers[i]!.name)
-      cache.set(node, (names = found))
+      cache.set(node, (names = found.size === 0 ? NONE : found))
     }
     return names
   }
   const freshEntries = new Map<string, ReadonlySet<string>>()
   const deadEntries = new Map<string, ReadonlySet<string>>()
+  const freshOf = (node: string): ReadonlySet<string> => {
+    const keys = applied.get(node)?.fresh
+    if (!keys || keys.size === 0) return NONE
+    return entriesWhere(freshEntries, node, (p) => p.publicKey !== null && keys.has(p.publicKey))
+  }
+  const deadOf = (node: string): ReadonlySet<string> => {
+    const found = discovered.get(node)
+    const nodePlan = plansByName.get(node)
+    if (!found?.probe.interfaceUp || found.probe.peerDump === undefined || !nodePlan) return NONE
+    const entries = runningEntries(found.probe, nodePlan.peers)
+    return entriesWhere(deadEntries, node, (_p, i) => {
+      const at = entries[i]?.latestHandshake
+      return at !== undefined && !fresh(at, found.probe.now, staleAfter)
+    })
+  }
   const positions = new Map(fleet.nodes.map((n, i) => [n.name, i]))
+  let noneLost: boolean | undefined
   return {
     position: (node) => positions.get(node) ?? -1,
     canDial: (from, to) => Boolean(peerOf(from, to)?.endpoint),
-    fresh: (node, peer) => {
-      const keys = applied.get(node)?.fresh
-      if (!keys || keys.size === 0) return false
-      return peersWhere(freshEntries, node, (p) => p.publicKey !== null && keys.has(p.publicKey)).has(peer)
-    },
-    dead: (node, peer) => {
-      const found = discovered.get(node)
-      const nodePlan = plansByName.get(node)
-      if (!found?.probe.interfaceUp || found.probe.peerDump === undefined || !nodePlan) return false
-      const entries = runningEntries(found.probe, nodePlan.peers)
-      return peersWhere(deadEntries, node, (_p, i) => {
-        const at = entries[i]?.latestHandshake
-        return at !== undefined && !fresh(at, found.probe.now, staleAfter)
-      }).has(peer)
-    },
+    fresh: (node, peer) => freshOf(node).has(peer),
+    dead: (node, peer) => deadOf(node).has(peer),
+    // No entry of any node fresh or dead (a rerun): every pair verifies as `any`, on both sides.
+    noneLost: () => (noneLost ??= plans.every((n) => freshOf(n.name).size === 0 && deadOf(n.name).size === 0)),
   }
 }
 
@@ -415,7 +421,7 @@ interface VerifyNodeArgs {
   progress: Progress
   /** Nodes that got through phase 2 (the others cannot answer now). */
   reachable: ReadonlySet<string>
-  pairs: PairFacts
+  pairs: PairFacts & {noneLost(): boolean}
 }
 
 type Reading = Pick<HandshakeReading, 'now' | 'latest'> & Partial<Pick<HandshakeReading, 'verified' | 'warnings'>>
@@ -483,7 +489,7 @@ function unchangedAndFresh(args: VerifyNodeArgs): boolean {
   for (let i = 0; i < nodePlan.peers.length; i++) {
     const peer = nodePlan.peers[i]!
     if (!peer.publicKey || !reachable.has(peer.name)) continue
-    if (verifyModeOf(nodePlan.name, peer.name, pairs) !== 'any' || !fresh(entries[i]?.latestHandshake, found.probe.now, options.staleAfterSeconds)) return false
+    if ((!pairs.noneLost() && verifyModeOf(nodePlan.name, peer.name, pairs) !== 'any') || !fresh(entries[i]?.latestHandshake, found.probe.now, options.staleAfterSeconds)) return false
     expected++
   }
   found.steps.handshakes = {verified: expected, expected}
