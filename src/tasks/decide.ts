@@ -166,7 +166,7 @@ function fullTunnelChanged(oldText: string | null, newText: string): boolean {
 export function interfaceDrifted(probe: HostProbe, node: Pick<NodePlan, 'peers'>): boolean {
   if (!probe.interfaceUp || probe.peerDump === undefined) return false
   const running = probePeers(probe)
-  if (sameInOrder(running, node.peers)) return false
+  if (sameInOrder(probe, node.peers)) return false
   // What the plan wants (the config is rendered from it), not the config text parsed again.
   const wanted = new Map<string, readonly string[]>()
   for (const peer of node.peers) if (peer.publicKey !== null) wanted.set(peer.publicKey, peer.allowedIps)
@@ -179,9 +179,9 @@ export function interfaceDrifted(probe: HostProbe, node: Pick<NodePlan, 'peers'>
 }
 
 /** The running peers are the planned ones, in the plan's order, with the same ranges in the same order. */
-function sameInOrder(running: readonly WgDumpPeer[], planned: NodePlan['peers']): boolean {
-  const entries = entriesInPlanOrder(running, planned)
-  return entries !== undefined && planned.every((peer, i) => peer.publicKey === null || sameList(entries[i]!.allowedIps, peer.allowedIps))
+function sameInOrder(probe: HostProbe, planned: NodePlan['peers']): boolean {
+  const {entries, inPlanOrder} = alignedEntries(probe, planned)
+  return inPlanOrder && planned.every((peer, i) => peer.publicKey === null || sameList(entries[i]!.allowedIps, peer.allowedIps))
 }
 
 /**
@@ -208,22 +208,28 @@ function entriesInPlanOrder(running: readonly WgDumpPeer[], planned: NodePlan['p
  * read no dump. A key printed twice counts by its last line, as a map of the dump would have it.
  */
 export function runningEntries(probe: HostProbe, planned: NodePlan['peers']): ReadonlyArray<WgDumpPeer | undefined> {
+  return alignedEntries(probe, planned).entries
+}
+
+/** runningEntries, and whether the dump was in the plan's order; once per probe and plan (apply and verify both ask). */
+function alignedEntries(probe: HostProbe, planned: NodePlan['peers']): {entries: ReadonlyArray<WgDumpPeer | undefined>; inPlanOrder: boolean} {
   const cached = entriesCache.get(probe)
-  if (cached?.planned === planned) return cached.entries
-  let entries: ReadonlyArray<WgDumpPeer | undefined>
-  if (!probe.interfaceUp || probe.peerDump === undefined) entries = new Array(planned.length)
+  if (cached?.planned === planned) return cached
+  let aligned: {entries: ReadonlyArray<WgDumpPeer | undefined>; inPlanOrder: boolean}
+  if (!probe.interfaceUp || probe.peerDump === undefined) aligned = {entries: new Array(planned.length), inPlanOrder: false}
   else {
     const running = probePeers(probe)
-    const byKey = (): Array<WgDumpPeer | undefined> => {
+    const inOrder = entriesInPlanOrder(running, planned)
+    if (inOrder) aligned = {entries: inOrder, inPlanOrder: true}
+    else {
       const live = new Map(running.map((p) => [p.publicKey, p]))
-      return planned.map((p) => (p.publicKey === null ? undefined : live.get(p.publicKey)))
+      aligned = {entries: planned.map((p) => (p.publicKey === null ? undefined : live.get(p.publicKey))), inPlanOrder: false}
     }
-    entries = entriesInPlanOrder(running, planned) ?? byKey()
   }
-  entriesCache.set(probe, {planned, entries})
-  return entries
+  entriesCache.set(probe, {planned, ...aligned})
+  return aligned
 }
-const entriesCache = new WeakMap<HostProbe, {planned: NodePlan['peers']; entries: ReadonlyArray<WgDumpPeer | undefined>}>()
+const entriesCache = new WeakMap<HostProbe, {planned: NodePlan['peers']; entries: ReadonlyArray<WgDumpPeer | undefined>; inPlanOrder: boolean}>()
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false
