@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `init` no-op at large N, operator CPU only: convergeFleet against a fleet of scripted hosts (the same
 // FakeHost the converge tests use), after one converge has set them up. No lab, no network.
-//   node bench/converge-noop.mjs [N ...]     (default 100 300 1000)
+//   node --expose-gc bench/converge-noop.mjs [N ...]     (default 100 300 1000)
+// With --expose-gc, the garbage of the run before is collected before each timed run: a real `init` is a
+// fresh process, whose heap holds none of it (without the flag that collection lands in the first runs).
 // TypeScript sources are loaded through Vite's SSR loader (a dev dependency already, through Vitest).
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -44,6 +46,7 @@ for (const n of sizes.length ? sizes : [100, 300, 1000]) {
   if (first.result !== 'ok') throw new Error(`fresh converge N=${n}: ${first.result}`)
   const runs = []
   for (let r = 0; r < 3; r++) {
+    globalThis.gc?.()
     const cpu = process.cpuUsage()
     const wall = process.hrtime.bigint()
     const report = await convergeFleet(fleet, options)
