@@ -25,6 +25,7 @@ import {assertHostIsSafe, decideApply, decideInstall, type ServiceAction} from '
 import {applyHost, prepareHost, probeHost, verifyHandshakes, writeHostsBlock, type HandshakeReading} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
+import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
 import {actionCommands, type FirewallAction} from '../firewall/actions.js'
 import {
@@ -68,6 +69,32 @@ interface Discovered {
   /** The key file's public key, as the host printed it (probe or prepare); judged at the barrier. */
   publicKey?: string
   changed: boolean
+}
+
+/** What every changing command passes through to the converge from its request: one builder, so they cannot drift. */
+export interface ConvergeRun {
+  command: string
+  request: {concurrency: number; silent: boolean; verifyTimeoutSeconds: number}
+  openShell: ShellFactory
+  clock?: () => number
+  signal?: AbortSignal
+}
+
+export function convergeOptionsFor(run: ConvergeRun, extra: Partial<Pick<ConvergeOptions, 'dryRun' | 'adopt' | 'only' | 'acceptKeyChange'>> = {}): ConvergeOptions {
+  const {request} = run
+  return {
+    dryRun: false,
+    adopt: false,
+    ...extra,
+    concurrency: request.concurrency,
+    silent: request.silent,
+    verifyTimeoutSeconds: request.verifyTimeoutSeconds,
+    staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
+    openShell: run.openShell,
+    clock: run.clock,
+    command: run.command,
+    signal: run.signal,
+  }
 }
 
 /** --accept-key-change must name nodes of the inventory: a usage error (exit 2) before anything connects. */
