@@ -4,6 +4,8 @@
  * syntax, addresses are inside the cidr, references (jump, exit_via) point at existing nodes.
  */
 
+import type {Underlay} from './underlay.js'
+
 export type Topology = 'mesh' | 'hub'
 
 /** [acl]: group → every group it may peer with, both ways (a rule `web = db` puts db under web and web under db). */
@@ -14,6 +16,8 @@ export interface NetworkSettings {
   cidr: string
   /** Prefix length of cidr, e.g. 24. */
   prefixLength: number
+  /** The IPv6 overlay beside cidr (dual stack), normalised RFC 5952, e.g. "fd42:42::/64"; unset: IPv4 only. */
+  cidr6?: string
   /** Default ListenPort (51820). */
   port: number
   /** PersistentKeepalive on every peer entry; 0 = off (default 25). */
@@ -63,6 +67,11 @@ export interface NodeSpec {
   host: string
   /** Overlay address, a bare IPv4 inside network.cidr. */
   address: string
+  /**
+   * IPv6 overlay address (RFC 5952, bare) inside network.cidr6, set exactly when cidr6 is: the node's
+   * `address6`, else cidr6 plus the host number of `address` (10.0.0.1/24 → fd42:42::1).
+   */
+  address6?: string
   /** The WireGuard endpoint host others dial; absent for nat nodes. Defaults to host. */
   endpointHost?: string
   /**
@@ -79,6 +88,8 @@ export interface NodeSpec {
   port: number
   nat: boolean
   relay: boolean
+  /** The families it dials out on (`underlay`); unset: its endpoint's family, or IPv4 (inventory/underlay.ts). */
+  underlay?: Underlay
   ssh: SshSettings
   jump?: JumpSpec
   /** Name of the node whose peer entry carries 0.0.0.0/0. */

@@ -9,7 +9,7 @@ import {isWireGuardKey} from '../wireguard/keys.js'
 import type {ExistingPeerSection, ExistingSectionConflict, FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
 import {renderHostsBlock} from './hosts-file.js'
 import {isInterfaceName, renderNodeConfig} from './render.js'
-import {endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
+import {dials, endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
 
 /** What is known of the hosts: public keys (trusted by plan/key-trust) and probed facts. */
 export interface KnownHosts {
@@ -40,6 +40,16 @@ export function hostRoute(address: string): string {
   return `${address}/32`
 }
 
+/** A node's own routes: its IPv4 /32, then (dual stack) its IPv6 /128. */
+export function hostRoutes(node: Pick<NodeSpec, 'address' | 'address6'>): string[] {
+  return node.address6 === undefined ? [hostRoute(node.address)] : [hostRoute(node.address), `${node.address6}/128`]
+}
+
+/** The overlay networks a hub relay's entry carries: cidr, then cidr6 (dual stack). */
+function overlayNetworks(fleet: Fleet): string[] {
+  return fleet.network.cidr6 === undefined ? [fleet.network.cidr] : [fleet.network.cidr, fleet.network.cidr6]
+}
+
 export function planFleet(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): FleetPlan {
   return {interface: fleet.network.interface, cidr: fleet.network.cidr, nodes: [...planNodes(fleet, known, options)]}
 }
@@ -50,7 +60,7 @@ export function planFleet(fleet: Fleet, known: KnownHosts, options: PlanOptions 
  */
 export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): Generator<NodePlan> {
   const exitNames = new Set(fleet.nodes.map((n) => exitNodeOf(fleet, n)?.name).filter((n) => n !== undefined))
-  const addresses = new Map(fleet.nodes.map((n) => [n.name, n.address]))
+  const addresses = new Map(fleet.nodes.map((n) => [n.name, n]))
   // One block for every node (one string, shared: O(N) bytes, not O(N²)).
   const hostsBlock = renderHostsBlock(fleet)
   // This plan's own copy: knownPublicKey caches each node's key by it, and a caller may change its keys
@@ -68,12 +78,12 @@ function planNode(
   links: NodeLinks,
   known: KnownHosts,
   exitNames: Set<string>,
-  addresses: ReadonlyMap<string, string>,
+  addresses: ReadonlyMap<string, NodeSpec>,
   options: PlanOptions,
 ): NodePlan {
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
-  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => planPeer(fleet, link, known)))
+  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => planPeer(fleet, node, link, known)))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
   const peers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   const masquerade = exitNames.has(node.name)
@@ -84,6 +94,7 @@ function planNode(
   const plan: Omit<NodePlan, 'config'> = {
     name: node.name,
     address: `${node.address}/${fleet.network.prefixLength}`,
+    ...address6Of(fleet, node),
     endpoint: endpointOf(node),
     listenPort: node.port,
     interface: fleet.network.interface,
@@ -107,20 +118,21 @@ function planNode(
 }
 
 /**
- * A node's endpoint and /32, worked out once per node rather than once per peer entry (N² in a mesh), and
- * the AllowedIPs of a plain entry for it (its /32 alone): one frozen list that every such entry shares.
+ * A node's endpoint and own routes, worked out once per node rather than once per peer entry (N² in a
+ * mesh), and the AllowedIPs of a plain entry for it (its own routes alone): one frozen list that every
+ * such entry shares.
  */
 interface PeerFacts {
   endpoint: string | null
-  route: string
-  ownRoute: string[]
+  routes: string[]
+  ownRoutes: string[]
 }
 const peerFacts = new WeakMap<NodeSpec, PeerFacts>()
 function peerFactsOnce(node: NodeSpec): PeerFacts {
   let facts = peerFacts.get(node)
   if (facts === undefined) {
-    const route = hostRoute(node.address)
-    facts = {endpoint: endpointOf(node), route, ownRoute: Object.freeze([route]) as string[]}
+    const routes = hostRoutes(node)
+    facts = {endpoint: endpointOf(node), routes, ownRoutes: Object.freeze([...routes]) as string[]}
     peerFacts.set(node, facts)
   }
   return facts
@@ -128,9 +140,11 @@ function peerFactsOnce(node: NodeSpec): PeerFacts {
 /** The relays of an entry that relays nothing (frozen: shared by most entries of a mesh). */
 const NO_RELAYS = Object.freeze([]) as unknown as string[]
 
-function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
+function planPeer(fleet: Fleet, node: NodeSpec, link: PeerLink, known: KnownHosts): PeerPlan {
   const {peer} = link
-  const {endpoint, route, ownRoute} = peerFactsOnce(peer)
+  const facts = peerFactsOnce(peer)
+  // An Endpoint only where this node can dial it (its family): otherwise the peer dials this node.
+  const endpoint = dials(node, peer) ? facts.endpoint : null
   // A hub: the spoke's entry for the first relay carries the overlay network, not one /32 per node —
   // O(1) per spoke instead of O(N) (O(N²) over the fleet), and a node added later is reachable at once.
   if (link.carriesRest) {
@@ -138,7 +152,7 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
       name: peer.name,
       publicKey: knownPublicKey(known, peer.name),
       endpoint,
-      allowedIps: [route, fleet.network.cidr, ...(link.exit ? [DEFAULT_ROUTE] : [])],
+      allowedIps: [...facts.routes, ...overlayNetworks(fleet), ...(link.exit ? [DEFAULT_ROUTE] : [])],
       keepalive: fleet.network.keepalive,
       via: 'direct',
       relays: [],
@@ -153,8 +167,8 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
     endpoint,
-    // Own /32 first, then relayed /32s (inventory order), then the default route for an exit.
-    allowedIps: plain ? ownRoute : [route, ...link.relayed.map((n) => peerFactsOnce(n).route), ...(link.exit ? [DEFAULT_ROUTE] : [])],
+    // Own /32 (and /128) first, then relayed nodes' (inventory order), then the default route for an exit.
+    allowedIps: plain ? facts.ownRoutes : [...facts.routes, ...link.relayed.flatMap((n) => peerFactsOnce(n).routes), ...(link.exit ? [DEFAULT_ROUTE] : [])],
     keepalive: fleet.network.keepalive,
     via: 'direct',
     relays: link.relayed.length === 0 ? NO_RELAYS : link.relayed.map((n) => n.name),
@@ -171,7 +185,7 @@ function keepExistingSections(node: NodeSpec, links: NodeLinks, known: KnownHost
   // Nothing to keep (every peer's key known, or no section of this node's): skip the O(N) sets below.
   if (Object.keys(sections).length === 0 || planned.every((p) => p.publicKey !== null)) return {peers: planned, kept: [], refused: []}
   const keys = new Set(Object.values(known.publicKeys))
-  const ranges = new Set([hostRoute(node.address), ...planned.filter((p) => p.publicKey !== null).flatMap((p) => p.allowedIps)])
+  const ranges = new Set([...hostRoutes(node), ...planned.filter((p) => p.publicKey !== null).flatMap((p) => p.allowedIps)])
   const kept: string[] = []
   const refused: NodePlan['refusedSections'] = []
   const peers = planned.map((peer, i) => {
@@ -207,6 +221,12 @@ function keptPeer(peer: PeerPlan, link: PeerLink, section: ExistingPeerSection):
   }
 }
 
+/** Dual stack: the node's IPv6 overlay address with cidr6's prefix length. */
+function address6Of(fleet: Fleet, node: NodeSpec): {address6?: string} {
+  if (node.address6 === undefined || fleet.network.cidr6 === undefined) return {}
+  return {address6: `${node.address6}/${fleet.network.cidr6.split('/')[1]}`}
+}
+
 function dnsOf(fleet: Fleet, node: NodeSpec): {dns?: string[]} {
   const dns = node.dns ?? fleet.network.dns
   return dns && dns.length > 0 ? {dns: [...dns]} : {}
@@ -218,15 +238,15 @@ function overlayViaOf(peers: PeerPlan[]): {overlayVia?: string} {
 }
 
 /** Nodes reached through a peer's AllowedIPs rather than their own entry. */
-function relayedRoutes(addresses: ReadonlyMap<string, string>, peers: PeerPlan[]): RelayedRoute[] {
-  const addressOf = (name: string): string => {
-    const address = addresses.get(name)
-    if (address === undefined) throw new BugError(`relayed node ${name} is not in the fleet`)
-    return address
+function relayedRoutes(nodes: ReadonlyMap<string, NodeSpec>, peers: PeerPlan[]): RelayedRoute[] {
+  const route = (name: string, via: string): RelayedRoute => {
+    const node = nodes.get(name)
+    if (node === undefined) throw new BugError(`relayed node ${name} is not in the fleet`)
+    return {name, address: node.address, ...(node.address6 === undefined ? {} : {address6: node.address6}), via}
   }
   const routes: RelayedRoute[] = []
   // A loop, not flatMap: a mesh node's peers relay nothing but one, and an array per peer adds up.
-  for (const peer of peers) for (const name of peer.relays) routes.push({name, address: addressOf(name), via: peer.name})
+  for (const peer of peers) for (const name of peer.relays) routes.push(route(name, peer.name))
   return routes
 }
 
@@ -277,12 +297,12 @@ function uplinkAddressesFromFacts(node: NodeSpec, facts: HostFacts): string[] {
  * WireGuard silently moves an AllowedIPs range to the last peer that claims it, so a range on two peers
  * of one node would break one of them without any error. Also refuses the node's own address as a peer range.
  */
-export function assertDistinctAllowedIps(node: Pick<NodePlan, 'name' | 'address' | 'peers'>): void {
+export function assertDistinctAllowedIps(node: Pick<NodePlan, 'name' | 'address' | 'address6' | 'peers'>): void {
   const seen = new Set<string>()
-  const own = hostRoute(node.address.split('/')[0]!)
+  const own = new Set([hostRoute(node.address.split('/')[0]!), ...(node.address6 === undefined ? [] : [`${node.address6.split('/')[0]!}/128`])])
   for (const peer of node.peers) {
     for (const range of peer.allowedIps) {
-      if (range === own) throw new BugError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
+      if (own.has(range)) throw new BugError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
       if (seen.has(range)) {
         const first = node.peers.find((p) => p.allowedIps.includes(range))?.name
         throw new BugError(`${node.name}: AllowedIPs ${range} is on two peers (${first} and ${peer.name})`)
