@@ -83,14 +83,16 @@ export function directLinks(fleet: Fleet): (a: NodeSpec, b: NodeSpec) => boolean
   const allowed = allowedPairs(fleet)
   // [acl]: the relay peers with every node it relays for, whatever the rules say of the two of them.
   const relay = fleet.acl ? publicRelays(fleet.nodes)[0] : undefined
-  const relayedFor = relay ? new Set(fleet.nodes.filter((n) => !hasEndpoint(n) && fleet.nodes.some((o) => o !== n && !hasEndpoint(o) && allowed(n, o)))) : new Set<NodeSpec>()
+  // The nodes it relays for: those with an allowed partner neither can dial (two NAT-ed nodes, or no
+  // underlay family in common).
+  const relayedFor = relay ? new Set(fleet.nodes.filter((n) => fleet.nodes.some((o) => o !== n && allowed(n, o) && !linkable(n, o)))) : new Set<NodeSpec>()
   // A pair peers directly only if one side can dial the other: an endpoint, of a family the other has.
   return (a, b) =>
     ((hub ? hubs.has(a) || hubs.has(b) : allowed(a, b)) && linkable(a, b)) ||
     exits.get(a) === b ||
     exits.get(b) === a ||
-    (a === relay && relayedFor.has(b)) ||
-    (b === relay && relayedFor.has(a))
+    (a === relay && relayedFor.has(b) && linkable(a, b)) ||
+    (b === relay && relayedFor.has(a) && linkable(a, b))
 }
 
 /**
