@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it, vi} from 'vitest'
 
-import {runPerNode} from '../../../src/tasks/runner.js'
+import {LIVE_DISPLAY_MAX_NODES, runPerNode} from '../../../src/tasks/runner.js'
 
 describe('runPerNode, not on a TTY (cron, CI, the demo)', () => {
   afterEach(() => vi.restoreAllMocks())
@@ -50,5 +50,31 @@ describe('runPerNode, not on a TTY (cron, CI, the demo)', () => {
     vi.restoreAllMocks()
     expect(lines).toEqual([])
     expect([...outcomes.keys()]).toEqual(['a', 'b', 'c'])
+  })
+})
+
+describe('runPerNode on a TTY', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+    vi.unstubAllEnvs()
+    delete (process.stderr as {isTTY?: boolean}).isTTY
+  })
+
+  it('past LIVE_DISPLAY_MAX_NODES nodes, the plain lines instead of listr2\'s live display (its redraws grow with N²)', async () => {
+    Object.defineProperty(process.stderr, 'isTTY', {value: true, configurable: true})
+    vi.stubEnv('CI', '')
+    const written: string[] = []
+    vi.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      written.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write)
+    const nodes = Array.from({length: LIVE_DISPLAY_MAX_NODES + 1}, (_, i) => `node-${i}`)
+    const outcomes = await runPerNode(nodes, async (node, progress) => {
+      progress('probing')
+      return node
+    }, {concurrency: 4, silent: false})
+    vi.restoreAllMocks()
+    expect([...written].sort()).toEqual(nodes.map((n) => `${n}: probing\n`).sort())
+    expect(outcomes.size).toBe(nodes.length)
   })
 })
