@@ -95,6 +95,8 @@ export interface NodePlan {
   dns?: string[]
   /** Node forwards between peers (relay for NAT-ed nodes, hub, or an exit). */
   forwarding: boolean
+  /** Node is a relay (`relay = true`, public): it forwards between peers, the IPv6 overlay too. */
+  relay?: boolean
   /** Node masquerades overlay traffic to its uplink (some other node exits through it). */
   masquerade: boolean
   /** Node sends everything through an exit peer (has exit_via). */

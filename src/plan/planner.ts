@@ -99,6 +99,7 @@ function planNode(
     ...dnsOf(fleet, node),
     // Relays forward between the peers they carry; exits forward to their uplink.
     forwarding: node.relay || masquerade,
+    ...(node.relay && !node.nat ? {relay: true} : {}),
     masquerade,
     fullTunnel,
     peers,

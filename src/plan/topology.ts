@@ -50,9 +50,13 @@ export function linkableIn(fleet: Fleet): (a: NodeSpec, b: NodeSpec) => boolean 
   return (a, b) => dials(a, b) || dials(b, a)
 }
 
-/** A node as inventory/underlay.ts sees it. */
+/**
+ * A node as inventory/underlay.ts sees it: its endpoint or host *as written* — as the inventory's checks
+ * saw it (an ssh_config alias resolved to its HostName later must not change the answer they gave).
+ */
 function underlayOf(node: NodeSpec): UnderlayNode {
-  return {nat: node.nat, ...(node.nat ? {} : {dialHost: node.endpointHost ?? node.host}), ...(node.underlay === undefined ? {} : {underlay: node.underlay})}
+  const written = node.endpointFromHost ? node.host : (node.endpointHost ?? node.host)
+  return {nat: node.nat, ...(node.nat ? {} : {dialHost: written}), ...(node.underlay === undefined ? {} : {underlay: node.underlay})}
 }
 
 /** "host:port" others dial ("[v6]:port"), or null for a NAT-ed node. */

@@ -110,10 +110,11 @@ net.ipv6.conf.all.forwarding = 1"
     # host whose IPv6 default route came from an RA would lose it at the route's lifetime. accept_ra = 2
     # keeps accepting them while forwarding, for the interface that route goes through.
     ra_dev=$(ip -6 route show default proto ra 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)
-    if [[ $ra_dev =~ ^[A-Za-z0-9_.@-]{1,15}$ ]] && [ "$(cat "/proc/sys/net/ipv6/conf/$ra_dev/accept_ra" 2>/dev/null)" = 1 ]; then
+    # The slash form keeps a dot in an interface name (a VLAN, eth0.100) a dot, in sysctl and in the file.
+    if [[ $ra_dev =~ ^[A-Za-z0-9_.@-]{1,15}$ && $ra_dev != . && $ra_dev != .. ]] && [ "$(cat "/proc/sys/net/ipv6/conf/$ra_dev/accept_ra" 2>/dev/null)" = 1 ]; then
       want="$want
-net.ipv6.conf.$ra_dev.accept_ra = 2"
-      sysctl -q -w "net.ipv6.conf.$ra_dev.accept_ra=2" >/dev/null || fail "could not set net.ipv6.conf.$ra_dev.accept_ra to 2"
+net/ipv6/conf/$ra_dev/accept_ra = 2"
+      sysctl -q -w "net/ipv6/conf/$ra_dev/accept_ra=2" >/dev/null || fail "could not set net/ipv6/conf/$ra_dev/accept_ra to 2"
       echo "accept_ra=kept on $ra_dev"
     elif grep -q 'accept_ra = 2' /etc/sysctl.d/99-wgfleet.conf 2>/dev/null; then
       # Kept from an earlier run (the RA route may be gone for now): the setting stays what it was made.

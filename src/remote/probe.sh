@@ -43,7 +43,9 @@ firewall_listings
 
 say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
 [ -f /etc/sysctl.d/99-wgfleet.conf ] && say forward_file yes || say forward_file no
-# Dual stack: IPv6 forwarding, and whether wgfleet's sysctl file turns it on.
+# Dual stack: IPv6 on at all (a new interface takes `default`'s disable_ipv6), IPv6 forwarding, and
+# whether wgfleet's sysctl file turns it on.
+if [ -r /proc/sys/net/ipv6/conf/default/disable_ipv6 ] && [ "$(cat /proc/sys/net/ipv6/conf/default/disable_ipv6)" = 0 ]; then say ipv6 yes; else say ipv6 no; fi
 say ip6_forward "$(cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null)"
 grep -qx 'net.ipv6.conf.all.forwarding = 1' /etc/sysctl.d/99-wgfleet.conf 2>/dev/null && say forward6_file yes || say forward6_file no
 uplink=$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)

@@ -21,6 +21,8 @@ export interface HostProbe {
   firewalld: FirewalldReading
   ipForward: boolean
   forwardFile: boolean
+  /** IPv6 is disabled for new interfaces (net.ipv6.conf.default.disable_ipv6, or no IPv6 at all): wg0 could not take an IPv6 address. */
+  ipv6Disabled: boolean
   /** net.ipv6.conf.all.forwarding is 1 (a dual-stack relay needs it). */
   ip6Forward: boolean
   /** wgfleet's sysctl file turns IPv6 forwarding on. */
@@ -104,6 +106,7 @@ export function parseProbeOutput(text: string): HostProbe {
     ...parseFirewallListings(out.one, out.block),
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
+    ipv6Disabled: values.get('ipv6') === 'no',
     ip6Forward: values.get('ip6_forward') === '1',
     forward6File: yes('forward6_file'),
     uplink: opt('uplink'),

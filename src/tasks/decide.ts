@@ -105,6 +105,14 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   // wg-quick starts from the config's PrivateKey: a config holding another key than the key file (the key
   // file was replaced or regenerated) is written again from the key file, and the interface restarted.
   const staleKey = current !== null && probe.configPublicKey !== undefined && keyFilePublicKey !== undefined && probe.configPublicKey !== keyFilePublicKey
+  // Dual stack on a host without IPv6: wg-quick would fail on the IPv6 Address and take the IPv4 overlay down
+  // with it. Refused before anything is written.
+  if (node.address6 !== undefined && probe.ipv6Disabled) {
+    throw new NodeFailure(
+      'IPv6 is disabled on this host (net.ipv6.conf.default.disable_ipv6 = 1, or no IPv6 in its kernel): it cannot take its IPv6 overlay address',
+      'enable IPv6 (`sysctl -w net.ipv6.conf.default.disable_ipv6=0`, and remove ipv6.disable=1 from the kernel command line if it is there), or remove cidr6 from [network]',
+    )
+  }
   const configChange = current === null ? 'new' : staleKey ? 'interface' : classifyConfigChange(current, node.config)
   const writeConfig = configChange !== 'none'
   const running = probe.interfaceUp && (!probe.systemd || probe.serviceActive === 'active')
@@ -120,8 +128,8 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   // Forwarding that does not work now and that wgfleet may not fix: the node fails, saying why.
   if (firewall.blocker && (firewall.forward === 'blocked' || firewall.exitForward === 'blocked')) throw blockerFailure(firewall.blocker, node.interface)
 
-  // Dual stack: a node that forwards (relay, hub) carries the IPv6 overlay too.
-  const forward6 = node.forwarding && node.address6 !== undefined
+  // Dual stack: a relay (hub relays too) carries the IPv6 overlay; an exit only IPv4 (its masquerade is iptables).
+  const forward6 = node.forwarding && node.relay === true && node.address6 !== undefined
   const forward = node.forwarding && (!probe.ipForward || !probe.forwardFile || (forward6 && (!probe.ip6Forward || !probe.forward6File)))
   const enable = probe.systemd && probe.serviceEnabled !== 'enabled'
   const permissions = probe.wireguardDirMode !== '700' || probe.keyMode !== '600' || (probe.config && probe.configMode !== '600')

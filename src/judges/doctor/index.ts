@@ -85,7 +85,8 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
     views.set(nodePlan.name, {plan: nodePlan, reading, firewall: view.firewall})
     checkInterface(view, iface, add)
     checkPeers(view, iface, names, hostRoutes, add)
-    checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)
+    // A node without wg has one finding (wg-missing): forwarding follows once init converged it.
+    if (view.reading.wgInstalled) checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)
     checkDrift(view, iface, names, add)
     checkPathMtu(view, add)
     checkHostsFile(view, add)

@@ -16,7 +16,7 @@ export function checkForwarding(view: NodeView, iface: string, relayed: readonly
       message: `${role}, but net.ipv4.ip_forward = 0: the traffic it should pass on is dropped`,
       fix: `on ${node}: \`sysctl -w net.ipv4.ip_forward=1 && ${persist}\` (or \`wgfleet init\`)`,
     })
-  } else if (plan.address6 !== undefined && reading.ip6Forward !== true) {
+  } else if (plan.relay === true && plan.address6 !== undefined && reading.ip6Forward !== true) {
     // Dual stack: the IPv6 overlay passes through the relay too.
     add({
       node,

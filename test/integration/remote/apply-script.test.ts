@@ -99,14 +99,28 @@ describe('apply.sh → applyHost', () => {
     const {decision, outcome} = await converge(DUAL_NODE_A)
     expect(decision).toMatchObject({forward: true, forward6: true})
     expect(outcome.forwarding).toBe(true)
-    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\nnet.ipv6.conf.lo.accept_ra = 2\n')
+    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\nnet/ipv6/conf/lo/accept_ra = 2\n')
     expect([box.ipForward, box.ip6Forward, box.loAcceptRa]).toEqual(['1', '1', '2'])
     expect(box.read('/etc/wireguard/.ipv6_forward.before-wgfleet')).toBe('0\n')
     finishAsVerifyWould()
     expect(await nothingLeftToDo(DUAL_NODE_A)).toMatchObject({needed: false})
-    // The same relay without cidr6 asks for nothing more; with it, a lost IPv6 setting is put back.
+    // IPv6 forwarding lost (set by hand), and the RA route gone for now: put back; the accept_ra line made
+    // earlier is kept (accept_ra reads 2 now, so it is no longer "1 and forwarding").
     box.ip6Forward = '0'
+    box.fakes.set('default-route6-ra', null)
     expect(await nothingLeftToDo(DUAL_NODE_A)).toMatchObject({needed: true, forward6: true})
+    await converge(DUAL_NODE_A)
+    expect(box.ip6Forward).toBe('1')
+    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\nnet/ipv6/conf/lo/accept_ra = 2\n')
+  })
+
+  it('dual stack on a host with IPv6 disabled: refused before anything is written', async () => {
+    withKey(box)
+    box.write('/etc/sysctl.d/.keep', '')
+    const shell = box.shell()
+    const probe = await probeHost(shell, 'wg0')
+    expect(() => decideApply({...probe, ipv6Disabled: true}, DUAL_NODE_A, 51820)).toThrow(/IPv6 is disabled on this host/)
+    expect(box.exists('/etc/wireguard/wg0.conf')).toBe(false)
   })
 
   it('a node that is not a relay: no forwarding, no record', async () => {

@@ -346,6 +346,28 @@ describe('7. relay forwarding', () => {
     expect(diagnoseFleet(dualPlan, outcomes(r), {names: NAMES})).toEqual([])
   })
 
+  it('dual stack: an exit that relays nothing is not asked for IPv6 forwarding (its exit traffic is IPv4)', () => {
+    const dual = fleet(
+      [
+        {name: 'node-a', host: '203.0.113.1', address: '10.0.0.1', address6: 'fd42:42::1'},
+        {name: 'node-b', host: '203.0.113.2', address: '10.0.0.2', address6: 'fd42:42::2', exitVia: 'node-a'},
+      ],
+      {cidr6: 'fd42:42::/64'},
+    )
+    const exitPlan = planFleet(dual, {publicKeys: {'node-a': KEYS['node-a'], 'node-b': KEYS['node-b']}}, {omitPeersWithoutKey: true})
+    expect(exitPlan.nodes[0]).toMatchObject({forwarding: true, masquerade: true})
+    expect(exitPlan.nodes[0]!.relay).toBeUndefined()
+    const r = healthyReadings(exitPlan)
+    r['node-a'].ip6Forward = false
+    expect(diagnoseFleet(exitPlan, outcomes(r), {names: NAMES}).filter((f) => f.check === 'relay-no-forwarding')).toEqual([])
+  })
+
+  it('a relay without wg: one finding (wg-missing), no forwarding finding on top', () => {
+    const r = healthyReadings()
+    Object.assign(r['node-a'], {wgInstalled: false, link: 'absent', peers: null, ipForward: false})
+    expect(brief(diagnose(r)).filter((f) => f[0] === 'node-a')).toEqual([['node-a', 'wg-missing', 'error']])
+  })
+
   it('ip_forward = 0 on the relay node-a: relay-no-forwarding', () => {
     const r = healthyReadings()
     r['node-a'].ipForward = false
