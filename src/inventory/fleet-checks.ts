@@ -6,6 +6,7 @@ import {editDistance} from './keys.js'
 import type {Topology} from './model.js'
 import type {Problems} from './problems.js'
 import {lineOfKey, type NodeDraft} from './sections.js'
+import {checkFleetSubnets} from './subnets.js'
 
 export interface FleetCheckOptions {
   topology: Topology
@@ -21,6 +22,7 @@ export function checkFleet(nodes: NodeDraft[], options: FleetCheckOptions, probl
   if (options.acl) checkAcl(nodes, options.acl, options.topology, problems)
   checkRelays(nodes, options.acl, problems)
   checkExits(nodes, options.topology, problems)
+  checkFleetSubnets(nodes, problems)
   if (options.topology === 'hub') checkHubHasRelay(nodes, options.topologyLine, problems)
   else checkMeshSize(nodes, options.topologyLine, problems)
 }

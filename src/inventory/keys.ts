@@ -28,6 +28,8 @@ export const NODE_KEYS = [
   'exit_via',
   'dns',
   'groups',
+  'subnets',
+  'subnet_snat',
 ] as const
 
 export type NetworkKey = (typeof NETWORK_KEYS)[number]
@@ -60,6 +62,9 @@ const ALIASES: Record<SectionKind, Record<string, string>> = {
     ssh_transport: 'transport',
     proxyjump: 'jump',
     exit: 'exit_via',
+    subnet: 'subnets',
+    routes: 'subnets',
+    snat: 'subnet_snat',
   },
 }
 
