@@ -3,9 +3,9 @@
  * routes to it) and `subnet_snat`. The value check (syntax, host bits clear, normalised text), the checks
  * against the overlay (in readNode) and those across nodes (fleet-checks.ts) live here together.
  */
-import type {NetworkRead, NodeDraft} from './sections.js'
-import {formatIPv4, maskAddress, parseIPv4} from './ipv4.js'
-import {formatIPv6Network, maskIPv6, parseIPv6} from './ipv6.js'
+import {formatIPv4, maskAddress, parseIPv4, type IPv4Network} from './ipv4.js'
+import {formatIPv6Network, maskIPv6, parseIPv6, type IPv6Network} from './ipv6.js'
+import type {JumpSpec} from './model.js'
 import type {Problems} from './problems.js'
 import type {Checked} from './values.js'
 
@@ -91,6 +91,25 @@ export function subnetOf(text: string): Subnet | undefined {
 
 export function isIPv6Subnet(text: string): boolean {
   return subnetOf(text)?.family === 'ipv6'
+}
+
+/** What the checks read of a node section (sections.ts's NodeDraft has these). */
+interface NodeDraft {
+  name: string
+  line: number
+  keyLines: ReadonlyMap<string, number>
+  host?: string
+  endpoint?: {host: string}
+  jump?: JumpSpec
+  subnets?: Subnet[]
+  subnetSnat?: boolean
+}
+
+/** What the checks read of [network] (sections.ts's NetworkRead has these). */
+interface NetworkRead {
+  settings: {cidr: string; cidr6?: string}
+  network?: IPv4Network
+  network6?: IPv6Network
 }
 
 function report(problems: Problems, node: NodeDraft, key: string, message: string, hint?: string): void {

@@ -24,7 +24,7 @@ firewall_actions=("$@")
 # anything changes.
 firewall_action_ok() {
   local name='[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}' ifname='[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}' port='[1-9][0-9]{0,4}' scope='(runtime|permanent|runtime,permanent)'
-  local policy='wgfleet-(forward|exit)'
+  local policy='wgfleet-(forward|exit|subnets)'
   [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-zone-forward:wgfleet:$scope|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:$policy|firewalld-policy-zone:$policy:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
 }
 for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
