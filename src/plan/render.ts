@@ -56,7 +56,9 @@ export function interfaceHooks(node: RenderableNode, cidr: string, cidr6?: strin
       const tool = subnet.family === 'ipv4' ? 'iptables' : 'ip6tables'
       const rule = (op: 'A' | 'D'): string => `${tool} -t nat -${op} POSTROUTING -s ${source} -d ${text} -j MASQUERADE`
       hooks.postUp.push(rule('A'))
-      hooks.postDown.push(rule('D'))
+      // Tolerant: wg-quick runs PostDown under `set -e`, and a restart that brings the subnet in runs the new
+      // config's PostDown while the old one never added the rule.
+      hooks.postDown.push(`${rule('D')} || true`)
     }
   }
   if (node.fullTunnel) {
