@@ -7,6 +7,7 @@ import {editDistance} from './keys.js'
 import type {Topology} from './model.js'
 import type {Problems} from './problems.js'
 import {lineOfKey, type NodeDraft} from './sections.js'
+import {checkFleetSubnets} from './subnets.js'
 
 export interface FleetCheckOptions {
   topology: Topology
@@ -22,6 +23,7 @@ export function checkFleet(nodes: NodeDraft[], options: FleetCheckOptions, probl
   if (options.acl) checkAcl(nodes, options.acl, options.topology, problems)
   const relaysOk = checkRelays(nodes, options.acl, problems)
   checkExits(nodes, options.topology, problems)
+  checkFleetSubnets(nodes, problems)
   if (options.topology === 'hub') {
     if (checkHubHasRelay(nodes, options.topologyLine, problems)) checkHubUnderlay(nodes, problems)
   } else {

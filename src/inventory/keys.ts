@@ -29,6 +29,8 @@ export const NODE_KEYS = [
   'exit_via',
   'dns',
   'groups',
+  'subnets',
+  'subnet_snat',
 ] as const
 
 export type NetworkKey = (typeof NETWORK_KEYS)[number]
@@ -61,6 +63,9 @@ const ALIASES: Record<SectionKind, Record<string, string>> = {
     ssh_transport: 'transport',
     proxyjump: 'jump',
     exit: 'exit_via',
+    subnet: 'subnets',
+    routes: 'subnets',
+    snat: 'subnet_snat',
   },
 }
 

@@ -98,6 +98,13 @@ export interface NodeSpec {
   dns?: string[]
   /** The node's groups (`groups = web, db`), for the [acl] rules; in the order written. */
   groups?: string[]
+  /**
+   * Site-to-site networks behind the node (`subnets`), normalised (`198.19.1.0/24`, RFC 5952 for IPv6):
+   * the node forwards for them and every peer's entry for it carries them.
+   */
+  subnets?: string[]
+  /** Masquerade overlay traffic towards the subnets (default true; `subnet_snat = false` turns it off). Set with subnets. */
+  subnetSnat?: boolean
 }
 
 export interface Fleet {

@@ -12,6 +12,7 @@ import {Problems} from './problems.js'
 import {type RawDocument, type RawEntry, type RawSection, scanInventory, stripBom} from './raw.js'
 import {type NetworkRead, type NodeDraft, readNetwork, readNode, readSshDefaults} from './sections.js'
 import {checkCidr, checkCidr6, checkNodeName, show} from './values.js'
+import {subnetOf, subnetTexts} from './subnets.js'
 
 /**
  * Parses and validates an inventory. `file` is the inventory's path: it names the file in messages, and
@@ -117,6 +118,10 @@ function toNodeSpec(draft: NodeDraft): NodeSpec {
   if (draft.exitVia !== undefined) spec.exitVia = draft.exitVia
   if (draft.dns !== undefined) spec.dns = draft.dns
   if (draft.groups !== undefined) spec.groups = draft.groups
+  if (draft.subnets !== undefined) {
+    spec.subnets = subnetTexts(draft.subnets)
+    spec.subnetSnat = draft.subnetSnat ?? true
+  }
   return spec
 }
 
@@ -138,6 +143,8 @@ function toNodeDraft(spec: NodeSpec): NodeDraft {
     exitVia: spec.exitVia,
     dns: spec.dns,
     groups: spec.groups,
+    subnets: spec.subnets?.flatMap((text) => subnetOf(text) ?? []),
+    subnetSnat: spec.subnets === undefined ? undefined : spec.subnetSnat,
   }
 }
 

@@ -9,6 +9,7 @@ import {contains, broadcastOf, formatIPv4, formatNetwork, type IPv4Network, isIn
 import {isKnownKey, keysOf, otherKindsAccepting, type SectionKind, suggestKey} from './keys.js'
 import type {Problems, Where} from './problems.js'
 import type {RawSection} from './raw.js'
+import {checkSubnets, checkSubnetsOfNode, type Subnet} from './subnets.js'
 import {
   checkAddress,
   checkAddress6,
@@ -215,6 +216,10 @@ export interface NodeDraft {
   exitVia?: string
   dns?: string[]
   groups?: string[]
+  /** Site-to-site networks behind the node (subnets.ts), normalised. */
+  subnets?: Subnet[]
+  /** `subnet_snat` as written (default true when subnets are set). */
+  subnetSnat?: boolean
 }
 
 export function lineOfKey(node: NodeDraft, key: string): number {
@@ -247,10 +252,13 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
     exitVia: reader.optional('exit_via', checkNodeReference),
     dns: reader.optional('dns', checkDnsServers) ?? context.network.settings.dns,
     groups: reader.optional('groups', checkGroups),
+    subnets: reader.optional('subnets', checkSubnets),
+    subnetSnat: reader.optional('subnet_snat', checkBoolean),
   }
   checkNatConsistency(reader, draft)
   checkUnderlayConsistency(reader, draft)
   checkOutsideOverlay(reader, draft, context.network)
+  checkSubnetsOfNode(draft, context.network, problems)
   draft.address6 = readAddress6(reader, draft, context.network)
   return draft
 }

@@ -99,6 +99,13 @@ export interface NodePlan {
   relay?: boolean
   /** Node masquerades overlay traffic to its uplink (some other node exits through it). */
   masquerade: boolean
+  /**
+   * Site-to-site networks behind this node (inventory `subnets`): it forwards from the overlay to them
+   * (ip_forward; IPv6 forwarding for an IPv6 one) and the firewall lets wg0 out to them. Absent when none.
+   */
+  subnets?: string[]
+  /** With subnets: masquerade overlay traffic towards them (`subnet_snat`, default true). */
+  subnetSnat?: boolean
   /** Node sends everything through an exit peer (has exit_via). */
   fullTunnel: boolean
   peers: PeerPlan[]

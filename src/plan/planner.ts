@@ -45,6 +45,11 @@ export function hostRoutes(node: Pick<NodeSpec, 'address' | 'address6'>): string
   return node.address6 === undefined ? [hostRoute(node.address)] : [hostRoute(node.address), `${node.address6}/128`]
 }
 
+/** A node's site-to-site subnets (normalised by the inventory), none for most nodes. */
+function subnetsOf(node: NodeSpec): readonly string[] {
+  return node.subnets ?? []
+}
+
 /** The overlay networks a hub relay's entry carries: cidr, then cidr6 (dual stack). */
 function overlayNetworks(fleet: Fleet): string[] {
   return fleet.network.cidr6 === undefined ? [fleet.network.cidr] : [fleet.network.cidr, fleet.network.cidr6]
@@ -101,6 +106,7 @@ function planNode(
     forwarding: node.relay || masquerade,
     ...(node.relay && !node.nat ? {relay: true} : {}),
     masquerade,
+    ...(node.subnets && node.subnets.length > 0 ? {subnets: [...node.subnets], subnetSnat: node.subnetSnat ?? true} : {}),
     fullTunnel,
     peers,
     relayed: relayedRoutes(addresses, peers),
@@ -145,7 +151,7 @@ function planPeer(fleet: Fleet, node: NodeSpec, link: PeerLink, known: KnownHost
       name: peer.name,
       publicKey: knownPublicKey(known, peer.name),
       endpoint,
-      allowedIps: [...hostRoutes(peer), ...overlayNetworks(fleet), ...(link.exit ? [DEFAULT_ROUTE] : [])],
+      allowedIps: [...hostRoutes(peer), ...overlayNetworks(fleet), ...link.subnetsOf.flatMap(subnetsOf), ...(link.exit ? [DEFAULT_ROUTE] : [])],
       keepalive: fleet.network.keepalive,
       via: 'direct',
       relays: [],
@@ -157,12 +163,17 @@ function planPeer(fleet: Fleet, node: NodeSpec, link: PeerLink, known: KnownHost
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
     endpoint,
-    // Own /32 (and /128) first, then relayed nodes' (inventory order), then the default route for an exit.
-    allowedIps: [
-      ...hostRoutes(peer),
-      ...link.relayed.flatMap((n) => hostRoutes(n)),
-      ...(link.exit ? [DEFAULT_ROUTE] : []),
-    ],
+    // Own /32 (and /128) first, then its subnets, then relayed nodes' (inventory order, each followed by its
+    // subnets), then the default route for an exit.
+    allowedIps:
+      link.subnetsOf.length === 0
+        ? [...hostRoutes(peer), ...link.relayed.flatMap((n) => hostRoutes(n)), ...(link.exit ? [DEFAULT_ROUTE] : [])]
+        : [
+            ...hostRoutes(peer),
+            ...(link.subnetsOf.includes(peer) ? subnetsOf(peer) : []),
+            ...link.relayed.flatMap((n) => (link.subnetsOf.includes(n) ? [...hostRoutes(n), ...subnetsOf(n)] : hostRoutes(n))),
+            ...(link.exit ? [DEFAULT_ROUTE] : []),
+          ],
     keepalive: fleet.network.keepalive,
     via: 'direct',
     relays: link.relayed.map((n) => n.name),

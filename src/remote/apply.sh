@@ -24,7 +24,7 @@ firewall_actions=("$@")
 # anything changes.
 firewall_action_ok() {
   local name='[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}' ifname='[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}' port='[1-9][0-9]{0,4}' scope='(runtime|permanent|runtime,permanent)'
-  local policy='wgfleet-(forward|exit)'
+  local policy='wgfleet-(forward|exit|subnets)'
   [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-zone-forward:wgfleet:$scope|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:$policy|firewalld-policy-zone:$policy:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
 }
 for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
@@ -313,7 +313,25 @@ start_service() {
   echo "service=started"
 }
 
+# A restart runs the NEW config's PostDown: a masquerade only the old config added (an exit or a subnet
+# dropped, subnet_snat turned off, another uplink) would stay behind. The old config's (the backup, when
+# wgfleet wrote it) masquerade PostDowns that the new config lacks are run here, parsed strictly: only
+# wgfleet's own rule forms, their values as separate arguments, never a line run as it is.
+drop_stale_masquerades() {
+  local old=$conf.bak line re
+  [ -f "$old" ] && [ "$(head -n1 "$old")" = "$marker" ] || return 0
+  re='^PostDown = (iptables|ip6tables) -t nat -D POSTROUTING -s ([0-9A-Fa-f.:]+/[0-9]+) -(o|d) ([A-Za-z0-9_=+.:/-]+) -j MASQUERADE( \|\| true)?$'
+  while IFS= read -r line; do
+    [[ $line =~ $re ]] || continue
+    grep -qxF -- "$line" "$conf" && continue
+    if "${BASH_REMATCH[1]}" -t nat -D POSTROUTING -s "${BASH_REMATCH[2]}" "-${BASH_REMATCH[3]}" "${BASH_REMATCH[4]}" -j MASQUERADE 2>/dev/null; then
+      echo "masquerade=removed ${BASH_REMATCH[2]} ${BASH_REMATCH[4]}"
+    fi
+  done <"$old"
+}
+
 restart_service() {
+  drop_stale_masquerades
   if [ "$systemd" = yes ]; then
     with_held_config systemctl restart "wg-quick@$iface" || fail "systemctl restart wg-quick@$iface failed"
   else

@@ -5,6 +5,7 @@ import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isIPv4} from '../inventory/ipv4.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 import {parseScriptOutput} from './output.js'
+import {parseRoutes, type Route} from '../firewall/routes.js'
 
 export interface HostProbe {
   os: OsRelease
@@ -28,6 +29,8 @@ export interface HostProbe {
   /** wgfleet's sysctl file turns IPv6 forwarding on. */
   forward6File: boolean
   uplink?: string
+  /** The main table's routes (route_listing): where each site-to-site subnet goes out. */
+  routes?: Route[]
   /** The uplink's own IPv4 addresses (strict dotted quads, at most MAX_UPLINK_ADDRESSES). */
   uplinkAddresses: string[]
   /** Client address of the SSH connection the host is managed over. */
@@ -110,6 +113,7 @@ export function parseProbeOutput(text: string): HostProbe {
     ip6Forward: values.get('ip6_forward') === '1',
     forward6File: yes('forward6_file'),
     uplink: opt('uplink'),
+    routes: parseRoutes(out.all('route')),
     uplinkAddresses: list('uplink_addresses').filter(isIPv4).slice(0, MAX_UPLINK_ADDRESSES),
     sshClient: opt('ssh_client'),
     ...(yes('iface_up') ? {interfaceLink: interfaceLinkOf(values)} : {}),

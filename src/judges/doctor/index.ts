@@ -80,7 +80,7 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
       config: parsedConfig ? configEntries(parsedConfig) : null,
       parsedConfig,
       // The same question init asks of this node's firewall.
-      firewall: firewallVerdict(reading, firewallNeedsOf(nodePlan, reading.listenPort ?? nodePlan.listenPort, reading.uplink)),
+      firewall: firewallVerdict(reading, firewallNeedsOf(nodePlan, reading.listenPort ?? nodePlan.listenPort, reading.uplink, reading.routes)),
     }
     views.set(nodePlan.name, {plan: nodePlan, reading, firewall: view.firewall})
     checkInterface(view, iface, add)
