@@ -38,6 +38,7 @@ import {
   type ServiceStep,
 } from './converge-report.js'
 import {verifyModeOf, type PairFacts} from './first-handshake.js'
+import {clientExitNodes} from '../plan/clients.js'
 
 export interface ConvergeOptions {
   dryRun: boolean
@@ -244,7 +245,7 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
     )
   }
 
-  const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name)
+  const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name) || clientExitNodes(fleet).has(node.name)
   const install = decideInstall(probe, {dns: Boolean(node.dns?.length), firewallTools: needsExit})
   steps.implementation = install.implementation
   steps.wireguard = install.packages.includes('wireguard-tools') ? 'installed' : 'present'
