@@ -4,7 +4,7 @@
 // decodes (zbarimg) to exactly the printed config; status calls the client idle while it is offline;
 // `client remove` takes it out again, byte for byte. The private key is in no file wgfleet writes.
 import {execFile} from 'node:child_process'
-import {mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -40,7 +40,7 @@ beforeAll(async () => {
   // The client machine gets WireGuard from the lab's offline repository while the fleet converges.
   const [init, install] = await Promise.all([
     wgfleet(['init']),
-    labExec(CLIENT_HOST, 'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wireguard-tools wireguard-go >/dev/null', {timeoutMs: 120_000}),
+    labExec(CLIENT_HOST, 'apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wireguard-tools wireguard-go iptables >/dev/null', {timeoutMs: 120_000}),
   ])
   expect(init.code, init.stdout + init.stderr).toBe(0)
   expect(install.code, install.stderr).toBe(0)
@@ -129,5 +129,41 @@ describe('client remove phone', () => {
     expect(peers.stdout).not.toContain(printed.publicKey)
     const ping = await labExec(CLIENT_HOST, `ping -c 2 -W 1 -q ${OVERLAY['node-b']}`, {timeoutMs: 20_000})
     expect(ping.code).not.toBe(0)
+    await labExec(CLIENT_HOST, 'wg-quick down wg0 2>&1')
+  })
+})
+
+describe('client add laptop --full-tunnel --output FILE', () => {
+  const output = join(RUN_DIR, 'laptop.conf')
+
+  it('writes the config 0600 (and refuses to overwrite it); client-1 sends everything through node-a, which masquerades it', async () => {
+    rmSync(output, {force: true})
+    const r = await wgfleet(['client', 'add', 'laptop', '--full-tunnel', '--output', output])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).not.toMatch(/PrivateKey/)
+    expect(statSync(output).mode & 0o777).toBe(0o600)
+    const config = readFileSync(output, 'utf8')
+    expect(config).toMatch(/^AllowedIPs = 0\.0\.0\.0\/0$/m)
+    const again = await wgfleet(['client', 'add', 'laptop2', '--output', output])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toMatch(/exists/)
+
+    const up = await labExec(CLIENT_HOST, 'umask 077 && cat > /etc/wireguard/wg0.conf && wg-quick up wg0 2>&1', {input: config})
+    expect(up.code, up.stdout + up.stderr).toBe(0)
+    // The operator (203.0.113.100) is no node: the only way there is the tunnel, and its replies come
+    // back only because node-a masqueraded the client's address (the operator has no route to the overlay).
+    const route = await labExec(CLIENT_HOST, 'ip route get 203.0.113.100')
+    expect(route.stdout).toMatch(/dev wg0/)
+    const ping = await labExec(CLIENT_HOST, 'ping -c 3 -W 2 -q 203.0.113.100', {timeoutMs: 30_000})
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0)
+    expect(await unanswered()).toEqual([])
+  })
+
+  it('client remove laptop: the inventory is the seed\'s again', async () => {
+    await labExec(CLIENT_HOST, 'wg-quick down wg0 2>&1')
+    const r = await wgfleet(['client', 'remove', 'laptop'])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(readFileSync(INVENTORY, 'utf8')).toBe(original)
+    rmSync(output, {force: true})
   })
 })
