@@ -61,6 +61,8 @@ function planNodeJson(n: PlannedNode) {
       relays: p.relays,
       exit: p.exit,
       ...(p.overlay ? {overlay: true} : {}),
+      ...(p.client ? {client: true} : {}),
+      ...(p.clients && p.clients.length > 0 ? {clients: p.clients} : {}),
     })),
     relayed: n.relayed,
     ...(n.overlayVia === undefined ? {} : {overlayVia: n.overlayVia}),

@@ -9,7 +9,7 @@
  * the key it is given; nothing here stores it.
  */
 import type {ClientSpec, Fleet, NodeSpec} from '../inventory/model.js'
-import {BugError} from '../lib/errors.js'
+import {BugError, WgfleetError} from '../lib/errors.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import type {PeerPlan} from './model.js'
 import {DEFAULT_ROUTE, hostRoute} from './routes.js'
@@ -22,7 +22,22 @@ export interface ClientLinks {
   routedBy: ReadonlyMap<string, ClientSpec[]>
 }
 
-export function clientLinks(fleet: Fleet): ClientLinks {
+/**
+ * `publicKeys` are the nodes' trusted keys: a client whose key is a node's (a hand-written section) would
+ * merge with that node's entry on every via node, so it is refused before anything is planned.
+ */
+export function clientLinks(fleet: Fleet, publicKeys: Readonly<Record<string, string>> = {}): ClientLinks {
+  if (fleet.clients && fleet.clients.length > 0) {
+    const nodeOfKey = new Map(Object.entries(publicKeys).map(([node, key]) => [key, node]))
+    for (const client of fleet.clients) {
+      const node = nodeOfKey.get(client.publicKey)
+      if (node !== undefined) {
+        throw new WgfleetError(`client ${client.name}'s public_key is the public key of node ${node}`, {
+          hint: `give [${client.name}] a key pair of its own: \`wgfleet client remove ${client.name}\`, then \`wgfleet client add ${client.name}\``,
+        })
+      }
+    }
+  }
   const byVia = new Map<string, ClientSpec[]>()
   const routedBy = new Map<string, ClientSpec[]>()
   const push = (map: Map<string, ClientSpec[]>, key: string, client: ClientSpec) => map.set(key, [...(map.get(key) ?? []), client])

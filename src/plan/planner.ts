@@ -50,7 +50,7 @@ export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions
   const addresses = new Map(fleet.nodes.map((n) => [n.name, n.address]))
   // One block for every node (one string, shared: O(N) bytes, not O(N²)).
   const hostsBlock = renderHostsBlock(fleet)
-  const clients = clientLinks(fleet)
+  const clients = clientLinks(fleet, known.publicKeys)
   for (const links of planLinks(fleet)) {
     if (options.only && !options.only.has(links.node.name)) continue
     const plan = planNode(fleet, links, known, exitNames, addresses, options, clients)

@@ -175,3 +175,23 @@ PersistentKeepalive = ${CLIENT_KEEPALIVE}
     expect(() => renderClientConfig(f, {client: LAPTOP, privateKey: PRIVATE, via: via(['node-a', 'node-b'])})).toThrow(/are not/)
   })
 })
+
+describe('clients in other topologies', () => {
+  it('hub: a client via the relay is reached through the relay entry; via a public non-relay node, spokes reach it through the overlay range', () => {
+    const hub = fleet([...SCENARIO, NODE_D], {topology: 'hub'})
+    const plan = planFleet(withClients([PHONE, {...LAPTOP, via: ['node-b'], fullTunnel: false}], hub), {publicKeys: allKeys()})
+    const c = nodeOf(plan, 'node-c')
+    // node-c (a spoke) has node-a (the relay) only: its overlay range covers node-b and the laptop.
+    expect(c.peers.map((p) => [p.name, p.allowedIps])).toEqual([['node-a', ['10.0.0.1/32', '10.0.0.0/24', '10.0.0.50/32']]])
+    // The relay peers with node-b and routes the laptop to it.
+    expect(nodeOf(plan, 'node-a').peers.find((p) => p.name === 'node-b')?.allowedIps).toEqual(['10.0.0.2/32', '10.0.0.51/32'])
+    for (const node of plan.nodes) {
+      const ranges = node.peers.flatMap((p) => p.allowedIps)
+      expect(new Set(ranges).size, node.name).toBe(ranges.length)
+    }
+  })
+
+  it('refuses a client whose key is a node\'s (a hand-written section)', () => {
+    expect(() => planFleet(withClients([{...PHONE, publicKey: KEYS['node-b']}]), {publicKeys: allKeys()})).toThrow(/client phone's public_key is the public key of node node-b/)
+  })
+})
