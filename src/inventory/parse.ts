@@ -119,6 +119,7 @@ function toNodeSpec(draft: NodeDraft): NodeSpec {
     relay: draft.relay,
     ssh: draft.ssh,
   }
+  if (draft.underlay !== undefined) spec.underlay = draft.underlay
   if (!draft.nat) {
     spec.endpointHost = draft.endpoint?.host ?? spec.host
     spec.endpointPort = draft.endpoint?.port ?? draft.port
@@ -143,6 +144,7 @@ function toNodeDraft(spec: NodeSpec): NodeDraft {
     port: spec.port,
     nat: spec.nat,
     relay: spec.relay,
+    underlay: spec.underlay,
     ssh: spec.ssh,
     jump: spec.jump,
     exitVia: spec.exitVia,
