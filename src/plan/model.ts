@@ -51,6 +51,10 @@ export interface PeerPlan {
   exit: boolean
   /** Hub: this relay's entry carries the whole overlay network (every node without an entry of its own). */
   overlay?: boolean
+  /** This entry is a roaming client's (on its via node): no endpoint, no keepalive, never verified or dialled. */
+  client?: true
+  /** Roaming clients this peer (their first via node) carries for us: their /32s are in allowedIps, in inventory order. */
+  clients?: string[]
   /**
    * Set when the peer's key is unknown and the node's own current section for it is kept: these lines are
    * rendered as they are (the fields above are read from them).

@@ -40,6 +40,7 @@ import {
   type UnknownKeyCause,
 } from './converge-report.js'
 import {verifyModeOf, type PairFacts} from './first-handshake.js'
+import {clientExitNodes} from '../plan/clients.js'
 
 export interface ConvergeOptions {
   dryRun: boolean
@@ -284,7 +285,7 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
     )
   }
 
-  const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name)
+  const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name) || clientExitNodes(fleet).has(node.name)
   // A subnet node masquerades towards its subnets with iptables in PostUp (unless subnet_snat = false).
   const masqueradesSubnets = (node.subnets?.length ?? 0) > 0 && node.subnetSnat !== false
   const install = decideInstall(probe, {dns: Boolean(node.dns?.length), firewallTools: needsExit || masqueradesSubnets})
