@@ -149,6 +149,7 @@ export function readNetwork(section: RawSection | undefined, problems: Problems)
   else if (domain !== undefined) reader.fail('domain', '`domain` names the entries of the hosts file, but `hosts_file` is not true', 'add `hosts_file = true` to [network], or remove `domain`')
   const keyMaxAgeDays = reader.optional('key_max_age_days', checkKeyMaxAgeDays)
   if (keyMaxAgeDays !== undefined) settings.keyMaxAgeDays = keyMaxAgeDays
+  if (reader.optional('preshared_keys', checkBoolean)) settings.presharedKeys = true
   return {settings, network, lineOf: (key) => reader.lineOf(key)}
 }
 
