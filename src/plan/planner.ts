@@ -21,6 +21,11 @@ export interface KnownHosts {
    * clash with another peer of the node (a key or an AllowedIPs range in use).
    */
   existingPeers?: Record<string, Record<string, ExistingPeerSection>>
+  /**
+   * `preshared_keys = true`: node → peers whose entry goes without a preshared key for now (the pair has
+   * none that both sides hold, and the peer was not reached to make one: services/preshared-keys).
+   */
+  withoutPresharedKey?: Record<string, ReadonlySet<string>>
 }
 
 export interface PlanOptions {
@@ -70,7 +75,8 @@ function planNode(
 ): NodePlan {
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
-  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => planPeer(fleet, link, known)))
+  const psk = presharedKeyOf(fleet, node, known)
+  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => ({...planPeer(fleet, link, known), ...psk(link.peer.name)})))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
   const peers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   const masquerade = exitNames.has(node.name)
@@ -101,6 +107,13 @@ function planNode(
   }
   assertDistinctAllowedIps(plan)
   return {...plan, config: renderNodeConfig(plan, fleet)}
+}
+
+/** Whether node's entry for a peer carries the pair's preshared key: every entry, with `preshared_keys = true`, but those known to have none yet. */
+function presharedKeyOf(fleet: Fleet, node: NodeSpec, known: KnownHosts): (peer: string) => {presharedKey?: true} {
+  if (!fleet.network.presharedKeys) return () => ({})
+  const without = known.withoutPresharedKey && Object.hasOwn(known.withoutPresharedKey, node.name) ? known.withoutPresharedKey[node.name]! : undefined
+  return (peer) => (without?.has(peer) ? {} : {presharedKey: true})
 }
 
 /** A node's endpoint, worked out once per node rather than once per peer entry (N² in a mesh). */
@@ -180,7 +193,9 @@ function keepExistingSections(node: NodeSpec, links: NodeLinks, known: KnownHost
   return {peers, kept, refused}
 }
 
-function keptPeer(peer: PeerPlan, link: PeerLink, section: ExistingPeerSection): PeerPlan {
+function keptPeer(planned: PeerPlan, link: PeerLink, section: ExistingPeerSection): PeerPlan {
+  // The section's own PresharedKey line (or none) is what it renders, whatever the plan would say.
+  const {presharedKey: _planned, ...peer} = planned
   return {
     ...peer,
     publicKey: section.publicKey,
@@ -189,6 +204,7 @@ function keptPeer(peer: PeerPlan, link: PeerLink, section: ExistingPeerSection):
     keepalive: section.keepalive,
     relays: link.relayed.filter((n) => section.allowedIps.includes(hostRoute(n.address))).map((n) => n.name),
     exit: section.allowedIps.includes(DEFAULT_ROUTE),
+    ...(section.presharedKey ? {presharedKey: true} : {}),
     verbatim: [...section.lines],
   }
 }
