@@ -70,6 +70,12 @@ const VALID_INVOCATION: Record<string, {args: string[]; flags: Record<string, st
   graph: {args: ['--live'], flags: {}},
 }
 
+/** Commands that need more than the base inventory to connect at all. */
+const INVENTORY_FOR: Record<string, (text: string) => string> = {
+  'rotate-psk': (text) => text.replace('topology = mesh\n', 'topology = mesh\npreshared_keys = true\n'),
+}
+const inventoryFor = (command: ManifestCommand, port: number) => (INVENTORY_FOR[command.id] ?? ((text: string) => text))(baseInventoryText(port))
+
 function validInvocation(command: ManifestCommand): {args: string[]; flags: Record<string, string>} {
   return VALID_INVOCATION[command.id] ?? {args: Object.values(command.args).filter((a) => a.required).map(() => 'node-b'), flags: {}}
 }
@@ -216,6 +222,10 @@ const SPECIFIC_DAMAGE: Record<string, Damage[]> = {
     {label: 'NODE and --all', extra: ['--all']},
     ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NODE ${JSON.stringify(name)}`, args: [name]})),
   ],
+  'rotate-psk': [
+    ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NODE ${JSON.stringify(name)}`, args: [name]})),
+    {label: 'a NODE twice', args: ['node-b', 'node-b']},
+  ],
   graph: [
     {label: '--json --format dot', extra: ['--json', '--format', 'dot'], noJson: true, checkAsJson: true},
     {label: '--format mermaid --json', extra: ['--format', 'mermaid', '--json'], noJson: true, checkAsJson: true},
@@ -272,7 +282,7 @@ describe.each(commands.map((c) => [c.id, c] as const))('wgfleet %s with damaged 
 
   it(`control: the undamaged invocation ${NON_CONNECTING.has(command.id) ? 'succeeds' : 'dials the listener'}`, async () => {
     const run = await runCounted(`control-${command.id}`, (port) => ({
-      bytes: baseInventoryText(port),
+      bytes: inventoryFor(command, port),
       args: (folder) => argvOf({id: 'control', label: 'control', command, json: false}, folder),
     }))
     if (NON_CONNECTING.has(command.id)) {
@@ -287,7 +297,7 @@ describe.each(commands.map((c) => [c.id, c] as const))('wgfleet %s with damaged 
     const failures: string[] = []
     const fixed: string[] = []
     await pool(cases, CLI_JOBS, async (c) => {
-      const run = await runCounted(c.id, (port) => ({bytes: baseInventoryText(port), args: (folder) => argvOf(c, folder), env: c.env}))
+      const run = await runCounted(c.id, (port) => ({bytes: inventoryFor(c.command, port), args: (folder) => argvOf(c, folder), env: c.env}))
       const problems = refusalProblems(run, {json: c.json || Boolean(c.checkAsJson)})
       if (known(c.id)) {
         if (problems.length === 0) fixed.push(c.id)
