@@ -17,6 +17,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
     ...connectionFlags,
     host: Flags.string({summary: 'Where SSH connects (and the endpoint unless --endpoint).', required: true, helpValue: 'HOST'}),
     address: Flags.string({summary: 'Overlay address (default: the next free one).', helpValue: 'IP'}),
+    address6: Flags.string({summary: 'IPv6 overlay address, with [network] cidr6 (default: cidr6 plus the IPv4 host number).', helpValue: 'IPV6'}),
     endpoint: Flags.string({summary: 'Endpoint the others dial, host or host:port.', helpValue: 'HOST[:PORT]'}),
     port: Flags.string({summary: 'WireGuard listen port of this node.', helpValue: 'PORT'}),
     nat: Flags.boolean({summary: 'Behind NAT: no endpoint; reached through the relay.', default: false}),
@@ -40,6 +41,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
       values: {
         host: flags.host,
         address: flags.address,
+        address6: flags.address6,
         endpoint: flags.endpoint,
         port: flags.port,
         nat: flags.nat ? true : undefined,

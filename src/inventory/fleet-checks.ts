@@ -66,6 +66,20 @@ function checkUniqueAddresses(nodes: NodeDraft[], problems: Problems): void {
       owner.set(node.address, node)
     }
   }
+  // IPv6 overlay addresses: written or derived (cidr6 plus the IPv4 host number), so a written address6
+  // can collide with another node's derived one; the message says which is which.
+  const owner6 = new Map<string, NodeDraft>()
+  for (const node of nodes) {
+    if (node.address6 === undefined) continue
+    const first = owner6.get(node.address6)
+    if (!first) {
+      owner6.set(node.address6, node)
+      continue
+    }
+    const whose = first.keyLines.has('address6') ? `the address6 of ${describeLine(first, 'address6')}` : `the IPv6 address ${describeLine(first, 'address')} gets from its address ${first.address}`
+    const key = node.keyLines.has('address6') ? 'address6' : 'address'
+    report(problems, node, key, `IPv6 overlay address ${node.address6} is already ${whose}`, 'every node needs its own address: set address6 on one of them to another address inside cidr6')
+  }
 }
 
 function checkJumps(nodes: NodeDraft[], problems: Problems): void {

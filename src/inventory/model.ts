@@ -14,6 +14,8 @@ export interface NetworkSettings {
   cidr: string
   /** Prefix length of cidr, e.g. 24. */
   prefixLength: number
+  /** The IPv6 overlay beside cidr (dual stack), normalised RFC 5952, e.g. "fd42:42::/64"; unset: IPv4 only. */
+  cidr6?: string
   /** Default ListenPort (51820). */
   port: number
   /** PersistentKeepalive on every peer entry; 0 = off (default 25). */
@@ -65,6 +67,11 @@ export interface NodeSpec {
   host: string
   /** Overlay address, a bare IPv4 inside network.cidr. */
   address: string
+  /**
+   * IPv6 overlay address (RFC 5952, bare) inside network.cidr6, set exactly when cidr6 is: the node's
+   * `address6`, else cidr6 plus the host number of `address` (10.0.0.1/24 → fd42:42::1).
+   */
+  address6?: string
   /** The WireGuard endpoint host others dial; absent for nat nodes. Defaults to host. */
   endpointHost?: string
   /**

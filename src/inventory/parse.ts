@@ -11,7 +11,7 @@ import type {Fleet, NodeSpec} from './model.js'
 import {Problems} from './problems.js'
 import {type RawDocument, type RawEntry, type RawSection, scanInventory, stripBom} from './raw.js'
 import {type NetworkRead, type NodeDraft, readNetwork, readNode, readSshDefaults} from './sections.js'
-import {checkCidr, checkNodeName, show} from './values.js'
+import {checkCidr, checkCidr6, checkNodeName, show} from './values.js'
 
 /**
  * Parses and validates an inventory. `file` is the inventory's path: it names the file in messages, and
@@ -101,6 +101,7 @@ function toNodeSpec(draft: NodeDraft): NodeSpec {
     line: draft.line,
     host: draft.host as string,
     address: draft.address as string,
+    ...(draft.address6 === undefined ? {} : {address6: draft.address6}),
     port: draft.port,
     nat: draft.nat,
     relay: draft.relay,
@@ -125,6 +126,7 @@ function toNodeDraft(spec: NodeSpec): NodeDraft {
     keyLines: new Map(),
     host: spec.host,
     address: spec.address,
+    address6: spec.address6,
     endpoint: spec.endpointHost === undefined ? undefined : {host: spec.endpointHost, port: spec.endpointPort},
     port: spec.port,
     nat: spec.nat,
@@ -180,5 +182,6 @@ function sectionFromValues(name: string, values: NodeValues): RawSection {
 
 function networkReadOf(fleet: Fleet): NetworkRead {
   const cidr = checkCidr(fleet.network.cidr)
-  return {settings: fleet.network, network: cidr.ok ? cidr.value : undefined, lineOf: () => 0}
+  const cidr6 = fleet.network.cidr6 === undefined ? undefined : checkCidr6(fleet.network.cidr6)
+  return {settings: fleet.network, network: cidr.ok ? cidr.value : undefined, network6: cidr6?.ok ? cidr6.value : undefined, cidr6Written: cidr6 !== undefined, lineOf: () => 0}
 }

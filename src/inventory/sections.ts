@@ -3,14 +3,17 @@
  * references to other nodes are not checked yet; see fleet-checks.ts).
  */
 import type {Fleet, JumpSpec, NetworkSettings, SshSettings} from './model.js'
+import {addressInNetwork, containsIPv6, fitsHostBits, formatIPv6, formatIPv6Network, type IPv6Network, parseIPv6} from './ipv6.js'
 import {contains, broadcastOf, formatIPv4, formatNetwork, type IPv4Network, isInsideNetwork, parseIPv4} from './ipv4.js'
 import {isKnownKey, keysOf, otherKindsAccepting, type SectionKind, suggestKey} from './keys.js'
 import type {Problems, Where} from './problems.js'
 import type {RawSection} from './raw.js'
 import {
   checkAddress,
+  checkAddress6,
   checkBoolean,
   checkCidr,
+  checkCidr6,
   checkDnsServers,
   checkEndpoint,
   checkGroups,
@@ -109,6 +112,10 @@ export interface NetworkRead {
   settings: NetworkSettings
   /** The parsed cidr; undefined when missing or invalid (already reported). */
   network?: IPv4Network
+  /** The parsed cidr6; undefined when not set or invalid (already reported). */
+  network6?: IPv6Network
+  /** cidr6 is written in [network] (valid or not). */
+  cidr6Written?: boolean
   /** Line of a [network] key (0 when there is no [network]). */
   lineOf(key: string): number
 }
@@ -150,7 +157,13 @@ export function readNetwork(section: RawSection | undefined, problems: Problems)
   const keyMaxAgeDays = reader.optional('key_max_age_days', checkKeyMaxAgeDays)
   if (keyMaxAgeDays !== undefined) settings.keyMaxAgeDays = keyMaxAgeDays
   if (reader.optional('preshared_keys', checkBoolean)) settings.presharedKeys = true
-  return {settings, network, lineOf: (key) => reader.lineOf(key)}
+  let network6 = reader.optional('cidr6', checkCidr6)
+  if (network6 && network && !fitsHostBits(network6, 32 - network.prefixLength)) {
+    reader.fail('cidr6', `${formatIPv6Network(network6)} is smaller than the IPv4 overlay ${formatNetwork(network)}: a node's IPv6 address is cidr6 plus its IPv4 host number`, `use a prefix of /${96 + network.prefixLength} or shorter (/64 is usual)`)
+    network6 = undefined
+  }
+  if (network6) settings.cidr6 = formatIPv6Network(network6)
+  return {settings, network, network6, cidr6Written: section.entries.has('cidr6'), lineOf: (key) => reader.lineOf(key)}
 }
 
 // ---- [ssh] ------------------------------------------------------------------------------------------------
@@ -189,6 +202,8 @@ export interface NodeDraft {
   keyLines: ReadonlyMap<string, number>
   host?: string
   address?: string
+  /** As written (checked syntax), then the node's IPv6 overlay address (readAddress6). */
+  address6?: string
   endpoint?: HostAndPort
   port: number
   nat: boolean
@@ -219,6 +234,7 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
     keyLines: new Map([...section.entries.values()].map((entry) => [entry.key, entry.line])),
     host: reader.required('host', checkHost, 'add `host = <the IP address or DNS name SSH connects to>`'),
     address: readAddress(reader, context.network),
+    address6: reader.optional('address6', checkAddress6),
     endpoint: reader.optional('endpoint', checkEndpoint),
     port: reader.optional('port', checkPort) ?? context.network.settings.port,
     nat: reader.optional('nat', checkBoolean) ?? false,
@@ -231,7 +247,34 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
   }
   checkNatConsistency(reader, draft)
   checkOutsideOverlay(reader, draft, context.network)
+  draft.address6 = readAddress6(reader, draft, context.network)
   return draft
+}
+
+/**
+ * The node's IPv6 overlay address (RFC 5952 text): its `address6` inside cidr6, else cidr6 plus the host
+ * number of its IPv4 address (10.64.1.2 in 10.64.0.0/16 → host 0x102 → fd42:42::102). Undefined without
+ * cidr6; address6 without cidr6 is refused.
+ */
+function readAddress6(reader: SectionReader, draft: NodeDraft, network: NetworkRead): string | undefined {
+  const written = draft.address6 === undefined ? undefined : parseIPv6(draft.address6)
+  const prefix = network.network6
+  if (!prefix) {
+    if (draft.address6 !== undefined && !network.cidr6Written) {
+      reader.fail('address6', 'address6 is set, but [network] has no cidr6', 'add `cidr6 = fd42:42::/64` (your own unique local prefix) to [network], or remove address6')
+    }
+    return undefined
+  }
+  const range = formatIPv6Network(prefix)
+  if (written !== undefined) {
+    if (!containsIPv6(prefix, written)) reader.fail('address6', `${draft.address6} is outside the IPv6 overlay ${range}`, `use an address inside ${range}, or leave address6 out: the default is ${range.split('/')[0]} plus the node's IPv4 host number`)
+    else if (written === prefix.base) reader.fail('address6', `${draft.address6} is the network address of ${range} (the subnet-router anycast address), not a host address`, `use another address inside ${range}`)
+    else return formatIPv6(written)
+    return undefined
+  }
+  const v4 = draft.address === undefined ? undefined : parseIPv4(draft.address)
+  if (v4 === undefined || !network.network) return undefined
+  return formatIPv6(addressInNetwork(prefix, v4 - network.network.base))
 }
 
 /** The node's own SSH keys over the [ssh] ones; what neither sets stays unset. */

@@ -11,6 +11,7 @@ import {isIPv6 as isNodeIPv6} from 'node:net'
 import {isAbsolute, join, normalize, resolve} from 'node:path'
 import {SSH_TRANSPORTS, type JumpSpec, type SshTransport, type Topology} from './model.js'
 import {formatIPv4, type IPv4Network, isIPv4, maskAddress, networkOf, parseIPv4} from './ipv4.js'
+import {formatIPv6, formatIPv6Network, type IPv6Network, maskIPv6, parseIPv6} from './ipv6.js'
 import {interfaceNameProblem, type InterfaceNameProblem} from '../wireguard/interface-name.js'
 
 export type Checked<T> = {ok: true; value: T} | {ok: false; message: string; hint?: string}
@@ -259,7 +260,7 @@ export function checkCidr(text: string): Checked<IPv4Network> {
   const prefixText = match[2] ?? ''
   const address = parseIPv4(addressText)
   if (address === undefined) {
-    if (isIPv6(addressText)) return bad(`${show(text)}: IPv6 overlay networks are not supported`, `use a private IPv4 network, ${example}`)
+    if (isIPv6(addressText)) return bad(`${show(text)} is an IPv6 network: cidr is the IPv4 overlay`, `use a private IPv4 network, ${example}; the IPv6 overlay goes in \`cidr6\` (e.g. cidr6 = fd42:42::/64), beside it`)
     return bad(`${show(text)} is not an IPv4 network in CIDR notation`, example)
   }
   const prefixLength = Number(prefixText)
@@ -271,6 +272,39 @@ export function checkCidr(text: string): Checked<IPv4Network> {
     return bad(`${show(text)} has host bits set`, `the network address of ${addressText}/${prefixLength} is ${formatIPv4(base)}: did you mean cidr = ${formatIPv4(base)}/${prefixLength}?`)
   }
   return ok(networkOf(base, prefixLength))
+}
+
+/**
+ * [network] cidr6: the IPv6 overlay, a unique local prefix (fc00::/7, in practice fd00::/8: RFC 4193)
+ * from /48 to /112, host bits clear. A global prefix is refused: the overlay is private, as cidr is.
+ */
+export function checkCidr6(text: string): Checked<IPv6Network> {
+  const example = 'e.g. cidr6 = fd42:42::/64 (a unique local prefix: fd, then 40 random bits)'
+  const match = /^([^/]+)\/([0-9]{1,3})$/.exec(text)
+  const value = match?.[1] === undefined ? undefined : parseIPv6(match[1])
+  if (!match || value === undefined) {
+    if (match?.[1] !== undefined && isIPv4(match[1])) return bad(`${show(text)} is an IPv4 network: cidr6 is the IPv6 overlay`, `the IPv4 overlay is \`cidr\`; ${example}`)
+    return bad(`${show(text)} is not an IPv6 network in CIDR notation`, example)
+  }
+  const prefixLength = Number(match[2])
+  if (prefixLength < 48 || prefixLength > 112) return bad(`${show(text)}: prefix /${prefixLength} is out of range`, `use a prefix from /48 to /112 (/64 is usual), ${example}`)
+  if (maskIPv6(value, 7) !== ULA_PREFIX) return bad(`${show(text)} is not a unique local (fd00::/8) prefix`, `the overlay is private: ${example}`)
+  const base = maskIPv6(value, prefixLength)
+  if (base !== value) {
+    const network = formatIPv6Network({base, prefixLength})
+    return bad(`${show(text)} has host bits set`, `did you mean cidr6 = ${network}?`)
+  }
+  return ok({base, prefixLength})
+}
+
+const ULA_PREFIX = maskIPv6(parseIPv6('fc00::') ?? 0n, 7)
+
+/** A bare IPv6 address (membership in cidr6 is checked by the caller). */
+export function checkAddress6(text: string): Checked<string> {
+  if (text.includes('/')) return bad(`${show(text)}: write the bare address, without a prefix`, 'the prefix comes from [network] cidr6, e.g. address6 = fd42:42::4')
+  const value = parseIPv6(text)
+  if (value === undefined) return bad(`${show(text)} is not an IPv6 address`, 'address6 is a bare IPv6 address inside [network] cidr6, e.g. fd42:42::4')
+  return ok(formatIPv6(value))
 }
 
 /** A bare IPv4 address (membership in cidr is checked by the caller, which knows the network). */

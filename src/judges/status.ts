@@ -156,11 +156,22 @@ export function unreachableNodeStatus(nodePlan: NodePlan, problem: NodeProblem):
   }
 }
 
+/**
+ * A node reached with no wireguard-tools: not converged yet, or refused by init (e.g. a kernel without the
+ * module on a release that packages no wireguard-go). One wording for status and doctor: `init` is the fix
+ * when the host can run WireGuard; when it cannot, init's own failure says why, and taking the node out is
+ * the other way — never a unit to enable or start.
+ */
+export const WG_MISSING = {
+  message: 'WireGuard is not installed (wg not found)',
+  hint: (node: string) => `run \`wgfleet init\` (it installs WireGuard); if init fails on ${node}, its message says why and what the host needs — or take the node out: \`wgfleet remove-node ${node}\``,
+}
+
 /** What status.sh read on a node → its NodeStatus. */
 export function nodeStatusFromReading(nodePlan: NodePlan, reading: NodeReading, staleAfterSeconds: number, names: KeyNames): NodeStatus {
   const iface = nodePlan.interface
   if (!reading.wgInstalled) {
-    return downNodeStatus(nodePlan, {kind: 'wg-missing', message: 'wg is not installed', hint: 'run `wgfleet init`'}, reading.now)
+    return downNodeStatus(nodePlan, {kind: 'wg-missing', message: WG_MISSING.message, hint: WG_MISSING.hint(nodePlan.name)}, reading.now)
   }
   if (reading.link === 'absent') {
     return downNodeStatus(nodePlan, {kind: 'interface-absent', message: `interface ${iface} does not exist`, hint: `start it: \`systemctl start wg-quick@${iface}\` on the node, or run \`wgfleet init\``}, reading.now)

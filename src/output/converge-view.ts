@@ -2,7 +2,7 @@
 import Table from 'cli-table3'
 
 import {escapeInvisible} from '../lib/errors.js'
-import type {ConfigStep, ConvergeReport, ConvergeWarning, LeftOutReason, NodeResult, NodeSteps, ServiceStep, UnitStep} from '../services/converge-report.js'
+import type {ConfigStep, ConvergeReport, ConvergeWarning, LeftOutReason, NodeResult, NodeSteps, ServiceStep, UnitStep, UnknownKeyCause} from '../services/converge-report.js'
 import type {StateProblem} from '../state/state.js'
 import {describeKeyRefusal} from '../judges/key-refusal.js'
 import {renderRotationLines, rotationsToJson} from './rotation-view.js'
@@ -60,6 +60,12 @@ const LEFT_OUT_WORDS: Record<LeftOutReason, string> = {
   'allowed-ips-in-use': "its section there carries another peer's addresses",
 }
 
+const UNKNOWN_KEY_CAUSE_WORDS: Record<UnknownKeyCause, {why: string; until: string}> = {
+  'not-reached': {why: 'it was not reached', until: 'once it is reachable'},
+  failed: {why: 'it failed before it had a key: see its failure below', until: 'once it converges'},
+  refused: {why: 'its report was refused', until: 'once its key is accepted'},
+}
+
 const STATE_FIELD_WORDS: Record<StateProblem['field'], string> = {
   entry: 'entry',
   publicKey: 'public key',
@@ -72,12 +78,12 @@ const STATE_FIELD_WORDS: Record<StateProblem['field'], string> = {
 export function describeWarning(w: ConvergeWarning): string {
   switch (w.kind) {
     case 'unknown-key': {
-      const why = w.cause === 'refused' ? 'its report was refused' : 'it was not reached'
+      const {why, until} = UNKNOWN_KEY_CAUSE_WORDS[w.cause]
       const parts = [
         ...(w.keptOn.length ? [`kept the existing [Peer] section on ${w.keptOn.join(', ')} as it was`] : []),
         ...(w.leftOutOn.length ? [`left it out on ${w.leftOutOn.map((l) => `${l.node} (${LEFT_OUT_WORDS[l.reason]})`).join(', ')}`] : []),
       ]
-      return `${w.node}: public key unknown (not pinned in this machine's state, and ${why}): ${parts.join('; ')}; run init again once it is reachable to pin its key`
+      return `${w.node}: public key unknown (not pinned in this machine's state, and ${why}): ${parts.join('; ')}; run init again ${until} to pin its key`
     }
     case 'state-ignored':
       return `.wgfleet/state.json: the ${STATE_FIELD_WORDS[w.field]} of ${JSON.stringify(escapeInvisible(w.node))} is malformed and was ignored (it is not written back; init reads it from the host again)`

@@ -48,6 +48,7 @@ function planNodeJson(n: PlannedNode) {
   return {
     name: n.name,
     address: n.address,
+    ...(n.address6 === undefined ? {} : {address6: n.address6}),
     endpoint: n.endpoint,
     listenPort: n.listenPort,
     forwarding: n.forwarding,
@@ -103,10 +104,10 @@ function roles(node: PlannedNode): string {
 
 function fullNode(node: PlannedNode, showConfig: boolean): string {
   const role = roles(node)
-  const out = ['', `${node.name}  ${node.address}  endpoint ${node.endpoint ?? 'none (behind NAT)'}  listen ${node.listenPort}${role ? `  [${role}]` : ''}`]
+  const out = ['', `${node.name}  ${node.address}${node.address6 === undefined ? '' : ` ${node.address6}`}  endpoint ${node.endpoint ?? 'none (behind NAT)'}  listen ${node.listenPort}${role ? `  [${role}]` : ''}`]
   const rows: string[][] = [['peer', 'endpoint', 'allowed IPs', 'keepalive', 'via']]
   for (const peer of node.peers) rows.push([peer.name, peer.endpoint ?? '-', peer.allowedIps.join(', '), peer.keepalive ? `${peer.keepalive}s` : 'off', 'direct'])
-  for (const route of node.relayed) rows.push([route.name, '-', hostRoute(route.address), '-', `relay ${route.via}`])
+  for (const route of node.relayed) rows.push([route.name, '-', [hostRoute(route.address), ...(route.address6 === undefined ? [] : [`${route.address6}/128`])].join(', '), '-', `relay ${route.via}`])
   if (node.overlayVia !== undefined) rows.push(['(every other node)', '-', '(in the overlay network)', '-', `relay ${node.overlayVia}`])
   out.push(...formatColumns(rows, {indent: 2, gap: 4}))
   const change = node.change === 'new' ? 'config: new (never applied)' : node.change === 'changed' ? 'config: changes since last apply:' : 'config: unchanged since last apply'

@@ -43,8 +43,8 @@ export interface PeerPlan {
   /** "host:port" ("[v6]:port"), or null when the peer has no reachable endpoint (NAT-ed). */
   endpoint: string | null
   /**
-   * Ordered: the peer's own /32 first, then relayed /32s in inventory order (in a hub: the whole overlay
-   * network instead, on the first relay's entry), then 0.0.0.0/0 for an exit.
+   * Ordered: the peer's own /32 (and /128, dual stack) first, then relayed nodes' in inventory order (in a
+   * hub: the whole overlay network(s) instead, on the first relay's entry), then 0.0.0.0/0 for an exit.
    */
   allowedIps: string[]
   /** PersistentKeepalive seconds; 0 = off. */
@@ -85,6 +85,8 @@ export type ExistingSectionConflict = 'key-in-use' | 'allowed-ips-in-use'
 export interface RelayedRoute {
   name: string
   address: string
+  /** Dual stack: its IPv6 overlay address (bare), carried on the same relay entry. */
+  address6?: string
   /** Name of the peer (relay) whose AllowedIPs carry it. */
   via: string
 }
@@ -93,6 +95,8 @@ export interface NodePlan {
   name: string
   /** Overlay address with prefix, e.g. "10.0.0.1/24". */
   address: string
+  /** Dual stack ([network] cidr6): the IPv6 overlay address with prefix, e.g. "fd42:42::1/64". */
+  address6?: string
   /** "host:port" others dial, or null (NAT-ed). */
   endpoint: string | null
   listenPort: number

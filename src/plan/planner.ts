@@ -45,6 +45,16 @@ export function hostRoute(address: string): string {
   return `${address}/32`
 }
 
+/** A node's own routes: its IPv4 /32, then (dual stack) its IPv6 /128. */
+export function hostRoutes(node: Pick<NodeSpec, 'address' | 'address6'>): string[] {
+  return node.address6 === undefined ? [hostRoute(node.address)] : [hostRoute(node.address), `${node.address6}/128`]
+}
+
+/** The overlay networks a hub relay's entry carries: cidr, then cidr6 (dual stack). */
+function overlayNetworks(fleet: Fleet): string[] {
+  return fleet.network.cidr6 === undefined ? [fleet.network.cidr] : [fleet.network.cidr, fleet.network.cidr6]
+}
+
 export function planFleet(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): FleetPlan {
   return {interface: fleet.network.interface, cidr: fleet.network.cidr, nodes: [...planNodes(fleet, known, options)]}
 }
@@ -55,7 +65,7 @@ export function planFleet(fleet: Fleet, known: KnownHosts, options: PlanOptions 
  */
 export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions = {}): Generator<NodePlan> {
   const exitNames = new Set(fleet.nodes.map((n) => exitNodeOf(fleet, n)?.name).filter((n) => n !== undefined))
-  const addresses = new Map(fleet.nodes.map((n) => [n.name, n.address]))
+  const addresses = new Map(fleet.nodes.map((n) => [n.name, n]))
   // One block for every node (one string, shared: O(N) bytes, not O(N²)).
   const hostsBlock = renderHostsBlock(fleet)
   for (const links of planLinks(fleet)) {
@@ -70,7 +80,7 @@ function planNode(
   links: NodeLinks,
   known: KnownHosts,
   exitNames: Set<string>,
-  addresses: ReadonlyMap<string, string>,
+  addresses: ReadonlyMap<string, NodeSpec>,
   options: PlanOptions,
 ): NodePlan {
   const {node} = links
@@ -87,6 +97,7 @@ function planNode(
   const plan: Omit<NodePlan, 'config'> = {
     name: node.name,
     address: `${node.address}/${fleet.network.prefixLength}`,
+    ...address6Of(fleet, node),
     endpoint: endpointOf(node),
     listenPort: node.port,
     interface: fleet.network.interface,
@@ -136,7 +147,7 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
       name: peer.name,
       publicKey: knownPublicKey(known, peer.name),
       endpoint: endpointOnce(peer),
-      allowedIps: [hostRoute(peer.address), fleet.network.cidr, ...(link.exit ? [DEFAULT_ROUTE] : [])],
+      allowedIps: [...hostRoutes(peer), ...overlayNetworks(fleet), ...(link.exit ? [DEFAULT_ROUTE] : [])],
       keepalive: fleet.network.keepalive,
       via: 'direct',
       relays: [],
@@ -148,10 +159,10 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
     endpoint: endpointOnce(peer),
-    // Own /32 first, then relayed /32s (inventory order), then the default route for an exit.
+    // Own /32 (and /128) first, then relayed nodes' (inventory order), then the default route for an exit.
     allowedIps: [
-      hostRoute(peer.address),
-      ...link.relayed.map((n) => hostRoute(n.address)),
+      ...hostRoutes(peer),
+      ...link.relayed.flatMap((n) => hostRoutes(n)),
       ...(link.exit ? [DEFAULT_ROUTE] : []),
     ],
     keepalive: fleet.network.keepalive,
@@ -170,7 +181,7 @@ function keepExistingSections(node: NodeSpec, links: NodeLinks, known: KnownHost
   // Nothing to keep (every peer's key known, or no section of this node's): skip the O(N) sets below.
   if (Object.keys(sections).length === 0 || planned.every((p) => p.publicKey !== null)) return {peers: planned, kept: [], refused: []}
   const keys = new Set(Object.values(known.publicKeys))
-  const ranges = new Set([hostRoute(node.address), ...planned.filter((p) => p.publicKey !== null).flatMap((p) => p.allowedIps)])
+  const ranges = new Set([...hostRoutes(node), ...planned.filter((p) => p.publicKey !== null).flatMap((p) => p.allowedIps)])
   const kept: string[] = []
   const refused: NodePlan['refusedSections'] = []
   const peers = planned.map((peer, i) => {
@@ -209,6 +220,12 @@ function keptPeer(planned: PeerPlan, link: PeerLink, section: ExistingPeerSectio
   }
 }
 
+/** Dual stack: the node's IPv6 overlay address with cidr6's prefix length. */
+function address6Of(fleet: Fleet, node: NodeSpec): {address6?: string} {
+  if (node.address6 === undefined || fleet.network.cidr6 === undefined) return {}
+  return {address6: `${node.address6}/${fleet.network.cidr6.split('/')[1]}`}
+}
+
 function dnsOf(fleet: Fleet, node: NodeSpec): {dns?: string[]} {
   const dns = node.dns ?? fleet.network.dns
   return dns && dns.length > 0 ? {dns: [...dns]} : {}
@@ -220,13 +237,13 @@ function overlayViaOf(peers: PeerPlan[]): {overlayVia?: string} {
 }
 
 /** Nodes reached through a peer's AllowedIPs rather than their own entry. */
-function relayedRoutes(addresses: ReadonlyMap<string, string>, peers: PeerPlan[]): RelayedRoute[] {
-  const addressOf = (name: string): string => {
-    const address = addresses.get(name)
-    if (address === undefined) throw new BugError(`relayed node ${name} is not in the fleet`)
-    return address
+function relayedRoutes(nodes: ReadonlyMap<string, NodeSpec>, peers: PeerPlan[]): RelayedRoute[] {
+  const route = (name: string, via: string): RelayedRoute => {
+    const node = nodes.get(name)
+    if (node === undefined) throw new BugError(`relayed node ${name} is not in the fleet`)
+    return {name, address: node.address, ...(node.address6 === undefined ? {} : {address6: node.address6}), via}
   }
-  return peers.flatMap((peer) => peer.relays.map((name) => ({name, address: addressOf(name), via: peer.name})))
+  return peers.flatMap((peer) => peer.relays.map((name) => route(name, peer.name)))
 }
 
 /**
@@ -276,12 +293,12 @@ function uplinkAddressesFromFacts(node: NodeSpec, facts: HostFacts): string[] {
  * WireGuard silently moves an AllowedIPs range to the last peer that claims it, so a range on two peers
  * of one node would break one of them without any error. Also refuses the node's own address as a peer range.
  */
-export function assertDistinctAllowedIps(node: Pick<NodePlan, 'name' | 'address' | 'peers'>): void {
+export function assertDistinctAllowedIps(node: Pick<NodePlan, 'name' | 'address' | 'address6' | 'peers'>): void {
   const seen = new Set<string>()
-  const own = hostRoute(node.address.split('/')[0]!)
+  const own = new Set([hostRoute(node.address.split('/')[0]!), ...(node.address6 === undefined ? [] : [`${node.address6.split('/')[0]!}/128`])])
   for (const peer of node.peers) {
     for (const range of peer.allowedIps) {
-      if (range === own) throw new BugError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
+      if (own.has(range)) throw new BugError(`${node.name}: peer ${peer.name} carries the node's own address ${range}`)
       if (seen.has(range)) {
         const first = node.peers.find((p) => p.allowedIps.includes(range))?.name
         throw new BugError(`${node.name}: AllowedIPs ${range} is on two peers (${first} and ${peer.name})`)

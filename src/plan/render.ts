@@ -78,7 +78,8 @@ export function renderInterfaceSection(node: RenderableNode, cidr: string): stri
   const {postUp, postDown} = interfaceHooks(node, cidr)
   return [
     '[Interface]',
-    `Address = ${node.address}`,
+    // Dual stack: one Address line with both families (wg-quick adds each).
+    `Address = ${node.address6 === undefined ? node.address : `${node.address}, ${node.address6}`}`,
     `ListenPort = ${node.listenPort}`,
     `PrivateKey = ${PRIVATE_KEY_MARKER}`,
     ...(node.mtu === undefined ? [] : [`MTU = ${node.mtu}`]),

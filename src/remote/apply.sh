@@ -2,7 +2,7 @@
 #   WRITE   yes|no   the rendered config follows on stdin (PrivateKey as the marker; filled in here)
 #   ACTION  start|restart|syncconf|none   what the running interface needs
 #   ENABLE  yes|no   enable wg-quick@IFACE (systemd only): wgfleet decided it from the probe, not asked here
-#   FORWARD yes|no   relay/exit: persistent ip_forward
+#   FORWARD yes|dual|no   relay/exit: persistent ip_forward (dual: IPv6 forwarding too, for the cidr6 overlay)
 #   ADOPT   yes|no   replace a config that wgfleet did not write (backed up first)
 #   LEN     bytes of the rendered config on stdin (a payload cut short is refused, never installed)
 #   FIREWALL  the firewall actions wgfleet decided (src/firewall/actions.ts), one token each, run in order
@@ -18,6 +18,7 @@ set -eu
 iface=$1 write=$2 action=$3 enable=$4 forward=$5 adopt=$6 len=$7
 shift 7
 case $enable in yes | no) ;; *) echo "error=bad ENABLE $enable"; exit 2 ;; esac
+case $forward in yes | dual | no) ;; *) echo "error=bad FORWARD $forward"; exit 2 ;; esac
 firewall_actions=("$@")
 # The firewall actions' token grammar (names as wgfleet validates them): every token is checked whole before
 # anything changes.
@@ -37,6 +38,7 @@ marker='# Managed by wgfleet. Local changes are overwritten.'
 key_line='PrivateKey = @WGFLEET_PRIVATE_KEY@'
 # net.ipv4.ip_forward as it was before wgfleet first turned it on: `remove-node --purge` restores it.
 forward_before=/etc/wireguard/.ip_forward.before-wgfleet
+forward6_before=/etc/wireguard/.ipv6_forward.before-wgfleet
 
 fail() { echo "error=$1"; exit "${2:-30}"; }
 systemd=no; [ -d /run/systemd/system ] && systemd=yes
@@ -90,16 +92,39 @@ write_config() {
   echo "config=written"
 }
 
+# Records a forwarding switch's value once, before wgfleet first changes it: forwarding may well be on
+# already (Docker, libvirt, networkd), and then it must stay on when this node leaves.
+record_before() { # FILE PROC-PATH NAME
+  [ ! -f "$1" ] || return 0
+  before=$(cat "$2")
+  case $before in 0 | 1) ;; *) fail "cannot read $3" ;; esac
+  tmp=$(umask 077 && mktemp /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary file in /etc/wireguard"
+  printf '%s\n' "$before" >"$tmp"
+  mv -f "$tmp" "$1" || fail "cannot write $1"
+}
+
 set_forwarding() {
   want='net.ipv4.ip_forward = 1'
-  # Recorded once, before wgfleet changes anything: forwarding may well be on already (Docker, libvirt,
-  # networkd), and then it must stay on when this node leaves.
-  if [ ! -f "$forward_before" ]; then
-    before=$(cat /proc/sys/net/ipv4/ip_forward)
-    case $before in 0 | 1) ;; *) fail "cannot read net.ipv4.ip_forward" ;; esac
-    tmp=$(umask 077 && mktemp /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary file in /etc/wireguard"
-    printf '%s\n' "$before" >"$tmp"
-    mv -f "$tmp" "$forward_before" || fail "cannot write $forward_before"
+  record_before "$forward_before" /proc/sys/net/ipv4/ip_forward net.ipv4.ip_forward
+  if [ "$forward" = dual ]; then
+    [ -r /proc/sys/net/ipv6/conf/all/forwarding ] || fail "this node relays the IPv6 overlay (cidr6), but IPv6 is disabled in its kernel"
+    record_before "$forward6_before" /proc/sys/net/ipv6/conf/all/forwarding net.ipv6.conf.all.forwarding
+    want="$want
+net.ipv6.conf.all.forwarding = 1"
+    # Linux stops accepting router advertisements on an interface with accept_ra = 1 once it forwards: a
+    # host whose IPv6 default route came from an RA would lose it at the route's lifetime. accept_ra = 2
+    # keeps accepting them while forwarding, for the interface that route goes through.
+    ra_dev=$(ip -6 route show default proto ra 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)
+    if [[ $ra_dev =~ ^[A-Za-z0-9_.@-]{1,15}$ ]] && [ "$(cat "/proc/sys/net/ipv6/conf/$ra_dev/accept_ra" 2>/dev/null)" = 1 ]; then
+      want="$want
+net.ipv6.conf.$ra_dev.accept_ra = 2"
+      sysctl -q -w "net.ipv6.conf.$ra_dev.accept_ra=2" >/dev/null || fail "could not set net.ipv6.conf.$ra_dev.accept_ra to 2"
+      echo "accept_ra=kept on $ra_dev"
+    elif grep -q 'accept_ra = 2' /etc/sysctl.d/99-wgfleet.conf 2>/dev/null; then
+      # Kept from an earlier run (the RA route may be gone for now): the setting stays what it was made.
+      want="$want
+$(grep 'accept_ra = 2' /etc/sysctl.d/99-wgfleet.conf)"
+    fi
   fi
   if [ "$(cat /etc/sysctl.d/99-wgfleet.conf 2>/dev/null)" != "$want" ]; then
     tmp=$(mktemp /etc/sysctl.d/.99-wgfleet.XXXXXX)
@@ -111,6 +136,10 @@ set_forwarding() {
   if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != 1 ]; then
     sysctl -q -w net.ipv4.ip_forward=1 >/dev/null || fail "could not enable net.ipv4.ip_forward"
     echo "forward=enabled"
+  fi
+  if [ "$forward" = dual ] && [ "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" != 1 ]; then
+    sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null || fail "could not enable net.ipv6.conf.all.forwarding"
+    echo "forward6=enabled"
   fi
 }
 
@@ -150,8 +179,9 @@ fw_scoped() {
 # Routes for AllowedIPs not yet routed to the interface — what wg-quick does at `up`, for a live syncconf.
 # One pass: the interface's IPv4 routes are read once and every IPv4 AllowedIP is checked against them in
 # one awk (a covering prefix counts, as `ip route show match` would: 10.0.0.0/24 covers 10.0.0.3/32), keyed
-# by prefix length, so a node of 1,000 peers costs one `ip` call, not 1,000. IPv6 AllowedIPs keep the
-# per-network `match` query (wgfleet plans none today; a hand-added one must still get its route).
+# by prefix length, so a node of 1,000 peers costs one `ip` call, not 1,000. IPv6 AllowedIPs (dual stack)
+# keep wg-quick's own per-network `ip -6 route show match` query: the interface's cidr6 prefix route (from
+# its Address) covers every peer's /128, so nothing is added for them; only a range outside it is.
 add_missing_routes() {
   local nets v4 net
   nets=$(wg show "$iface" allowed-ips | cut -f2- | tr ' \t' '\n\n' | grep -v '^(none)$' | grep -v '/0$' | sort -u)
@@ -176,7 +206,7 @@ add_missing_routes() {
       for (l in lens) if (l + 0 <= len && (key(base, l + 0) in routed)) next
       print
     }'); do
-    if [ "${net#*:}" != "$net" ] && [ -n "$(ip route show dev "$iface" match "$net" 2>/dev/null)" ]; then continue; fi
+    if [ "${net#*:}" != "$net" ] && [ -n "$(ip -6 route show dev "$iface" match "$net" 2>/dev/null)" ]; then continue; fi
     ip route add "$net" dev "$iface" || fail "could not add the route $net dev $iface"
     echo "route=added $net"
   done
@@ -312,7 +342,7 @@ fix_permissions() {
 converge() {
   [ "$write" = yes ] && write_config
   fix_permissions
-  [ "$forward" = yes ] && set_forwarding
+  case $forward in yes | dual) set_forwarding ;; esac
   open_firewall
   if [ "$enable" = yes ]; then
     [ "$systemd" = yes ] || fail "asked to enable wg-quick@$iface on a host without systemd (a bug in wgfleet)"

@@ -113,6 +113,7 @@ fi
 
 # --- forwarding: the running value, and the sysctl files that set it persistently.
 say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
+say ip6_forward "$(cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null)"
 for f in /etc/sysctl.conf /etc/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /run/sysctl.d/*.conf; do
   [ -f "$f" ] || continue
   if grep -Eq '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1[[:space:]]*$' "$f" 2>/dev/null; then say forward_file "$f"; fi

@@ -50,6 +50,8 @@ export interface DoctorReading {
   unitActive: string | null
   /** net.ipv4.ip_forward; null when unreadable. */
   ipForward: boolean | null
+  /** net.ipv6.conf.all.forwarding (null: IPv6 disabled or unreadable). */
+  ip6Forward: boolean | null
   /** sysctl files that set net.ipv4.ip_forward = 1 (persistent forwarding). */
   forwardFiles: string[]
   ufw: UfwReading
@@ -97,6 +99,7 @@ export function parseDoctorOutput(text: string): DoctorReading {
   }
   const systemd = one('systemd') === 'yes'
   const ipForward = one('ip_forward')
+  const ip6Forward = one('ip6_forward')
   const wgError = one('wg_error')
   const peerLines = blocks.get('peers')
   const configLines = blocks.get('config')
@@ -118,6 +121,7 @@ export function parseDoctorOutput(text: string): DoctorReading {
     unitEnabled: systemd ? (one('unit_enabled') ?? '') : null,
     unitActive: systemd ? (one('unit_active') ?? '') : null,
     ipForward: ipForward === '1' ? true : ipForward === '0' ? false : null,
+    ip6Forward: ip6Forward === '1' ? true : ip6Forward === '0' ? false : null,
     forwardFiles: values.get('forward_file') ?? [],
     ...parseFirewallListings(one, out.block),
     uplink: isInterfaceName(one('uplink') ?? '') ? one('uplink')! : null,

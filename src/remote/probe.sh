@@ -43,6 +43,9 @@ firewall_listings
 
 say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
 [ -f /etc/sysctl.d/99-wgfleet.conf ] && say forward_file yes || say forward_file no
+# Dual stack: IPv6 forwarding, and whether wgfleet's sysctl file turns it on.
+say ip6_forward "$(cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null)"
+grep -qx 'net.ipv6.conf.all.forwarding = 1' /etc/sysctl.d/99-wgfleet.conf 2>/dev/null && say forward6_file yes || say forward6_file no
 uplink=$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)
 say uplink "$uplink"
 # The uplink's own IPv4 addresses: under exit_via, replies from them stay on the main table (SSH from anywhere).

@@ -22,6 +22,10 @@ export interface HostProbe {
   firewalld: FirewalldReading
   ipForward: boolean
   forwardFile: boolean
+  /** net.ipv6.conf.all.forwarding is 1 (a dual-stack relay needs it). */
+  ip6Forward: boolean
+  /** wgfleet's sysctl file turns IPv6 forwarding on. */
+  forward6File: boolean
   uplink?: string
   /** The uplink's own IPv4 addresses (strict dotted quads, at most MAX_UPLINK_ADDRESSES). */
   uplinkAddresses: string[]
@@ -103,6 +107,8 @@ export function parseProbeOutput(text: string): HostProbe {
     ...parseFirewallListings(out.one, out.block),
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
+    ip6Forward: values.get('ip6_forward') === '1',
+    forward6File: yes('forward6_file'),
     uplink: opt('uplink'),
     uplinkAddresses: list('uplink_addresses').filter(isIPv4).slice(0, MAX_UPLINK_ADDRESSES),
     sshClient: opt('ssh_client'),

@@ -2,35 +2,39 @@
 # Stops and disables wg-quick@IFACE and removes its config (kept as IFACE.conf.removed-by-wgfleet, 0600)
 # and its peers' preshared keys (IFACE.psk).
 # PURGE=yes also removes the key pair, the firewall rules and the forwarding settings wgfleet added, and
-# sets net.ipv4.ip_forward back to what apply.sh recorded before turning it on.
+# sets net.ipv4.ip_forward (and IPv6 forwarding) back to what apply.sh recorded before turning it on.
 set +xv
 set -eu
 iface=$1 port=$2 purge=$3
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
 forward_before=/etc/wireguard/.ip_forward.before-wgfleet
+forward6_before=/etc/wireguard/.ipv6_forward.before-wgfleet
 
 # Forwarding back to its value before wgfleet: left on when it was on already (Docker, libvirt, networkd
 # turn it on too), or when the system's own sysctl configuration turns it on; left as it is, with a
-# warning, when nothing was recorded (set by an older wgfleet, or the record was removed).
-restore_forwarding() {
-  before=$(cat "$forward_before" 2>/dev/null || true)
-  now=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+# warning, when nothing was recorded (set by an older wgfleet, or the record was removed). Once for IPv4,
+# once for IPv6 (a dual-stack relay). An uplink's accept_ra = 2 (apply.sh) stays until reboot: it only
+# lets the interface keep accepting router advertisements.
+restore_forwarding() { # RECORD PROC-PATH SYSCTL-NAME KEY-REGEX LABEL
+  local record=$1 proc=$2 name=$3 regex=$4 label=$5 before now wanted
+  before=$(cat "$record" 2>/dev/null || true)
+  now=$(cat "$proc" 2>/dev/null || true)
   if [ "$before" = 1 ]; then
-    echo "forward=kept on (it was on before wgfleet)"
+    echo "$label=kept on (it was on before wgfleet)"
   elif [ "$before" != 0 ]; then
-    echo "warning=net.ipv4.ip_forward left at ${now:-?}: no record of its value before wgfleet"
+    echo "warning=$name left at ${now:-?}: no record of its value before wgfleet"
   elif [ "$now" = 0 ]; then
-    echo "forward=off"
+    echo "$label=off"
   # Release difference: Debian 13 (trixie) ships no /etc/sysctl.conf (only /etc/sysctl.d and
   # /usr/lib/sysctl.d); grep -s passes over the files a release lacks.
-  elif wanted=$(grep -rlsE '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1' /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d | head -n1) && [ -n "$wanted" ]; then
-    echo "forward=kept on ($wanted turns it on)"
+  elif wanted=$(grep -rlsE "^[[:space:]]*${regex}[[:space:]]*=[[:space:]]*1" /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d | head -n1) && [ -n "$wanted" ]; then
+    echo "$label=kept on ($wanted turns it on)"
   else
-    sysctl -q -w net.ipv4.ip_forward=0 || { echo "warning=could not set net.ipv4.ip_forward back to 0"; return 0; }
-    echo "forward=restored 0"
+    sysctl -q -w "$name=0" || { echo "warning=could not set $name back to 0"; return 0; }
+    echo "$label=restored 0"
   fi
-  rm -f "$forward_before"
+  rm -f "$record"
 }
 
 if [ -d /run/systemd/system ]; then
@@ -101,12 +105,15 @@ if [ "$purge" = yes ]; then
     firewall-cmd -q --permanent --delete-zone=wgfleet 2>/dev/null || true
     echo "firewall=firewalld removed $port/udp ($zone)"
   fi
-  if [ -f /etc/sysctl.d/99-wgfleet.conf ] || [ -f "$forward_before" ]; then
+  if [ -f /etc/sysctl.d/99-wgfleet.conf ] || [ -f "$forward_before" ] || [ -f "$forward6_before" ]; then
     if [ -f /etc/sysctl.d/99-wgfleet.conf ]; then
       rm -f /etc/sysctl.d/99-wgfleet.conf
       echo "forward_file=removed"
     fi
-    restore_forwarding
+    if [ -f "$forward_before" ] || [ ! -f "$forward6_before" ]; then
+      restore_forwarding "$forward_before" /proc/sys/net/ipv4/ip_forward net.ipv4.ip_forward 'net[./]ipv4[./]ip_forward' forward
+    fi
+    [ ! -f "$forward6_before" ] || restore_forwarding "$forward6_before" /proc/sys/net/ipv6/conf/all/forwarding net.ipv6.conf.all.forwarding 'net[./]ipv6[./]conf[./]all[./]forwarding' forward6
   fi
 fi
 echo "done=yes"

@@ -56,6 +56,9 @@ export interface NodeResult {
   steps: NodeSteps
 }
 
+/** Why a node's key is unknown this run: not reached, reached but failed before reporting a key (e.g. refused install), or its report refused. */
+export type UnknownKeyCause = 'not-reached' | 'failed' | 'refused'
+
 /** Why a peer of unknown key is not in a node's config. */
 export type LeftOutReason = 'no-existing-section' | 'existing-section-unusable' | ExistingSectionConflict
 
@@ -64,7 +67,7 @@ export type ConvergeWarning =
    * NODE has no trusted key (not pinned in this machine's state, and not reached or refused): each other
    * node kept its own existing section for it, or left it out.
    */
-  | {kind: 'unknown-key'; node: string; cause: 'not-reached' | 'refused'; keptOn: string[]; leftOutOn: Array<{node: string; reason: LeftOutReason}>}
+  | {kind: 'unknown-key'; node: string; cause: UnknownKeyCause; keptOn: string[]; leftOutOn: Array<{node: string; reason: LeftOutReason}>}
   /** Part of .wgfleet/state.json was malformed and is ignored (and not written back). */
   | ({kind: 'state-ignored'} & StateProblem)
   | TrustWarning

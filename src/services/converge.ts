@@ -25,6 +25,7 @@ import {assertHostIsSafe, decideApply, decideInstall, type ServiceAction} from '
 import {applyHost, prepareHost, probeHost, verifyHandshakes, writeHostsBlock, type HandshakeReading} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
+import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {runPerNode, type Progress} from '../tasks/runner.js'
 import {actionCommands, type FirewallAction} from '../firewall/actions.js'
 import {
@@ -36,6 +37,7 @@ import {
   type NodeResult,
   type NodeSteps,
   type ServiceStep,
+  type UnknownKeyCause,
 } from './converge-report.js'
 import {verifyModeOf, type PairFacts} from './first-handshake.js'
 import {removeUnusedKeys, settlePresharedKeys, type PresharedKeySettlement} from './preshared-keys.js'
@@ -72,6 +74,32 @@ interface Discovered {
   changed: boolean
 }
 
+/** What every changing command passes through to the converge from its request: one builder, so they cannot drift. */
+export interface ConvergeRun {
+  command: string
+  request: {concurrency: number; silent: boolean; verifyTimeoutSeconds: number}
+  openShell: ShellFactory
+  clock?: () => number
+  signal?: AbortSignal
+}
+
+export function convergeOptionsFor(run: ConvergeRun, extra: Partial<Pick<ConvergeOptions, 'dryRun' | 'adopt' | 'only' | 'acceptKeyChange' | 'renewPresharedKeys'>> = {}): ConvergeOptions {
+  const {request} = run
+  return {
+    dryRun: false,
+    adopt: false,
+    ...extra,
+    concurrency: request.concurrency,
+    silent: request.silent,
+    verifyTimeoutSeconds: request.verifyTimeoutSeconds,
+    staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
+    openShell: run.openShell,
+    clock: run.clock,
+    command: run.command,
+    signal: run.signal,
+  }
+}
+
 /** --accept-key-change must name nodes of the inventory: a usage error (exit 2) before anything connects. */
 export function checkAcceptKeyChange(nodeNames: readonly string[], accepted: readonly string[] = []): void {
   const unknown = accepted.filter((name) => !nodeNames.includes(name))
@@ -91,6 +119,15 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const nodesByName = new Map(fleet.nodes.map((n) => [n.name, n]))
   const discovered = new Map<string, Discovered>()
   const results = new Map<string, NodeResult>()
+  // Connected in phase 1 (whatever happened next): a node that failed after that was reached, not unreachable.
+  const reached = new Set<string>()
+  // What phase 1 learnt of each node (its distro, what it installs), kept for a node that fails there too.
+  const phase1Steps = new Map<string, NodeSteps>()
+  const stepsOf = (name: string): NodeSteps => {
+    const steps: NodeSteps = {}
+    phase1Steps.set(name, steps)
+    return steps
+  }
 
   // Phase 1: probe, install, keys.
   const phase1 = await runPerNode(
@@ -99,8 +136,9 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       const node = nodesByName.get(name)!
       progress(`connecting to ${node.ssh.user === undefined ? '' : `${node.ssh.user}@`}${node.host}${node.ssh.port === undefined ? '' : `:${node.ssh.port}`}`)
       const shell = await options.openShell(node)
+      reached.add(name)
       try {
-        const found = await discoverNode(fleet, node, shell, options, progress)
+        const found = await discoverNode(fleet, node, shell, options, progress, stepsOf(name))
         discovered.set(name, found)
       } catch (error) {
         await shell.close().catch(() => undefined)
@@ -109,7 +147,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     },
     {concurrency: options.concurrency, silent: options.silent},
   )
-  for (const [name, outcome] of phase1) if (!outcome.ok) results.set(name, failedResult(name, outcome.error, {}))
+  for (const [name, outcome] of phase1) if (!outcome.ok) results.set(name, failedResult(name, outcome.error, phase1Steps.get(name) ?? {}))
 
   // Barrier: every report judged (plan/key-trust). A refused node fails here and counts as not reached:
   // the others keep its pinned key. Facts of nodes not converged in this run come from state.
@@ -132,7 +170,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const warnings: ConvergeWarning[] = [
     ...ignored.map((problem) => ({kind: 'state-ignored' as const, ...problem})),
     ...trust.warnings,
-    ...unknownKeyWarnings(planned, unknownKeys, converging, existing.unusable, trust),
+    ...unknownKeyWarnings(planned, unknownKeys, converging, existing.unusable, (peer) => (trust.refusals.has(peer) ? 'refused' : reached.has(peer) ? 'failed' : 'not-reached')),
   ]
   if (!options.dryRun) await recordKeys(store, trust, converging, facts, new Date(clock()).toISOString())
   // Preshared keys (services/preshared-keys): new ones made and stored on both ends of their pairs before
@@ -267,7 +305,7 @@ function existingSections(unknown: string[], probes: Array<[string, HostProbe]>)
 }
 
 /** One warning per node of unknown key that some converged node peers with: where it was kept, where left out. */
-function unknownKeyWarnings(plan: FleetPlan, unknown: string[], converging: string[], unusable: (node: string, peer: string) => boolean, trust: KeyTrust): ConvergeWarning[] {
+function unknownKeyWarnings(plan: FleetPlan, unknown: string[], converging: string[], unusable: (node: string, peer: string) => boolean, causeOf: (peer: string) => UnknownKeyCause): ConvergeWarning[] {
   const byPeer = new Map(unknown.map((peer) => [peer, {keptOn: [] as string[], leftOutOn: [] as Array<{node: string; reason: LeftOutReason}>}]))
   const converged = new Set(converging)
   for (const nodePlan of plan.nodes) {
@@ -281,14 +319,15 @@ function unknownKeyWarnings(plan: FleetPlan, unknown: string[], converging: stri
   }
   return [...byPeer]
     .filter(([, where]) => where.keptOn.length + where.leftOutOn.length > 0)
-    .map(([peer, where]) => ({kind: 'unknown-key' as const, node: peer, cause: trust.refusals.has(peer) ? ('refused' as const) : ('not-reached' as const), ...where}))
+    .map(([peer, where]) => ({kind: 'unknown-key' as const, node: peer, cause: causeOf(peer), ...where}))
 }
 
-async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, options: ConvergeOptions, progress: Progress): Promise<Discovered> {
+/** Probe, install, key. STEPS is filled as it goes (the caller reports them also when this throws). */
+async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, options: ConvergeOptions, progress: Progress, steps: NodeSteps): Promise<Discovered> {
   const iface = fleet.network.interface
   progress('probing')
   const probe = await probeHost(shell, iface)
-  const steps: NodeSteps = {distro: probe.os.prettyName ?? probe.os.id}
+  steps.distro = probe.os.prettyName ?? probe.os.id
   assertHostIsSafe(probe, {iface, overlay: fleet.network.cidr, fullTunnel: Boolean(node.exitVia)})
 
   if (probe.config && !probe.managed && !options.adopt) {
@@ -301,7 +340,9 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
   const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name)
   const install = decideInstall(probe, {dns: Boolean(node.dns?.length), firewallTools: needsExit})
   steps.implementation = install.implementation
-  steps.wireguard = install.packages.includes('wireguard-tools') ? 'installed' : 'present'
+  const installsTools = install.packages.includes('wireguard-tools')
+  // 'installed' only once prepare has installed it: a refused install leaves the cell empty.
+  if (!installsTools) steps.wireguard = 'present'
   steps.packages = install.packages
   let publicKey = probe.key ? probe.publicKey : undefined
   let changed = false
@@ -316,6 +357,7 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
     options.signal?.throwIfAborted()
     progress(install.packages.length ? `installing ${install.packages.join(', ')}` : 'generating the key pair')
     const prepared = await prepareHost(shell, iface, probe.packageManager, install.packages)
+    if (installsTools) steps.wireguard = 'installed'
     publicKey = prepared.publicKey
     steps.key = prepared.key
     changed = install.packages.length > 0 || prepared.key === 'new'

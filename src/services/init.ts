@@ -2,11 +2,10 @@
 import {loadFleet} from './fleet-loader.js'
 import {lockInventory} from '../lib/lock.js'
 import {stateDirFor} from '../state/state.js'
-import {convergeFleet} from './converge.js'
+import {convergeFleet, convergeOptionsFor} from './converge.js'
 import {finishPendingRotations} from './rotate-key.js'
 import type {ConvergeReport} from './converge-report.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
-import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 
 export interface InitRequest extends ConnectionSettings {
   inventory: string
@@ -28,19 +27,10 @@ export async function runInit(request: InitRequest, deps: FleetDependencies = {}
     // A rotation cut off (rotate-key interrupted) is finished, or rolled back, before the converge judges keys.
     const signal = 'signal' in unlock ? unlock.signal : undefined
     const rotations = request.dryRun ? [] : await finishPendingRotations(fleet, {openShell: shells.open, clock: deps.clock, signal})
-    const report = await convergeFleet(fleet, {
-      dryRun: request.dryRun,
-      adopt: request.adopt,
-      concurrency: request.concurrency,
-      silent: request.silent,
-      verifyTimeoutSeconds: request.verifyTimeoutSeconds,
-      staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
-      openShell: shells.open,
-      clock: deps.clock,
-      command: 'init',
-      signal: 'signal' in unlock ? unlock.signal : undefined,
-      acceptKeyChange: request.acceptKeyChange,
-    })
+    const report = await convergeFleet(
+      fleet,
+      convergeOptionsFor({command: 'init', request, openShell: shells.open, clock: deps.clock, signal}, {dryRun: request.dryRun, adopt: request.adopt, acceptKeyChange: request.acceptKeyChange}),
+    )
     return rotations.length > 0 ? {...report, rotations} : report
   } finally {
     await shells.closeAll()

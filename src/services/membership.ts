@@ -21,11 +21,10 @@ import {lockInventory} from '../lib/lock.js'
 import {loadScript} from '../remote/scripts.js'
 import {parseKeyValues} from '../remote/output.js'
 import {openStateStore, stateDirFor, writeAtomically} from '../state/state.js'
-import {checkAcceptKeyChange, convergeFleet} from './converge.js'
+import {checkAcceptKeyChange, convergeFleet, convergeOptionsFor} from './converge.js'
 import {fleetResult, type ConvergeReport, type NodeResult} from './converge-report.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
 import {withResolvedEndpoints} from './fleet-loader.js'
-import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {nodeNamed} from '../inventory/lookup.js'
 
 export interface MembershipRequest extends ConnectionSettings {
@@ -107,19 +106,7 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
 async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal, acceptKeyChange: string[] = []): Promise<ConvergeReport> {
   const shells = shellPoolFor(fleet, request, deps)
   try {
-    return await convergeFleet(fleet, {
-      dryRun: false,
-      adopt: false,
-      concurrency: request.concurrency,
-      silent: request.silent,
-      verifyTimeoutSeconds: request.verifyTimeoutSeconds,
-      staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
-      openShell: shells.open,
-      clock: deps.clock,
-      command,
-      signal,
-      acceptKeyChange,
-    })
+    return await convergeFleet(fleet, convergeOptionsFor({command, request, openShell: shells.open, clock: deps.clock, signal}, {acceptKeyChange}))
   } finally {
     await shells.closeAll()
   }

@@ -16,9 +16,8 @@ import {pendingRotations, planRotation, type RotationDecision, type RotationPlan
 import {factsInState, openStateStore, stateDirFor, type FleetState, type StateStore} from '../state/state.js'
 import {addPeerEntry, commitNewKey, movePeerEntry, readRotationKeys, switchInterfaceKey} from '../tasks/rotate-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
-import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies, type ShellFactory} from './connections.js'
-import {convergeFleet} from './converge.js'
+import {convergeFleet, convergeOptionsFor} from './converge.js'
 import type {PeerMoveOutcome, RotationOutcome, RotationStage} from './rotation-report.js'
 import {rotateResult, type RotateReport} from './rotate-report.js'
 
@@ -51,18 +50,7 @@ export async function runRotateKey(request: RotateKeyRequest, deps: FleetDepende
   const signal = 'signal' in unlock ? unlock.signal : undefined
   try {
     const rotations = await rotateNodes(fleet, {requested, openShell: shells.open, clock: deps.clock, signal})
-    const converge = await convergeFleet(fleet, {
-      dryRun: false,
-      adopt: false,
-      concurrency: request.concurrency,
-      silent: request.silent,
-      verifyTimeoutSeconds: request.verifyTimeoutSeconds,
-      staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
-      openShell: shells.open,
-      clock: deps.clock,
-      command: 'rotate-key',
-      signal,
-    })
+    const converge = await convergeFleet(fleet, convergeOptionsFor({command: 'rotate-key', request, openShell: shells.open, clock: deps.clock, signal}))
     return {result: rotateResult(rotations, converge), rotations, converge}
   } finally {
     await shells.closeAll()

@@ -9,10 +9,9 @@ import type {Outcome} from '../lib/exit-codes.js'
 import {escapeInvisible, UsageError} from '../lib/errors.js'
 import {lockInventory} from '../lib/lock.js'
 import {stateDirFor} from '../state/state.js'
-import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {shellPoolFor, type ConnectionSettings, type FleetDependencies} from './connections.js'
 import type {ConvergeReport} from './converge-report.js'
-import {convergeFleet} from './converge.js'
+import {convergeFleet, convergeOptionsFor} from './converge.js'
 import {loadFleet} from './fleet-loader.js'
 import type {PresharedKeyPairResult} from './preshared-keys.js'
 
@@ -49,19 +48,9 @@ export async function runRotatePsk(request: RotatePskRequest, deps: FleetDepende
   const unlock = await (deps.lock ?? lockInventory)(fleet.file, stateDirFor(fleet.dir))
   const shells = shellPoolFor(fleet, request, deps)
   try {
-    const converge = await convergeFleet(fleet, {
-      dryRun: false,
-      adopt: false,
-      concurrency: request.concurrency,
-      silent: request.silent,
-      verifyTimeoutSeconds: request.verifyTimeoutSeconds,
-      staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS,
-      openShell: shells.open,
-      clock: deps.clock,
-      command: 'rotate-psk',
-      signal: 'signal' in unlock ? unlock.signal : undefined,
-      renewPresharedKeys: targets === 'all' ? () => true : (a, b) => targets.has(a) || targets.has(b),
-    })
+    const signal = 'signal' in unlock ? unlock.signal : undefined
+    const renew = targets === 'all' ? () => true : (a: string, b: string) => targets.has(a) || targets.has(b)
+    const converge = await convergeFleet(fleet, convergeOptionsFor({command: 'rotate-psk', request, openShell: shells.open, clock: deps.clock, signal}, {renewPresharedKeys: renew}))
     const pairs = converge.presharedKeys ?? []
     const failed = pairs.some((p) => p.result === 'failed')
     return {result: converge.result === 'ok' && failed ? 'partial' : converge.result, pairs, converge}

@@ -89,6 +89,8 @@ export interface ApplyDecision {
   configChange: 'new' | 'peers' | 'interface' | 'none'
   action: ServiceAction
   forward: boolean
+  /** With forward: IPv6 forwarding too (the node has an IPv6 overlay address). */
+  forward6: boolean
   /** The firewall verdict; apply.sh runs exactly its actions. */
   firewall: FirewallVerdict
   enable: boolean
@@ -121,7 +123,9 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   // Forwarding that does not work now and that wgfleet may not fix: the node fails, saying why.
   if (firewall.blocker && (firewall.forward === 'blocked' || firewall.exitForward === 'blocked')) throw blockerFailure(firewall.blocker, node.interface)
 
-  const forward = node.forwarding && (!probe.ipForward || !probe.forwardFile)
+  // Dual stack: a node that forwards (relay, hub) carries the IPv6 overlay too.
+  const forward6 = node.forwarding && node.address6 !== undefined
+  const forward = node.forwarding && (!probe.ipForward || !probe.forwardFile || (forward6 && (!probe.ip6Forward || !probe.forward6File)))
   const enable = probe.systemd && probe.serviceEnabled !== 'enabled'
   const permissions = probe.wireguardDirMode !== '700' || probe.keyMode !== '600' || (probe.config && probe.configMode !== '600')
   const needed = writeConfig || action !== 'none' || probe.pending || firewall.actions.length > 0 || forward || enable || permissions
@@ -130,6 +134,7 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
     configChange,
     action,
     forward: node.forwarding,
+    forward6,
     firewall,
     enable,
     permissions,

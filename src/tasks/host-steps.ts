@@ -84,7 +84,7 @@ export async function applyHost(
     decision.writeConfig ? 'yes' : 'no',
     decision.action,
     decision.enable ? 'yes' : 'no',
-    decision.forward ? 'yes' : 'no',
+    decision.forward ? (decision.forward6 ? 'dual' : 'yes') : 'no',
     adopt ? 'yes' : 'no',
     // The host refuses a payload cut short (a dropped link, Ctrl-C while sending).
     String(decision.writeConfig ? Buffer.byteLength(config, 'utf8') : 0),

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {RUN_DIR, labExec} from './helpers.js'
-import {SCENARIO_NODES, hostFile, overlayAddresses, wgfleet} from './wgfleet.js'
+import {SCENARIO_NODES, hostFile, overlayAddresses, overlayPingFailures, wgfleet} from './wgfleet.js'
 
 const STATE = join(RUN_DIR, '.wgfleet', 'state.json')
 const pinned = (node: string): string | undefined => JSON.parse(readFileSync(STATE, 'utf8')).nodes[node]?.publicKey
@@ -18,19 +18,6 @@ const keyLines = (config: string, key: string) => config.split('\n').filter((l) 
 let keyA: string
 let keyB: string
 let addresses: Record<string, string>
-
-/** Every ordered pair of NODES pings over the overlay (c ↔ d through the relay). */
-async function pingFailures(nodes: readonly string[]): Promise<string[]> {
-  const failures: string[] = []
-  for (const from of nodes) {
-    for (const to of nodes) {
-      if (from === to) continue
-      const r = await labExec(from, ['ping', '-c', '2', '-W', '2', '-i', '0.3', addresses[to]!])
-      if (r.code !== 0) failures.push(`${from} → ${to}`)
-    }
-  }
-  return failures
-}
 
 /**
  * Until verify is deterministic (issue 10, "a fresh init must not flake"): a node restarted while a NAT-ed
@@ -77,7 +64,7 @@ describe('key trust', () => {
       expect(keyLines(conf, keyB), node).toBe(1)
     }
     expect([pinned('node-a'), pinned('node-b')]).toEqual([keyA, keyB])
-    expect(await pingFailures(['node-a', 'node-c', 'node-d'])).toEqual([])
+    expect(await overlayPingFailures(['node-a', 'node-c', 'node-d'], addresses)).toEqual([])
 
     const doctor = await wgfleet(['doctor', '--json'])
     const findings = JSON.parse(doctor.stdout).findings as Array<{node: string; check: string}>
@@ -110,7 +97,7 @@ describe('key trust', () => {
       expect(keyLines(conf, keyNew), node).toBe(1)
       expect(conf, node).not.toContain(keyB)
     }
-    expect(await pingFailures(SCENARIO_NODES)).toEqual([])
+    expect(await overlayPingFailures(SCENARIO_NODES, addresses)).toEqual([])
     const status = await wgfleet(['status'])
     expect(status.code, status.stdout).toBe(0)
   }, 300_000)

@@ -45,6 +45,8 @@ describe('init on a mixed fleet', () => {
     for (const node of CONVERGING) expect(first.stdout).toMatch(new RegExp(`${node} .*changed`))
     expect(first.stdout).toMatch(/old-11.*no WireGuard module and Debian GNU\/Linux 11 \(bullseye\) packages no wireguard-go/)
     expect(first.stdout).toMatch(/old-11.*boot a kernel with WireGuard/)
+    // Its row still shows what the probe found, and claims no install that did not happen.
+    expect(first.stdout).toMatch(/│ old-11 +│ Debian GNU\/Linux 11 \(bullseye\) +│ - +│/)
   })
 
   it('nobody waits for Debian 11: each of the four checks its 3 peers, all 3 handshake', () => {
@@ -106,6 +108,33 @@ async function leftovers(node: string): Promise<string> {
   return r.stdout.trim()
 }
 
+
+describe('while the refused Debian 11 host is still in the inventory', () => {
+  it('init words it as failed, never as not reached', () => {
+    expect(first.stdout).toMatch(/old-11: public key unknown \(not pinned in this machine's state, and it failed before it had a key: see its failure below\)/)
+    expect(first.stdout).not.toMatch(/old-11[^\n]*not reached/)
+  })
+
+  it('status: only old-11 is a problem, WireGuard not installed, with init or remove-node as the fix (no unit to start)', async () => {
+    const r = await wgfleet(['status', '--json'])
+    expect(r.code, r.stdout + r.stderr).toBe(1)
+    const doc = JSON.parse(r.stdout) as {healthy: boolean; problems: number; nodes: Array<{name: string; errorKind?: string; hint?: string}>}
+    expect(doc.problems, r.stdout).toBe(1)
+    const old = doc.nodes.find((n) => n.name === REFUSED)!
+    expect(old.errorKind).toBe('wg-missing')
+    expect(old.hint).toMatch(/wgfleet remove-node old-11/)
+    expect(old.hint).not.toMatch(/systemctl/)
+    for (const n of doc.nodes.filter((n) => n.name !== REFUSED)) expect(n.errorKind, n.name).toBeUndefined()
+  })
+
+  it('doctor: one finding on old-11 (WireGuard not installed), not a unit to enable; nothing new on the four', async () => {
+    const r = await wgfleet(['doctor', '--json'])
+    const doc = JSON.parse(r.stdout) as {findings: Array<{node: string; severity: string; check: string; fix: string}>}
+    expect(doc.findings.filter((f) => f.node === REFUSED).map((f) => f.check), r.stdout).toEqual(['wg-missing'])
+    expect(doc.findings.find((f) => f.node === REFUSED)!.fix).toMatch(/wgfleet remove-node old-11/)
+    expect(doc.findings.filter((f) => f.node !== REFUSED).map((f) => `${f.node} ${f.check}`), r.stdout).toEqual(['init-13 no-systemd'])
+  })
+})
 
 describe('taking the refused host out, then status, doctor, remove-node and add-node live', () => {
   it('remove-node --purge old-11: exit 0, the Debian 11 host is clean (nothing was ever put on it)', async () => {

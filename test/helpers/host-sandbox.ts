@@ -7,7 +7,8 @@
  *   /tmp, /run                      are this sandbox's own folders (/run/systemd/system only when a test
  *                                   makes it: "systemd" is then the init)
  *   /usr/lib/sysctl.d, /sys/module  are empty folders of this sandbox's
- *   /proc/sys/net/ipv4/ip_forward   is a plain file of this sandbox's (the fake sysctl writes it)
+ *   /proc/sys/net/ipv4/ip_forward   is a plain file of this sandbox's (the fake sysctl writes it), and so
+ *                                   are IPv6's all/forwarding and lo/accept_ra (lo stands for an uplink)
  * The network namespace has only a loopback that is down: nothing a script runs can reach any network.
  * The pid namespace makes `$$` small and predictable (a test can plant files at the names an old script
  * would have derived from it). State persists from one run to the next, as on a real host.
@@ -36,6 +37,8 @@ mount --bind "$h/run" /run || fail "cannot mount /run"
 if [ -d /usr/lib/sysctl.d ]; then mount --bind "$h/usr-lib-sysctl.d" /usr/lib/sysctl.d || fail "cannot mount /usr/lib/sysctl.d"; fi
 if [ -d /sys/module ]; then mount --bind "$h/sys-module" /sys/module || fail "cannot mount /sys/module"; fi
 mount --bind "$h/ip_forward" /proc/sys/net/ipv4/ip_forward || fail "cannot mount over /proc/sys/net/ipv4/ip_forward"
+mount --bind "$h/ip6_forward" /proc/sys/net/ipv6/conf/all/forwarding || fail "cannot mount over /proc/sys/net/ipv6/conf/all/forwarding"
+mount --bind "$h/lo_accept_ra" /proc/sys/net/ipv6/conf/lo/accept_ra || fail "cannot mount over /proc/sys/net/ipv6/conf/lo/accept_ra"
 cd /
 if [ -n "$prelude" ]; then bash --norc -e -c "$prelude" </dev/null || fail "setting the host up failed"; fi
 set +e
@@ -68,6 +71,8 @@ export class HostSandbox {
     writeFileSync(join(this.dir, 'run', 'wgfleet-test-sandbox'), '')
     if (options.systemd ?? true) mkdirSync(join(this.dir, 'run', 'systemd', 'system'), {recursive: true})
     writeFileSync(join(this.dir, 'ip_forward'), '0\n')
+    writeFileSync(join(this.dir, 'ip6_forward'), '0\n')
+    writeFileSync(join(this.dir, 'lo_accept_ra'), '1\n')
     this.fakes = new FakeMachine(join(this.dir, 'fake'), {tools: 'isolated', installed: options.installed ?? ['wg', 'wg-quick']})
   }
 
@@ -143,6 +148,20 @@ export class HostSandbox {
 
   set ipForward(value: string) {
     writeFileSync(join(this.dir, 'ip_forward'), `${value}\n`)
+  }
+
+  /** net.ipv6.conf.all.forwarding as the scripts see it. */
+  get ip6Forward(): string {
+    return readFileSync(join(this.dir, 'ip6_forward'), 'utf8').trim()
+  }
+
+  set ip6Forward(value: string) {
+    writeFileSync(join(this.dir, 'ip6_forward'), `${value}\n`)
+  }
+
+  /** net.ipv6.conf.lo.accept_ra (lo plays an uplink whose default route came from a router advertisement). */
+  get loAcceptRa(): string {
+    return readFileSync(join(this.dir, 'lo_accept_ra'), 'utf8').trim()
   }
 
   destroy(): void {

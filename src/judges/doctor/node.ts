@@ -1,6 +1,6 @@
 /** Checks of one node on its own: reachability, the interface, its unit, config drift, path MTU. */
 import {type Add, type Finding, type NodeView, SOURCE_TEXT, type Source, endpointHost, endpointHostIsIp, intOf, normalizeRange, sameEndpoint, sameSet} from './model.js'
-import {type KeyNames, type NodeProblem} from '../status.js'
+import {type KeyNames, type NodeProblem, WG_MISSING} from '../status.js'
 import {decideHosts} from '../../plan/hosts-file.js'
 export function unreachableFinding(node: string, problem: NodeProblem): Finding {
   const ssh = !['script-failed', 'bad-output', 'output-too-large', 'error'].includes(problem.kind)
@@ -18,8 +18,12 @@ export function checkInterface(view: NodeView, iface: string, add: Add): void {
   const node = plan.name
   const unit = `wg-quick@${iface}`
   if (!reading.wgInstalled) {
-    add({node, severity: 'error', check: 'wg-missing', message: 'wg (wireguard-tools) is not installed', fix: '`wgfleet init`'})
-  } else if (reading.link !== 'up') {
+    // Nothing of wgfleet is on the host: no config and no enabled unit follow from it, so they are not
+    // findings of their own (an admin would be sent to `systemctl enable` a unit that cannot run).
+    add({node, severity: 'error', check: 'wg-missing', message: WG_MISSING.message, fix: WG_MISSING.hint(node)})
+    return
+  }
+  if (reading.link !== 'up') {
     const what = reading.link === 'absent' ? `interface ${iface} does not exist` : `interface ${iface} is down`
     const why = reading.systemd && reading.unitActive && reading.unitActive !== 'active' ? ` (${unit} is ${reading.unitActive})` : ''
     add({
@@ -88,7 +92,7 @@ export function checkInterface(view: NodeView, iface: string, add: Add): void {
         fix: `on ${node}: \`wg-quick down ${iface} && systemctl start ${unit}\``,
       })
     }
-  } else if (reading.wgInstalled) {
+  } else {
     add({
       node,
       severity: 'warning',

@@ -16,6 +16,15 @@ export function checkForwarding(view: NodeView, iface: string, relayed: readonly
       message: `${role}, but net.ipv4.ip_forward = 0: the traffic it should pass on is dropped`,
       fix: `on ${node}: \`sysctl -w net.ipv4.ip_forward=1 && ${persist}\` (or \`wgfleet init\`)`,
     })
+  } else if (plan.address6 !== undefined && reading.ip6Forward !== true) {
+    // Dual stack: the IPv6 overlay passes through the relay too.
+    add({
+      node,
+      severity: 'error',
+      check: 'relay-no-forwarding',
+      message: `${role}, but net.ipv6.conf.all.forwarding is ${reading.ip6Forward === false ? '0' : 'unreadable (IPv6 disabled?)'}: the IPv6 overlay traffic it should pass on is dropped`,
+      fix: `on ${node}: \`sysctl -w net.ipv6.conf.all.forwarding=1\` and add it to /etc/sysctl.d/99-wgfleet.conf (or \`wgfleet init\`)`,
+    })
   } else if (reading.ipForward === true && reading.forwardFiles.length === 0) {
     add({
       node,

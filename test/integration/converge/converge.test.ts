@@ -489,6 +489,21 @@ describe('convergeFleet: a node of unknown key', () => {
     expect((await openStateStore(fleet.dir).load()).nodes['node-c']).toBeUndefined()
   })
 
+  it('a node reached but refused by prepare (no key yet): the warning says it failed, not that it was not reached', async () => {
+    hosts['node-c']!.state.prepareRefusal = 'the kernel has no WireGuard module and this release packages no wireguard-go'
+    const report = await convergeFleet(fleet, options())
+    const nodeC = report.nodes.find((n) => n.name === 'node-c')!
+    expect(nodeC).toMatchObject({result: 'failed', error: expect.stringMatching(/packages no wireguard-go/)})
+    // What the probe learnt is still shown; what did not happen is not claimed.
+    expect(nodeC.steps.distro).toBeTruthy()
+    expect(nodeC.steps.wireguard).toBeUndefined()
+    expect(report.warnings).toContainEqual(expect.objectContaining({kind: 'unknown-key', node: 'node-c', cause: 'failed'}))
+    const text = renderConvergeText(report)
+    expect(text).toContain('node-c: public key unknown (not pinned in this machine\'s state, and it failed before it had a key: see its failure below)')
+    expect(text).toContain('run init again once it converges to pin its key')
+    expect(text).not.toMatch(/node-c.*not reached/)
+  })
+
   it('an existing section that carries another node\'s key is not kept: left out there, and said why', async () => {
     await forgetNodeC()
     hosts['node-a']!.state.config = hosts['node-a']!.state.config!.replace(`PublicKey = ${KEYS['node-c']}`, `PublicKey = ${KEYS['node-b']}`)

@@ -61,6 +61,16 @@ describe('add-node', () => {
     expect(hosts['node-e']!.state.config).toContain('Address = 10.0.0.4/24')
   })
 
+  it('dual stack: the new node gets cidr6 plus its host number, or the --address6 given; the others route both to it', async () => {
+    writeFileSync(file, INVENTORY.replace('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\ncidr6 = fd42:42::/64'))
+    const report = await addNode({...request(), name: 'node-e', values: {host: '203.0.113.5', address6: 'fd42:42::e'}}, deps())
+    expect(report.result).toBe('ok')
+    expect(readFileSync(file, 'utf8')).toMatch(/\n\[node-e\]\nhost = 203\.0\.113\.5\naddress = 10\.0\.0\.4\naddress6 = fd42:42::e\n$/)
+    expect(hosts['node-e']!.state.config).toContain('Address = 10.0.0.4/24, fd42:42::e/64')
+    expect(hosts['node-b']!.state.config).toContain('AllowedIPs = 10.0.0.4/32, fd42:42::e/128')
+    expect(hosts['node-b']!.state.config).toContain('Address = 10.0.0.2/24, fd42:42::2/64')
+  })
+
   it('writes nothing when the file no longer reads back as the fleet plus the node (edited before the lock was taken)', async () => {
     // Another admin adds a node-e of their own between validation and the lock.
     const racing = `${INVENTORY}\n[node-e]\nhost = 203.0.113.9\naddress = 10.0.0.9\n`

@@ -16,7 +16,7 @@ import {applyHost, probeHost} from '../../../src/tasks/host-steps.js'
 import type {RemoteShell} from '../../../src/tasks/remote-shell.js'
 import {PEER_B, PRESHARED_KEY, PRIVATE_KEY} from '../../helpers/host-fakes.js'
 import {HostSandbox} from '../../helpers/host-sandbox.js'
-import {convergedNode, filled, NODE_A, NODE_A_BEFORE_C, withKey} from './node-fixture.js'
+import {convergedNode, DUAL_NODE_A, filled, NODE_A, NODE_A_BEFORE_C, withKey} from './node-fixture.js'
 
 const FORWARD_RECORD = '/etc/wireguard/.ip_forward.before-wgfleet'
 
@@ -90,6 +90,23 @@ describe('apply.sh → applyHost', () => {
     const {outcome} = await converge()
     expect(outcome.forwarding).toBe(true)
     expect(box.read(FORWARD_RECORD)).toBe('0\n')
+  })
+
+  it('a dual-stack relay: IPv6 forwarding on too, recorded, persistent; the RA-learnt uplink keeps accepting router advertisements', async () => {
+    withKey(box)
+    // lo plays the uplink whose IPv6 default route came from a router advertisement.
+    box.fakes.set('default-route6-ra', 'default via fe80::1 dev lo proto ra metric 1024 expires 1790sec hoplimit 64 pref medium\n')
+    const {decision, outcome} = await converge(DUAL_NODE_A)
+    expect(decision).toMatchObject({forward: true, forward6: true})
+    expect(outcome.forwarding).toBe(true)
+    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\nnet.ipv6.conf.lo.accept_ra = 2\n')
+    expect([box.ipForward, box.ip6Forward, box.loAcceptRa]).toEqual(['1', '1', '2'])
+    expect(box.read('/etc/wireguard/.ipv6_forward.before-wgfleet')).toBe('0\n')
+    finishAsVerifyWould()
+    expect(await nothingLeftToDo(DUAL_NODE_A)).toMatchObject({needed: false})
+    // The same relay without cidr6 asks for nothing more; with it, a lost IPv6 setting is put back.
+    box.ip6Forward = '0'
+    expect(await nothingLeftToDo(DUAL_NODE_A)).toMatchObject({needed: true, forward6: true})
   })
 
   it('a node that is not a relay: no forwarding, no record', async () => {

@@ -16,6 +16,19 @@ export const PLAN = planFleet(
   {publicKeys: KEYS},
 )
 export const NODE_A: NodePlan = PLAN.nodes[0]!
+/** node-a of the same fleet with a dual-stack overlay (cidr6): a relay of both families. */
+export const DUAL_NODE_A: NodePlan = planFleet(
+  fleet(
+    [
+      {name: 'node-a', address: '10.0.0.1', address6: 'fd42:42::1', relay: true},
+      {name: 'node-b', address: '10.0.0.2', address6: 'fd42:42::2'},
+      {name: 'node-c', address: '10.0.0.3', address6: 'fd42:42::3', nat: true},
+    ],
+    {cidr6: 'fd42:42::/64'},
+  ),
+  {publicKeys: KEYS},
+).nodes[0]!
+
 /** node-a's plan before node-c joined: one peer fewer. */
 export const NODE_A_BEFORE_C: NodePlan = planFleet(
   fleet([

@@ -14,7 +14,8 @@ import {decideApply} from '../../../src/tasks/decide.js'
 import {applyHost, probeHost} from '../../../src/tasks/host-steps.js'
 import {PRIVATE_KEY} from '../../helpers/host-fakes.js'
 import {HostSandbox} from '../../helpers/host-sandbox.js'
-import {convergedNode, filled, NODE_A, withKey} from './node-fixture.js'
+import {convergedNode, DUAL_NODE_A, filled, NODE_A, withKey} from './node-fixture.js'
+import type {NodePlan} from '../../../src/plan/index.js'
 
 const FORWARD_RECORD = '/etc/wireguard/.ip_forward.before-wgfleet'
 
@@ -25,11 +26,11 @@ beforeEach(() => {
 afterEach(() => box.destroy())
 
 /** node-a converged by the real probe and apply scripts. */
-async function initNode(): Promise<void> {
+async function initNode(plan: NodePlan = NODE_A): Promise<void> {
   withKey(box)
   const shell = box.shell()
-  const decision = decideApply(await probeHost(shell, 'wg0'), NODE_A, 51820)
-  await applyHost(shell, {iface: 'wg0', decision, config: NODE_A.config, adopt: false})
+  const decision = decideApply(await probeHost(shell, 'wg0'), plan, 51820)
+  await applyHost(shell, {iface: 'wg0', decision, config: plan.config, adopt: false})
   box.fakes.clearCalls()
 }
 
@@ -65,6 +66,16 @@ describe('teardown.sh', () => {
     expect(values.get('forward')).toBe('restored 0')
     expect(box.ipForward).toBe('0')
     for (const gone of ['/etc/wireguard/wg0.key', '/etc/wireguard/wg0.conf.removed-by-wgfleet', '/etc/sysctl.d/99-wgfleet.conf', FORWARD_RECORD]) expect(box.exists(gone)).toBe(false)
+  })
+
+  it('--purge of a dual-stack relay: IPv6 forwarding back off too, its record gone', async () => {
+    await initNode(DUAL_NODE_A)
+    expect([box.ipForward, box.ip6Forward]).toEqual(['1', '1'])
+    const {values} = teardown(true)
+    expect(values.get('forward')).toBe('restored 0')
+    expect(values.get('forward6')).toBe('restored 0')
+    expect([box.ipForward, box.ip6Forward]).toEqual(['0', '0'])
+    for (const gone of ['/etc/sysctl.d/99-wgfleet.conf', FORWARD_RECORD, '/etc/wireguard/.ipv6_forward.before-wgfleet']) expect(box.exists(gone)).toBe(false)
   })
 
   it('--purge leaves forwarding on when it was on before wgfleet (Docker, libvirt, networkd)', async () => {

@@ -324,14 +324,28 @@ describe('6. the unit and the interface', () => {
       // The file still has the planned address: the interface drifted from it.
       ['node-b', 'config-drift', 'warning'],
       ['node-c', 'no-systemd', 'warning'],
+      // No wg: one finding; no config and no enabled unit are its consequences, not findings of their own.
       ['node-d', 'wg-missing', 'error'],
-      ['node-d', 'config-missing', 'error'],
-      ['node-d', 'unit-not-enabled', 'error'],
     ])
   })
 })
 
 describe('7. relay forwarding', () => {
+  it('dual stack: a relay without IPv6 forwarding is relay-no-forwarding; with it, nothing', () => {
+    const dual = fleet(
+      LAB_FLEET.nodes.map((n, i) => ({name: n.name, host: n.host, address: n.address, address6: `fd42:42::${i + 1}`, relay: n.relay, nat: n.nat})),
+      {cidr6: 'fd42:42::/64'},
+    )
+    const dualPlan = planFleet(dual, {publicKeys: {...KEYS}}, {omitPeersWithoutKey: true})
+    const r = healthyReadings(dualPlan)
+    r['node-a'].ip6Forward = false
+    const findings = diagnoseFleet(dualPlan, outcomes(r), {names: NAMES})
+    expect(brief(findings)).toEqual([['node-a', 'relay-no-forwarding', 'error']])
+    expect(findings[0]!.message).toMatch(/net\.ipv6\.conf\.all\.forwarding is 0: the IPv6 overlay/)
+    r['node-a'].ip6Forward = true
+    expect(diagnoseFleet(dualPlan, outcomes(r), {names: NAMES})).toEqual([])
+  })
+
   it('ip_forward = 0 on the relay node-a: relay-no-forwarding', () => {
     const r = healthyReadings()
     r['node-a'].ipForward = false

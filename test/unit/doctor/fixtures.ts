@@ -74,6 +74,7 @@ export function healthyReading(node: NodePlan): DoctorReading {
     unitEnabled: 'enabled',
     unitActive: 'active',
     ipForward: relay,
+    ip6Forward: false,
     forwardFiles: relay ? ['/etc/sysctl.d/99-wgfleet.conf'] : [],
     ufw: relay ? ufwReading(UFW_ACTIVE) : {state: 'absent', status: [], forwardPolicy: null},
     firewalld: node.name === 'node-b' ? firewalldReading(NODE_B_FIREWALLD) : noFirewalld(),

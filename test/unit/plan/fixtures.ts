@@ -14,6 +14,7 @@ export interface NodeInput {
   relay?: boolean
   exitVia?: string
   dns?: string[]
+  address6?: string
 }
 
 export function node(input: NodeInput, index = 0, network: Pick<NetworkSettings, 'port'> = {port: 51820}): NodeSpec {
@@ -31,6 +32,7 @@ export function node(input: NodeInput, index = 0, network: Pick<NetworkSettings,
     ssh: {user: 'root', port: 22},
     ...(input.exitVia === undefined ? {} : {exitVia: input.exitVia}),
     ...(input.dns === undefined ? {} : {dns: input.dns}),
+    ...(input.address6 === undefined ? {} : {address6: input.address6}),
   }
 }
 

@@ -181,7 +181,7 @@ describe('nodeStatusFromReading', () => {
   it.each([
     ['absent', {link: 'absent', peers: null}, 'interface-absent', 'interface wg0 does not exist'],
     ['down', {link: 'down'}, 'interface-down', 'interface wg0 is down'],
-    ['wg missing', {wgInstalled: false, peers: null}, 'wg-missing', 'wg is not installed'],
+    ['wg missing', {wgInstalled: false, peers: null}, 'wg-missing', 'WireGuard is not installed (wg not found)'],
     ['wg failing', {peers: null, wgError: 'wg show wg0 failed'}, 'wg-error', 'wg show wg0 failed'],
   ] as const)('%s → down', (_name, over, kind, message) => {
     const status = nodeStatusFromReading(nodePlan('node-c'), reading(over as Partial<NodeReading>), STALE, NAMES)
