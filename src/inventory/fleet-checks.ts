@@ -1,7 +1,8 @@
 /**
  * Checks that involve several nodes: unique addresses, jump and exit_via references, relays for NAT-ed nodes.
  */
-import type {AclRead} from './acl.js'
+import {aclAllows, type AclRead} from './acl.js'
+import {canLink, describeUnderlay, dialFamilies, endpointFamily, type UnderlayNode} from './underlay.js'
 import {editDistance} from './keys.js'
 import type {Topology} from './model.js'
 import type {Problems} from './problems.js'
@@ -19,10 +20,14 @@ export function checkFleet(nodes: NodeDraft[], options: FleetCheckOptions, probl
   checkUniqueAddresses(nodes, problems)
   checkJumps(nodes, problems)
   if (options.acl) checkAcl(nodes, options.acl, options.topology, problems)
-  checkRelays(nodes, options.acl, problems)
+  const relaysOk = checkRelays(nodes, options.acl, problems)
   checkExits(nodes, options.topology, problems)
-  if (options.topology === 'hub') checkHubHasRelay(nodes, options.topologyLine, problems)
-  else checkMeshSize(nodes, options.topologyLine, problems)
+  if (options.topology === 'hub') {
+    if (checkHubHasRelay(nodes, options.topologyLine, problems)) checkHubUnderlay(nodes, problems)
+  } else {
+    checkMeshSize(nodes, options.topologyLine, problems)
+    if (relaysOk) checkUnderlayPaths(nodes, options.acl, problems)
+  }
 }
 
 /**
@@ -165,14 +170,87 @@ function checkAcl(nodes: NodeDraft[], acl: AclRead, topology: Topology, problems
 }
 
 /** Two NAT-ed nodes cannot dial each other: they need a relay that both can dial (with [acl]: when they may peer). */
-function checkRelays(nodes: NodeDraft[], acl: AclRead | undefined, problems: Problems): void {
+function checkRelays(nodes: NodeDraft[], acl: AclRead | undefined, problems: Problems): boolean {
   const natted = withPartner(nodes.filter((n) => n.nat), acl)
-  if (natted.length < 2 || nodes.some((n) => n.relay && !n.nat)) return
+  if (natted.length < 2 || nodes.some((n) => n.relay && !n.nat)) return true
   const publicNode = nodes.find((n) => !n.nat)
   const hint = publicNode
     ? `NAT-ed nodes cannot dial each other: set relay = true on a node they can reach (not nat), e.g. [${publicNode.name}]`
     : 'NAT-ed nodes cannot dial each other: at least one node must be reachable (nat = false) and have relay = true'
   report(problems, natted[1]!, 'nat', `${listNodes(natted.map((n) => n.name))} are behind NAT and no public node has relay = true`, hint)
+  return false
+}
+
+/** A draft as inventory/underlay.ts sees it. */
+function underlayOfDraft(node: NodeDraft): UnderlayNode {
+  const dialHost = node.nat ? undefined : (node.endpoint?.host ?? node.host)
+  return {nat: node.nat, ...(dialHost === undefined ? {} : {dialHost}), ...(node.underlay === undefined ? {} : {underlay: node.underlay})}
+}
+
+/** The key that says a node's underlay: `underlay` when written, else what it is dialled at, else `nat`. */
+function underlayKey(node: NodeDraft): string {
+  return node.keyLines.has('underlay') ? 'underlay' : node.nat ? 'nat' : node.keyLines.has('endpoint') ? 'endpoint' : 'host'
+}
+
+const UNDERLAY_HINT = 'set relay = true on a public node that both can reach (for IPv4 and IPv6 nodes: one with underlay = dual), or give one of the two the other family (underlay = dual)'
+
+/**
+ * Every pair that may peer can make a tunnel: one side dials the other (an endpoint of a family the other
+ * has), or a public relay both can make a tunnel with carries it. Judged per kind of node (NAT-ed or not,
+ * the endpoint's family, the families it dials on: a handful), not per pair — O(N), not O(N²).
+ */
+function checkUnderlayPaths(nodes: NodeDraft[], acl: AclRead | undefined, problems: Problems): void {
+  const kinds = new Map<string, {rep: UnderlayNode; members: NodeDraft[]}>()
+  for (const node of nodes) {
+    const u = underlayOfDraft(node)
+    const key = `${u.nat}|${endpointFamily(u)}|${[...dialFamilies(u)].join(',')}`
+    const kind = kinds.get(key)
+    if (kind) kind.members.push(node)
+    else kinds.set(key, {rep: u, members: [node]})
+  }
+  const relays = nodes.filter((n) => n.relay && !n.nat).map((n) => ({node: n, u: underlayOfDraft(n)}))
+  const all = [...kinds.values()]
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i; j < all.length; j++) {
+      const [x, y] = [all[i]!, all[j]!]
+      if (canLink(x.rep, y.rep)) continue
+      // A relay that both kinds reach is never one of the pair: it links with its own kind's members.
+      if (relays.some((r) => canLink(x.rep, r.u) && canLink(y.rep, r.u))) continue
+      const pair = firstPair(x.members, y.members, acl)
+      if (!pair) continue
+      const [a, b] = pair
+      report(
+        problems,
+        b,
+        underlayKey(b),
+        `[${a.name}] (${describeUnderlay(underlayOfDraft(a))}) and [${b.name}] (${describeUnderlay(underlayOfDraft(b))}) share no underlay family to dial each other, and no relay reaches both`,
+        UNDERLAY_HINT,
+      )
+    }
+  }
+}
+
+/** The first pair of distinct nodes, one from each list, that may peer ([acl]); undefined when none may. */
+function firstPair(xs: NodeDraft[], ys: NodeDraft[], acl: AclRead | undefined): [NodeDraft, NodeDraft] | undefined {
+  for (const a of xs) for (const b of ys) if (a !== b && (!acl || aclAllows(acl.rules, a.groups, b.groups))) return [a, b]
+  return undefined
+}
+
+/** In a hub, every node must make a tunnel with the first relay: it carries the rest of the overlay. */
+function checkHubUnderlay(nodes: NodeDraft[], problems: Problems): void {
+  const first = nodes.find((n) => n.relay && !n.nat)
+  if (!first) return
+  const hub = underlayOfDraft(first)
+  for (const node of nodes) {
+    if (node === first || canLink(underlayOfDraft(node), hub)) continue
+    report(
+      problems,
+      node,
+      underlayKey(node),
+      `[${node.name}] (${describeUnderlay(underlayOfDraft(node))}) cannot dial the hub relay [${first.name}] (${describeUnderlay(hub)}), nor it [${node.name}]`,
+      `in a hub every node reaches the others through [${first.name}]: give [${first.name}] underlay = dual (an endpoint of both families), or this node the relay's family`,
+    )
+  }
 }
 
 function checkExits(nodes: NodeDraft[], topology: Topology, problems: Problems): void {
@@ -196,11 +274,12 @@ function checkExits(nodes: NodeDraft[], topology: Topology, problems: Problems):
   }
 }
 
-function checkHubHasRelay(nodes: NodeDraft[], topologyLine: number, problems: Problems): void {
-  if (nodes.length === 0 || nodes.some((n) => n.relay && !n.nat)) return
+function checkHubHasRelay(nodes: NodeDraft[], topologyLine: number, problems: Problems): boolean {
+  if (nodes.length === 0 || nodes.some((n) => n.relay && !n.nat)) return true
   problems.add(
     {line: topologyLine, section: 'network', key: 'topology'},
     'topology = hub needs a relay, and no public node has relay = true',
     'in a hub, nodes peer only with relays: set relay = true on at least one node the others can reach',
   )
+  return false
 }

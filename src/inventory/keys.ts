@@ -19,6 +19,7 @@ export const NODE_KEYS = [
   'port',
   'nat',
   'relay',
+  'underlay',
   'ssh_user',
   'ssh_port',
   'identity',

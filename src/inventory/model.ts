@@ -4,6 +4,8 @@
  * syntax, addresses are inside the cidr, references (jump, exit_via) point at existing nodes.
  */
 
+import type {Underlay} from './underlay.js'
+
 export type Topology = 'mesh' | 'hub'
 
 /** [acl]: group → every group it may peer with, both ways (a rule `web = db` puts db under web and web under db). */
@@ -88,6 +90,8 @@ export interface NodeSpec {
   port: number
   nat: boolean
   relay: boolean
+  /** The families it dials out on (`underlay`); unset: its endpoint's family, or IPv4 (inventory/underlay.ts). */
+  underlay?: Underlay
   ssh: SshSettings
   jump?: JumpSpec
   /** Name of the node whose peer entry carries 0.0.0.0/0. */

@@ -107,6 +107,7 @@ function toNodeSpec(draft: NodeDraft): NodeSpec {
     relay: draft.relay,
     ssh: draft.ssh,
   }
+  if (draft.underlay !== undefined) spec.underlay = draft.underlay
   if (!draft.nat) {
     spec.endpointHost = draft.endpoint?.host ?? spec.host
     spec.endpointPort = draft.endpoint?.port ?? draft.port
@@ -131,6 +132,7 @@ function toNodeDraft(spec: NodeSpec): NodeDraft {
     port: spec.port,
     nat: spec.nat,
     relay: spec.relay,
+    underlay: spec.underlay,
     ssh: spec.ssh,
     jump: spec.jump,
     exitVia: spec.exitVia,

@@ -3,6 +3,7 @@
  * references to other nodes are not checked yet; see fleet-checks.ts).
  */
 import type {Fleet, JumpSpec, NetworkSettings, SshSettings} from './model.js'
+import {literalFamily, type Underlay} from './underlay.js'
 import {addressInNetwork, containsIPv6, fitsHostBits, formatIPv6, formatIPv6Network, type IPv6Network, parseIPv6} from './ipv6.js'
 import {contains, broadcastOf, formatIPv4, formatNetwork, type IPv4Network, isInsideNetwork, parseIPv4} from './ipv4.js'
 import {isKnownKey, keysOf, otherKindsAccepting, type SectionKind, suggestKey} from './keys.js'
@@ -14,6 +15,7 @@ import {
   checkBoolean,
   checkCidr,
   checkCidr6,
+  checkUnderlay,
   checkDnsServers,
   checkEndpoint,
   checkGroups,
@@ -208,6 +210,7 @@ export interface NodeDraft {
   port: number
   nat: boolean
   relay: boolean
+  underlay?: Underlay
   ssh: SshSettings
   jump?: JumpSpec
   exitVia?: string
@@ -239,6 +242,7 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
     port: reader.optional('port', checkPort) ?? context.network.settings.port,
     nat: reader.optional('nat', checkBoolean) ?? false,
     relay: reader.optional('relay', checkBoolean) ?? false,
+    underlay: reader.optional('underlay', checkUnderlay),
     ssh: readNodeSsh(reader, context),
     jump: reader.optional('jump', checkJump),
     exitVia: reader.optional('exit_via', checkNodeReference),
@@ -246,6 +250,7 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
     groups: reader.optional('groups', checkGroups),
   }
   checkNatConsistency(reader, draft)
+  checkUnderlayConsistency(reader, draft)
   checkOutsideOverlay(reader, draft, context.network)
   draft.address6 = readAddress6(reader, draft, context.network)
   return draft
@@ -275,6 +280,16 @@ function readAddress6(reader: SectionReader, draft: NodeDraft, network: NetworkR
   const v4 = draft.address === undefined ? undefined : parseIPv4(draft.address)
   if (v4 === undefined || !network.network) return undefined
   return formatIPv6(addressInNetwork(prefix, v4 - network.network.base))
+}
+
+/** An `underlay` that its own endpoint contradicts (ipv4 with an IPv6 address to dial, or the reverse). */
+function checkUnderlayConsistency(reader: SectionReader, draft: NodeDraft): void {
+  if (draft.underlay === undefined || draft.underlay === 'dual' || draft.nat) return
+  const host = draft.endpoint?.host ?? draft.host
+  const family = host === undefined ? undefined : literalFamily(host)
+  if (family === undefined || family === draft.underlay) return
+  const key = draft.endpoint ? 'endpoint' : 'host'
+  reader.fail('underlay', `underlay = ${draft.underlay}, but the others dial it at ${host} (its ${key}), an ${family === 'ipv6' ? 'IPv6' : 'IPv4'} address`, `write underlay = dual when the node has both, or give it an ${draft.underlay === 'ipv6' ? 'IPv6' : 'IPv4'} endpoint`)
 }
 
 /** The node's own SSH keys over the [ssh] ones; what neither sets stays unset. */

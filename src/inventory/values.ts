@@ -9,6 +9,7 @@ import {escapeInvisible} from '../lib/errors.js'
 import {homedir} from 'node:os'
 import {isIPv6 as isNodeIPv6} from 'node:net'
 import {isAbsolute, join, normalize, resolve} from 'node:path'
+import {UNDERLAYS, type Underlay} from './underlay.js'
 import {SSH_TRANSPORTS, type JumpSpec, type SshTransport, type Topology} from './model.js'
 import {formatIPv4, type IPv4Network, isIPv4, maskAddress, networkOf, parseIPv4} from './ipv4.js'
 import {formatIPv6, formatIPv6Network, type IPv6Network, maskIPv6, parseIPv6} from './ipv6.js'
@@ -229,6 +230,10 @@ const DOMAIN = /^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z
 export function checkDomain(text: string): Checked<string> {
   if (DOMAIN.test(text)) return ok(text)
   return bad(`${show(text)} is not a domain`, 'lowercase labels of a-z 0-9 - separated by dots, e.g. wg or mesh.example (no leading or trailing dot)')
+}
+
+export function checkUnderlay(text: string): Checked<Underlay> {
+  return (UNDERLAYS as readonly string[]).includes(text) ? ok(text as Underlay) : bad(`${show(text)} is not an underlay`, 'underlay is ipv4, ipv6 or dual: the IP families this node reaches the others over')
 }
 
 export function checkTopology(text: string): Checked<Topology> {

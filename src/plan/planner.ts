@@ -9,7 +9,7 @@ import {isWireGuardKey} from '../wireguard/keys.js'
 import type {ExistingPeerSection, ExistingSectionConflict, FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
 import {renderHostsBlock} from './hosts-file.js'
 import {isInterfaceName, renderNodeConfig} from './render.js'
-import {endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
+import {dials, endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
 
 /** What is known of the hosts: public keys (trusted by plan/key-trust) and probed facts. */
 export interface KnownHosts {
@@ -86,7 +86,7 @@ function planNode(
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
   const psk = presharedKeyOf(fleet, node, known)
-  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => ({...planPeer(fleet, link, known), ...psk(link.peer.name)})))
+  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => ({...planPeer(fleet, node, link, known), ...psk(link.peer.name)})))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
   const peers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   const masquerade = exitNames.has(node.name)
@@ -138,15 +138,17 @@ function endpointOnce(node: NodeSpec): string | null {
   return endpoint
 }
 
-function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
+function planPeer(fleet: Fleet, node: NodeSpec, link: PeerLink, known: KnownHosts): PeerPlan {
   const {peer} = link
+  // An Endpoint only where this node can dial it (its family): otherwise the peer dials this node.
+  const endpoint = dials(node, peer) ? endpointOnce(peer) : null
   // A hub: the spoke's entry for the first relay carries the overlay network, not one /32 per node —
   // O(1) per spoke instead of O(N) (O(N²) over the fleet), and a node added later is reachable at once.
   if (link.carriesRest) {
     return {
       name: peer.name,
       publicKey: knownPublicKey(known, peer.name),
-      endpoint: endpointOnce(peer),
+      endpoint,
       allowedIps: [...hostRoutes(peer), ...overlayNetworks(fleet), ...(link.exit ? [DEFAULT_ROUTE] : [])],
       keepalive: fleet.network.keepalive,
       via: 'direct',
@@ -158,7 +160,7 @@ function planPeer(fleet: Fleet, link: PeerLink, known: KnownHosts): PeerPlan {
   return {
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
-    endpoint: endpointOnce(peer),
+    endpoint,
     // Own /32 (and /128) first, then relayed nodes' (inventory order), then the default route for an exit.
     allowedIps: [
       ...hostRoutes(peer),

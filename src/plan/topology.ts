@@ -6,6 +6,7 @@ import {isIPv6} from 'node:net'
 
 import {aclAllows} from '../inventory/acl.js'
 import type {Fleet, NodeSpec} from '../inventory/model.js'
+import {canDial, canLink, type UnderlayNode} from '../inventory/underlay.js'
 import {BugError} from '../lib/errors.js'
 
 /** One peer entry of a node, before keys and rendering. */
@@ -28,6 +29,27 @@ export interface NodeLinks {
 /** A node others can dial: not behind NAT. */
 export function hasEndpoint(node: NodeSpec): boolean {
   return !node.nat
+}
+
+/** A node as inventory/underlay.ts sees it (built once per node: the predicates run per pair). */
+const underlays = new WeakMap<NodeSpec, UnderlayNode>()
+function underlayOf(node: NodeSpec): UnderlayNode {
+  let found = underlays.get(node)
+  if (!found) {
+    found = {nat: node.nat, ...(node.nat ? {} : {dialHost: node.endpointHost ?? node.host}), ...(node.underlay === undefined ? {} : {underlay: node.underlay})}
+    underlays.set(node, found)
+  }
+  return found
+}
+
+/** FROM can send the first packet to TO (TO has an endpoint of a family FROM dials on): FROM's entry for TO carries TO's Endpoint. */
+export function dials(from: NodeSpec, to: NodeSpec): boolean {
+  return canDial(underlayOf(from), underlayOf(to))
+}
+
+/** The two can make a tunnel: one of them dials the other. */
+export function linkable(a: NodeSpec, b: NodeSpec): boolean {
+  return canLink(underlayOf(a), underlayOf(b))
 }
 
 /** "host:port" others dial ("[v6]:port"), or null for a NAT-ed node. */
@@ -62,8 +84,9 @@ export function directLinks(fleet: Fleet): (a: NodeSpec, b: NodeSpec) => boolean
   // [acl]: the relay peers with every node it relays for, whatever the rules say of the two of them.
   const relay = fleet.acl ? publicRelays(fleet.nodes)[0] : undefined
   const relayedFor = relay ? new Set(fleet.nodes.filter((n) => !hasEndpoint(n) && fleet.nodes.some((o) => o !== n && !hasEndpoint(o) && allowed(n, o)))) : new Set<NodeSpec>()
+  // A pair peers directly only if one side can dial the other: an endpoint, of a family the other has.
   return (a, b) =>
-    (hub ? hubs.has(a) || hubs.has(b) : (hasEndpoint(a) || hasEndpoint(b)) && allowed(a, b)) ||
+    ((hub ? hubs.has(a) || hubs.has(b) : allowed(a, b)) && linkable(a, b)) ||
     exits.get(a) === b ||
     exits.get(b) === a ||
     (a === relay && relayedFor.has(b)) ||
@@ -99,13 +122,14 @@ export function exitNodeOf(fleet: Fleet, node: NodeSpec): NodeSpec | undefined {
 
 /**
  * The relay that carries traffic between nodes that do not peer directly: in mesh, the first public
- * relay (for NAT-ed pairs); in hub, the first public relay (for every pair of non-relay nodes).
+ * relay both can make a tunnel with (NAT-ed pairs; pairs with no underlay family in common, through a
+ * dual-stack relay); in hub, the first public relay (for every pair of non-relay nodes).
  */
-function relayFor(fleet: Fleet, node: NodeSpec, unreached: NodeSpec[]): NodeSpec {
-  const relay = publicRelays(fleet.nodes)[0]
+function relayFor(relays: NodeSpec[], node: NodeSpec, other: NodeSpec | undefined, linked: (a: NodeSpec, b: NodeSpec) => boolean): NodeSpec {
+  const relay = relays.find((r) => r !== node && r !== other && linked(node, r) && (other === undefined || linked(other, r)))
   if (relay) return relay
-  // fleet-checks.ts refuses a hub, or two NAT-ed nodes, without a public relay (exit 2, with a hint).
-  throw new BugError(`${[node, ...unreached].map((n) => n.name).join(', ')} need a relay, and validation let a fleet without one through`)
+  // fleet-checks.ts refuses a hub without a public relay, and a pair no relay reaches (exit 2, with a hint).
+  throw new BugError(`${[node, ...(other ? [other] : [])].map((n) => n.name).join(' and ')} need a relay, and validation let a fleet without one through`)
 }
 
 /**
@@ -119,19 +143,25 @@ export function* planLinks(fleet: Fleet): Generator<NodeLinks> {
   }
   const linked = directLinks(fleet)
   const allowed = allowedPairs(fleet)
+  const relays = publicRelays(fleet.nodes)
   const exits = new Map(fleet.nodes.map((n) => [n.name, exitNodeOf(fleet, n)]))
   const none: NodeSpec[] = []
   for (const node of fleet.nodes) {
     const direct: NodeSpec[] = []
-    const unreached: NodeSpec[] = []
+    // Each node this one does not peer with goes through one relay (never one range on two peers).
+    const throughRelay = new Map<NodeSpec, NodeSpec[]>()
     for (const other of fleet.nodes) {
       if (other === node) continue
       if (linked(node, other)) direct.push(other)
-      else if (allowed(node, other)) unreached.push(other)
+      else if (allowed(node, other)) {
+        const relay = relayFor(relays, node, other, linked)
+        const carried = throughRelay.get(relay)
+        if (carried) carried.push(other)
+        else throughRelay.set(relay, [other])
+      }
     }
-    const relay = unreached.length > 0 ? relayFor(fleet, node, unreached) : undefined
     const exit = exits.get(node.name)
-    yield {node, peers: direct.map((peer) => ({peer, relayed: peer === relay ? unreached : none, exit: peer === exit}))}
+    yield {node, peers: direct.map((peer) => ({peer, relayed: throughRelay.get(peer) ?? none, exit: peer === exit}))}
   }
 }
 
@@ -159,7 +189,7 @@ function* hubLinks(fleet: Fleet): Generator<NodeLinks> {
     const peers = [...direct].sort((a, b) => order.get(a)! - order.get(b)!)
     // Everyone else goes through the first relay (a hub without one never passes validation).
     const rest = fleet.nodes.length - 1 > peers.length
-    const first = rest ? relayFor(fleet, node, none) : undefined
+    const first = rest ? relayFor(relays, node, undefined, () => true) : undefined
     yield {node, peers: peers.map((peer) => ({peer, relayed: none, exit: peer === exit, ...(peer === first ? {carriesRest: true} : {})}))}
   }
 }

@@ -13,7 +13,7 @@ import {isIP} from 'node:net'
 
 import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
-import {endpointOf, planLinks} from '../plan/topology.js'
+import {dials, endpointOf, planLinks} from '../plan/topology.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {diagnoseFleet, doctorExitCode, type Finding} from '../judges/doctor/index.js'
 import {endpointHost} from '../judges/doctor/model.js'
@@ -101,7 +101,8 @@ export function pingTargets(fleet: Fleet): Map<string, string[]> {
     // A Set: `includes` on the list made this O(N²) per node, O(N³) for the fleet.
     const underlay = new Set<string>()
     for (const {peer} of peers) {
-      const endpoint = endpointOf(peer)
+      // Only an endpoint this node dials (its family): the others it cannot reach over the underlay.
+      const endpoint = dials(node, peer) ? endpointOf(peer) : null
       if (endpoint !== null) {
         const host = endpointHost(endpoint)
         if (host !== null && HOST.test(host)) underlay.add(`u:${host}`)

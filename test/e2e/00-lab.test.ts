@@ -12,6 +12,7 @@ import {
   labExec,
   labOp,
   rootRoutes,
+  run,
   spare,
   ssh,
   tcpOpensFromOperator,
@@ -125,6 +126,11 @@ describe('lab: seed scenario', () => {
       expect(r.stdout.trim()).toBe('0')
     })
 
+    it.each(SEED_NODES)('%s: IPv6 forwarding is 0', async (node) => {
+      const r = await labExec(node, ['cat', '/proc/sys/net/ipv6/conf/all/forwarding'])
+      expect(r.stdout.trim()).toBe('0')
+    })
+
     it.each(SEED_NODES)('%s: the firewall is the scenario\'s', async (node) => {
       const ufw = await labExec(node, 'command -v ufw >/dev/null && ufw status | head -n1')
       const firewalld = await labExec(node, ['systemctl', 'is-active', 'firewalld.service'])
@@ -191,6 +197,13 @@ describe('lab: seed scenario', () => {
     it('spare.env describes node-e', () => {
       expect(spare()).toEqual({name: 'node-e', host: '203.0.113.5', user: 'root'})
     })
+  })
+
+  it('IPv6: the root namespace blackholes the lab\'s 2001:db8::/64, and routes nothing else of it', async () => {
+    const r = await run('ip', ['-6', '-o', 'route', 'show', 'table', 'all'])
+    const lines = r.stdout.split('\n').filter((l) => /(^|\s)2001:db8:/.test(l))
+    expect(lines.length, r.stdout).toBeGreaterThan(0)
+    for (const line of lines) expect(line, line).toMatch(/^blackhole 2001:db8::\/64 /)
   })
 
   it('the root namespace routes no lab range anywhere: blackholes only', async () => {

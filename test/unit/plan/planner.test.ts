@@ -91,7 +91,7 @@ describe('mesh without a usable relay', () => {
   it('refuses two NAT-ed nodes and no public relay as a bug (the validator refuses such an inventory)', () => {
     const nodes = [...SCENARIO.map((n) => ({...n, relay: false})), NODE_D]
     expect(() => planFleet(fleet(nodes), {publicKeys: {}})).toThrow(BugError)
-    expect(() => planFleet(fleet(nodes), {publicKeys: {}})).toThrow(/node-c, node-d need a relay/)
+    expect(() => planFleet(fleet(nodes), {publicKeys: {}})).toThrow(/node-c and node-d need a relay/)
   })
 
   it('one NAT-ed node needs no relay', () => {
