@@ -118,8 +118,10 @@ async function createKeys(
     },
     {concurrency: Math.max(1, toStore.size), silent: args.silent},
   )
+  const position = new Map(args.fleet.nodes.map((n, i) => [n.name, i]))
   for (const [name, outcome] of storedOutcomes) {
-    if (outcome.ok) stored.set(name, toStore.get(name)!.map((k) => k.peer))
+    // Peer names in inventory order (the report's, whatever order the pairs were made in).
+    if (outcome.ok) stored.set(name, toStore.get(name)!.map((k) => k.peer).sort((a, b) => position.get(a)! - position.get(b)!))
     else failures.set(name, outcome.error)
   }
   return create.map((pair) => {

@@ -149,6 +149,20 @@ describe('convergeFleet with preshared_keys = true', () => {
     expect(report.presharedKeys).toBeUndefined()
   })
 
+  it('each node names its new keys\' peers in inventory order, whichever generating end answered first', async () => {
+    const original = hosts['node-a']!.shell.bind(hosts['node-a'])
+    hosts['node-a']!.shell = () => {
+      const shell = original()
+      return {...shell, run: async (script, args = [], o) => {
+        if (args[0] === 'generate') await new Promise((r) => setTimeout(r, 50)) // node-b's keys are made first
+        return shell.run(script, args, o)
+      }}
+    }
+    const report = await convergeFleet(fleet, options())
+    expect(report.nodes.find((n) => n.name === 'node-d')!.steps.presharedKeys).toEqual({stored: ['node-a', 'node-b']})
+    expect(report.nodes.find((n) => n.name === 'node-b')!.steps.presharedKeys).toEqual({stored: ['node-a', 'node-c', 'node-d']})
+  })
+
   it('a generating end that fails: it fails, its pairs are not half-made, the others converge', async () => {
     const original = hosts['node-a']!.shell.bind(hosts['node-a'])
     hosts['node-a']!.shell = () => {
