@@ -208,7 +208,10 @@ function checkUnderlayPaths(nodes: NodeDraft[], acl: AclRead | undefined, proble
     if (kind) kind.members.push(node)
     else kinds.set(key, {rep: u, members: [node]})
   }
-  const relays = nodes.filter((n) => n.relay && !n.nat).map((n) => ({node: n, u: underlayOfDraft(n)}))
+  // With [acl], only the first public relay relays (it peers with every node it relays for, whatever the
+  // rules say: plan/topology.ts); without, any public relay both reach.
+  const publicRelays = nodes.filter((n) => n.relay && !n.nat)
+  const relays = (acl ? publicRelays.slice(0, 1) : publicRelays).map((n) => ({node: n, u: underlayOfDraft(n)}))
   const all = [...kinds.values()]
   for (let i = 0; i < all.length; i++) {
     for (let j = i; j < all.length; j++) {

@@ -52,10 +52,23 @@ const BOTH: ReadonlySet<Family> = new Set<Family>(['ipv4', 'ipv6'])
 const ONLY_V4: ReadonlySet<Family> = new Set<Family>(['ipv4'])
 const ONLY_V6: ReadonlySet<Family> = new Set<Family>(['ipv6'])
 
+/** A node's two answers, worked out once: what it is dialled over, what it dials on. */
+export interface DialProfile {
+  endpoint: Family | null
+  dials: ReadonlySet<Family>
+}
+
+export function dialProfile(node: UnderlayNode): DialProfile {
+  return {endpoint: endpointFamily(node), dials: dialFamilies(node)}
+}
+
 /** FROM can send the first packet to TO: TO has an endpoint, of a family FROM dials out on. */
+export function profileDials(from: DialProfile, to: DialProfile): boolean {
+  return to.endpoint !== null && from.dials.has(to.endpoint)
+}
+
 export function canDial(from: UnderlayNode, to: UnderlayNode): boolean {
-  const family = endpointFamily(to)
-  return family !== null && dialFamilies(from).has(family)
+  return profileDials(dialProfile(from), dialProfile(to))
 }
 
 /** The two can make a tunnel: at least one can dial the other. */

@@ -9,7 +9,7 @@ import {isWireGuardKey} from '../wireguard/keys.js'
 import type {ExistingPeerSection, ExistingSectionConflict, FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
 import {renderHostsBlock} from './hosts-file.js'
 import {isInterfaceName, renderNodeConfig} from './render.js'
-import {dials, endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
+import {dialsIn, endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
 
 /** What is known of the hosts: public keys (trusted by plan/key-trust) and probed facts. */
 export interface KnownHosts {
@@ -138,10 +138,18 @@ function endpointOnce(node: NodeSpec): string | null {
   return endpoint
 }
 
+/** The fleet's "can A dial B?", made once per fleet (the planner asks it per peer entry). */
+const dialsByFleet = new WeakMap<Fleet, (from: NodeSpec, to: NodeSpec) => boolean>()
+function dialsOf(fleet: Fleet): (from: NodeSpec, to: NodeSpec) => boolean {
+  let dials = dialsByFleet.get(fleet)
+  if (!dials) dialsByFleet.set(fleet, (dials = dialsIn(fleet)))
+  return dials
+}
+
 function planPeer(fleet: Fleet, node: NodeSpec, link: PeerLink, known: KnownHosts): PeerPlan {
   const {peer} = link
   // An Endpoint only where this node can dial it (its family): otherwise the peer dials this node.
-  const endpoint = dials(node, peer) ? endpointOnce(peer) : null
+  const endpoint = dialsOf(fleet)(node, peer) ? endpointOnce(peer) : null
   // A hub: the spoke's entry for the first relay carries the overlay network, not one /32 per node —
   // O(1) per spoke instead of O(N) (O(N²) over the fleet), and a node added later is reachable at once.
   if (link.carriesRest) {

@@ -13,7 +13,7 @@ import {isIP} from 'node:net'
 
 import {loadFleet} from './fleet-loader.js'
 import type {Fleet} from '../inventory/model.js'
-import {dials, endpointOf, planLinks} from '../plan/topology.js'
+import {dialsIn, endpointOf, planLinks} from '../plan/topology.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
 import {diagnoseFleet, doctorExitCode, type Finding} from '../judges/doctor/index.js'
 import {endpointHost} from '../judges/doctor/model.js'
@@ -96,6 +96,7 @@ export const PING_TARGETS_PER_KIND = 16
 export function pingTargets(fleet: Fleet): Map<string, string[]> {
   const out = new Map<string, string[]>()
   let index = 0
+  const dials = dialsIn(fleet)
   for (const {node, peers} of planLinks(fleet)) {
     const offset = index++ * PING_TARGETS_PER_KIND
     // A Set: `includes` on the list made this O(N²) per node, O(N³) for the fleet.

@@ -64,6 +64,54 @@ describe('planFleet: an IPv6-only public node and an IPv4-only NAT-ed node', () 
   })
 })
 
+describe('with [acl]: the first relay carries the pairs that share no family', () => {
+  it('node-b (IPv6 only, web) and node-c (IPv4 only, NAT-ed, db) meet through node-a, which has no group', () => {
+    const text = INVENTORY.replace('underlay = ipv6', 'underlay = ipv6\ngroups = web').replace('underlay = ipv4', 'underlay = ipv4\ngroups = db') + '\n[acl]\nweb = db\n'
+    const plan = planFleet(parseInventory(text, FILE), {publicKeys: {'node-a': KEYS['node-a'], 'node-b': KEYS['node-b'], 'node-c': KEYS['node-c']}})
+    const peers = (name: string) => plan.nodes.find((n) => n.name === name)!.peers.map((p) => [p.name, p.allowedIps])
+    expect(peers('node-c')).toEqual([['node-a', ['10.0.0.1/32', '10.0.0.2/32']]])
+    expect(peers('node-b')).toEqual([['node-a', ['10.0.0.1/32', '10.0.0.3/32']]])
+  })
+
+  it('refused when only a relay after the first could carry them (with [acl] the first relay relays)', () => {
+    const text = `[network]
+cidr = 10.0.0.0/24
+
+[node-a]
+host = 203.0.113.1
+address = 10.0.0.1
+relay = true
+underlay = ipv4
+
+[node-b]
+host = 2001:db8::2
+address = 10.0.0.2
+underlay = ipv6
+groups = web
+
+[node-c]
+host = 198.51.100.7
+address = 10.0.0.3
+nat = true
+underlay = ipv4
+groups = db
+
+[node-r]
+host = 203.0.113.9
+address = 10.0.0.9
+relay = true
+underlay = dual
+
+[acl]
+web = db
+`
+    const messages = errorsOf(text).map((e) => e.message)
+    expect(messages.join('\n')).toMatch(/\[node-b\] \(IPv6 only\) and \[node-c\] \(IPv4 only, behind NAT\) share no underlay family to dial each other, and no relay reaches both/)
+    // Without [acl], node-r carries them.
+    expect(() => parseInventory(text.replace(/\ngroups = \w+/g, '').replace('\n[acl]\nweb = db\n', ''), FILE)).not.toThrow()
+  })
+})
+
 describe('inventory: refused, naming the pair', () => {
   it('no relay reaches both', () => {
     const text = INVENTORY.replace('underlay = dual', 'underlay = ipv4')
