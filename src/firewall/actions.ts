@@ -14,8 +14,8 @@ import {isFirewalldName} from './listings.js'
  * else (target default), and intra-zone forwarding (firewalld >= 1.0): peer to peer, and nothing more.
  */
 export const WGFLEET_ZONE = 'wgfleet'
-/** The policies wgfleet creates (target ACCEPT): peer to peer where zones cannot forward (firewalld 0.9), and an exit's traffic out. */
-export const WGFLEET_POLICIES = ['wgfleet-forward', 'wgfleet-exit'] as const
+/** The policies wgfleet creates (target ACCEPT): peer to peer where zones cannot forward (firewalld 0.9), an exit's traffic out, and traffic out to site-to-site subnets. */
+export const WGFLEET_POLICIES = ['wgfleet-forward', 'wgfleet-exit', 'wgfleet-subnets'] as const
 export type WgfleetPolicy = (typeof WGFLEET_POLICIES)[number]
 
 /** runtime: now; permanent: after a reload or reboot. */

@@ -46,6 +46,7 @@ import {
   type UfwStatus,
 } from './listings.js'
 import {WGFLEET_ZONE, isWgfleetPolicy, type FirewallAction, type WgfleetPolicy} from './actions.js'
+import {subnetRouteInterface, type Route} from './routes.js'
 
 export type {FirewallReadings} from './listings.js'
 
@@ -63,6 +64,11 @@ export interface FirewallNeeds {
   uplink: string | null
   /** The address family the node is dialed over (its endpoint's). */
   family: Family
+  /**
+   * Site-to-site subnets: peers' traffic is forwarded from the interface out to the interface each subnet
+   * is routed through (null: the host has no route for it). Empty when the node has none.
+   */
+  subnets?: Array<{subnet: string; out: string | null}>
 }
 
 /**
@@ -70,9 +76,10 @@ export interface FirewallNeeds {
  * use, so that they ask the verdict the same question. UPLINK: the validated uplink name, or null.
  */
 export function firewallNeedsOf(
-  node: {interface: string; forwarding: boolean; masquerade: boolean; endpoint: string | null},
+  node: {interface: string; forwarding: boolean; masquerade: boolean; endpoint: string | null; subnets?: readonly string[]},
   port: number,
   uplink: string | null,
+  routes: readonly Route[] = [],
 ): FirewallNeeds {
   return {
     port,
@@ -81,7 +88,19 @@ export function firewallNeedsOf(
     exit: node.masquerade,
     uplink,
     family: node.endpoint?.startsWith('[') ? 'ipv6' : 'ipv4',
+    subnets: (node.subnets ?? []).map((subnet) => ({subnet, out: subnetRouteInterface(routes, subnet)})),
   }
+}
+
+/** The distinct interfaces the subnets go out of (null first when one has no route). */
+function subnetOuts(needs: FirewallNeeds): Array<string | null> {
+  return [...new Set((needs.subnets ?? []).map((s) => s.out))].sort((a, b) => (a === null ? -1 : b === null ? 1 : 0))
+}
+
+/** The worst of several forward states (blocked, then unknown, then not-permanent). */
+function worst(states: ForwardState[]): ForwardState {
+  for (const state of ['blocked', 'unknown', 'not-permanent', 'allowed'] as const) if (states.includes(state)) return state
+  return 'not-needed'
 }
 
 export type FirewallName = 'ufw' | 'firewalld'
@@ -107,6 +126,8 @@ export interface FirewallVerdict {
   forward: ForwardState
   /** From the interface out to the uplink (exit node). */
   exitForward: ForwardState
+  /** From the interface out to the site-to-site subnets' interfaces (unknown: a subnet has no route). */
+  subnetForward: ForwardState
   /** In order, what makes the firewall let the node work; empty when nothing is needed. */
   actions: FirewallAction[]
   blocker: FirewallBlocker | null
@@ -120,6 +141,7 @@ export function firewallVerdict(readings: FirewallReadings, needs: FirewallNeeds
     port: 'open',
     forward: needs.forward ? 'allowed' : 'not-needed',
     exitForward: needs.exit ? 'allowed' : 'not-needed',
+    subnetForward: (needs.subnets ?? []).length === 0 ? 'not-needed' : subnetOuts(needs).includes(null) ? 'unknown' : 'allowed',
     actions: [],
     blocker: null,
   }
@@ -189,7 +211,13 @@ function ufwVerdict(ufw: UfwReading, needs: FirewallNeeds): FirewallVerdict {
       if (exitForward === 'blocked') actions.push({kind: 'ufw-route', in: needs.iface, out: needs.uplink})
     }
   }
-  return {firewall: 'ufw', port: open ? 'open' : 'closed', forward, exitForward, actions, blocker: null}
+  const subnetStates = subnetOuts(needs).map((out): ForwardState => {
+    if (out === null) return 'unknown'
+    if (ufwForwards(ufw, needs.iface, out)) return 'allowed'
+    if (!actions.some((a) => a.kind === 'ufw-route' && a.out === out)) actions.push({kind: 'ufw-route', in: needs.iface, out})
+    return 'blocked'
+  })
+  return {firewall: 'ufw', port: open ? 'open' : 'closed', forward, exitForward, subnetForward: worst(subnetStates), actions, blocker: null}
 }
 
 // --- firewalld ----------------------------------------------------------------------------------------
@@ -318,14 +346,15 @@ function firewalldVerdict(fw: FirewalldReading, needs: FirewallNeeds): FirewallV
   const judge = (out: string | null) => combine(firewalldForwards(runtime, fw.defaultZone, needs.iface, out), firewalldForwards(permanent, fw.defaultZone, needs.iface, out))
   const forward: ForwardState = needs.forward ? judge(null) : 'not-needed'
   const exitForward: ForwardState = !needs.exit ? 'not-needed' : needs.uplink === null ? 'unknown' : judge(needs.uplink)
-  const states = [forward, exitForward]
+  const subnetForward = worst(subnetOuts(needs).map((out) => (out === null ? 'unknown' : judge(out))))
+  const states = [forward, exitForward, subnetForward]
   let blocker: FirewallBlocker | null = null
   if (states.includes('blocked') || states.includes('not-permanent')) {
     const planned = planForwarding(fw, needs, {runtime: states.includes('blocked')})
     if ('blocker' in planned) blocker = planned.blocker
     else actions.push(...planned.actions)
   }
-  return {firewall: 'firewalld', port, forward, exitForward, actions, blocker}
+  return {firewall: 'firewalld', port, forward, exitForward, subnetForward, actions, blocker}
 }
 
 /** A policy wgfleet wants, with the zones it must list. */
@@ -347,8 +376,11 @@ function planForwarding(fw: FirewalldReading, needs: FirewallNeeds, need: {runti
 
   const zoneForward = runtime.zones.some((z) => z.forward !== null)
   const wanted: WantedPolicy[] = []
-  if (!zoneForward) wanted.push({name: 'wgfleet-forward', zones: [['ingress', WGFLEET_ZONE], ['egress', WGFLEET_ZONE]]})
+  if (!zoneForward && needs.forward) wanted.push({name: 'wgfleet-forward', zones: [['ingress', WGFLEET_ZONE], ['egress', WGFLEET_ZONE]]})
   if (needs.exit && needs.uplink !== null) wanted.push({name: 'wgfleet-exit', zones: [['ingress', WGFLEET_ZONE], ['egress', zoneOfInterface(runtime, needs.uplink) ?? 'ANY']]})
+  // Site-to-site subnets: wgfleet → each subnet interface's zone (ANY when the default zone catches it).
+  const subnetZones = [...new Set(subnetOuts(needs).flatMap((out) => (out === null ? [] : [zoneOfInterface(runtime, out) ?? 'ANY'])))]
+  if (subnetZones.length > 0) wanted.push({name: 'wgfleet-subnets', zones: [['ingress', WGFLEET_ZONE], ...subnetZones.map((zone): ['egress', string] => ['egress', zone])]})
   if (wanted.length > 0 && (runtime.policies === null || permanent.policies === null)) return {blocker: {kind: 'no-policies'}}
 
   const state = (config: FirewalldConfig) => {
@@ -368,7 +400,7 @@ function planForwarding(fw: FirewalldReading, needs: FirewallNeeds, need: {runti
   const now = need.runtime && !reload
   const actions: FirewallAction[] = []
   if (!perm.zone) actions.push({kind: 'firewalld-new-zone', zone: WGFLEET_ZONE})
-  if (zoneForward && (!perm.forward || (now && !rt.forward))) actions.push({kind: 'firewalld-zone-forward', zone: WGFLEET_ZONE, runtime: now && !rt.forward, permanent: !perm.forward})
+  if (needs.forward && zoneForward && (!perm.forward || (now && !rt.forward))) actions.push({kind: 'firewalld-zone-forward', zone: WGFLEET_ZONE, runtime: now && !rt.forward, permanent: !perm.forward})
   if (!perm.bound || (now && !rt.bound)) actions.push({kind: 'firewalld-interface', zone: WGFLEET_ZONE, iface: needs.iface, runtime: now && !rt.bound, permanent: !perm.bound})
   for (const p of wanted) {
     if (perm.policy(p.name) === null) actions.push({kind: 'firewalld-new-policy', policy: p.name})

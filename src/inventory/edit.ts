@@ -1,19 +1,19 @@
 /**
- * Helpers for commands that add a node (add-node): the next free address, and the INI text of a new
- * node section appended to the file without changing any byte already there.
+ * Helpers for commands that add a node or a client (add-node, client add): the next free address, and the
+ * INI text of a new section appended to the file without changing any byte already there.
  */
 import {BugError, InventoryError} from '../lib/errors.js'
 import {broadcastOf, formatIPv4, parseIPv4} from './ipv4.js'
-import {NODE_KEYS} from './keys.js'
+import {CLIENT_KEYS, NODE_KEYS} from './keys.js'
 import type {Fleet} from './model.js'
-import type {NodeValues} from './parse.js'
+import type {ClientValues, NodeValues} from './parse.js'
 import {checkCidr, isLabel} from './values.js'
 
-/** The lowest host address of the network's cidr that no node uses. Throws InventoryError when it is full. */
+/** The lowest host address of the network's cidr that no node (nor client) uses. Throws InventoryError when it is full. */
 export function nextFreeAddress(fleet: Fleet): string {
   const cidr = checkCidr(fleet.network.cidr)
   if (!cidr.ok) throw new BugError(`the fleet's cidr ${fleet.network.cidr} is not valid`)
-  const used = new Set(fleet.nodes.map((n) => parseIPv4(n.address)))
+  const used = new Set([...fleet.nodes, ...(fleet.clients ?? [])].map((n) => parseIPv4(n.address)))
   for (let address = cidr.value.base + 1; address < broadcastOf(cidr.value); address++) {
     if (!used.has(address)) return formatIPv4(address)
   }
@@ -29,12 +29,21 @@ export function nextFreeAddress(fleet: Fleet): string {
  * The values must have passed validateNewNode; anything that would change how the file reads is a bug.
  */
 export function renderNodeSection(name: string, values: NodeValues): string {
-  if (!isLabel(name)) throw new BugError(`node name ${JSON.stringify(name)} was not validated`)
+  return renderSection(name, NODE_KEYS, values)
+}
+
+/** A client's section (`client = true` first, then the keys in CLIENT_KEYS order); values passed validateNewClient. */
+export function renderClientSection(name: string, values: ClientValues): string {
+  return renderSection(name, CLIENT_KEYS, {client: true, ...values})
+}
+
+function renderSection(name: string, keys: readonly string[], values: Partial<Record<string, string | number | boolean>>): string {
+  if (!isLabel(name)) throw new BugError(`section name ${JSON.stringify(name)} was not validated`)
   for (const key of Object.keys(values)) {
-    if (!(NODE_KEYS as readonly string[]).includes(key)) throw new BugError(`unknown node key ${JSON.stringify(key)}`)
+    if (!keys.includes(key)) throw new BugError(`unknown key ${JSON.stringify(key)} for [${name}]`)
   }
   const lines = [`[${name}]`]
-  for (const key of NODE_KEYS) {
+  for (const key of keys) {
     const value = values[key]
     if (value === undefined) continue
     const text = String(value)

@@ -7,6 +7,7 @@ import {editDistance} from './keys.js'
 import type {Topology} from './model.js'
 import type {Problems} from './problems.js'
 import {lineOfKey, type NodeDraft} from './sections.js'
+import {checkFleetSubnets} from './subnets.js'
 
 export interface FleetCheckOptions {
   topology: Topology
@@ -22,6 +23,7 @@ export function checkFleet(nodes: NodeDraft[], options: FleetCheckOptions, probl
   if (options.acl) checkAcl(nodes, options.acl, options.topology, problems)
   const relaysOk = checkRelays(nodes, options.acl, problems)
   checkExits(nodes, options.topology, problems)
+  checkFleetSubnets(nodes, problems)
   if (options.topology === 'hub') {
     if (checkHubHasRelay(nodes, options.topologyLine, problems)) checkHubUnderlay(nodes, problems)
   } else {
@@ -239,19 +241,22 @@ function firstPair(xs: NodeDraft[], ys: NodeDraft[], acl: AclRead | undefined): 
   return undefined
 }
 
-/** In a hub, every node must make a tunnel with the first relay: it carries the rest of the overlay. */
+/**
+ * In a hub, every node peers with every relay (and reaches the rest through the first): each of those
+ * pairs must make a tunnel. O(N × relays). One problem per node, naming the first relay it cannot reach.
+ */
 function checkHubUnderlay(nodes: NodeDraft[], problems: Problems): void {
-  const first = nodes.find((n) => n.relay && !n.nat)
-  if (!first) return
-  const hub = underlayOfDraft(first)
+  const relays = nodes.filter((n) => n.relay && !n.nat).map((n) => ({node: n, u: underlayOfDraft(n)}))
   for (const node of nodes) {
-    if (node === first || canLink(underlayOfDraft(node), hub)) continue
+    const u = underlayOfDraft(node)
+    const missed = relays.find((r) => r.node !== node && !canLink(u, r.u))
+    if (!missed) continue
     report(
       problems,
       node,
       underlayKey(node),
-      `[${node.name}] (${describeUnderlay(underlayOfDraft(node))}) cannot dial the hub relay [${first.name}] (${describeUnderlay(hub)}), nor it [${node.name}]`,
-      `in a hub every node reaches the others through [${first.name}]: give [${first.name}] underlay = dual (an endpoint of both families), or this node the relay's family`,
+      `[${node.name}] (${describeUnderlay(u)}) cannot dial the hub relay [${missed.node.name}] (${describeUnderlay(missed.u)}), nor it [${node.name}]`,
+      `in a hub every node peers with every relay: give [${missed.node.name}] underlay = dual (an endpoint of both families), or this node the relay's family`,
     )
   }
 }
@@ -271,6 +276,8 @@ function checkExits(nodes: NodeDraft[], topology: Topology, problems: Problems):
       report(problems, node, 'exit_via', `[${exit.name}] is behind NAT (nat = true) and cannot be an exit`, `an exit node must be reachable by its clients: choose a public node${candidates}`)
     } else if (exit.exitVia !== undefined) {
       report(problems, node, 'exit_via', `[${exit.name}] sends its own traffic through exit_via = ${exit.exitVia}`, `an exit node must use its own uplink: remove exit_via from [${exit.name}], or choose another exit`)
+    } else if (!canLink(underlayOfDraft(node), underlayOfDraft(exit))) {
+      report(problems, node, 'exit_via', `[${node.name}] (${describeUnderlay(underlayOfDraft(node))}) and its exit [${exit.name}] (${describeUnderlay(underlayOfDraft(exit))}) share no underlay family: neither can dial the other`, 'choose an exit this node can reach, or give one of the two the other family (underlay = dual)')
     } else if (topology === 'hub' && !exit.relay && !node.relay) {
       report(problems, node, 'exit_via', `with topology = hub, [${node.name}] peers only with relays and [${exit.name}] is not one`, `exit through a relay, or set relay = true on [${exit.name}]`)
     }

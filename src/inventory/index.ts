@@ -3,13 +3,14 @@
  */
 export type * from './model.js'
 export {SSH_TRANSPORTS} from './model.js'
-export {parseInventory, validateNewNode, type NodeValues, type ValidateNewNodeOptions} from './parse.js'
+export {parseInventory, validateNewNode, validateNewClient, type ClientValues, type NodeValues, type ValidateNewNodeOptions} from './parse.js'
 export {loadInventory, readInventoryText, describeReadError} from './load.js'
-export {nextFreeAddress, renderNodeSection, appendNodeSection, removeNodeSection} from './edit.js'
+export {nextFreeAddress, renderNodeSection, renderClientSection, appendNodeSection, removeNodeSection} from './edit.js'
 export {
   NETWORK_KEYS,
   SSH_KEYS,
   NODE_KEYS,
+  CLIENT_KEYS,
   NETWORK_SECTION,
   SSH_SECTION,
   RESERVED_SECTIONS,

@@ -29,18 +29,25 @@ export const NODE_KEYS = [
   'exit_via',
   'dns',
   'groups',
+  'subnets',
+  'subnet_snat',
 ] as const
+
+/** A roaming client's section (`client = true`): no host, no SSH keys — wgfleet never connects to it. */
+export const CLIENT_KEYS = ['client', 'public_key', 'address', 'via', 'full_tunnel'] as const
 
 export type NetworkKey = (typeof NETWORK_KEYS)[number]
 export type SshKey = (typeof SSH_KEYS)[number]
 export type NodeKey = (typeof NODE_KEYS)[number]
+export type ClientKey = (typeof CLIENT_KEYS)[number]
 
-export type SectionKind = 'network' | 'ssh' | 'node'
+export type SectionKind = 'network' | 'ssh' | 'node' | 'client'
 
 const KEYS_OF: Record<SectionKind, readonly string[]> = {
   network: NETWORK_KEYS,
   ssh: SSH_KEYS,
   node: NODE_KEYS,
+  client: CLIENT_KEYS,
 }
 
 /** Names people bring from other tools (Ansible, ssh_config) or from the other sections, mapped to ours. */
@@ -61,7 +68,11 @@ const ALIASES: Record<SectionKind, Record<string, string>> = {
     ssh_transport: 'transport',
     proxyjump: 'jump',
     exit: 'exit_via',
+    subnet: 'subnets',
+    routes: 'subnets',
+    snat: 'subnet_snat',
   },
+  client: {publickey: 'public_key', key: 'public_key', pubkey: 'public_key', ip: 'address', through: 'via', full: 'full_tunnel', fulltunnel: 'full_tunnel'},
 }
 
 export function keysOf(kind: SectionKind): readonly string[] {

@@ -100,6 +100,32 @@ export interface NodeSpec {
   dns?: string[]
   /** The node's groups (`groups = web, db`), for the [acl] rules; in the order written. */
   groups?: string[]
+  /**
+   * Site-to-site networks behind the node (`subnets`), normalised (`198.19.1.0/24`, RFC 5952 for IPv6):
+   * the node forwards for them and every peer's entry for it carries them.
+   */
+  subnets?: string[]
+  /** Masquerade overlay traffic towards the subnets (default true; `subnet_snat = false` turns it off). Set with subnets. */
+  subnetSnat?: boolean
+}
+
+/**
+ * A roaming client (a laptop, a phone): `client = true` in its section. wgfleet never connects to it (it has
+ * no SSH); its key pair was made on the operator machine by `client add`, and only the public key is kept.
+ * Its via nodes (public nodes) carry a peer entry for it; every other node reaches it through the first.
+ */
+export interface ClientSpec {
+  name: string
+  /** 1-based line of the section header (0 when it came from flags). */
+  line: number
+  /** The client's WireGuard public key (base64, 32 bytes). */
+  publicKey: string
+  /** Overlay address, a bare IPv4 inside network.cidr, no node's nor another client's. */
+  address: string
+  /** Public nodes the client dials, in order; the first routes it for every other node. */
+  via: string[]
+  /** `full_tunnel = true`: the client sends everything through its first via node, which masquerades it. */
+  fullTunnel: boolean
 }
 
 export interface Fleet {
@@ -114,4 +140,6 @@ export interface Fleet {
   nodes: NodeSpec[]
   /** The [acl] rules (group → the groups it peers with, both ways); absent: every pair peers. */
   acl?: AclRules
+  /** Roaming clients (`client = true` sections), in inventory order; absent when there are none. */
+  clients?: ClientSpec[]
 }

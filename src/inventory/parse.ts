@@ -4,14 +4,16 @@
  */
 import {dirname, resolve} from 'node:path'
 import {parse as parseIni} from 'ini'
+import {checkClients, type ClientDraft, isClientSection, readClient, toClientSpec} from './clients.js'
 import {checkFleet} from './fleet-checks.js'
 import {readAcl} from './acl.js'
 import {ACL_SECTION, NETWORK_SECTION, type NodeKey, RESERVED_SECTIONS, SSH_SECTION} from './keys.js'
-import type {Fleet, NodeSpec} from './model.js'
+import type {ClientSpec, Fleet, NodeSpec} from './model.js'
 import {Problems} from './problems.js'
 import {type RawDocument, type RawEntry, type RawSection, scanInventory, stripBom} from './raw.js'
 import {type NetworkRead, type NodeDraft, readNetwork, readNode, readSshDefaults} from './sections.js'
 import {checkCidr, checkCidr6, checkNodeName, show} from './values.js'
+import {subnetOf, subnetTexts} from './subnets.js'
 
 /**
  * Parses and validates an inventory. `file` is the inventory's path: it names the file in messages, and
@@ -31,19 +33,30 @@ export function parseInventory(text: string, file: string): Fleet {
   const sectionNamed = (name: string) => raw.sections.find((s) => s.name === name)
   const network = readNetwork(sectionNamed(NETWORK_SECTION), problems)
   const ssh = readSshDefaults(sectionNamed(SSH_SECTION), inventoryDir, problems)
-  const nodeSections = raw.sections.filter((s) => !RESERVED_SECTIONS.includes(s.name))
+  const memberSections = raw.sections.filter((s) => !RESERVED_SECTIONS.includes(s.name))
+  memberSections.forEach((section) => checkSectionName(section, problems))
+  const nodeSections = memberSections.filter((s) => !isClientSection(s))
   if (nodeSections.length === 0) {
     problems.add({line: 0}, 'there are no nodes', 'add one section per server, e.g.\n    [node-a]\n    host = 203.0.113.1\n    address = 10.0.0.1')
   }
-  nodeSections.forEach((section) => checkSectionName(section, problems))
   const nodes = nodeSections.map((section) => readNode(section, {network, ssh, inventoryDir}, problems))
+  const clients = memberSections.filter(isClientSection).map((section) => readClient(section, network, problems))
   const aclSection = sectionNamed(ACL_SECTION)
   const acl = aclSection ? readAcl(aclSection, problems) : undefined
   checkFleet(nodes, {topology: network.settings.topology, topologyLine: network.lineOf('topology'), acl}, problems)
+  checkClients(clients, nodes, problems)
   if (problems.count === 0) crossCheckWithIni(body, raw, problems)
   problems.throwIfAny()
 
-  return {file: absoluteFile, dir: inventoryDir, network: network.settings, ssh, nodes: nodes.map(toNodeSpec), ...(acl ? {acl: acl.rules} : {})}
+  return {
+    file: absoluteFile,
+    dir: inventoryDir,
+    network: network.settings,
+    ssh,
+    nodes: nodes.map(toNodeSpec),
+    ...(acl ? {acl: acl.rules} : {}),
+    ...(clients.length > 0 ? {clients: clients.map(toClientSpec)} : {}),
+  }
 }
 
 function checkSectionName(section: RawSection, problems: Problems): void {
@@ -117,6 +130,10 @@ function toNodeSpec(draft: NodeDraft): NodeSpec {
   if (draft.exitVia !== undefined) spec.exitVia = draft.exitVia
   if (draft.dns !== undefined) spec.dns = draft.dns
   if (draft.groups !== undefined) spec.groups = draft.groups
+  if (draft.subnets !== undefined) {
+    spec.subnets = subnetTexts(draft.subnets)
+    spec.subnetSnat = draft.subnetSnat ?? true
+  }
   return spec
 }
 
@@ -138,6 +155,8 @@ function toNodeDraft(spec: NodeSpec): NodeDraft {
     exitVia: spec.exitVia,
     dns: spec.dns,
     groups: spec.groups,
+    subnets: spec.subnets?.flatMap((text) => subnetOf(text) ?? []),
+    subnetSnat: spec.subnets === undefined ? undefined : spec.subnetSnat,
   }
 }
 
@@ -158,8 +177,11 @@ export function validateNewNode(fleet: Fleet, name: string, values: NodeValues, 
   const problems = new Problems(options.origin ?? fleet.file)
   const section = sectionFromValues(name, values)
   const existing = fleet.nodes.find((n) => n.name === name)
+  const client = fleet.clients?.find((c) => c.name === name)
   if (existing) {
     problems.add({line: 0, section: name}, `a node named ${name} already exists (line ${existing.line})`, 'choose another name, or remove the existing node first')
+  } else if (client) {
+    problems.add({line: 0, section: name}, `a client named ${name} already exists (line ${client.line})`, 'choose another name')
   } else {
     checkSectionName(section, problems)
   }
@@ -169,11 +191,36 @@ export function validateNewNode(fleet: Fleet, name: string, values: NodeValues, 
   // The rules as parsed (their lines are not known here: problems about them name line 0).
   const acl = fleet.acl ? {rules: fleet.acl, lines: new Map<string, number>(), line: 0} : undefined
   checkFleet(nodes, {topology: fleet.network.topology, topologyLine: 0, acl}, problems)
+  checkClients((fleet.clients ?? []).map(toClientDraft), nodes, problems)
   problems.throwIfAny()
   return toNodeSpec(node)
 }
 
-function sectionFromValues(name: string, values: NodeValues): RawSection {
+/** Values of a client's keys as `client add` writes them. */
+export type ClientValues = {public_key: string; address: string; via: string; full_tunnel?: true}
+
+/**
+ * Validates a client that is not in the inventory yet (`client add`) with exactly the rules of
+ * parseInventory (name, key, address, via against the nodes and the other clients). Problems name line 0
+ * and the key. Throws InventoryErrors (exit code 2).
+ */
+export function validateNewClient(fleet: Fleet, name: string, values: ClientValues, options: ValidateNewNodeOptions = {}): ClientSpec {
+  const problems = new Problems(options.origin ?? fleet.file)
+  const section = sectionFromValues(name, {client: true, ...values})
+  const existing = fleet.clients?.find((c) => c.name === name)
+  if (existing) problems.add({line: 0, section: name}, `a client named ${name} already exists (line ${existing.line})`, `choose another name, or \`wgfleet client remove ${name}\` first`)
+  else checkSectionName(section, problems)
+  const client = readClient(section, networkReadOf(fleet), problems)
+  checkClients([...(fleet.clients ?? []).map(toClientDraft), client], fleet.nodes.map(toNodeDraft), problems)
+  problems.throwIfAny()
+  return toClientSpec(client)
+}
+
+function toClientDraft(spec: ClientSpec): ClientDraft {
+  return {name: spec.name, line: spec.line, keyLines: new Map(), publicKey: spec.publicKey, address: spec.address, via: spec.via, fullTunnel: spec.fullTunnel}
+}
+
+function sectionFromValues(name: string, values: Record<string, string | number | boolean | undefined>): RawSection {
   const entries = new Map<string, RawEntry>()
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue

@@ -9,6 +9,7 @@ import {contains, broadcastOf, formatIPv4, formatNetwork, type IPv4Network, isIn
 import {isKnownKey, keysOf, otherKindsAccepting, type SectionKind, suggestKey} from './keys.js'
 import type {Problems, Where} from './problems.js'
 import type {RawSection} from './raw.js'
+import {checkSubnets, checkSubnetsOfNode, type Subnet} from './subnets.js'
 import {
   checkAddress,
   checkAddress6,
@@ -90,9 +91,16 @@ export class SectionReader {
     return this.optional(key, check)
   }
 
-  reportUnknownKeys(): void {
+  /** `explain` may word the problem for a key it knows better (a node key in a client section). */
+  reportUnknownKeys(explain?: (key: string) => {message: string; hint: string} | undefined): void {
     for (const entry of this.section.entries.values()) {
       if (isKnownKey(this.kind, entry.key)) continue
+      const explained = explain?.(entry.key)
+      if (explained) {
+        this.problems.add({line: entry.line, section: this.section.name, key: entry.key}, explained.message, explained.hint)
+        entry.invalid = true
+        continue
+      }
       const suggestion = suggestKey(this.kind, entry.key)
       const message = suggestion ? `unknown key \`${entry.key}\`; did you mean \`${suggestion}\`?` : `unknown key \`${entry.key}\``
       const accepted = `${describeKind(this.kind)} accepts: ${keysOf(this.kind).join(', ')}`
@@ -105,7 +113,7 @@ export class SectionReader {
 }
 
 function describeKind(kind: SectionKind): string {
-  return kind === 'node' ? 'a node section' : `[${kind}]`
+  return kind === 'node' ? 'a node section' : kind === 'client' ? 'a client section' : `[${kind}]`
 }
 
 // ---- [network] --------------------------------------------------------------------------------------------
@@ -216,6 +224,10 @@ export interface NodeDraft {
   exitVia?: string
   dns?: string[]
   groups?: string[]
+  /** Site-to-site networks behind the node (subnets.ts), normalised. */
+  subnets?: Subnet[]
+  /** `subnet_snat` as written (default true when subnets are set). */
+  subnetSnat?: boolean
 }
 
 export function lineOfKey(node: NodeDraft, key: string): number {
@@ -248,10 +260,13 @@ export function readNode(section: RawSection, context: NodeContext, problems: Pr
     exitVia: reader.optional('exit_via', checkNodeReference),
     dns: reader.optional('dns', checkDnsServers) ?? context.network.settings.dns,
     groups: reader.optional('groups', checkGroups),
+    subnets: reader.optional('subnets', checkSubnets),
+    subnetSnat: reader.optional('subnet_snat', checkBoolean),
   }
   checkNatConsistency(reader, draft)
   checkUnderlayConsistency(reader, draft)
   checkOutsideOverlay(reader, draft, context.network)
+  checkSubnetsOfNode(draft, context.network, problems)
   draft.address6 = readAddress6(reader, draft, context.network)
   return draft
 }
@@ -297,8 +312,8 @@ function readNodeSsh(reader: SectionReader, context: NodeContext): SshSettings {
   return {...context.ssh, ...readSshKeys(reader, {user: 'ssh_user', port: 'ssh_port'}, context.inventoryDir)}
 }
 
-/** The address, when it is an IPv4 address that a node can use inside the network's cidr. */
-function readAddress(reader: SectionReader, network: NetworkRead): string | undefined {
+/** The address, when it is an IPv4 address that a node (or a client) can use inside the network's cidr. */
+export function readAddress(reader: SectionReader, network: NetworkRead): string | undefined {
   const cidr = network.network
   const example = cidr ? `a free address from ${formatIPv4(cidr.base + 1)} to ${formatIPv4(broadcastOf(cidr) - 1)}` : 'a bare IPv4 address inside cidr'
   const address = reader.required('address', checkAddress, `add \`address = <${example}>\`: this node's address on the private network`)

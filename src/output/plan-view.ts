@@ -64,6 +64,8 @@ function planNodeJson(n: PlannedNode) {
       ...(p.overlay ? {overlay: true} : {}),
       // Whether the entry carries the pair's preshared key (never its value: that exists on the hosts only).
       ...(p.presharedKey ? {presharedKey: true} : {}),
+      ...(p.client ? {client: true} : {}),
+      ...(p.clients && p.clients.length > 0 ? {clients: p.clients} : {}),
     })),
     relayed: n.relayed,
     ...(n.overlayVia === undefined ? {} : {overlayVia: n.overlayVia}),
@@ -108,7 +110,8 @@ function fullNode(node: PlannedNode, showConfig: boolean): string {
   const role = roles(node)
   const out = ['', `${node.name}  ${node.address}${node.address6 === undefined ? '' : ` ${node.address6}`}  endpoint ${node.endpoint ?? 'none (behind NAT)'}  listen ${node.listenPort}${role ? `  [${role}]` : ''}`]
   const rows: string[][] = [['peer', 'endpoint', 'allowed IPs', 'keepalive', 'via']]
-  for (const peer of node.peers) rows.push([peer.name, peer.endpoint ?? '-', peer.allowedIps.join(', '), peer.keepalive ? `${peer.keepalive}s` : 'off', 'direct'])
+  // A roaming client's entry: it dials in from wherever it is (no endpoint, no keepalive of ours).
+  for (const peer of node.peers) rows.push([peer.name, peer.endpoint ?? (peer.client ? 'roaming' : '-'), peer.allowedIps.join(', '), peer.keepalive ? `${peer.keepalive}s` : 'off', peer.client ? 'client' : 'direct'])
   for (const route of node.relayed) rows.push([route.name, '-', [hostRoute(route.address), ...(route.address6 === undefined ? [] : [`${route.address6}/128`])].join(', '), '-', `relay ${route.via}`])
   if (node.overlayVia !== undefined) rows.push(['(every other node)', '-', '(in the overlay network)', '-', `relay ${node.overlayVia}`])
   out.push(...formatColumns(rows, {indent: 2, gap: 4}))

@@ -59,6 +59,10 @@ export interface PeerPlan {
   overlay?: boolean
   /** The entry carries the pair's preshared key (PRESHARED_KEY_MARKER in the text; the host fills it in). */
   presharedKey?: boolean
+  /** This entry is a roaming client's (on its via node): no endpoint, no keepalive, never verified or dialled. */
+  client?: true
+  /** Roaming clients this peer (their first via node) carries for us: their /32s are in allowedIps, in inventory order. */
+  clients?: string[]
   /**
    * Set when the peer's key is unknown and the node's own current section for it is kept: these lines are
    * rendered as they are (the fields above are read from them).
@@ -105,8 +109,17 @@ export interface NodePlan {
   dns?: string[]
   /** Node forwards between peers (relay for NAT-ed nodes, hub, or an exit). */
   forwarding: boolean
+  /** Node is a relay (`relay = true`, public): it forwards between peers, the IPv6 overlay too. */
+  relay?: boolean
   /** Node masquerades overlay traffic to its uplink (some other node exits through it). */
   masquerade: boolean
+  /**
+   * Site-to-site networks behind this node (inventory `subnets`): it forwards from the overlay to them
+   * (ip_forward; IPv6 forwarding for an IPv6 one) and the firewall lets wg0 out to them. Absent when none.
+   */
+  subnets?: string[]
+  /** With subnets: masquerade overlay traffic towards them (`subnet_snat`, default true). */
+  subnetSnat?: boolean
   /** Node sends everything through an exit peer (has exit_via). */
   fullTunnel: boolean
   peers: PeerPlan[]

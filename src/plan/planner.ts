@@ -7,7 +7,9 @@ import {isIPv4 as isStrictIPv4} from '../inventory/ipv4.js'
 import {BugError, WgfleetError} from '../lib/errors.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import type {ExistingPeerSection, ExistingSectionConflict, FleetPlan, HostFacts, NodePlan, PeerPlan, RelayedRoute} from './model.js'
+import {clientLinks, type ClientLinks, clientPeers, forwardsForClients, masqueradesForClients, withClientRoutes} from './clients.js'
 import {renderHostsBlock} from './hosts-file.js'
+import {DEFAULT_ROUTE, hostRoute} from './routes.js'
 import {isInterfaceName, renderNodeConfig} from './render.js'
 import {dialsIn, endpointOf, exitNodeOf, type NodeLinks, type PeerLink, planLinks} from './topology.js'
 
@@ -38,16 +40,16 @@ export interface PlanOptions {
   only?: ReadonlySet<string>
 }
 
-/** The full-tunnel route every exit peer carries. */
-export const DEFAULT_ROUTE = '0.0.0.0/0'
-
-export function hostRoute(address: string): string {
-  return `${address}/32`
-}
+export {DEFAULT_ROUTE, hostRoute}
 
 /** A node's own routes: its IPv4 /32, then (dual stack) its IPv6 /128. */
 export function hostRoutes(node: Pick<NodeSpec, 'address' | 'address6'>): string[] {
   return node.address6 === undefined ? [hostRoute(node.address)] : [hostRoute(node.address), `${node.address6}/128`]
+}
+
+/** A node's site-to-site subnets (normalised by the inventory), none for most nodes. */
+function subnetsOf(node: NodeSpec): readonly string[] {
+  return node.subnets ?? []
 }
 
 /** The overlay networks a hub relay's entry carries: cidr, then cidr6 (dual stack). */
@@ -68,9 +70,10 @@ export function* planNodes(fleet: Fleet, known: KnownHosts, options: PlanOptions
   const addresses = new Map(fleet.nodes.map((n) => [n.name, n]))
   // One block for every node (one string, shared: O(N) bytes, not O(N²)).
   const hostsBlock = renderHostsBlock(fleet)
+  const clients = clientLinks(fleet, known.publicKeys)
   for (const links of planLinks(fleet)) {
     if (options.only && !options.only.has(links.node.name)) continue
-    const plan = planNode(fleet, links, known, exitNames, addresses, options)
+    const plan = planNode(fleet, links, known, exitNames, addresses, options, clients)
     yield hostsBlock === undefined ? plan : {...plan, hostsBlock}
   }
 }
@@ -82,14 +85,17 @@ function planNode(
   exitNames: Set<string>,
   addresses: ReadonlyMap<string, NodeSpec>,
   options: PlanOptions,
+  clients: ClientLinks,
 ): NodePlan {
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
   const psk = presharedKeyOf(fleet, node, known)
   const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => ({...planPeer(fleet, node, link, known), ...psk(link.peer.name)})))
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
-  const peers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
-  const masquerade = exitNames.has(node.name)
+  const nodePeers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
+  // Roaming clients: routed through their first via node, and an entry of their own on each via node.
+  const peers = [...withClientRoutes(node, nodePeers, clients), ...clientPeers(node, clients)]
+  const masquerade = exitNames.has(node.name) || masqueradesForClients(clients, node)
   // Follows the rendered config: an exit peer left out for want of its key means no full tunnel yet.
   const fullTunnel = peers.some((p) => p.exit)
   const uplink = masquerade ? uplinkFromFacts(node, facts) : undefined
@@ -103,9 +109,11 @@ function planNode(
     interface: fleet.network.interface,
     ...(fleet.network.mtu === undefined ? {} : {mtu: fleet.network.mtu}),
     ...dnsOf(fleet, node),
-    // Relays forward between the peers they carry; exits forward to their uplink.
-    forwarding: node.relay || masquerade,
+    // Relays forward between the peers they carry (a client's first via node too); exits forward to their uplink.
+    forwarding: node.relay || masquerade || forwardsForClients(clients, node),
+    ...(node.relay && !node.nat ? {relay: true} : {}),
     masquerade,
+    ...(node.subnets && node.subnets.length > 0 ? {subnets: [...node.subnets], subnetSnat: node.subnetSnat ?? true} : {}),
     fullTunnel,
     peers,
     relayed: relayedRoutes(addresses, peers),
@@ -157,7 +165,7 @@ function planPeer(fleet: Fleet, node: NodeSpec, link: PeerLink, known: KnownHost
       name: peer.name,
       publicKey: knownPublicKey(known, peer.name),
       endpoint,
-      allowedIps: [...hostRoutes(peer), ...overlayNetworks(fleet), ...(link.exit ? [DEFAULT_ROUTE] : [])],
+      allowedIps: [...hostRoutes(peer), ...overlayNetworks(fleet), ...link.subnetsOf.flatMap(subnetsOf), ...(link.exit ? [DEFAULT_ROUTE] : [])],
       keepalive: fleet.network.keepalive,
       via: 'direct',
       relays: [],
@@ -169,12 +177,17 @@ function planPeer(fleet: Fleet, node: NodeSpec, link: PeerLink, known: KnownHost
     name: peer.name,
     publicKey: knownPublicKey(known, peer.name),
     endpoint,
-    // Own /32 (and /128) first, then relayed nodes' (inventory order), then the default route for an exit.
-    allowedIps: [
-      ...hostRoutes(peer),
-      ...link.relayed.flatMap((n) => hostRoutes(n)),
-      ...(link.exit ? [DEFAULT_ROUTE] : []),
-    ],
+    // Own /32 (and /128) first, then its subnets, then relayed nodes' (inventory order, each followed by its
+    // subnets), then the default route for an exit.
+    allowedIps:
+      link.subnetsOf.length === 0
+        ? [...hostRoutes(peer), ...link.relayed.flatMap((n) => hostRoutes(n)), ...(link.exit ? [DEFAULT_ROUTE] : [])]
+        : [
+            ...hostRoutes(peer),
+            ...(link.subnetsOf.includes(peer) ? subnetsOf(peer) : []),
+            ...link.relayed.flatMap((n) => (link.subnetsOf.includes(n) ? [...hostRoutes(n), ...subnetsOf(n)] : hostRoutes(n))),
+            ...(link.exit ? [DEFAULT_ROUTE] : []),
+          ],
     keepalive: fleet.network.keepalive,
     via: 'direct',
     relays: link.relayed.map((n) => n.name),

@@ -14,7 +14,9 @@ import {
   UPLINK_MARKER,
 } from './model.js'
 import {BugError} from '../lib/errors.js'
-import {isIPv4} from '../inventory/ipv4.js'
+import {isIPv4, parseNetwork} from '../inventory/ipv4.js'
+import {parseIPv6Network} from '../inventory/ipv6.js'
+import {subnetOf} from '../inventory/subnets.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 
 export {isInterfaceName}
@@ -31,7 +33,7 @@ export interface InterfaceHooks {
  * PostUp/PostDown commands. wg-quick runs them through bash, so every interpolated value is checked
  * here again (facts come from hosts and from state files, not only from the validated inventory).
  */
-export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHooks {
+export function interfaceHooks(node: RenderableNode, cidr: string, cidr6?: string): InterfaceHooks {
   const hooks: InterfaceHooks = {postUp: [], postDown: []}
   if (node.masquerade) {
     const uplink = node.uplink ?? UPLINK_MARKER
@@ -42,6 +44,23 @@ export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHoo
     const rule = (op: 'A' | 'D'): string => `iptables -t nat -${op} POSTROUTING -s ${cidr} -o ${uplink} -j MASQUERADE`
     hooks.postUp.push(rule('A'))
     hooks.postDown.push(rule('D'))
+  }
+  if (node.subnets && node.subnetSnat !== false) {
+    for (const text of node.subnets) {
+      const subnet = subnetOf(text)
+      if (subnet === undefined || subnet.text !== text) throw new BugError(`${node.name}: subnet ${JSON.stringify(text)} is not a normalised network`)
+      const source = subnet.family === 'ipv4' ? cidr : cidr6
+      // An IPv6 subnet without cidr6 never passes validation (the overlay has no IPv6 source to masquerade).
+      if (source === undefined || (subnet.family === 'ipv4' ? parseNetwork(source) : parseIPv6Network(source)) === undefined) throw new BugError(`${node.name}: no overlay network for subnet ${text}`)
+      // Overlay traffic into the subnet gets this node's address there: the subnet's hosts answer without a
+      // route back to the overlay (the default; subnet_snat = false keeps the overlay source).
+      const tool = subnet.family === 'ipv4' ? 'iptables' : 'ip6tables'
+      const rule = (op: 'A' | 'D'): string => `${tool} -t nat -${op} POSTROUTING -s ${source} -d ${text} -j MASQUERADE`
+      hooks.postUp.push(rule('A'))
+      // Tolerant: wg-quick runs PostDown under `set -e`, and a restart that brings the subnet in runs the new
+      // config's PostDown while the old one never added the rule.
+      hooks.postDown.push(`${rule('D')} || true`)
+    }
   }
   if (node.fullTunnel) {
     for (const address of node.uplinkAddresses) {
@@ -74,8 +93,8 @@ export function interfaceHooks(node: RenderableNode, cidr: string): InterfaceHoo
  */
 export const FULL_TUNNEL_FWMARK = 51820
 
-export function renderInterfaceSection(node: RenderableNode, cidr: string): string[] {
-  const {postUp, postDown} = interfaceHooks(node, cidr)
+export function renderInterfaceSection(node: RenderableNode, cidr: string, cidr6?: string): string[] {
+  const {postUp, postDown} = interfaceHooks(node, cidr, cidr6)
   return [
     '[Interface]',
     // Dual stack: one Address line with both families (wg-quick adds each).
@@ -107,8 +126,8 @@ function peerSectionText(peer: PeerPlan): string {
 }
 
 /** The whole wg-quick config: marker line, [Interface], then each peer after a blank line; ends in one "\n". */
-export function renderNodeConfig(node: RenderableNode, fleet: {network: Pick<NetworkSettings, 'cidr'>}): string {
-  const parts = [[MANAGED_MARKER, ...renderInterfaceSection(node, fleet.network.cidr)].join('\n')]
+export function renderNodeConfig(node: RenderableNode, fleet: {network: Pick<NetworkSettings, 'cidr' | 'cidr6'>}): string {
+  const parts = [[MANAGED_MARKER, ...renderInterfaceSection(node, fleet.network.cidr, fleet.network.cidr6)].join('\n')]
   for (const peer of node.peers) parts.push(peerSectionText(peer))
   return parts.join('\n\n') + '\n'
 }

@@ -18,6 +18,12 @@ export interface PeerLink {
   carriesRest?: boolean
   /** This peer is our exit: its entry carries 0.0.0.0/0. */
   exit: boolean
+  /**
+   * Nodes whose site-to-site subnets this entry carries (the peer itself, nodes relayed through it; in a
+   * hub, on the first relay's entry, every node with subnets we have no entry for), in inventory order.
+   * Only nodes that have subnets: empty in a fleet without any.
+   */
+  subnetsOf: NodeSpec[]
 }
 
 /** A node's links, in inventory order. */
@@ -50,9 +56,13 @@ export function linkableIn(fleet: Fleet): (a: NodeSpec, b: NodeSpec) => boolean 
   return (a, b) => dials(a, b) || dials(b, a)
 }
 
-/** A node as inventory/underlay.ts sees it. */
+/**
+ * A node as inventory/underlay.ts sees it: its endpoint or host *as written* — as the inventory's checks
+ * saw it (an ssh_config alias resolved to its HostName later must not change the answer they gave).
+ */
 function underlayOf(node: NodeSpec): UnderlayNode {
-  return {nat: node.nat, ...(node.nat ? {} : {dialHost: node.endpointHost ?? node.host}), ...(node.underlay === undefined ? {} : {underlay: node.underlay})}
+  const written = node.endpointFromHost ? node.host : (node.endpointHost ?? node.host)
+  return {nat: node.nat, ...(node.nat ? {} : {dialHost: written}), ...(node.underlay === undefined ? {} : {underlay: node.underlay})}
 }
 
 /** "host:port" others dial ("[v6]:port"), or null for a NAT-ed node. */
@@ -151,6 +161,9 @@ export function* planLinks(fleet: Fleet): Generator<NodeLinks> {
   const allowed = allowedPairs(fleet)
   const relays = publicRelays(fleet.nodes)
   const exits = new Map(fleet.nodes.map((n) => [n.name, exitNodeOf(fleet, n)]))
+  // [acl]: the relay forwards to the nodes it relays for, their subnets included (see directLinks).
+  const aclRelay = fleet.acl ? relays[0] : undefined
+  const hasSubnets = (n: NodeSpec) => (n.subnets?.length ?? 0) > 0
   const none: NodeSpec[] = []
   for (const node of fleet.nodes) {
     const direct: NodeSpec[] = []
@@ -167,7 +180,16 @@ export function* planLinks(fleet: Fleet): Generator<NodeLinks> {
       }
     }
     const exit = exits.get(node.name)
-    yield {node, peers: direct.map((peer) => ({peer, relayed: throughRelay.get(peer) ?? none, exit: peer === exit}))}
+    yield {
+      node,
+      peers: direct.map((peer) => {
+        const relayed = throughRelay.get(peer) ?? none
+        // A node not allowed to peer with a subnet node gets no route to its subnets.
+        const own = hasSubnets(peer) && (allowed(node, peer) || node === aclRelay) ? [peer] : none
+        const carried = relayed.length > 0 ? relayed.filter(hasSubnets) : none
+        return {peer, relayed, exit: peer === exit, subnetsOf: carried.length === 0 ? own : [...own, ...carried]}
+      }),
+    }
   }
 }
 
@@ -184,10 +206,14 @@ function* hubLinks(fleet: Fleet): Generator<NodeLinks> {
   for (const [node, exit] of exits) if (exit) exitedBy.set(exit, [...(exitedBy.get(exit) ?? []), node])
   const order = new Map(fleet.nodes.map((n, i) => [n, i]))
   const none: NodeSpec[] = []
+  // Few nodes have subnets: the first relay's entry on a spoke carries those of the nodes it has no entry
+  // for (O(subnet nodes) per spoke, not O(N)).
+  const withSubnets = fleet.nodes.filter((n) => (n.subnets?.length ?? 0) > 0)
+  const ownSubnets = (peer: NodeSpec) => ((peer.subnets?.length ?? 0) > 0 ? [peer] : none)
   for (const node of fleet.nodes) {
     const exit = exits.get(node)
     if (isRelay.has(node)) {
-      yield {node, peers: fleet.nodes.filter((n) => n !== node).map((peer) => ({peer, relayed: none, exit: peer === exit}))}
+      yield {node, peers: fleet.nodes.filter((n) => n !== node).map((peer) => ({peer, relayed: none, exit: peer === exit, subnetsOf: ownSubnets(peer)}))}
       continue
     }
     const direct = new Set([...relays, ...(exit ? [exit] : []), ...(exitedBy.get(node) ?? [])])
@@ -196,6 +222,14 @@ function* hubLinks(fleet: Fleet): Generator<NodeLinks> {
     // Everyone else goes through the first relay (a hub without one never passes validation).
     const rest = fleet.nodes.length - 1 > peers.length
     const first = rest ? relayFor(relays, node, undefined, () => true) : undefined
-    yield {node, peers: peers.map((peer) => ({peer, relayed: none, exit: peer === exit, ...(peer === first ? {carriesRest: true} : {})}))}
+    const restSubnets = withSubnets.filter((n) => n !== node && !direct.has(n))
+    yield {
+      node,
+      peers: peers.map((peer) =>
+        peer === first
+          ? {peer, relayed: none, exit: peer === exit, carriesRest: true, subnetsOf: [...ownSubnets(peer), ...restSubnets].sort((a, b) => order.get(a)! - order.get(b)!)}
+          : {peer, relayed: none, exit: peer === exit, subnetsOf: ownSubnets(peer)},
+      ),
+    }
   }
 }

@@ -24,7 +24,7 @@ firewall_actions=("$@")
 # anything changes.
 firewall_action_ok() {
   local name='[A-Za-z0-9_][A-Za-z0-9_.+-]{0,31}' ifname='[A-Za-z0-9_=+.][A-Za-z0-9_=+.-]{0,14}' port='[1-9][0-9]{0,4}' scope='(runtime|permanent|runtime,permanent)'
-  local policy='wgfleet-(forward|exit)'
+  local policy='wgfleet-(forward|exit|subnets)'
   [[ $1 =~ ^(ufw-allow:$port|ufw-route:$ifname:$ifname|firewalld-port:$name:$port:$scope|firewalld-new-zone:wgfleet|firewalld-zone-forward:wgfleet:$scope|firewalld-interface:wgfleet:$ifname:$scope|firewalld-new-policy:$policy|firewalld-policy-zone:$policy:(ingress|egress):$name:$scope|firewalld-reload)$ ]]
 }
 for token in ${firewall_actions[@]+"${firewall_actions[@]}"}; do
@@ -115,10 +115,11 @@ net.ipv6.conf.all.forwarding = 1"
     # host whose IPv6 default route came from an RA would lose it at the route's lifetime. accept_ra = 2
     # keeps accepting them while forwarding, for the interface that route goes through.
     ra_dev=$(ip -6 route show default proto ra 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)
-    if [[ $ra_dev =~ ^[A-Za-z0-9_.@-]{1,15}$ ]] && [ "$(cat "/proc/sys/net/ipv6/conf/$ra_dev/accept_ra" 2>/dev/null)" = 1 ]; then
+    # The slash form keeps a dot in an interface name (a VLAN, eth0.100) a dot, in sysctl and in the file.
+    if [[ $ra_dev =~ ^[A-Za-z0-9_.@-]{1,15}$ && $ra_dev != . && $ra_dev != .. ]] && [ "$(cat "/proc/sys/net/ipv6/conf/$ra_dev/accept_ra" 2>/dev/null)" = 1 ]; then
       want="$want
-net.ipv6.conf.$ra_dev.accept_ra = 2"
-      sysctl -q -w "net.ipv6.conf.$ra_dev.accept_ra=2" >/dev/null || fail "could not set net.ipv6.conf.$ra_dev.accept_ra to 2"
+net/ipv6/conf/$ra_dev/accept_ra = 2"
+      sysctl -q -w "net/ipv6/conf/$ra_dev/accept_ra=2" >/dev/null || fail "could not set net/ipv6/conf/$ra_dev/accept_ra to 2"
       echo "accept_ra=kept on $ra_dev"
     elif grep -q 'accept_ra = 2' /etc/sysctl.d/99-wgfleet.conf 2>/dev/null; then
       # Kept from an earlier run (the RA route may be gone for now): the setting stays what it was made.
@@ -317,7 +318,25 @@ start_service() {
   echo "service=started"
 }
 
+# A restart runs the NEW config's PostDown: a masquerade only the old config added (an exit or a subnet
+# dropped, subnet_snat turned off, another uplink) would stay behind. The old config's (the backup, when
+# wgfleet wrote it) masquerade PostDowns that the new config lacks are run here, parsed strictly: only
+# wgfleet's own rule forms, their values as separate arguments, never a line run as it is.
+drop_stale_masquerades() {
+  local old=$conf.bak line re
+  [ -f "$old" ] && [ "$(head -n1 "$old")" = "$marker" ] || return 0
+  re='^PostDown = (iptables|ip6tables) -t nat -D POSTROUTING -s ([0-9A-Fa-f.:]+/[0-9]+) -(o|d) ([A-Za-z0-9_=+.:/-]+) -j MASQUERADE( \|\| true)?$'
+  while IFS= read -r line; do
+    [[ $line =~ $re ]] || continue
+    grep -qxF -- "$line" "$conf" && continue
+    if "${BASH_REMATCH[1]}" -t nat -D POSTROUTING -s "${BASH_REMATCH[2]}" "-${BASH_REMATCH[3]}" "${BASH_REMATCH[4]}" -j MASQUERADE 2>/dev/null; then
+      echo "masquerade=removed ${BASH_REMATCH[2]} ${BASH_REMATCH[4]}"
+    fi
+  done <"$old"
+}
+
 restart_service() {
+  drop_stale_masquerades
   if [ "$systemd" = yes ]; then
     with_held_config systemctl restart "wg-quick@$iface" || fail "systemctl restart wg-quick@$iface failed"
   else

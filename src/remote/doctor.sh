@@ -123,6 +123,7 @@ done
 # default route's interface: where peers' packets arrive).
 firewall_listings
 has ip && say uplink "$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)"
+has ip && route_listing
 
 # --- path MTU: don't-fragment pings toward the node's own peers (interface up only).
 probe() {

@@ -6,6 +6,7 @@ import {isInterfaceName} from '../wireguard/interface-name.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import {parseScriptOutput} from './output.js'
 import {parsePresharedKeyFiles, type PresharedKeyFile} from './preshared-keys.js'
+import {parseRoutes, type Route} from '../firewall/routes.js'
 import {hostsBlockOf} from './probe.js'
 import type {InterfaceLink} from './status.js'
 
@@ -58,6 +59,8 @@ export interface DoctorReading {
   firewalld: FirewalldReading
   /** The default route's interface (where peers' packets arrive); null when unknown. */
   uplink: string | null
+  /** The main table's routes (route_listing): where each site-to-site subnet goes out. */
+  routes?: Route[]
   /** 'yes' pings ran; 'no' no ping tool; 'skipped' (interface not up); null when no targets were given. */
   pingTool: 'yes' | 'no' | 'skipped' | null
   pings: PingReading[]
@@ -125,6 +128,7 @@ export function parseDoctorOutput(text: string): DoctorReading {
     forwardFiles: values.get('forward_file') ?? [],
     ...parseFirewallListings(one, out.block),
     uplink: isInterfaceName(one('uplink') ?? '') ? one('uplink')! : null,
+    routes: parseRoutes(values.get('route') ?? []),
     pingTool: pingTool === 'yes' || pingTool === 'no' || pingTool === 'skipped' ? pingTool : null,
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
     pingsUnprobed: int('ping_unprobed') ?? 0,

@@ -67,3 +67,21 @@ firewall_listings() {
   done
   echo '--- end firewalld services'
 }
+
+# route_listing — the main routing table's unicast routes as `route=FAMILY DEST IFACE` lines (FAMILY 4 or
+# 6; DEST `default` or a prefix), at most 256 per family: the firewall verdict judges a subnet node's
+# forwarding out of the interface each subnet is routed through (the longest match, as the kernel picks).
+route_listing() {
+  local family
+  for family in 4 6; do
+    ip -"$family" -o route show table main 2>/dev/null | awk -v f="$family" '
+      {
+        i = 1
+        if ($1 ~ /^(unicast)$/) i = 2
+        else if ($1 ~ /^(blackhole|unreachable|prohibit|throw|local|broadcast|multicast|anycast|nat)$/) next
+        dest = $i; dev = ""
+        for (j = i + 1; j < NF; j++) if ($j == "dev") { dev = $(j + 1); break }
+        if (dev != "" && n < 256) { print "route=" f " " dest " " dev; n++ }
+      }'
+  done
+}

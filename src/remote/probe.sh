@@ -43,11 +43,15 @@ firewall_listings
 
 say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
 [ -f /etc/sysctl.d/99-wgfleet.conf ] && say forward_file yes || say forward_file no
-# Dual stack: IPv6 forwarding, and whether wgfleet's sysctl file turns it on.
+# Dual stack: IPv6 on at all (a new interface takes `default`'s disable_ipv6), IPv6 forwarding, and
+# whether wgfleet's sysctl file turns it on.
+if [ -r /proc/sys/net/ipv6/conf/default/disable_ipv6 ] && [ "$(cat /proc/sys/net/ipv6/conf/default/disable_ipv6)" = 0 ]; then say ipv6 yes; else say ipv6 no; fi
 say ip6_forward "$(cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null)"
 grep -qx 'net.ipv6.conf.all.forwarding = 1' /etc/sysctl.d/99-wgfleet.conf 2>/dev/null && say forward6_file yes || say forward6_file no
 uplink=$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)
 say uplink "$uplink"
+# Where each site-to-site subnet is routed (the verdict judges forwarding out of that interface).
+route_listing
 # The uplink's own IPv4 addresses: under exit_via, replies from them stay on the main table (SSH from anywhere).
 [ -n "$uplink" ] && say uplink_addresses "$(ip -4 -o addr show dev "$uplink" scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }' | head -n 16 | tr '\n' ' ')"
 conn=${WGFLEET_SSH_CONNECTION:-${SSH_CONNECTION:-}}

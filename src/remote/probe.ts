@@ -6,6 +6,7 @@ import {isIPv4} from '../inventory/ipv4.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 import {parseScriptOutput} from './output.js'
 import {parsePresharedKeyFiles, type PresharedKeyFile} from './preshared-keys.js'
+import {parseRoutes, type Route} from '../firewall/routes.js'
 
 export interface HostProbe {
   os: OsRelease
@@ -22,11 +23,15 @@ export interface HostProbe {
   firewalld: FirewalldReading
   ipForward: boolean
   forwardFile: boolean
+  /** IPv6 is disabled for new interfaces (net.ipv6.conf.default.disable_ipv6, or no IPv6 at all): wg0 could not take an IPv6 address. */
+  ipv6Disabled: boolean
   /** net.ipv6.conf.all.forwarding is 1 (a dual-stack relay needs it). */
   ip6Forward: boolean
   /** wgfleet's sysctl file turns IPv6 forwarding on. */
   forward6File: boolean
   uplink?: string
+  /** The main table's routes (route_listing): where each site-to-site subnet goes out. */
+  routes?: Route[]
   /** The uplink's own IPv4 addresses (strict dotted quads, at most MAX_UPLINK_ADDRESSES). */
   uplinkAddresses: string[]
   /** Client address of the SSH connection the host is managed over. */
@@ -107,9 +112,11 @@ export function parseProbeOutput(text: string): HostProbe {
     ...parseFirewallListings(out.one, out.block),
     ipForward: values.get('ip_forward') === '1',
     forwardFile: yes('forward_file'),
+    ipv6Disabled: values.get('ipv6') === 'no',
     ip6Forward: values.get('ip6_forward') === '1',
     forward6File: yes('forward6_file'),
     uplink: opt('uplink'),
+    routes: parseRoutes(out.all('route')),
     uplinkAddresses: list('uplink_addresses').filter(isIPv4).slice(0, MAX_UPLINK_ADDRESSES),
     sshClient: opt('ssh_client'),
     ...(yes('iface_up') ? {interfaceLink: interfaceLinkOf(values)} : {}),

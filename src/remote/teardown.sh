@@ -91,6 +91,11 @@ if [ "$purge" = yes ]; then
     ufw delete allow "$port/udp" >/dev/null 2>&1 && echo "firewall=ufw delete allow $port/udp" || true
     ufw route delete allow in on "$iface" out on "$iface" >/dev/null 2>&1 && echo "firewall=ufw route deleted" || true
     if [ -n "$uplink" ] && ufw route delete allow in on "$iface" out on "$uplink" >/dev/null 2>&1; then echo "firewall=ufw route to $uplink deleted"; fi
+    # Site-to-site subnets: the routes out to the interfaces they were routed through (any link but those above).
+    for dev in $(ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | head -n 64); do
+      case $dev in "$iface" | "$uplink" | lo | *[!A-Za-z0-9_=+.-]*) continue ;; esac
+      if ufw route delete allow in on "$iface" out on "$dev" >/dev/null 2>&1; then echo "firewall=ufw route to $dev deleted"; fi
+    done
   elif has firewall-cmd && firewall-cmd --state >/dev/null 2>&1; then
     zone=$( ([ -n "$uplink" ] && firewall-cmd --get-zone-of-interface="$uplink" 2>/dev/null) || firewall-cmd --get-default-zone 2>/dev/null)
     case $zone in '' | -* | *[!A-Za-z0-9_.+-]*) zone=public ;; esac
@@ -101,7 +106,7 @@ if [ "$purge" = yes ]; then
     # policies stay inert until firewalld next reloads (a reload here would drop runtime settings wgfleet did
     # not make).
     firewall-cmd -q --zone=wgfleet --remove-interface="$iface" 2>/dev/null || true
-    for policy in wgfleet-exit wgfleet-forward; do firewall-cmd -q --permanent --delete-policy="$policy" 2>/dev/null || true; done
+    for policy in wgfleet-exit wgfleet-forward wgfleet-subnets; do firewall-cmd -q --permanent --delete-policy="$policy" 2>/dev/null || true; done
     firewall-cmd -q --permanent --delete-zone=wgfleet 2>/dev/null || true
     echo "firewall=firewalld removed $port/udp ($zone)"
   fi

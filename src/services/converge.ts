@@ -40,6 +40,7 @@ import {
   type UnknownKeyCause,
 } from './converge-report.js'
 import {verifyModeOf, type PairFacts} from './first-handshake.js'
+import {clientExitNodes} from '../plan/clients.js'
 import {removeUnusedKeys, settlePresharedKeys, type PresharedKeySettlement} from './preshared-keys.js'
 
 export interface ConvergeOptions {
@@ -328,7 +329,8 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
   progress('probing')
   const probe = await probeHost(shell, iface)
   steps.distro = probe.os.prettyName ?? probe.os.id
-  assertHostIsSafe(probe, {iface, overlay: fleet.network.cidr, fullTunnel: Boolean(node.exitVia)})
+  const routedSubnets = fleet.nodes.flatMap((n) => (n === node ? [] : (n.subnets ?? []).map((subnet) => ({subnet, owner: n.name}))))
+  assertHostIsSafe(probe, {iface, overlay: fleet.network.cidr, fullTunnel: Boolean(node.exitVia), routedSubnets})
 
   if (probe.config && !probe.managed && !options.adopt) {
     throw new NodeFailure(
@@ -337,8 +339,10 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
     )
   }
 
-  const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name)
-  const install = decideInstall(probe, {dns: Boolean(node.dns?.length), firewallTools: needsExit})
+  const needsExit = Boolean(node.exitVia) || fleet.nodes.some((n) => n.exitVia === node.name) || clientExitNodes(fleet).has(node.name)
+  // A subnet node masquerades towards its subnets with iptables in PostUp (unless subnet_snat = false).
+  const masqueradesSubnets = (node.subnets?.length ?? 0) > 0 && node.subnetSnat !== false
+  const install = decideInstall(probe, {dns: Boolean(node.dns?.length), firewallTools: needsExit || masqueradesSubnets})
   steps.implementation = install.implementation
   const installsTools = install.packages.includes('wireguard-tools')
   // 'installed' only once prepare has installed it: a refused install leaves the cell empty.

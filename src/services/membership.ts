@@ -82,6 +82,14 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
       'change those nodes first, then remove this one',
     )
   }
+  // A client's config names its via nodes (endpoint and key): moving it silently would cut it off, so refuse.
+  const clients = (fleet.clients ?? []).filter((c) => c.via.includes(leaving.name))
+  if (clients.length > 0) {
+    throw new UsageError(
+      `${leaving.name} is a via node of the client(s) ${clients.map((c) => c.name).join(', ')}`,
+      `their configs dial ${leaving.name}: \`wgfleet client remove NAME\` each (then \`client add NAME --via ANOTHER\` and give the client its new config), then remove this node`,
+    )
+  }
   const text = await readFile(fleet.file, 'utf8')
   const shrunkText = removeNodeSection(text, leaving.name)
   // Also validates the fleet without it (e.g. the last public relay of NAT-ed nodes): exit 2, nothing done.
@@ -103,7 +111,8 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
   }
 }
 
-async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal, acceptKeyChange: string[] = []): Promise<ConvergeReport> {
+/** Converge the whole fleet after an inventory edit (add-node, remove-node, client add/remove): peers change live. */
+export async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal, acceptKeyChange: string[] = []): Promise<ConvergeReport> {
   const shells = shellPoolFor(fleet, request, deps)
   try {
     return await convergeFleet(fleet, convergeOptionsFor({command, request, openShell: shells.open, clock: deps.clock, signal}, {acceptKeyChange}))
@@ -143,7 +152,7 @@ async function teardownNode(fleet: Fleet, name: string, request: RemoveNodeReque
   }
 }
 
-async function fileMode(file: string): Promise<number> {
+export async function fileMode(file: string): Promise<number> {
   const {stat} = await import('node:fs/promises')
   return (await stat(file)).mode & 0o777
 }

@@ -10,6 +10,8 @@ import {BugError, NodeFailure} from '../lib/errors.js'
 import {isInsideNetwork, parseNetwork} from '../inventory/ipv4.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 import {firewallNeedsOf, firewallVerdict, type FirewallBlocker, type FirewallVerdict} from '../firewall/verdict.js'
+import {subnetRouteInterface} from '../firewall/routes.js'
+import {isIPv6Subnet, subnetContains, subnetOf} from '../inventory/subnets.js'
 
 
 export type OsFamily = 'debian' | 'fedora' | 'el' | 'unknown'
@@ -105,6 +107,14 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   // wg-quick starts from the config's PrivateKey: a config holding another key than the key file (the key
   // file was replaced or regenerated) is written again from the key file, and the interface restarted.
   const staleKey = current !== null && probe.configPublicKey !== undefined && keyFilePublicKey !== undefined && probe.configPublicKey !== keyFilePublicKey
+  // Dual stack on a host without IPv6: wg-quick would fail on the IPv6 Address and take the IPv4 overlay down
+  // with it. Refused before anything is written.
+  if (node.address6 !== undefined && probe.ipv6Disabled) {
+    throw new NodeFailure(
+      'IPv6 is disabled on this host (net.ipv6.conf.default.disable_ipv6 = 1, or no IPv6 in its kernel): it cannot take its IPv6 overlay address',
+      'enable IPv6 (`sysctl -w net.ipv6.conf.default.disable_ipv6=0`, and remove ipv6.disable=1 from the kernel command line if it is there), or remove cidr6 from [network]',
+    )
+  }
   const psk = presharedKeyDrift(probe, node)
   const textChange = current === null ? 'new' : staleKey ? 'interface' : classifyConfigChange(current, node.config)
   // The hosts mask preshared keys, so a config holding another value than the peer's file reads the same: written again.
@@ -119,13 +129,20 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
   else if (configChange === 'peers' || psk.live || interfaceDrifted(probe, node)) action = 'syncconf'
 
-  const firewall = firewallVerdict(probe, firewallNeedsOf(node, port, probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : null))
+  const firewall = firewallVerdict(probe, firewallNeedsOf(node, port, probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : null, probe.routes))
   // Forwarding that does not work now and that wgfleet may not fix: the node fails, saying why.
-  if (firewall.blocker && (firewall.forward === 'blocked' || firewall.exitForward === 'blocked')) throw blockerFailure(firewall.blocker, node.interface)
+  if (firewall.blocker && [firewall.forward, firewall.exitForward, firewall.subnetForward].includes('blocked')) throw blockerFailure(firewall.blocker, node.interface)
+  const unrouted = firewall.subnetForward === 'unknown' ? node.subnets?.find((s) => subnetRouteInterface(probe.routes ?? [], s) === null) : undefined
+  if (unrouted !== undefined) {
+    throw new NodeFailure(`subnet ${unrouted} has no route on this host: wgfleet cannot tell where to forward it`, `give the node its address on that network (or a route to it), or remove ${unrouted} from subnets, then rerun`)
+  }
 
-  // Dual stack: a node that forwards (relay, hub) carries the IPv6 overlay too.
-  const forward6 = node.forwarding && node.address6 !== undefined
-  const forward = node.forwarding && (!probe.ipForward || !probe.forwardFile || (forward6 && (!probe.ip6Forward || !probe.forward6File)))
+  // Dual stack: a relay (hub relays too) carries the IPv6 overlay (an exit only IPv4: its masquerade is
+  // iptables); a subnet node forwards IPv6 only for an IPv6 subnet.
+  const subnets = node.subnets ?? []
+  const forwards = node.forwarding || subnets.length > 0
+  const forward6 = (node.forwarding && node.relay === true && node.address6 !== undefined) || subnets.some(isIPv6Subnet)
+  const forward = forwards && (!probe.ipForward || !probe.forwardFile || (forward6 && (!probe.ip6Forward || !probe.forward6File)))
   const enable = probe.systemd && probe.serviceEnabled !== 'enabled'
   const permissions = probe.wireguardDirMode !== '700' || probe.keyMode !== '600' || (probe.config && probe.configMode !== '600')
   const needed = writeConfig || action !== 'none' || probe.pending || firewall.actions.length > 0 || forward || enable || permissions
@@ -133,7 +150,7 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
     writeConfig,
     configChange,
     action,
-    forward: node.forwarding,
+    forward: forwards,
     forward6,
     firewall,
     enable,
@@ -214,6 +231,8 @@ export type HostRefusal =
   | {reason: 'default-route'; iface: string}
   /** The SSH session comes from inside the overlay: the overlay's route would capture its replies. */
   | {reason: 'ssh-client-in-overlay'; address: string; overlay: string}
+  /** The SSH session comes from inside another node's subnet: the route for it into the interface would capture its replies. */
+  | {reason: 'ssh-client-in-subnet'; address: string; subnet: string; owner: string}
   /** The host's own uplink address is inside the overlay: the overlay overlaps the real network. */
   | {reason: 'uplink-in-overlay'; address: string; uplink: string; overlay: string}
   /** exit_via, and the uplink has no IPv4 address to keep replies (SSH from anywhere) on the main table. */
@@ -225,6 +244,8 @@ export interface HostTarget {
   overlay: string
   /** The node sends everything through an exit (exit_via). */
   fullTunnel: boolean
+  /** Other nodes' site-to-site subnets (routed into the interface here), with their node. */
+  routedSubnets?: ReadonlyArray<{subnet: string; owner: string}>
 }
 
 /**
@@ -240,6 +261,12 @@ export function hostRefusal(probe: HostProbe, target: HostTarget): HostRefusal |
   const overlay = parseNetwork(target.overlay)
   if (overlay === undefined) throw new BugError(`unvalidated overlay ${JSON.stringify(target.overlay)}`)
   if (probe.sshClient && isInsideNetwork(overlay, probe.sshClient)) return {reason: 'ssh-client-in-overlay', address: probe.sshClient, overlay: target.overlay}
+  const client = probe.sshClient
+  const capturing = client === undefined ? undefined : target.routedSubnets?.find((r) => {
+    const subnet = subnetOf(r.subnet)
+    return subnet !== undefined && subnetContains(subnet, client)
+  })
+  if (client !== undefined && capturing) return {reason: 'ssh-client-in-subnet', address: client, subnet: capturing.subnet, owner: capturing.owner}
   const uplink = probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : 'the uplink'
   const inside = probe.uplinkAddresses.find((address) => isInsideNetwork(overlay, address))
   if (inside) return {reason: 'uplink-in-overlay', address: inside, uplink, overlay: target.overlay}
@@ -268,6 +295,11 @@ function describeRefusal(r: HostRefusal): [string, string] {
       return [`${r.iface} carries this host's default route: wgfleet never takes over the link the host is reached through`, OTHER_INTERFACE]
     case 'ssh-client-in-overlay':
       return [`the SSH session comes from ${r.address}, inside the overlay ${r.overlay}: the overlay's route would capture its replies`, `${OTHER_OVERLAY}, or manage the node from an address outside it`]
+    case 'ssh-client-in-subnet':
+      return [
+        `the SSH session comes from ${r.address}, inside ${r.subnet}, a subnet of ${r.owner}: the route for it into the WireGuard interface would capture the session's replies`,
+        `manage the node from an address outside ${r.subnet}, or remove it from ${r.owner}'s subnets`,
+      ]
     case 'uplink-in-overlay':
       return [`this host's own address ${r.address} (on ${r.uplink}) is inside the overlay ${r.overlay}: the overlay would overlap the network the host is reached on`, OTHER_OVERLAY]
     case 'uplink-without-address':

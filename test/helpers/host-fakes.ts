@@ -38,7 +38,7 @@ const FAKE_BIN = fileURLToPath(new URL('./fake-bin/', import.meta.url))
 /** Always on a Linux host. */
 const SYSTEM = ['ip', 'systemctl', 'journalctl', 'date', 'sleep', 'sysctl', 'modinfo'] as const
 /** Present only once installed. */
-export const OPTIONAL = ['wg', 'wg-quick', 'ufw', 'firewall-cmd', 'ping', 'apt-get', 'dnf'] as const
+export const OPTIONAL = ['wg', 'wg-quick', 'ufw', 'firewall-cmd', 'ping', 'apt-get', 'dnf', 'iptables', 'ip6tables'] as const
 export type OptionalTool = (typeof OPTIONAL)[number]
 /** The real programs the scripts and the fakes call. */
 const REAL_TOOLS = [

@@ -80,12 +80,13 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
       config: parsedConfig ? configEntries(parsedConfig) : null,
       parsedConfig,
       // The same question init asks of this node's firewall.
-      firewall: firewallVerdict(reading, firewallNeedsOf(nodePlan, reading.listenPort ?? nodePlan.listenPort, reading.uplink)),
+      firewall: firewallVerdict(reading, firewallNeedsOf(nodePlan, reading.listenPort ?? nodePlan.listenPort, reading.uplink, reading.routes)),
     }
     views.set(nodePlan.name, {plan: nodePlan, reading, firewall: view.firewall})
     checkInterface(view, iface, add)
     checkPeers(view, iface, names, hostRoutes, add)
-    checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)
+    // A node without wg has one finding (wg-missing): forwarding follows once init converged it.
+    if (view.reading.wgInstalled) checkForwarding(view, iface, relayFor.get(nodePlan.name) ?? [], add)
     checkDrift(view, iface, names, add)
     checkPathMtu(view, add)
     checkHostsFile(view, add)

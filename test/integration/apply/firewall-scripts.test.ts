@@ -206,6 +206,7 @@ describe('teardown.sh --purge removes what apply.sh adds', () => {
       'firewall-cmd -q --zone=wgfleet --remove-interface=wg0',
       'firewall-cmd -q --permanent --delete-policy=wgfleet-exit',
       'firewall-cmd -q --permanent --delete-policy=wgfleet-forward',
+      'firewall-cmd -q --permanent --delete-policy=wgfleet-subnets',
       'firewall-cmd -q --permanent --delete-zone=wgfleet',
     ])
     expect(run.stdout).toContain('firewall=firewalld removed 51820/udp (public)')

@@ -177,6 +177,7 @@ describe('doctor.sh', () => {
       /^ufw status verbose$/,
       /^firewall-cmd (--state|--get-default-zone|(--permanent )?--list-all-(zones|policies)|--info-service=[a-z0-9-]+)$/,
       /^ip -4 route show default$/,
+      /^ip -[46] -o route show table main$/,
       /^ping /,
     ]
     const other = run.calls.filter((c) => !readOnly.some((re) => re.test(c)))

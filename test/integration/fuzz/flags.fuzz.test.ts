@@ -15,7 +15,7 @@
  * connection attempt, and the inventory byte-for-byte unchanged. A control run per command proves the
  * undamaged invocation does connect (or, for plan, succeed) — so each case's failure is the damage's.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
@@ -56,27 +56,42 @@ const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {commands: Re
 const commands = Object.values(manifest.commands).sort((a, b) => a.id.localeCompare(b.id))
 
 /** Commands that never connect: their control run must succeed instead. */
-const NON_CONNECTING = new Set(['plan', 'ssh-config'])
+const NON_CONNECTING = new Set(['plan', 'ssh-config', 'client:list'])
 
 /**
  * What makes each command's invocation valid (so that it would connect): its arguments and required flags.
  * A command missing here gets 'node-b' for each required argument; its control run says if that is wrong.
  */
-const VALID_INVOCATION: Record<string, {args: string[]; flags: Record<string, string>}> = {
+interface ValidInvocation {
+  args: string[]
+  flags: Record<string, string>
+  /** The inventory the command needs instead of the base one (the base text given). */
+  inventory?: (base: string) => string
+  /** Files the command needs beside the inventory (written before every run, damaged or not). */
+  prepare?: (folder: CaseFolder) => void
+}
+
+const PHONE_KEY = 'mK2PaJ6sBcBmUqOxN7DFoMPL1fBmIdN0QGvYGpS1uHk='
+/** `client add` needs its via node's key pinned (an earlier init): state pins the relay's. */
+const pinRelayKey = (folder: CaseFolder) => {
+  mkdirSync(join(folder.dir, '.wgfleet'), {recursive: true})
+  writeFileSync(join(folder.dir, '.wgfleet', 'state.json'), JSON.stringify({version: 1, nodes: {'node-a': {publicKey: 'YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE='}}}))
+}
+const withClient = (base: string) => `${base}\n[phone]\nclient = true\npublic_key = ${PHONE_KEY}\naddress = 10.0.0.50\nvia = node-a\n`
+
+const VALID_INVOCATION: Record<string, ValidInvocation> = {
   'add-node': {args: ['node-e'], flags: {host: '127.0.0.1'}},
+  'client:add': {args: ['laptop'], flags: {}, prepare: pinRelayKey},
+  'client:list': {args: [], flags: {}, inventory: withClient},
+  'client:remove': {args: ['phone'], flags: {}, inventory: withClient},
   'remove-node': {args: ['node-d'], flags: {}},
   'rotate-key': {args: ['node-b'], flags: {}},
+  'rotate-psk': {args: [], flags: {}, inventory: (base) => base.replace('topology = mesh\n', 'topology = mesh\npreshared_keys = true\n')},
   // Without --live, graph connects nowhere.
   graph: {args: ['--live'], flags: {}},
 }
 
-/** Commands that need more than the base inventory to connect at all. */
-const INVENTORY_FOR: Record<string, (text: string) => string> = {
-  'rotate-psk': (text) => text.replace('topology = mesh\n', 'topology = mesh\npreshared_keys = true\n'),
-}
-const inventoryFor = (command: ManifestCommand, port: number) => (INVENTORY_FOR[command.id] ?? ((text: string) => text))(baseInventoryText(port))
-
-function validInvocation(command: ManifestCommand): {args: string[]; flags: Record<string, string>} {
+function validInvocation(command: ManifestCommand): ValidInvocation {
   return VALID_INVOCATION[command.id] ?? {args: Object.values(command.args).filter((a) => a.required).map(() => 'node-b'), flags: {}}
 }
 
@@ -217,6 +232,25 @@ const SPECIFIC_DAMAGE: Record<string, Damage[]> = {
     {label: 'node-c, which node-d jumps through', args: ['node-c']},
     {label: 'node-a, the relay and node-b\'s exit', args: ['node-a']},
   ],
+  'client:add': [
+    {label: 'no NAME', args: []},
+    ...['Bad_Name', 'x;reboot', '', 'network', 'node-b'].map((name) => ({label: `NAME ${JSON.stringify(name)}`, args: [name]})),
+    ...[
+      ['via', 'node-z'],
+      ['via', 'node-c'],
+      ['via', 'x;reboot'],
+      ['address', '10.9.9.9'],
+      ['address', '10.0.0.2'],
+      ['address', 'nope'],
+      ['dns', 'nope'],
+      ['dns', '1.1.1.1;reboot'],
+    ].map(([flag, value]) => ({label: `--${flag} ${JSON.stringify(value)}`, extra: [`--${flag}=${value}`]})),
+    {label: '--output over an existing file', extra: ['--output', '{inventory}']},
+  ],
+  'client:remove': [
+    {label: 'no NAME', args: []},
+    ...['laptop', 'node-b', 'Bad_Name', 'x;reboot', ''].map((name) => ({label: `NAME ${JSON.stringify(name)}`, args: [name]})),
+  ],
   'rotate-key': [
     {label: 'no NODE and no --all', args: []},
     {label: 'NODE and --all', extra: ['--all']},
@@ -256,6 +290,7 @@ function argvOf(c: FlagCase, folder: CaseFolder): string[] {
   const valid = validInvocation(c.command)
   const fill = (s: string) => s.replaceAll('{inventory}', folder.inventory).replaceAll('{dir}', folder.dir)
   const flags = Object.entries(valid.flags).filter(([name]) => !(c.drop ?? []).includes(name)).flatMap(([name, value]) => [`--${name}`, value])
+  valid.prepare?.(folder)
   return [
     ...c.command.id.split(':'),
     ...(c.json ? ['--json'] : []),
@@ -264,6 +299,11 @@ function argvOf(c: FlagCase, folder: CaseFolder): string[] {
     ...flags,
     ...(c.extra ?? []).map(fill),
   ]
+}
+
+function inventoryOf(command: ManifestCommand, port: number): string {
+  const base = baseInventoryText(port)
+  return validInvocation(command).inventory?.(base) ?? base
 }
 
 /** A known defect covers its case and the case's --json run. */
@@ -282,7 +322,7 @@ describe.each(commands.map((c) => [c.id, c] as const))('wgfleet %s with damaged 
 
   it(`control: the undamaged invocation ${NON_CONNECTING.has(command.id) ? 'succeeds' : 'dials the listener'}`, async () => {
     const run = await runCounted(`control-${command.id}`, (port) => ({
-      bytes: inventoryFor(command, port),
+      bytes: inventoryOf(command, port),
       args: (folder) => argvOf({id: 'control', label: 'control', command, json: false}, folder),
     }))
     if (NON_CONNECTING.has(command.id)) {
@@ -297,7 +337,7 @@ describe.each(commands.map((c) => [c.id, c] as const))('wgfleet %s with damaged 
     const failures: string[] = []
     const fixed: string[] = []
     await pool(cases, CLI_JOBS, async (c) => {
-      const run = await runCounted(c.id, (port) => ({bytes: inventoryFor(c.command, port), args: (folder) => argvOf(c, folder), env: c.env}))
+      const run = await runCounted(c.id, (port) => ({bytes: inventoryOf(command, port), args: (folder) => argvOf(c, folder), env: c.env}))
       const problems = refusalProblems(run, {json: c.json || Boolean(c.checkAsJson)})
       if (known(c.id)) {
         if (problems.length === 0) fixed.push(c.id)

@@ -59,7 +59,8 @@ describe("README's command reference", () => {
 
     // One `## \`wgfleet ID ...\`` part per command, each naming the command's summary and flags.
     const parts = commandsSection(readme()).split(/^(?=## `wgfleet )/m).slice(1)
-    expect(parts.map((part) => /^## `wgfleet ([^ `]+)/.exec(part)![1]).sort()).toEqual(Object.keys(documented).map((id) => id.replaceAll(':', ' ')).sort())
+    // An id is its words (a topic's commands: `client add`), up to the first argument (NAME, [NODE]).
+    expect(parts.map((part) => /^## `wgfleet ([a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*)*)/.exec(part)![1]).sort()).toEqual(Object.keys(documented).map((id) => id.replaceAll(':', ' ')).sort())
     for (const [id, command] of Object.entries(documented)) {
       const part = parts.find((p) => p.startsWith(`## \`wgfleet ${id.replaceAll(':', ' ')}`))!
       if (command.summary) expect(part, OUT_OF_DATE).toContain(command.summary)

@@ -16,7 +16,9 @@ import {applyHost, probeHost} from '../../../src/tasks/host-steps.js'
 import type {RemoteShell} from '../../../src/tasks/remote-shell.js'
 import {PEER_B, PRESHARED_KEY, PRIVATE_KEY} from '../../helpers/host-fakes.js'
 import {HostSandbox} from '../../helpers/host-sandbox.js'
-import {convergedNode, DUAL_NODE_A, filled, NODE_A, NODE_A_BEFORE_C, withKey} from './node-fixture.js'
+import {convergedNode, DUAL_NODE_A, filled, KEYS, NODE_A, NODE_A_BEFORE_C, withKey} from './node-fixture.js'
+import {planFleet} from '../../../src/plan/index.js'
+import {fleet} from '../../unit/plan/fixtures.js'
 
 const FORWARD_RECORD = '/etc/wireguard/.ip_forward.before-wgfleet'
 
@@ -99,14 +101,28 @@ describe('apply.sh → applyHost', () => {
     const {decision, outcome} = await converge(DUAL_NODE_A)
     expect(decision).toMatchObject({forward: true, forward6: true})
     expect(outcome.forwarding).toBe(true)
-    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\nnet.ipv6.conf.lo.accept_ra = 2\n')
+    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\nnet/ipv6/conf/lo/accept_ra = 2\n')
     expect([box.ipForward, box.ip6Forward, box.loAcceptRa]).toEqual(['1', '1', '2'])
     expect(box.read('/etc/wireguard/.ipv6_forward.before-wgfleet')).toBe('0\n')
     finishAsVerifyWould()
     expect(await nothingLeftToDo(DUAL_NODE_A)).toMatchObject({needed: false})
-    // The same relay without cidr6 asks for nothing more; with it, a lost IPv6 setting is put back.
+    // IPv6 forwarding lost (set by hand), and the RA route gone for now: put back; the accept_ra line made
+    // earlier is kept (accept_ra reads 2 now, so it is no longer "1 and forwarding").
     box.ip6Forward = '0'
+    box.fakes.set('default-route6-ra', null)
     expect(await nothingLeftToDo(DUAL_NODE_A)).toMatchObject({needed: true, forward6: true})
+    await converge(DUAL_NODE_A)
+    expect(box.ip6Forward).toBe('1')
+    expect(box.read('/etc/sysctl.d/99-wgfleet.conf')).toBe('net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\nnet/ipv6/conf/lo/accept_ra = 2\n')
+  })
+
+  it('dual stack on a host with IPv6 disabled: refused before anything is written', async () => {
+    withKey(box)
+    box.write('/etc/sysctl.d/.keep', '')
+    const shell = box.shell()
+    const probe = await probeHost(shell, 'wg0')
+    expect(() => decideApply({...probe, ipv6Disabled: true}, DUAL_NODE_A, 51820)).toThrow(/IPv6 is disabled on this host/)
+    expect(box.exists('/etc/wireguard/wg0.conf')).toBe(false)
   })
 
   it('a node that is not a relay: no forwarding, no record', async () => {
@@ -191,6 +207,28 @@ describe('apply.sh → applyHost', () => {
     // The keepalives are held back until verify has started the handshakes: the marker stays until then.
     expect(outcome.keepaliveHeld).toBe(true)
     expect(box.exists('/etc/wireguard/.wg0.pending')).toBe(true)
+  })
+
+  it('a restart drops the masquerade only the old config added (subnet_snat turned off); the one both have stays to the new PostDown', async () => {
+    const two = fleet([{name: 'node-a', address: '10.0.0.1', relay: true}, {name: 'node-b', address: '10.0.0.2'}])
+    const withSubnets = {...two, nodes: two.nodes.map((n, i) => (i === 0 ? {...n, subnets: ['198.19.1.0/24', '198.19.2.0/24'], subnetSnat: true} : n))}
+    const before = planFleet(withSubnets, {publicKeys: KEYS}).nodes[0]!
+    convergedNode(box, before.config)
+    box.fakes.install('iptables')
+    box.fakes.set('route-table', 'default via 203.0.113.254 dev eth0\n198.19.0.0/16 dev eth1 scope link\n')
+    // The new config keeps one of the two masquerades (198.19.2.0/24 moved away is the other's).
+    const after = {...before, subnets: ['198.19.1.0/24']}
+    const text = before.config.split('\n').filter((l) => !l.includes('198.19.2.0/24')).join('\n')
+    const {decision, outcome} = await converge({...after, config: text})
+    expect(decision.action).toBe('restart')
+    expect(outcome.service).toBe('restarted')
+    expect(box.fakes.calls().filter((c) => c.startsWith('iptables'))).toEqual(['iptables -t nat -D POSTROUTING -s 10.0.0.0/24 -d 198.19.2.0/24 -j MASQUERADE'])
+    // A backup that is not wgfleet's is never read for rules.
+    box.write('/etc/wireguard/wg0.conf.bak', '[Interface]\nPostDown = iptables -t nat -D POSTROUTING -s 10.0.0.0/24 -d 198.19.9.0/24 -j MASQUERADE\n')
+    box.write('/etc/wireguard/.wg0.pending', '')
+    box.fakes.clearCalls()
+    await converge({...after, config: text})
+    expect(box.fakes.calls().filter((c) => c.startsWith('iptables'))).toEqual([])
   })
 
   it('no systemd: wg-quick up, and a warning that it will not survive a reboot', async () => {

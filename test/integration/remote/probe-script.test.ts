@@ -172,6 +172,30 @@ describe('probe.sh → parseProbeOutput', () => {
     expect((await probeHost(box.shell(), 'wg0')).pending).toBe(true)
   })
 
+  it('route_listing: the main table\'s unicast routes, for the subnet verdict (types skipped, odd names dropped by the parser)', async () => {
+    box.fakes.set(
+      'route-table',
+      [
+        'default via 203.0.113.254 dev eth0 proto static',
+        '198.19.1.0/24 dev eth1 proto kernel scope link src 198.19.1.1',
+        'blackhole 198.18.0.0/16',
+        'unicast 198.19.2.0/24 via 198.19.1.254 dev eth1',
+        '198.19.3.0/24 dev $(id) scope link',
+        '198.19.4.9 dev eth2 scope link',
+      ].join('\n') + '\n',
+    )
+    const probe = await probeHost(box.shell(), 'wg0')
+    // The fake ip prints the same table for -4 and -6: as IPv6 lines its IPv4 prefixes are dropped (its
+    // `default` reads as ::/0).
+    expect(probe.routes?.map((r) => [r.destination.text, r.iface])).toEqual([
+      ['0.0.0.0/0', 'eth0'],
+      ['198.19.1.0/24', 'eth1'],
+      ['198.19.2.0/24', 'eth1'],
+      ['198.19.4.9/32', 'eth2'],
+      ['::/0', 'eth0'],
+    ])
+  })
+
   it('only reads, and leaves nothing behind', async () => {
     convergedNode(box)
     box.fakes.install('ufw', 'firewall-cmd')
@@ -183,7 +207,7 @@ describe('probe.sh → parseProbeOutput', () => {
       /^modinfo wireguard$/,
       /^ufw status verbose$/,
       /^firewall-cmd (--state|--get-default-zone|(--permanent )?--list-all-(zones|policies)|--info-service=[a-z0-9-]+)$/,
-      /^ip (-4 route show default|link show dev wg0|-j -d link show dev wg0|-[46] route show default dev wg0)$/,
+      /^ip (-4 route show default|link show dev wg0|-j -d link show dev wg0|-[46] route show default dev wg0|-[46] -o route show table main)$/,
       /^wg (pubkey|show wg0|show wg0 (dump|public-key))$/,
       /^systemctl is-(enabled|active) wg-quick@wg0$/,
     ]

@@ -7,7 +7,8 @@ import {describe, expect, it} from 'vitest'
 import {CHECKS, diagnoseFleet, doctorExitCode, type Finding} from '../../../src/judges/doctor/index.js'
 import {type DoctorReading} from '../../../src/remote/doctor.js'
 import {hostsBlockDigest, planFleet} from '../../../src/plan/index.js'
-import {firewalldReading, publicZone, ufwReading, ufwRow} from '../../fixtures/firewall.js'
+import {firewalldReading, publicZone, ufwReading, ufwRow, ufwStatus} from '../../fixtures/firewall.js'
+import {parseRoutes} from '../../../src/firewall/routes.js'
 import {fleet} from '../plan/fixtures.js'
 import {healthyReading, healthyReadings, KEYS, LAB_FLEET, labPlan, livePeer, NAMES, NOW, outcomes, STRANGER, UFW_ACTIVE, WRONG_KEY, type Readings} from './fixtures.js'
 
@@ -346,6 +347,28 @@ describe('7. relay forwarding', () => {
     expect(diagnoseFleet(dualPlan, outcomes(r), {names: NAMES})).toEqual([])
   })
 
+  it('dual stack: an exit that relays nothing is not asked for IPv6 forwarding (its exit traffic is IPv4)', () => {
+    const dual = fleet(
+      [
+        {name: 'node-a', host: '203.0.113.1', address: '10.0.0.1', address6: 'fd42:42::1'},
+        {name: 'node-b', host: '203.0.113.2', address: '10.0.0.2', address6: 'fd42:42::2', exitVia: 'node-a'},
+      ],
+      {cidr6: 'fd42:42::/64'},
+    )
+    const exitPlan = planFleet(dual, {publicKeys: {'node-a': KEYS['node-a'], 'node-b': KEYS['node-b']}}, {omitPeersWithoutKey: true})
+    expect(exitPlan.nodes[0]).toMatchObject({forwarding: true, masquerade: true})
+    expect(exitPlan.nodes[0]!.relay).toBeUndefined()
+    const r = healthyReadings(exitPlan)
+    r['node-a'].ip6Forward = false
+    expect(diagnoseFleet(exitPlan, outcomes(r), {names: NAMES}).filter((f) => f.check === 'relay-no-forwarding')).toEqual([])
+  })
+
+  it('a relay without wg: one finding (wg-missing), no forwarding finding on top', () => {
+    const r = healthyReadings()
+    Object.assign(r['node-a'], {wgInstalled: false, link: 'absent', peers: null, ipForward: false})
+    expect(brief(diagnose(r)).filter((f) => f[0] === 'node-a')).toEqual([['node-a', 'wg-missing', 'error']])
+  })
+
   it('ip_forward = 0 on the relay node-a: relay-no-forwarding', () => {
     const r = healthyReadings()
     r['node-a'].ipForward = false
@@ -545,5 +568,44 @@ describe('9. names in /etc/hosts (hosts_file)', () => {
   it('a block left after hosts_file was turned off is said; a host that cannot tell (no sha256sum) is not judged', () => {
     const r = withBlocks((name) => (name === 'node-b' ? hostsBlockDigest(block) : name === 'node-a' ? 'unknown' : 'none'))
     expect(brief(diagnose(r))).toEqual([['node-b', 'hosts-file-drift', 'warning']])
+  })
+})
+
+describe('7b. site-to-site subnets', () => {
+  const keys = {'node-a': KEYS['node-a'], 'node-b': KEYS['node-b'], 'node-c': KEYS['node-c'], 'node-d': KEYS['node-d']}
+  // node-c (NAT-ed, no firewall) routes 198.19.1.0/24: every entry for it carries the subnet.
+  const subnetFleet = {...LAB_FLEET, nodes: LAB_FLEET.nodes.map((n) => (n.name === 'node-c' ? {...n, subnets: ['198.19.1.0/24'], subnetSnat: true} : n))}
+  const plan = planFleet(subnetFleet, {publicKeys: keys}, {omitPeersWithoutKey: true})
+  const routed = (): Readings => {
+    const r = healthyReadings(plan)
+    r['node-c'] = {...r['node-c'], ipForward: true, forwardFiles: ['/etc/sysctl.d/99-wgfleet.conf'], routes: parseRoutes(['4 default eth0', '4 198.19.1.0/24 eth1'])}
+    return r
+  }
+
+  it('the converged fleet: nothing (AllowedIPs with the subnet are what the plan says)', () => {
+    expect(plan.nodes.find((n) => n.name === 'node-a')!.peers.find((p) => p.name === 'node-c')!.allowedIps).toEqual(['10.0.0.3/32', '198.19.1.0/24'])
+    expect(diagnoseFleet(plan, outcomes(routed()), {names: NAMES})).toEqual([])
+  })
+
+  it('the subnet node does not forward: subnet-no-forwarding, worded as for a relay', () => {
+    const r = routed()
+    r['node-c'].ipForward = false
+    const findings = diagnoseFleet(plan, outcomes(r), {names: NAMES})
+    expect(brief(findings)).toEqual([['node-c', 'subnet-no-forwarding', 'error']])
+    expect(findings[0]!.message).toBe('node-c routes the subnets 198.19.1.0/24, but net.ipv4.ip_forward = 0: the traffic it should pass on is dropped')
+  })
+
+  it('no route for the subnet on the node: subnet-no-route', () => {
+    const r = routed()
+    r['node-c'].routes = parseRoutes(['4 198.51.100.0/24 eth0'])
+    expect(brief(diagnoseFleet(plan, outcomes(r), {names: NAMES}))).toEqual([['node-c', 'subnet-no-route', 'error']])
+  })
+
+  it('ufw on the subnet node without the route out to the LAN: subnet-forward-blocked, with the command', () => {
+    const r = routed()
+    r['node-c'].ufw = ufwReading(ufwStatus([ufwRow('51820/udp', 'ALLOW IN', 'Anywhere', 'wgfleet')]))
+    const findings = diagnoseFleet(plan, outcomes(r), {names: NAMES})
+    expect(brief(findings)).toEqual([['node-c', 'subnet-forward-blocked', 'error']])
+    expect(findings[0]!.fix).toContain('ufw route allow in on wg0 out on eth1')
   })
 })

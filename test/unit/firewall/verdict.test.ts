@@ -9,6 +9,7 @@ import {describe, expect, it} from 'vitest'
 import {decodeAction, encodeAction, type FirewallAction} from '../../../src/firewall/actions.js'
 import {firewallNeedsOf, firewallVerdict, type FirewallNeeds, type FirewallVerdict} from '../../../src/firewall/verdict.js'
 import {readingsOf} from '../../fixtures/firewall.js'
+import {parseRoutes} from '../../../src/firewall/routes.js'
 
 const NEEDS: FirewallNeeds = {port: 51820, iface: 'wg0', forward: false, exit: false, uplink: 'eth0', family: 'ipv4'}
 const RELAY: Partial<FirewallNeeds> = {forward: true}
@@ -513,7 +514,7 @@ describe('firewalld: does it forward what the node must forward (without trustin
 describe('no firewall, or both', () => {
   it('ufw inactive and firewalld stopped: nothing filters, nothing to do (an inactive firewall is never enabled)', () => {
     const v = firewallVerdict(readingsOf(['ufw=inactive', 'firewalld=stopped']), {...NEEDS, ...EXIT})
-    expect(v).toEqual({firewall: null, port: 'open', forward: 'allowed', exitForward: 'allowed', actions: [], blocker: null})
+    expect(v).toEqual({firewall: null, port: 'open', forward: 'allowed', exitForward: 'allowed', subnetForward: 'not-needed', actions: [], blocker: null})
   })
 
   it('ufw active and firewalld running: ufw is judged (as ufw comes first everywhere)', () => {
@@ -555,8 +556,61 @@ describe('actions: the token each travels to apply.sh as', () => {
 describe('firewallNeedsOf: the one question init and doctor ask', () => {
   const node = {interface: 'wg0', forwarding: true, masquerade: false, endpoint: '[2001:db8::1]:51820'}
   it('a node dialed over IPv6 is judged by the v6 rules; a relay forwards, an exit also to the uplink', () => {
-    expect(firewallNeedsOf(node, 51821, 'eth0')).toEqual({port: 51821, iface: 'wg0', forward: true, exit: false, uplink: 'eth0', family: 'ipv6'})
-    expect(firewallNeedsOf({...node, masquerade: true, endpoint: '203.0.113.10:51820'}, 51820, null)).toEqual({port: 51820, iface: 'wg0', forward: true, exit: true, uplink: null, family: 'ipv4'})
+    expect(firewallNeedsOf(node, 51821, 'eth0')).toEqual({port: 51821, iface: 'wg0', forward: true, exit: false, uplink: 'eth0', family: 'ipv6', subnets: []})
+    expect(firewallNeedsOf({...node, masquerade: true, endpoint: '203.0.113.10:51820'}, 51820, null)).toEqual({port: 51820, iface: 'wg0', forward: true, exit: true, uplink: null, family: 'ipv4', subnets: []})
     expect(firewallNeedsOf({...node, endpoint: null}, 51820, 'eth0').family).toBe('ipv4')
+  })
+})
+
+// --- site-to-site subnets: forwarding from the interface out to where each subnet is routed ----------------
+
+describe('subnets: does the firewall forward from wg0 out to the subnets\' interfaces?', () => {
+  const LAN: Partial<FirewallNeeds> = {subnets: [{subnet: '198.19.1.0/24', out: 'eth1'}]}
+  const toLan: FirewallAction = {kind: 'ufw-route', in: 'wg0', out: 'eth1'}
+  const subnetPolicy = (egress: string): FirewallAction[] => [
+    {kind: 'firewalld-new-policy', policy: 'wgfleet-subnets'},
+    {kind: 'firewalld-policy-zone', policy: 'wgfleet-subnets', side: 'ingress', zone: 'wgfleet', runtime: false, permanent: true},
+    {kind: 'firewalld-policy-zone', policy: 'wgfleet-subnets', side: 'egress', zone: egress, runtime: false, permanent: true},
+  ]
+  const UFW_LAN_ROUTE = `${withoutRoutes(UFW_RELAY)}
+Anywhere on eth1           ALLOW FWD   Anywhere on wg0            # wgfleet
+Anywhere (v6) on eth1      ALLOW FWD   Anywhere (v6) on wg0       # wgfleet
+`
+  const cases: Array<[string, ReturnType<typeof ufw>, Partial<FirewallNeeds>, Partial<FirewallVerdict>]> = [
+    ['ufw, a subnet node that is no relay: `ufw route allow in on wg0 out on eth1` only', ufw(withoutRoutes(UFW_RELAY)), LAN, {forward: 'not-needed', subnetForward: 'blocked', actions: [toLan]}],
+    ['ufw, the route rule there', ufw(UFW_LAN_ROUTE), LAN, {subnetForward: 'allowed', actions: []}],
+    ['ufw, a relay with a subnet: both routes', ufw(withoutRoutes(UFW_RELAY)), {...RELAY, ...LAN}, {forward: 'blocked', subnetForward: 'blocked', actions: [{kind: 'ufw-route', in: 'wg0', out: 'wg0'}, toLan]}],
+    ['ufw, an exit whose subnet is routed through its uplink: one rule', ufw(withoutRoutes(UFW_RELAY)), {...EXIT, subnets: [{subnet: '198.19.1.0/24', out: 'eth0'}]}, {exitForward: 'blocked', subnetForward: 'blocked', actions: [{kind: 'ufw-route', in: 'wg0', out: 'wg0'}, {kind: 'ufw-route', in: 'wg0', out: 'eth0'}]}],
+    ['ufw, a subnet the host has no route for: unknown, nothing to add', ufw(withoutRoutes(UFW_RELAY)), {subnets: [{subnet: '198.19.1.0/24', out: null}]}, {subnetForward: 'unknown', actions: []}],
+    ['firewalld, a fresh subnet node: wg0 to zone wgfleet, policy wgfleet-subnets to ANY (eth1 in no zone), a reload — no intra-zone forwarding needed', firewalld({zones: OPEN}), LAN, {
+      forward: 'not-needed',
+      subnetForward: 'blocked',
+      actions: [{kind: 'firewalld-new-zone', zone: 'wgfleet'}, {kind: 'firewalld-interface', zone: 'wgfleet', iface: 'wg0', runtime: false, permanent: true}, ...subnetPolicy('ANY'), {kind: 'firewalld-reload'}],
+      blocker: null,
+    }],
+    ['firewalld, the LAN interface bound to zone internal: the policy goes to internal', firewalld({zones: bind(OPEN, 'internal', 'eth1')}), LAN, {
+      subnetForward: 'blocked',
+      actions: [{kind: 'firewalld-new-zone', zone: 'wgfleet'}, {kind: 'firewalld-interface', zone: 'wgfleet', iface: 'wg0', runtime: false, permanent: true}, ...subnetPolicy('internal'), {kind: 'firewalld-reload'}],
+    }],
+    ['firewalld, converged: the policy forwards', firewalld({zones: CONVERGED_RELAY.zones, policies: DEBIAN_POLICIES + wgfleetPolicy('wgfleet-subnets', 'ANY')}), LAN, {subnetForward: 'allowed', actions: []}],
+    ['no firewall: allowed', readingsOf(['ufw=inactive', 'firewalld=absent']), LAN, {firewall: null, subnetForward: 'allowed', actions: []}],
+  ]
+  it.each(cases)('%s', (_name, readings, needs, expected) => {
+    const v = firewallVerdict(readings, {...NEEDS, ...needs})
+    expect(v).toMatchObject(expected)
+    expect(JSON.stringify(v.actions)).not.toContain('trusted')
+  })
+
+  it('firewallNeedsOf: each subnet goes out of its longest-matching route (the default route when nothing closer)', () => {
+    const routes = parseRoutes(['4 default eth0', '4 198.19.0.0/16 eth2', '4 198.19.1.0/24 eth1', '6 fd10:1::/64 eth3', '4 bad/24 eth9', '4 198.19.7.0/24 $(id)'])
+    const node = {interface: 'wg0', forwarding: false, masquerade: false, endpoint: '203.0.113.1:51820', subnets: ['198.19.1.0/24', '198.19.1.128/25', '198.19.9.0/24', '203.0.113.64/26', 'fd10:1::/64', 'fd20::/64']}
+    expect(firewallNeedsOf(node, 51820, 'eth0', routes).subnets).toEqual([
+      {subnet: '198.19.1.0/24', out: 'eth1'},
+      {subnet: '198.19.1.128/25', out: 'eth1'},
+      {subnet: '198.19.9.0/24', out: 'eth2'},
+      {subnet: '203.0.113.64/26', out: 'eth0'},
+      {subnet: 'fd10:1::/64', out: 'eth3'},
+      {subnet: 'fd20::/64', out: null},
+    ])
   })
 })

@@ -121,7 +121,7 @@ describe('renderNodeSection and appendNodeSection', () => {
     expect(() => renderNodeSection('node-c', {host: 'x\n[evil]'})).toThrow(/not validated/)
     expect(() => renderNodeSection('node-c', {host: 'x ; y'})).toThrow(/not validated/)
     expect(() => renderNodeSection('Node C', {host: 'x'})).toThrow(/not validated/)
-    expect(() => renderNodeSection('node-c', {['user' as 'host']: 'x'})).toThrow(/unknown node key/)
+    expect(() => renderNodeSection('node-c', {['user' as 'host']: 'x'})).toThrow(/unknown key "user"/)
   })
 
   it.each([

@@ -109,3 +109,28 @@ describe('plan for people past the threshold: one line per node, totals, changes
     )
   })
 })
+
+describe('plan with a roaming client', () => {
+  const PHONE_KEY = 'mK2PaJ6sBcBmUqOxN7DFoMPL1fBmIdN0QGvYGpS1uHk='
+  const withPhone = `${INVENTORY}\n[phone]\nclient = true\npublic_key = ${PHONE_KEY}\naddress = 10.0.0.50\nvia = node-a\n`
+  const clientReport = (): PlanReport => {
+    const fleet = parseInventory(withPhone, '/srv/fleet/inventory.ini')
+    const plan = planFleet(fleet, {publicKeys: KEYS, facts: {}})
+    async function* nodes() {
+      yield* plan.nodes.map((n) => ({...n, change: 'new' as const, diff: '', summary: null}))
+    }
+    return {fleet, interface: plan.interface, cidr: plan.cidr, nodes: nodes(), removed: []}
+  }
+
+  it('lists the client on its via node as a roaming client entry, and the route on the others', async () => {
+    const lines = (await planTextOf(clientReport(), {showConfig: false, mode: 'full'})).split('\n').map((l) => l.trimEnd())
+    expect(lines.filter((l) => /^ {2}phone +roaming +10\.0\.0\.50\/32 +off +client$/.test(l))).toHaveLength(1)
+    expect(lines.some((l) => /^ {2}node-a .*10\.0\.0\.1\/32, 10\.0\.0\.50\/32 /.test(l))).toBe(true)
+  })
+
+  it('--json marks the client entry and the clients a peer routes', async () => {
+    const json = await planToJson(clientReport())
+    expect(json.nodes.find((n) => n.name === 'node-a')!.peers.find((p) => p.name === 'phone')).toMatchObject({client: true, endpoint: null, keepalive: 0})
+    expect(json.nodes.find((n) => n.name === 'node-b')!.peers.find((p) => p.name === 'node-a')).toMatchObject({clients: ['phone']})
+  })
+})

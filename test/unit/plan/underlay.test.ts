@@ -64,6 +64,51 @@ describe('planFleet: an IPv6-only public node and an IPv4-only NAT-ed node', () 
   })
 })
 
+describe('exits, hubs and aliases', () => {
+  it('exit_via to a node of no common family is refused, naming both', () => {
+    const text = INVENTORY.replace('nat = true\nunderlay = ipv4', 'nat = true\nunderlay = ipv4\nexit_via = node-b')
+    expectProblem(errorsOf(text), {line: lineOf(text, 'exit_via = node-b'), key: 'exit_via', message: /\[node-c\] \(IPv4 only, behind NAT\) and its exit \[node-b\] \(IPv6 only\) share no underlay family/})
+  })
+
+  it('hub: a spoke must reach every relay, not only the first', () => {
+    const text = `[network]
+cidr = 10.0.0.0/24
+topology = hub
+
+[r1]
+host = 203.0.113.1
+address = 10.0.0.1
+relay = true
+underlay = dual
+
+[r2]
+host = 2001:db8::2
+address = 10.0.0.2
+relay = true
+underlay = ipv6
+
+[s]
+host = 198.51.100.7
+address = 10.0.0.3
+nat = true
+underlay = ipv4
+`
+    expectProblem(errorsOf(text), {line: lineOf(text, 'underlay = ipv4'), key: 'underlay', section: 's', message: /\[s\] \(IPv4 only, behind NAT\) cannot dial the hub relay \[r2\] \(IPv6 only\)/})
+    // With r2 dialled over IPv4 too (and dual), the hub plans: s dials both relays.
+    const ok = text.replace('host = 2001:db8::2', 'host = 203.0.113.2').replace('underlay = ipv6', 'underlay = dual')
+    const plan = planFleet(parseInventory(ok, FILE), {publicKeys: {}})
+    expect(plan.nodes.find((n) => n.name === 's')!.peers.map((p) => [p.name, p.endpoint])).toEqual([['r1', '203.0.113.1:51820'], ['r2', '203.0.113.2:51820']])
+  })
+
+  it('an ssh_config alias resolved to an IPv6 HostName keeps the family its name was judged by (no crash, same answer as the inventory check)', () => {
+    const fleet = parseInventory(INVENTORY.replace('host = 203.0.113.1', 'host = web1').replace('underlay = dual', 'underlay = ipv4').replace(/\[node-b\][^[]*/, ''), FILE)
+    // As services/fleet-loader.ts leaves it: the endpoint is the HostName ssh -G gives.
+    const resolved = {...fleet, nodes: fleet.nodes.map((n) => (n.name === 'node-a' ? {...n, endpointHost: '2001:db8::1'} : n))}
+    const plan = planFleet(resolved, {publicKeys: {}})
+    expect(plan.nodes.find((n) => n.name === 'node-c')!.peers.map((p) => [p.name, p.endpoint])).toEqual([['node-a', '[2001:db8::1]:51820']])
+  })
+})
+
 describe('with [acl]: the first relay carries the pairs that share no family', () => {
   it('node-b (IPv6 only, web) and node-c (IPv4 only, NAT-ed, db) meet through node-a, which has no group', () => {
     const text = INVENTORY.replace('underlay = ipv6', 'underlay = ipv6\ngroups = web').replace('underlay = ipv4', 'underlay = ipv4\ngroups = db') + '\n[acl]\nweb = db\n'

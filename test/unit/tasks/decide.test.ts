@@ -265,3 +265,37 @@ describe('hostRefusal: what wgfleet must never do to a host', () => {
     expect(hostRefusal(p, target)).toBeUndefined()
   })
 })
+
+describe('site-to-site subnets: forwarding, the firewall rule out to the subnet, the SSH client', () => {
+  const ROUTES = ['4 default eth0', '4 198.19.1.0/24 eth1', '6 fd10:1::/64 eth1']
+  const subnetNode = (over: Partial<NodePlan> = {}) => nodePlan(CONFIG, {subnets: ['198.19.1.0/24'], subnetSnat: true, ...over})
+
+  it('a subnet node that is no relay forwards (IPv4 only), and ufw routes wg0 out to the subnet\'s interface', () => {
+    const d = decideApply(probe({...converged, ufw: 'active', ufwRows: [ufwRow('51820/udp', 'ALLOW IN', 'Anywhere', 'wgfleet')], routes: ROUTES}), subnetNode(), 51820)
+    expect(d).toMatchObject({forward: true, forward6: false, needed: true})
+    expect(d.firewall.actions).toEqual([{kind: 'ufw-route', in: 'wg0', out: 'eth1'}])
+  })
+
+  it('dual stack with IPv4 subnets only: no IPv6 forwarding; an IPv6 subnet turns it on', () => {
+    expect(decideApply(probe({...converged, routes: ROUTES}), subnetNode({address6: 'fd42:42::2/64'}), 51820).forward6).toBe(false)
+    expect(decideApply(probe({...converged, routes: ROUTES}), subnetNode({address6: 'fd42:42::2/64', subnets: ['198.19.1.0/24', 'fd10:1::/64']}), 51820)).toMatchObject({forward: true, forward6: true})
+  })
+
+  it('forwarding already on and persistent, rule there: nothing to do', () => {
+    const rows = [ufwRow('51820/udp', 'ALLOW IN', 'Anywhere', 'wgfleet'), '', ufwRow('Anywhere on eth1', 'ALLOW FWD', 'Anywhere on wg0', 'wgfleet')]
+    expect(decideApply(probe({...converged, ufw: 'active', ufwRows: rows, routes: ROUTES, ipForward: true, forwardFile: true}), subnetNode(), 51820).needed).toBe(false)
+  })
+
+  it('a subnet with no route on the host: the node fails, naming it', () => {
+    expect(() => decideApply(probe({...converged, routes: ['4 198.19.7.0/24 eth1']}), subnetNode(), 51820)).toThrow(/subnet 198\.19\.1\.0\/24 has no route on this host/)
+  })
+
+  it('an SSH session from inside another node\'s subnet is refused (its replies would go into the tunnel); from inside the node\'s own, not', () => {
+    const target: HostTarget = {iface: 'wg0', overlay: '10.0.0.0/24', fullTunnel: false, routedSubnets: [{subnet: '198.19.1.0/24', owner: 'node-a'}]}
+    const refusal = hostRefusal(probe({sshClient: '198.19.1.50'}), target)
+    expect(refusal).toEqual({reason: 'ssh-client-in-subnet', address: '198.19.1.50', subnet: '198.19.1.0/24', owner: 'node-a'})
+    expect(() => assertHostIsSafe(probe({sshClient: '198.19.1.50'}), target)).toThrow(/inside 198\.19\.1\.0\/24, a subnet of node-a/)
+    expect(hostRefusal(probe({sshClient: '198.19.2.50'}), target)).toBeUndefined()
+    expect(hostRefusal(probe({sshClient: '198.19.1.50'}), {...target, routedSubnets: []})).toBeUndefined()
+  })
+})
