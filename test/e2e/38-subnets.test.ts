@@ -69,7 +69,7 @@ describe('subnets = 198.19.1.0/24 on node-a', () => {
   it('a rerun changes nothing; doctor finds nothing wrong; status is healthy', async () => {
     const again = await wgfleet(['init', '--json', '-i', inventory])
     expect(again.code, again.stderr).toBe(0)
-    expect(JSON.parse(again.stdout).nodes.map((n: {result: string}) => n.result)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged'])
+    expect(JSON.parse(again.stdout).nodes.map((n: {result: string}) => n.result)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged'])
     const doctor = await wgfleet(['doctor', '--json', '-i', inventory])
     const findings = JSON.parse(doctor.stdout).findings as Array<{severity: string}>
     expect(findings.filter((f) => f.severity === 'error'), doctor.stdout).toEqual([])
