@@ -9,7 +9,7 @@ export const ACL_SECTION = 'acl'
 /** Section names that are not nodes. */
 export const RESERVED_SECTIONS: readonly string[] = [NETWORK_SECTION, SSH_SECTION, ACL_SECTION]
 
-export const NETWORK_KEYS = ['cidr', 'cidr6', 'port', 'keepalive', 'interface', 'mtu', 'dns', 'topology', 'hosts_file', 'domain', 'key_max_age_days'] as const
+export const NETWORK_KEYS = ['cidr', 'cidr6', 'port', 'keepalive', 'interface', 'mtu', 'dns', 'topology', 'hosts_file', 'domain', 'key_max_age_days', 'preshared_keys'] as const
 export const SSH_KEYS = ['user', 'port', 'identity', 'known_hosts', 'transport'] as const
 export const NODE_KEYS = [
   'host',

@@ -32,6 +32,8 @@ export interface NetworkSettings {
   keyMaxAgeDays?: number
   /** Names in /etc/hosts: every node gets a managed block naming every node (`hosts_file = true`). */
   hostsFile?: {domain?: string}
+  /** `preshared_keys = true`: every peer entry carries its pair's own PresharedKey (kept on the hosts only). */
+  presharedKeys?: boolean
 }
 
 /** Where to jump through: another inventory node, or an explicit user@host:port. */

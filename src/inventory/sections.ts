@@ -166,6 +166,7 @@ export function readNetwork(section: RawSection | undefined, problems: Problems)
   else if (domain !== undefined) reader.fail('domain', '`domain` names the entries of the hosts file, but `hosts_file` is not true', 'add `hosts_file = true` to [network], or remove `domain`')
   const keyMaxAgeDays = reader.optional('key_max_age_days', checkKeyMaxAgeDays)
   if (keyMaxAgeDays !== undefined) settings.keyMaxAgeDays = keyMaxAgeDays
+  if (reader.optional('preshared_keys', checkBoolean)) settings.presharedKeys = true
   let network6 = reader.optional('cidr6', checkCidr6)
   if (network6 && network && !fitsHostBits(network6, 32 - network.prefixLength)) {
     reader.fail('cidr6', `${formatIPv6Network(network6)} is smaller than the IPv4 overlay ${formatNetwork(network)}: a node's IPv6 address is cidr6 plus its IPv4 host number`, `use a prefix of /${96 + network.prefixLength} or shorter (/64 is usual)`)

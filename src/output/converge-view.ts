@@ -7,6 +7,15 @@ import type {StateProblem} from '../state/state.js'
 import {describeKeyRefusal} from '../judges/key-refusal.js'
 import {renderRotationLines, rotationsToJson} from './rotation-view.js'
 
+/** A node's preshared keys in this run, by peer name (values are never in a result). */
+export function presharedKeyLines(node: string, keys: NodeSteps['presharedKeys']): string[] {
+  const lines: string[] = []
+  if (keys?.stored?.length) lines.push(`${node}: new preshared key with ${keys.stored.join(', ')}`)
+  if (keys?.wouldCreate?.length) lines.push(`${node}: would make a preshared key with ${keys.wouldCreate.join(', ')}`)
+  if (keys?.removed?.length) lines.push(`${node}: preshared key removed for ${keys.removed.join(', ')} (no longer a peer)`)
+  return lines
+}
+
 const HOSTS_WORDS: Record<NonNullable<NodeSteps['hosts']>, string> = {
   written: "the fleet's names written to /etc/hosts",
   removed: "the fleet's names taken out of /etc/hosts",
@@ -33,6 +42,7 @@ export function convergeToJson(report: ConvergeReport) {
     }),
     warnings: report.warnings.map((w) => ({...w, message: describeWarning(w)})),
     ...(report.rotations ? {rotations: rotationsToJson(report.rotations, report.interface)} : {}),
+    ...(report.presharedKeys ? {presharedKeys: report.presharedKeys} : {}),
   }
 }
 
@@ -99,6 +109,7 @@ export function renderConvergeText(report: ConvergeReport): string {
     if (n.steps.diff) out.push('', `${n.name}: config changes${report.dryRun ? ' (not applied)' : ''}:`, escapeInvisible(n.steps.diff.trimEnd()))
     if (report.dryRun && n.steps.packages?.length) out.push(`${n.name}: would install ${n.steps.packages.join(', ')}`)
     if (n.steps.hosts) out.push(`${n.name}: ${HOSTS_WORDS[n.steps.hosts]}`)
+    out.push(...presharedKeyLines(n.name, n.steps.presharedKeys))
     for (const w of n.steps.warnings ?? []) out.push(`${n.name}: warning: ${escapeInvisible(w)}`)
   }
   for (const w of report.warnings) out.push(`warning: ${describeWarning(w)}`)

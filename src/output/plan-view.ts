@@ -62,6 +62,8 @@ function planNodeJson(n: PlannedNode) {
       relays: p.relays,
       exit: p.exit,
       ...(p.overlay ? {overlay: true} : {}),
+      // Whether the entry carries the pair's preshared key (never its value: that exists on the hosts only).
+      ...(p.presharedKey ? {presharedKey: true} : {}),
       ...(p.client ? {client: true} : {}),
       ...(p.clients && p.clients.length > 0 ? {clients: p.clients} : {}),
     })),

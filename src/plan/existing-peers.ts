@@ -5,17 +5,18 @@
  * what another node trusts.
  *
  * Strict: the section must be exactly what renderPeerSection writes (`# NAME`, `[Peer]`, then PublicKey,
- * Endpoint, AllowedIPs, PersistentKeepalive lines), each value checked — it is host output (masked by the
- * probe: a section with a preshared key or a hidden token is not usable) and it goes back into a config.
+ * PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive lines), each value checked — it is host output
+ * (masked by the probe: a preshared key is kept only as the marker, which the host fills in again from its
+ * file for the peer; a hidden token makes the section unusable) and it goes back into a config.
  */
 import {isIP} from 'node:net'
 
 import {isWireGuardKey} from '../wireguard/keys.js'
-import type {ExistingPeerSection} from './model.js'
+import {PRESHARED_KEY_MARKER, type ExistingPeerSection} from './model.js'
 
 export type ExistingSectionLookup = {kind: 'found'; section: ExistingPeerSection} | {kind: 'unusable'}
 
-const LINE = /^(PublicKey|Endpoint|AllowedIPs|PersistentKeepalive) = (\S.*)$/
+const LINE = /^(PublicKey|PresharedKey|Endpoint|AllowedIPs|PersistentKeepalive) = (\S.*)$/
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/
 
 /**
@@ -49,8 +50,10 @@ function readSection(lines: string[]): ExistingSectionLookup {
   const endpoint = values.get('Endpoint') ?? null
   const keepalive = values.get('PersistentKeepalive') ?? '0'
   if (!isWireGuardKey(publicKey) || !allowedIps.every(isRange)) return {kind: 'unusable'}
+  const psk = values.get('PresharedKey')
+  if (psk !== undefined && psk !== PRESHARED_KEY_MARKER) return {kind: 'unusable'}
   if ((endpoint !== null && !isEndpoint(endpoint)) || !/^\d{1,5}$/.test(keepalive) || Number(keepalive) > 65_535) return {kind: 'unusable'}
-  return {kind: 'found', section: {lines, publicKey, endpoint, allowedIps, keepalive: Number(keepalive)}}
+  return {kind: 'found', section: {lines, publicKey, endpoint, allowedIps, keepalive: Number(keepalive), ...(psk === undefined ? {} : {presharedKey: true})}}
 }
 
 function isRange(text: string): boolean {

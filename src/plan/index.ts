@@ -23,3 +23,4 @@ export {existingPeerSections, type ExistingSectionLookup} from './existing-peers
 export {judgeKeys, type KeyRefusal, type KeyReport, type KeyTrust, type PinnedKey, type TrustedKey, type TrustWarning} from './key-trust.js'
 export {buildMeshGraph, type GraphEdge, type GraphNode, type GraphRole, type MeshGraph} from './graph.js'
 export {decideHosts, hostsBlockDigest, hostsMarkers, renderHostsBlock, type HostsAction} from './hosts-file.js'
+export {entriesWithoutKey, planPresharedKeys, type PresharedKeyDigest, type PresharedKeyInput, type PresharedKeyPair, type PresharedKeyWork} from './preshared-keys.js'

@@ -7,6 +7,12 @@
 
 /** Literal placed where the private key goes; the host fills it in from /etc/wireguard/<iface>.key. */
 export const PRIVATE_KEY_MARKER = '@WGFLEET_PRIVATE_KEY@'
+/**
+ * Literal placed where a peer's preshared key goes (`preshared_keys = true`); the host fills it in from its
+ * file for that peer (/etc/wireguard/<iface>.psk/<peer name>, named by the section's `# NAME` line). The
+ * same literal is what the hosts mask a PresharedKey line to, so a rendered and a probed config compare equal.
+ */
+export const PRESHARED_KEY_MARKER = '@WGFLEET_PRESHARED_KEY@'
 /** First line of every config wgfleet writes. */
 export const MANAGED_MARKER = '# Managed by wgfleet. Local changes are overwritten.'
 /** Rendered in place of a public key that is not known yet (node never converged). */
@@ -51,6 +57,8 @@ export interface PeerPlan {
   exit: boolean
   /** Hub: this relay's entry carries the whole overlay network (every node without an entry of its own). */
   overlay?: boolean
+  /** The entry carries the pair's preshared key (PRESHARED_KEY_MARKER in the text; the host fills it in). */
+  presharedKey?: boolean
   /** This entry is a roaming client's (on its via node): no endpoint, no keepalive, never verified or dialled. */
   client?: true
   /** Roaming clients this peer (their first via node) carries for us: their /32s are in allowedIps, in inventory order. */
@@ -70,6 +78,8 @@ export interface ExistingPeerSection {
   endpoint: string | null
   allowedIps: string[]
   keepalive: number
+  /** The section has a PresharedKey line (masked by the probe to PRESHARED_KEY_MARKER). */
+  presharedKey?: boolean
 }
 
 /** Why a node's existing section for a peer of unknown key was not kept: it would break another peer. */

@@ -23,6 +23,11 @@ export interface KnownHosts {
    * clash with another peer of the node (a key or an AllowedIPs range in use).
    */
   existingPeers?: Record<string, Record<string, ExistingPeerSection>>
+  /**
+   * `preshared_keys = true`: node → peers whose entry goes without a preshared key for now (the pair has
+   * none that both sides hold, and the peer was not reached to make one: services/preshared-keys).
+   */
+  withoutPresharedKey?: Record<string, ReadonlySet<string>>
 }
 
 export interface PlanOptions {
@@ -87,7 +92,10 @@ function planNode(
 ): NodePlan {
   const {node} = links
   const facts = (known.facts && Object.hasOwn(known.facts, node.name) ? known.facts[node.name] : undefined) ?? {}
-  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, links.peers.map((link) => planPeer(fleet, node, link, known)))
+  const psk = presharedKeyOf(fleet, node, known)
+  // Without preshared keys the entries are planPeer's own (a copy per entry is a million objects at N=1000).
+  const planned = fleet.network.presharedKeys ? links.peers.map((link) => ({...planPeer(fleet, node, link, known), ...psk(link.peer.name)})) : links.peers.map((link) => planPeer(fleet, node, link, known))
+  const {peers: allPeers, kept, refused} = keepExistingSections(node, links, known, planned)
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
   const nodePeers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   // Roaming clients: routed through their first via node, and an entry of their own on each via node.
@@ -123,6 +131,13 @@ function planNode(
   }
   assertDistinctAllowedIps(plan)
   return {...plan, config: renderNodeConfig(plan, fleet)}
+}
+
+/** Whether node's entry for a peer carries the pair's preshared key: every entry, with `preshared_keys = true`, but those known to have none yet. */
+function presharedKeyOf(fleet: Fleet, node: NodeSpec, known: KnownHosts): (peer: string) => {presharedKey?: true} {
+  if (!fleet.network.presharedKeys) return () => ({})
+  const without = known.withoutPresharedKey && Object.hasOwn(known.withoutPresharedKey, node.name) ? known.withoutPresharedKey[node.name]! : undefined
+  return (peer) => (without?.has(peer) ? {} : {presharedKey: true})
 }
 
 /**
@@ -235,7 +250,9 @@ function keepExistingSections(node: NodeSpec, links: NodeLinks, known: KnownHost
   return {peers, kept, refused}
 }
 
-function keptPeer(peer: PeerPlan, link: PeerLink, section: ExistingPeerSection): PeerPlan {
+function keptPeer(planned: PeerPlan, link: PeerLink, section: ExistingPeerSection): PeerPlan {
+  // The section's own PresharedKey line (or none) is what it renders, whatever the plan would say.
+  const {presharedKey: _planned, ...peer} = planned
   return {
     ...peer,
     publicKey: section.publicKey,
@@ -244,6 +261,7 @@ function keptPeer(peer: PeerPlan, link: PeerLink, section: ExistingPeerSection):
     keepalive: section.keepalive,
     relays: link.relayed.filter((n) => section.allowedIps.includes(hostRoute(n.address))).map((n) => n.name),
     exit: section.allowedIps.includes(DEFAULT_ROUTE),
+    ...(section.presharedKey ? {presharedKey: true} : {}),
     verbatim: [...section.lines],
   }
 }

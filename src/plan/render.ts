@@ -8,6 +8,7 @@ import {
   MANAGED_MARKER,
   type NodePlan,
   type PeerPlan,
+  PRESHARED_KEY_MARKER,
   PRIVATE_KEY_MARKER,
   UNKNOWN_KEY_PLACEHOLDER,
   UPLINK_MARKER,
@@ -117,6 +118,7 @@ function peerSectionText(peer: PeerPlan): string {
   // A section kept as the node had it (the peer's key is unknown): its own lines, as they were.
   if (peer.verbatim) return peer.verbatim.join('\n')
   let text = `# ${peer.name}\n[Peer]\nPublicKey = ${peer.publicKey ?? UNKNOWN_KEY_PLACEHOLDER}`
+  if (peer.presharedKey) text += `\nPresharedKey = ${PRESHARED_KEY_MARKER}`
   if (peer.endpoint !== null) text += `\nEndpoint = ${peer.endpoint}`
   text += `\nAllowedIPs = ${peer.allowedIps.join(', ')}`
   if (peer.keepalive > 0) text += `\nPersistentKeepalive = ${peer.keepalive}`

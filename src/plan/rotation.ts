@@ -8,7 +8,7 @@
  * The sequence it plans (docs/design.md, "Key rotation"), built so that only the pairs of the rotated
  * node lose packets, and only between the switch and the move (one exec per peer, all peers at once):
  *   1. state records the new public key as pending (before anything can use it);
- *   2. every peer adds it as an extra entry without AllowedIPs (same endpoint, keepalive);
+ *   2. every peer adds it as an extra entry without AllowedIPs (same endpoint, keepalive, preshared key);
  *   3. the node's interface switches to the new private key (`wg set IFACE private-key`);
  *   4. every peer, in one `wg set`: AllowedIPs to the new entry, the old entry removed;
  *   5. the node's config and key file become the new key; state pins it and clears pending;
@@ -33,6 +33,8 @@ export interface PeerMove {
   endpoint: string | null
   keepalive: number
   allowedIps: string[]
+  /** The entry carries the pair's preshared key: so does the extra entry (the peer's file for the node). */
+  presharedKey?: true
 }
 
 export interface RotationPlan {
@@ -108,7 +110,7 @@ export function planRotation(input: RotationInput): RotationDecision {
   const peers: PeerMove[] = []
   for (const other of input.plan.nodes) {
     const peer = other.peers.find((p) => p.name === node)
-    if (peer) peers.push({peer: other.name, endpoint: peer.endpoint, keepalive: peer.keepalive, allowedIps: [...peer.allowedIps]})
+    if (peer) peers.push({peer: other.name, endpoint: peer.endpoint, keepalive: peer.keepalive, allowedIps: [...peer.allowedIps], ...(peer.presharedKey ? {presharedKey: true as const} : {})})
   }
   return {
     kind: 'rotate',

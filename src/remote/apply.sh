@@ -33,6 +33,7 @@ done
 pending=/etc/wireguard/.$iface.pending
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
+pskdir=/etc/wireguard/$iface.psk
 marker='# Managed by wgfleet. Local changes are overwritten.'
 key_line='PrivateKey = @WGFLEET_PRIVATE_KEY@'
 # net.ipv4.ip_forward as it was before wgfleet first turned it on: `remove-node --purge` restores it.
@@ -62,11 +63,15 @@ write_config() {
     fail "this node is an exit (exit_via) but its uplink is unknown (no default route, or an unusable interface name): add a default route, then rerun"
   fi
   [ "$(grep -cxF "$key_line" "$tmpdir/rendered")" = 1 ] || fail "rendered config must hold exactly one private key marker"
-  # Fill the private key in from the key file, here on the host; it is never printed.
-  awk -v keyfile="$keyfile" -v key_line="$key_line" '
-    BEGIN { if ((getline key < keyfile) <= 0) exit 3 }
-    $0 == key_line { print "PrivateKey = " key; next }
-    { print }' "$tmpdir/rendered" >"$tmpdir/$iface.conf" || fail "could not fill in the private key"
+  # Fill the private key in from the key file and each peer's preshared key from its file
+  # (preshared-keys.sh), here on the host; they are never printed.
+  fill_rc=0
+  psk_fill "$keyfile" "$pskdir" <"$tmpdir/rendered" >"$tmpdir/$iface.conf" || fill_rc=$?
+  case $fill_rc in
+    0) ;;
+    4) fail "a peer's preshared key file is missing ($pskdir): nothing changed; rerun wgfleet init" ;;
+    *) fail "could not fill in the private key" ;;
+  esac
   rm -f "$tmpdir/rendered"
   # Check the result the way wg-quick will read it.
   stripped=$(wg-quick strip "$tmpdir/$iface.conf" 2>&1) || fail "wg-quick rejects the new config: $(printf '%s\n' "$stripped" | mask_secrets "$keyfile" | head -n1)"

@@ -99,6 +99,9 @@ fi
 # --- wgfleet's block in /etc/hosts (hosts_file = true), as a digest.
 say hosts_block "$(hosts_block_digest "$iface")"
 
+# --- the peers' preshared keys (preshared_keys = true): names and digests, never a value.
+psk_report "$iface"
+
 # --- systemd unit.
 if [ -d /run/systemd/system ] && has systemctl; then
   say systemd yes

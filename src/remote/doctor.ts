@@ -5,6 +5,7 @@ import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
 import {parseScriptOutput} from './output.js'
+import {parsePresharedKeyFiles, type PresharedKeyFile} from './preshared-keys.js'
 import {parseRoutes, type Route} from '../firewall/routes.js'
 import {hostsBlockOf} from './probe.js'
 import type {InterfaceLink} from './status.js'
@@ -67,6 +68,8 @@ export interface DoctorReading {
   pingsUnprobed: number
   /** Digest of wgfleet's block in /etc/hosts (plan/hosts-file): `none`, `unknown` or 64 hex digits. */
   hostsBlock?: string
+  /** The peers' preshared key files (names and digests, never values), by peer name. */
+  presharedKeys: ReadonlyMap<string, PresharedKeyFile>
 }
 
 export class DoctorOutputError extends WgfleetError {
@@ -130,6 +133,7 @@ export function parseDoctorOutput(text: string): DoctorReading {
     pings: (values.get('ping') ?? []).flatMap((v) => parsePing(v) ?? []),
     pingsUnprobed: int('ping_unprobed') ?? 0,
     ...hostsBlockOf(one('hosts_block')),
+    presharedKeys: parsePresharedKeyFiles(out.all('psk')),
   }
 }
 

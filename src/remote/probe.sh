@@ -105,6 +105,9 @@ else
   say config no
 fi
 
+# The peers' preshared keys (preshared_keys = true): names and digests only (preshared-keys.sh).
+psk_report "$iface"
+
 # wgfleet's block in /etc/hosts for this interface, as a digest (hosts_file = true).
 say hosts_block "$(hosts_block_digest "$iface")"
 

@@ -5,6 +5,7 @@ import {parseWgDump, type WgDumpPeer} from '../wireguard/dump.js'
 import {isIPv4} from '../inventory/ipv4.js'
 import {parseOsRelease, type OsRelease} from './os-release.js'
 import {parseScriptOutput} from './output.js'
+import {parsePresharedKeyFiles, type PresharedKeyFile} from './preshared-keys.js'
 import {parseRoutes, type Route} from '../firewall/routes.js'
 
 export interface HostProbe {
@@ -60,6 +61,8 @@ export interface HostProbe {
   peerDump?: string
   /** Digest of wgfleet's block in /etc/hosts (plan/hosts-file): `none`, `unknown` or 64 hex digits. */
   hostsBlock?: string
+  /** The peers' preshared key files (names and digests, never values), by peer name. */
+  presharedKeys: ReadonlyMap<string, PresharedKeyFile>
 }
 
 /** probe.sh's output is cut off or unusable: that node fails (bad output), the others go on. */
@@ -134,6 +137,7 @@ export function parseProbeOutput(text: string): HostProbe {
     configText: blocks.config,
     peerDump: blocks.peers,
     ...hostsBlockOf(values.get('hosts_block')),
+    presharedKeys: parsePresharedKeyFiles(out.all('psk')),
   }
 }
 

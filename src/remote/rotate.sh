@@ -8,7 +8,9 @@
 #     switch   IFACE NEWKEY   the running interface takes the private key whose public key is NEWKEY
 #     commit   IFACE NEWKEY   the config's PrivateKey and then the key file become the new key
 #   on each of its peers:
-#     add      IFACE NEWKEY ENDPOINT KEEPALIVE        NEWKEY as an extra peer entry, without AllowedIPs
+#     add      IFACE NEWKEY ENDPOINT KEEPALIVE PSK    NEWKEY as an extra peer entry, without AllowedIPs; PSK
+#                                                     `-`, or the rotated node's name: the entry takes the
+#                                                     pair's preshared key from IFACE.psk/PSK (never printed)
 #     move     IFACE NEWKEY OLDKEY ALLOWEDIPS         in ONE `wg set`: AllowedIPs to NEWKEY, OLDKEY removed
 # ENDPOINT is host:port or `-`; KEEPALIVE seconds (0 = off); ALLOWEDIPS comma-separated. wgfleet validated
 # every value before sending it.
@@ -89,10 +91,15 @@ case $mode in
     echo "committed=yes"
     ;;
   add)
-    new=$3 endpoint=$4 keepalive=$5
+    new=$3 endpoint=$4 keepalive=$5 psk=${6:--}
     set -- peer "$new"
     [ "$endpoint" = - ] || set -- "$@" endpoint "$endpoint"
     [ "$keepalive" = 0 ] || set -- "$@" persistent-keepalive "$keepalive"
+    if [ "$psk" != - ]; then
+      [[ $psk =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || fail "bad node name"
+      [ -s "/etc/wireguard/$iface.psk/$psk" ] || fail "no preshared key for $psk on this host: run wgfleet init first"
+      set -- "$@" preshared-key "/etc/wireguard/$iface.psk/$psk"
+    fi
     wg set "$iface" "$@" || fail "wg set $iface peer (add) failed"
     echo "added=yes"
     ;;

@@ -9,7 +9,7 @@ import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | 'teardown' | 'doctor' | 'hosts' | 'rotate'
+export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | 'teardown' | 'doctor' | 'hosts' | 'rotate' | 'psk'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const cache = new Map<ScriptName, string>()
@@ -21,8 +21,13 @@ export function loadLib(): string {
   return lib
 }
 
-/** Further files of shell functions (only definitions, as lib.sh) a script uses, sent after lib.sh: the firewall listings probe and doctor both print. */
-export const SCRIPT_FUNCTIONS: Partial<Record<ScriptName, readonly string[]>> = {probe: ['firewall-listings'], doctor: ['firewall-listings']}
+/** Further files of shell functions (only definitions, as lib.sh) a script uses, sent after lib.sh: the firewall listings probe and doctor both print, the preshared keys' fill and report. */
+export const SCRIPT_FUNCTIONS: Partial<Record<ScriptName, readonly string[]>> = {
+  probe: ['firewall-listings', 'preshared-keys'],
+  doctor: ['firewall-listings', 'preshared-keys'],
+  apply: ['preshared-keys'],
+  psk: ['preshared-keys'],
+}
 
 /** The script as sent: lib.sh, the functions it uses, then NAME.sh (whose first command is `set +xv`). */
 export function loadScript(name: ScriptName): string {

@@ -1,5 +1,6 @@
 # teardown.sh IFACE PORT PURGE — take a node out of the network (remove-node).
-# Stops and disables wg-quick@IFACE and removes its config (kept as IFACE.conf.removed-by-wgfleet, 0600).
+# Stops and disables wg-quick@IFACE and removes its config (kept as IFACE.conf.removed-by-wgfleet, 0600)
+# and its peers' preshared keys (IFACE.psk).
 # PURGE=yes also removes the key pair, the firewall rules and the forwarding settings wgfleet added, and
 # sets net.ipv4.ip_forward (and IPv6 forwarding) back to what apply.sh recorded before turning it on.
 set +xv
@@ -65,6 +66,8 @@ if [ -f "$conf" ]; then
   fi
 fi
 rm -f "$conf.bak"
+# The preshared keys of the node's pairs: the pairs are gone (a node added again gets new ones).
+if [ -d "/etc/wireguard/$iface.psk" ]; then rm -rf -- "/etc/wireguard/$iface.psk"; echo "psk=removed"; fi
 rm -rf /etc/wireguard/.wgfleet.* 2>/dev/null || true
 # The names of the fleet (hosts_file): the node has left it. Only when the markers pair up, as hosts.sh.
 if grep -qxF "# BEGIN wgfleet $iface" /etc/hosts 2>/dev/null &&

@@ -5,6 +5,7 @@
 import {exitCodeOf as exitCodeOfOutcome, type ExitCode, type Outcome} from '../lib/exit-codes.js'
 import type {ExistingSectionConflict, KeyRefusal, TrustWarning} from '../plan/index.js'
 import type {StateProblem} from '../state/state.js'
+import type {PresharedKeyPairResult} from './preshared-keys.js'
 import type {RotationOutcome} from './rotation-report.js'
 
 export type NodeResultKind = 'changed' | 'unchanged' | 'failed'
@@ -37,6 +38,8 @@ export interface NodeSteps {
   unit?: UnitStep
   /** wgfleet's block of /etc/hosts (hosts_file), when this run changed it or would; absent = as planned. */
   hosts?: 'written' | 'removed' | 'would-write' | 'would-remove'
+  /** Preshared keys (peer names, never values): stored for these peers, removed, or that would be made. */
+  presharedKeys?: {stored?: string[]; removed?: string[]; wouldCreate?: string[]}
   /** Peers with a verified handshake, of those expected (peers reached in this run). */
   handshakes?: {verified: number; expected: number}
   /** What a host script warned about (its own words: they come from the host). */
@@ -81,6 +84,8 @@ export interface ConvergeReport {
   durationMs: number
   /** init: the interrupted key rotations it finished (or rolled back) first. */
   rotations?: RotationOutcome[]
+  /** The pairs that got a new preshared key in this run (or would, or failed to); absent when none. */
+  presharedKeys?: PresharedKeyPairResult[]
 }
 
 export function fleetResult(nodes: NodeResult[]): FleetResultKind {

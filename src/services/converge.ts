@@ -41,6 +41,7 @@ import {
 } from './converge-report.js'
 import {verifyModeOf, type PairFacts} from './first-handshake.js'
 import {clientExitNodes} from '../plan/clients.js'
+import {removeUnusedKeys, settlePresharedKeys, type PresharedKeySettlement} from './preshared-keys.js'
 
 export interface ConvergeOptions {
   dryRun: boolean
@@ -61,6 +62,8 @@ export interface ConvergeOptions {
   signal?: AbortSignal
   /** --accept-key-change NODE: nodes whose public key may differ from the one pinned in state. */
   acceptKeyChange?: string[]
+  /** rotate-psk: the pairs whose preshared key is renewed whatever they hold. */
+  renewPresharedKeys?: (a: string, b: string) => boolean
 }
 
 interface Discovered {
@@ -81,7 +84,7 @@ export interface ConvergeRun {
   signal?: AbortSignal
 }
 
-export function convergeOptionsFor(run: ConvergeRun, extra: Partial<Pick<ConvergeOptions, 'dryRun' | 'adopt' | 'only' | 'acceptKeyChange'>> = {}): ConvergeOptions {
+export function convergeOptionsFor(run: ConvergeRun, extra: Partial<Pick<ConvergeOptions, 'dryRun' | 'adopt' | 'only' | 'acceptKeyChange' | 'renewPresharedKeys'>> = {}): ConvergeOptions {
   const {request} = run
   return {
     dryRun: false,
@@ -163,13 +166,31 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   // each converged node's own section for it, read from that node's own config only.
   const unknownKeys = fleet.nodes.map((n) => n.name).filter((name) => !Object.hasOwn(trust.publicKeys, name))
   const existing = existingSections(unknownKeys, converging.map((name) => [name, discovered.get(name)!.probe]))
-  const plan = planFleet(fleet, {publicKeys: trust.publicKeys, facts, existingPeers: existing.sections}, {omitPeersWithoutKey: true})
+  const known = {publicKeys: trust.publicKeys, facts, existingPeers: existing.sections}
+  const planned = planFleet(fleet, known, {omitPeersWithoutKey: true})
   const warnings: ConvergeWarning[] = [
     ...ignored.map((problem) => ({kind: 'state-ignored' as const, ...problem})),
     ...trust.warnings,
-    ...unknownKeyWarnings(plan, unknownKeys, converging, existing.unusable, (peer) => (trust.refusals.has(peer) ? 'refused' : reached.has(peer) ? 'failed' : 'not-reached')),
+    ...unknownKeyWarnings(planned, unknownKeys, converging, existing.unusable, (peer) => (trust.refusals.has(peer) ? 'refused' : reached.has(peer) ? 'failed' : 'not-reached')),
   ]
   if (!options.dryRun) await recordKeys(store, trust, converging, facts, new Date(clock()).toISOString())
+  // Preshared keys (services/preshared-keys): new ones made and stored on both ends of their pairs before
+  // any config that names them is applied; a node whose keys could not be stored fails here.
+  const psk = await settlePresharedKeys({
+    fleet,
+    plan: planned,
+    known,
+    planOptions: {omitPeersWithoutKey: true},
+    reached: new Map(converging.map((name) => [name, {shell: discovered.get(name)!.shell, presharedKeys: discovered.get(name)!.probe.presharedKeys}])),
+    dryRun: options.dryRun,
+    silent: options.silent,
+    signal: options.signal,
+    renew: options.renewPresharedKeys,
+  })
+  for (const [name, error] of psk.failures) results.set(name, failedResult(name, error, discovered.get(name)!.steps))
+  const plan = psk.plan
+  noteStoredKeys(psk, discovered, options.dryRun)
+  const applying = converging.filter((name) => !psk.failures.has(name))
   const plansByName = new Map(plan.nodes.map((n) => [n.name, n]))
 
   // Phase 2: apply. Phase 3 (after a barrier): verify — no fresh entry sends anything before every node's
@@ -178,12 +199,16 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   const applied = new Map<string, AppliedNode>()
   try {
     const phase2 = await runPerNode(
-      converging,
+      applying,
       async (name, progress) => {
         const found = discovered.get(name)!
         const nodePlan = plansByName.get(name)!
         const node = nodesByName.get(name)!
-        applied.set(name, await applyNode({fleet, node, nodePlan, found, options, progress, store}))
+        const done = await applyNode({fleet, node, nodePlan, found, options, progress, store})
+        // Files of pairs that are gone, once the config no longer names them.
+        const removed = options.dryRun ? [] : await removeUnusedKeys(found.shell, fleet.network.interface, psk.remove.get(name))
+        if (removed.length > 0) found.steps.presharedKeys = {...found.steps.presharedKeys, removed}
+        applied.set(name, removed.length > 0 ? {...done, changed: true} : done)
       },
       {concurrency: options.concurrency, silent: options.silent},
     )
@@ -214,7 +239,36 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   }
 
   const nodes = targets.map((n) => results.get(n.name) ?? failedResult(n.name, new Error('not run'), {}))
-  return {command: options.command ?? 'init', dryRun: options.dryRun, interface: fleet.network.interface, result: fleetResult(nodes), nodes, warnings, durationMs: clock() - started}
+  return {
+    command: options.command ?? 'init',
+    dryRun: options.dryRun,
+    interface: fleet.network.interface,
+    result: fleetResult(nodes),
+    nodes,
+    warnings,
+    durationMs: clock() - started,
+    ...(psk.pairs.length > 0 ? {presharedKeys: psk.pairs} : {}),
+  }
+}
+
+/** Each node's steps: the peers it stored a new preshared key for (or would), and it changed. */
+function noteStoredKeys(psk: PresharedKeySettlement, discovered: Map<string, Discovered>, dryRun: boolean): void {
+  if (dryRun) {
+    for (const {nodes} of psk.pairs) {
+      for (const [end, peer] of [nodes, [nodes[1], nodes[0]]] as const) {
+        const found = discovered.get(end)
+        if (!found) continue
+        found.steps.presharedKeys = {...found.steps.presharedKeys, wouldCreate: [...(found.steps.presharedKeys?.wouldCreate ?? []), peer]}
+        found.changed = true
+      }
+    }
+    return
+  }
+  for (const [name, peers] of psk.stored) {
+    const found = discovered.get(name)!
+    found.steps.presharedKeys = {...found.steps.presharedKeys, stored: peers}
+    found.changed = true
+  }
 }
 
 /** What a node reports for itself: its key file's public key and its running interface's. */

@@ -187,7 +187,7 @@ async function executeRotation(args: RotateNodeArgs, shell: RemoteShell, plan: R
   signal?.throwIfAborted()
   if (plan.recordPending) await store.updateNode(plan.node, {pendingPublicKey: plan.newPublicKey})
 
-  await atStage('add', () => Promise.all(reached.map(({move, shell: s}) => addPeerEntry(s, iface, plan.newPublicKey, move.endpoint, move.keepalive))))
+  await atStage('add', () => Promise.all(reached.map(({move, shell: s}) => addPeerEntry(s, iface, plan.newPublicKey, move.endpoint, move.keepalive, move.presharedKey ? plan.node : null))))
   signal?.throwIfAborted()
   const switchedAt = clock()
   if (plan.switchInterface) await atStage('switch', () => switchInterfaceKey(shell, iface, plan.newPublicKey))

@@ -102,12 +102,13 @@ export class SshRemoteShell implements RemoteShell {
     const target = this.session.target
     this.transcript?.header(`exec #${exec} ${target.user}@${target.host}:${target.port}`)
     this.transcript?.line(`>>> command: ${command}`) // one line: arguments never hold line breaks
-    this.transcript?.block('>>> stdin', stdin)
+    const recorded = options.secret ? maskKeyTokens : (data: Buffer | string) => data
+    this.transcript?.block('>>> stdin', recorded(stdin))
 
     const outcome = await this.execute(command, stdin, timeoutMs)
 
-    this.transcript?.block('<<< stdout', outcome.stdout)
-    this.transcript?.block('<<< stderr', outcome.stderr)
+    this.transcript?.block('<<< stdout', recorded(outcome.stdout))
+    this.transcript?.block('<<< stderr', recorded(outcome.stderr))
     this.transcript?.line(
       outcome.failure instanceof OutputLimitError
         ? `<<< stopped: more than ${outcome.failure.limitBytes} bytes on ${outcome.failure.stream}`
@@ -277,6 +278,19 @@ export function openTranscript(file: string, node: string, uid: number | undefin
     throw error
   }
   return new Transcript(fd, node)
+}
+
+/** Every WireGuard-key-shaped token (43 base64 characters and `=`). */
+const KEY_TOKEN = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{43}=/g
+/** The marker a masked key becomes in the transcript (as the hosts mask a PresharedKey line). */
+export const TRANSCRIPT_KEY_MASK = '@WGFLEET_PRESHARED_KEY@'
+
+/**
+ * An exchange that carries secrets (RunOptions.secret), as the transcript records it: every key-shaped
+ * token masked — public keys too (the exec's other fields say which peers it was about).
+ */
+export function maskKeyTokens(data: Buffer | string): string {
+  return (typeof data === 'string' ? data : data.toString('utf8')).replace(KEY_TOKEN, TRANSCRIPT_KEY_MASK)
 }
 
 /** Appends what goes over the wire, per node and direction, with a byte count per block. */

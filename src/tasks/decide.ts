@@ -116,7 +116,10 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
       'enable IPv6 (`sysctl -w net.ipv6.conf.default.disable_ipv6=0`, and remove ipv6.disable=1 from the kernel command line if it is there), or remove cidr6 from [network]',
     )
   }
-  const configChange = current === null ? 'new' : staleKey ? 'interface' : classifyConfigChange(current, node.config)
+  const psk = presharedKeyDrift(probe, node)
+  const textChange = current === null ? 'new' : staleKey ? 'interface' : classifyConfigChange(current, node.config)
+  // The hosts mask preshared keys, so a config holding another value than the peer's file reads the same: written again.
+  const configChange = textChange === 'none' && psk.config ? 'peers' : textChange
   const writeConfig = configChange !== 'none'
   const running = probe.interfaceUp && (!probe.systemd || probe.serviceActive === 'active')
 
@@ -125,7 +128,7 @@ export function decideApply(probe: HostProbe, node: NodePlan, port: number, keyF
   // An apply was cut off between writing the file and updating the interface: restart from the file.
   else if (probe.pending) action = 'restart'
   else if (configChange === 'interface' || configChange === 'new' || fullTunnelChanged(current, node.config)) action = 'restart'
-  else if (configChange === 'peers' || interfaceDrifted(probe, node)) action = 'syncconf'
+  else if (configChange === 'peers' || psk.live || interfaceDrifted(probe, node)) action = 'syncconf'
 
   const firewall = firewallVerdict(probe, firewallNeedsOf(node, port, probe.uplink && isInterfaceName(probe.uplink) ? probe.uplink : null, probe.routes))
   // Forwarding that does not work now and that wgfleet may not fix: the node fails, saying why.
@@ -172,6 +175,22 @@ function blockerFailure(blocker: FirewallBlocker, iface: string): NodeFailure {
     case 'no-policies':
       return new NodeFailure(`this firewalld lists no policies (older than 0.9): wgfleet cannot let it forward between peers on ${iface}`, `put ${iface} in a zone that forwards, or update firewalld, then rerun`)
   }
+}
+
+/**
+ * The peers whose entries carry a preshared key, against the host's report of their files: the config or
+ * the running interface holds another value than the file (a store cut off half-way, a hand edit).
+ */
+function presharedKeyDrift(probe: HostProbe, node: Pick<NodePlan, 'peers'>): {config: boolean; live: boolean} {
+  const drift = {config: false, live: false}
+  if (probe.presharedKeys.size === 0) return drift
+  for (const peer of node.peers) {
+    const file = peer.presharedKey ? probe.presharedKeys.get(peer.name) : undefined
+    if (!file) continue
+    if (file.config === 'differs') drift.config = true
+    if (file.live === 'differs' || file.live === 'none') drift.live = true
+  }
+  return drift
 }
 
 /** Adding or removing a 0.0.0.0/0 route changes wg-quick's policy routing: only a restart applies it. */

@@ -16,12 +16,17 @@ export interface ExecResult {
 }
 
 export interface RunOptions {
-  /** Bytes that follow the script on stdin (file contents, never secrets read back). */
+  /** Bytes that follow the script on stdin (file contents; a secret only with `secret`). */
   input?: string
   /** Run as root: through `sudo -n` when the login user is not root. Default true. */
   privileged?: boolean
   /** Per-step timeout; the step fails with a timeout error when exceeded. */
   timeoutMs?: number
+  /**
+   * The input or the output carries secrets (preshared keys on their way from one host to the other):
+   * whatever records the exchange (the transcript) masks every key-shaped token in both.
+   */
+  secret?: boolean
 }
 
 export interface RemoteShell {

@@ -54,10 +54,12 @@ export async function commitNewKey(shell: RemoteShell, iface: string, newKey: st
 const ENDPOINT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/
 const PREFIX = /^[0-9a-fA-F:.]+\/\d{1,3}$/
 
-export async function addPeerEntry(shell: RemoteShell, iface: string, newKey: string, endpoint: string | null, keepalive: number): Promise<void> {
+/** PRESHARED_KEY_OF: the rotated node's name when the entry carries the pair's preshared key (the peer's file for it), else null. */
+export async function addPeerEntry(shell: RemoteShell, iface: string, newKey: string, endpoint: string | null, keepalive: number, presharedKeyOf: string | null = null): Promise<void> {
   if (endpoint !== null && !ENDPOINT.test(endpoint)) throw new BugError(`unvalidated endpoint ${JSON.stringify(endpoint)}`)
   if (!Number.isInteger(keepalive) || keepalive < 0 || keepalive > 65_535) throw new BugError(`bad keepalive ${keepalive}`)
-  await rotate(shell, 'adding the new key as a peer', ['add', iface, checkKey(newKey), endpoint ?? '-', String(keepalive)])
+  if (presharedKeyOf !== null && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(presharedKeyOf)) throw new BugError(`unvalidated node name ${JSON.stringify(presharedKeyOf)}`)
+  await rotate(shell, 'adding the new key as a peer', ['add', iface, checkKey(newKey), endpoint ?? '-', String(keepalive), presharedKeyOf ?? '-'])
 }
 
 export async function movePeerEntry(shell: RemoteShell, iface: string, newKey: string, oldKey: string, allowedIps: string[]): Promise<void> {

@@ -118,6 +118,35 @@ export function checkUnexplainedHandshakes(plan: FleetPlan, views: ReadonlyMap<s
   }
 }
 
+/**
+ * `preshared_keys = true`: the two ends of each pair (both read) must hold the same preshared key, and each
+ * interface the one its file holds — else every handshake of the pair fails. Judged by the digests the
+ * hosts report, never by value; said once per pair.
+ */
+export function checkPresharedKeys(plan: FleetPlan, views: ReadonlyMap<string, Pick<NodeView, 'plan' | 'reading'>>, add: Add): void {
+  const fix = '`wgfleet init` (a new key for the pair, made on one end and set on both)'
+  for (const [node, view] of views) {
+    for (const peer of view.plan.peers) {
+      const other = peer.presharedKey ? views.get(peer.name) : undefined
+      if (!other || !(node < peer.name) || !other.plan.peers.some((p) => p.name === node && p.presharedKey)) continue
+      const mine = view.reading.presharedKeys.get(peer.name)
+      const theirs = other.reading.presharedKeys.get(node)
+      const missing = !mine || mine.digest === 'invalid' ? node : !theirs || theirs.digest === 'invalid' ? peer.name : undefined
+      if (missing !== undefined) {
+        const away = missing === node ? peer.name : node
+        add({node: missing, severity: 'error', check: 'psk-mismatch', peer: away, message: `${missing} holds no preshared key for ${away} (/etc/wireguard/${plan.interface}.psk/${away}): their handshakes fail while ${away} uses one`, fix})
+      } else if (mine!.digest !== theirs!.digest) {
+        add({node, severity: 'error', check: 'psk-mismatch', peer: peer.name, message: `${node} and ${peer.name} hold different preshared keys for their pair (digests ${mine!.digest} and ${theirs!.digest}): no handshake between them can complete`, fix})
+      } else {
+        for (const [end, far, file] of [[node, peer.name, mine!], [peer.name, node, theirs!]] as const) {
+          if (file.live !== 'differs') continue
+          add({node: end, severity: 'error', check: 'psk-mismatch', peer: far, message: `${end}'s interface uses another preshared key for ${far} than its file holds: their handshakes fail`, fix})
+        }
+      }
+    }
+  }
+}
+
 /** Past this many unexplained failing pairs on one node, the doctor says it once for the node. */
 export const MAX_PAIR_FINDINGS = 5
 

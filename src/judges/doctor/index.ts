@@ -27,7 +27,7 @@ import {firewallNeedsOf, firewallVerdict} from '../../firewall/verdict.js'
 import {parseRenderedConfig} from '../../plan/parse-config.js'
 import type {FleetPlan} from '../../plan/model.js'
 import {DEFAULT_STALE_AFTER_SECONDS, handshakeAge, handshakeState} from '../../wireguard/handshake.js'
-import {checkFirewalls, checkUnexplainedHandshakes} from './fleet.js'
+import {checkFirewalls, checkPresharedKeys, checkUnexplainedHandshakes} from './fleet.js'
 import {CHECKS, configEntries, liveEntry, type DiagnoseOptions, type DoctorOutcome, type Finding, type NodeView, type Severity, type Trouble} from './model.js'
 import {checkDrift, checkHostsFile, checkInterface, checkPathMtu, unreachableFinding} from './node.js'
 import {checkPeers} from './peers.js'
@@ -105,6 +105,7 @@ export function diagnoseFleet(plan: FleetPlan, outcomes: ReadonlyMap<string, Doc
   }
 
   checkFirewalls(views, troubles, add)
+  checkPresharedKeys(plan, views, add)
   checkUnexplainedHandshakes(plan, views, troubles, findings, add)
 
   const order = new Map(plan.nodes.map((n, i) => [n.name, i]))

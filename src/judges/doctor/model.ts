@@ -35,6 +35,7 @@ export const CHECKS = [
   'allowed-ips-overlap',
   'nat-no-endpoint',
   'nat-no-keepalive',
+  'psk-mismatch',
   'firewall-port-closed',
   'firewall-port-not-permanent',
   'relay-no-forwarding',
@@ -114,7 +115,7 @@ export interface Trouble {
 /** Node-level checks that keep every tunnel of the node from handshaking. */
 export const NODE_BLOCKERS = new Set<CheckId>(['unreachable', 'read-failed', 'wg-missing', 'interface-down', 'wg-error', 'own-key-mismatch', 'firewall-port-closed'])
 /** Peer-level checks that keep that one tunnel from handshaking. */
-export const PAIR_BLOCKERS = new Set<CheckId>(['wrong-peer-key', 'missing-peer', 'nat-no-endpoint', 'nat-no-keepalive'])
+export const PAIR_BLOCKERS = new Set<CheckId>(['wrong-peer-key', 'missing-peer', 'nat-no-endpoint', 'nat-no-keepalive', 'psk-mismatch'])
 
 export type Add = (f: Finding) => void
 

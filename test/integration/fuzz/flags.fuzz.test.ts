@@ -86,6 +86,7 @@ const VALID_INVOCATION: Record<string, ValidInvocation> = {
   'client:remove': {args: ['phone'], flags: {}, inventory: withClient},
   'remove-node': {args: ['node-d'], flags: {}},
   'rotate-key': {args: ['node-b'], flags: {}},
+  'rotate-psk': {args: [], flags: {}, inventory: (base) => base.replace('topology = mesh\n', 'topology = mesh\npreshared_keys = true\n')},
   // Without --live, graph connects nowhere.
   graph: {args: ['--live'], flags: {}},
 }
@@ -254,6 +255,10 @@ const SPECIFIC_DAMAGE: Record<string, Damage[]> = {
     {label: 'no NODE and no --all', args: []},
     {label: 'NODE and --all', extra: ['--all']},
     ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NODE ${JSON.stringify(name)}`, args: [name]})),
+  ],
+  'rotate-psk': [
+    ...['node-z', 'Bad_Name', 'x;reboot', '', 'network'].map((name) => ({label: `NODE ${JSON.stringify(name)}`, args: [name]})),
+    {label: 'a NODE twice', args: ['node-b', 'node-b']},
   ],
   graph: [
     {label: '--json --format dot', extra: ['--json', '--format', 'dot'], noJson: true, checkAsJson: true},

@@ -9,7 +9,7 @@
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {addPeerEntry, commitNewKey, movePeerEntry, readRotationKeys, switchInterfaceKey} from '../../../src/tasks/rotate-steps.js'
-import {PEER_B, PEER_C, PRIVATE_KEY, PUBLIC_KEY} from '../../helpers/host-fakes.js'
+import {PEER_B, PEER_C, PRESHARED_KEY, PRIVATE_KEY, PUBLIC_KEY} from '../../helpers/host-fakes.js'
 import {HostSandbox} from '../../helpers/host-sandbox.js'
 
 const NEW_PRIVATE = 'bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmU='
@@ -144,6 +144,22 @@ describe('rotate.sh on a peer', () => {
     await addPeerEntry(shell, 'wg0', NEW_PUBLIC, '198.51.100.1:51820', 25)
     await movePeerEntry(shell, 'wg0', NEW_PUBLIC, PUBLIC_KEY, ['10.0.0.1/32', '10.0.0.4/32'])
     expect(box.fakes.loaded('wg0')).toBe(moved)
+  })
+
+  it('preshared keys on: the extra entry takes the pair\'s key from the peer\'s file for the rotated node (never printed); no file: refused before anything is added', async () => {
+    box.fakes.run('wg0', LIVE)
+    const shell = box.shell('node-b')
+    await expect(addPeerEntry(shell, 'wg0', NEW_PUBLIC, '198.51.100.1:51820', 25, 'node-a')).rejects.toThrow(/no preshared key for node-a on this host/)
+    expect(box.fakes.loaded('wg0')).not.toContain(NEW_PUBLIC)
+    box.sh('mkdir -p /etc/wireguard/wg0.psk && chmod 700 /etc/wireguard/wg0.psk')
+    box.write('/etc/wireguard/wg0.psk/node-a', `${PRESHARED_KEY}\n`, 0o600)
+    await addPeerEntry(shell, 'wg0', NEW_PUBLIC, '198.51.100.1:51820', 25, 'node-a')
+    expect(box.fakes.loaded('wg0')).toContain(`PublicKey = ${NEW_PUBLIC}\nPresharedKey = ${PRESHARED_KEY}\nEndpoint = 198.51.100.1:51820`)
+    expect(box.fakes.calls().filter((c) => c.startsWith('wg set'))).toEqual([
+      `wg set wg0 peer ${NEW_PUBLIC} endpoint 198.51.100.1:51820 persistent-keepalive 25 preshared-key /etc/wireguard/wg0.psk/node-a`,
+    ])
+    await expect(addPeerEntry(shell, 'wg0', NEW_PUBLIC, null, 0, '../x')).rejects.toThrow(/unvalidated node name/)
+    for (const run of shell.runs) expect(run.result.stdout + run.result.stderr).not.toContain(PRESHARED_KEY)
   })
 
   it('a NAT-ed rotated node: no endpoint, keepalive off → neither is set', async () => {

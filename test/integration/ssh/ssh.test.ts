@@ -519,6 +519,23 @@ describe('running steps', () => {
     expect(text).toContain('--- node-a <<< stderr (10 bytes)\nto-stderr\n')
     expect(text).toContain('--- node-a <<< exit 4')
   })
+
+  it('an exec marked secret (preshared keys on their way) is in the transcript with every key-shaped token masked, each way', async () => {
+    const transcript = join(workDir, `transcript-${++counter}.log`)
+    const n = node('node-a', target.port)
+    const shell = await open(fleet([n], knownHosts(target.knownHostsLine())), n, {env: {WGFLEET_TRANSCRIPT: transcript}})
+    const sent = 'cHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHNrcHM='
+    const printed = 'bmV3cHNrbmV3cHNrbmV3cHNrbmV3cHNrbmV3cHNrbmU='
+    const result = await shell.run(`cat >/dev/null; echo key=${printed.slice(0, 20)}${printed.slice(20)}`, ['store'], {input: `node-b - ${sent}\nend\n`, secret: true})
+    expect(result.stdout).toBe(`key=${printed}\n`) // the caller gets the value: only the record is masked
+    await shell.run('echo key=$1', [printed.slice(0, 10)]) // not secret: recorded as it is
+    const text = readFileSync(transcript, 'utf8')
+    expect(text).not.toContain(sent)
+    expect(text).not.toContain(printed)
+    expect(text).toContain('node-b - @WGFLEET_PRESHARED_KEY@\nend\n')
+    expect(text).toContain('--- node-a <<< stdout (28 bytes)\nkey=@WGFLEET_PRESHARED_KEY@\n')
+    expect(text).toContain(`key=${printed.slice(0, 10)}`)
+  })
 })
 
 describe('a login environment that turns tracing on', () => {

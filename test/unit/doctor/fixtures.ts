@@ -44,7 +44,7 @@ export const NODE_B_FIREWALLD = {runtime: [publicZone({ports: ['51820/udp']})]}
 function livePeers(node: NodePlan): WgDumpPeer[] {
   return node.peers.map((p, i) => ({
     publicKey: p.publicKey!,
-    presharedKey: false,
+    presharedKey: Boolean(p.presharedKey),
     // NAT-ed peers are seen at the router's address, on a port the router picked.
     endpoint: p.endpoint ?? `${NAT_ROUTER}:${40000 + i}`,
     allowedIps: [...p.allowedIps],
@@ -81,11 +81,19 @@ export function healthyReading(node: NodePlan): DoctorReading {
     uplink: 'eth0',
     pingTool: 'yes',
     pingsUnprobed: 0,
+    // preshared_keys = true: every keyed entry's file, the same digest on both ends of a pair.
+    presharedKeys: new Map(node.peers.filter((p) => p.presharedKey).map((p) => [p.name, {peer: p.name, digest: pairDigest(node.name, p.name), config: 'same' as const, live: 'same' as const}])),
     pings: [
       ...node.peers.filter((p) => p.endpoint !== null).map((p) => ({kind: 'underlay' as const, host: p.endpoint!.split(':')[0]!, size: 1452, big: 'ok' as const, small: null, pathMtu: null})),
       ...node.peers.map((p) => ({kind: 'overlay' as const, host: p.allowedIps[0]!.replace('/32', ''), size: 1392, big: 'ok' as const, small: null, pathMtu: null})),
     ],
   }
+}
+
+/** A pair's preshared key digest as both its ends report it (16 hex digits, the same for a and b). */
+export function pairDigest(a: string, b: string): string {
+  const [x, y] = a < b ? [a, b] : [b, a]
+  return Buffer.from(`${x}${y}`).toString('hex').padEnd(16, '0').slice(0, 16)
 }
 
 export function noFirewalld(): FirewalldReading {

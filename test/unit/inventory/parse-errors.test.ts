@@ -97,6 +97,8 @@ describe('[network]', () => {
     {name: 'keepalive too large', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nkeepalive = 70000'), at: 'keepalive', key: 'keepalive', message: /not a keepalive interval/, hint: /0 \(off\)/},
     {name: 'mtu too small', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nmtu = 100'), at: 'mtu', key: 'mtu', message: /not a usable MTU/},
     {name: 'hosts_file not a boolean', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nhosts_file = yes'), at: 'hosts_file', key: 'hosts_file', message: /`yes` is not a boolean/, hint: /true or false/},
+    {name: 'preshared_keys not a boolean', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\npreshared_keys = yes'), at: 'preshared_keys', key: 'preshared_keys', message: /`yes` is not a boolean/, hint: /true or false/},
+    {name: 'preshared_keys misspelled', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\npreshared_key = true'), at: 'preshared_key', key: 'preshared_key', message: /unknown key/, hint: /preshared_keys/},
     {name: 'domain with a trailing dot', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nhosts_file = true\ndomain = wg.'), at: 'domain', key: 'domain', message: /`wg\.` is not a domain/, hint: /lowercase labels/},
     {name: 'domain with a space', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\nhosts_file = true\ndomain = wg example'), at: 'domain', key: 'domain', message: /is not a domain/},
     {name: 'domain without hosts_file', text: replacing('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\ndomain = wg'), at: 'domain', key: 'domain', message: /`hosts_file` is not true/, hint: /hosts_file = true/},

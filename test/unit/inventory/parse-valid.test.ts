@@ -64,9 +64,9 @@ describe('inventory.example.ini', () => {
   })
 
   it('still parses with its commented-out optional keys switched on', () => {
-    const text = readFileSync(EXAMPLE_FILE, 'utf8').replace(/^; ((interface|mtu|dns|topology|hosts_file|domain|port|identity|known_hosts|jump|exit_via) = .*)$/gm, '$1')
+    const text = readFileSync(EXAMPLE_FILE, 'utf8').replace(/^; ((interface|mtu|dns|topology|hosts_file|domain|preshared_keys|port|identity|known_hosts|jump|exit_via) = .*)$/gm, '$1')
     const fleet = parseInventory(text, EXAMPLE_FILE)
-    expect(fleet.network).toMatchObject({interface: 'wg0', mtu: 1420, dns: ['10.0.0.1'], topology: 'mesh', hostsFile: {domain: 'wg'}})
+    expect(fleet.network).toMatchObject({interface: 'wg0', mtu: 1420, dns: ['10.0.0.1'], topology: 'mesh', hostsFile: {domain: 'wg'}, presharedKeys: true})
     expect(fleet.ssh.identity).toBe(`${homedir()}/.ssh/id_ed25519`)
     expect(fleet.ssh.knownHosts).toBe(`${homedir()}/.ssh/known_hosts`)
     expect(fleet.nodes[2]).toMatchObject({jump: {kind: 'node', node: 'node-a'}, exitVia: 'node-a', dns: ['10.0.0.1']})

@@ -68,6 +68,19 @@ describe('planToJson', () => {
     expect(c.peers[0]).toMatchObject({name: 'node-a', publicKey: KEYS['node-a'], endpoint: '203.0.113.1:51820', allowedIps: ['10.0.0.1/32', '10.0.0.4/32'], keepalive: 25})
     expect(c.config).toContain('PrivateKey = @WGFLEET_PRIVATE_KEY@')
     expect(json.removed).toEqual(['node-z'])
+    expect(c.peers[0]).not.toHaveProperty('presharedKey')
+  })
+
+  it('preshared keys on: each entry says it carries one (the config shows the marker; no value exists here)', async () => {
+    const fleet = parseInventory(INVENTORY.replace('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\npreshared_keys = true'), '/srv/fleet/inventory.ini')
+    const plan = planFleet(fleet, {publicKeys: KEYS, facts: {}})
+    async function* nodes() {
+      yield* plan.nodes.map((n) => ({...n, change: 'new' as const, diff: '', summary: null}))
+    }
+    const json = await planToJson({fleet, interface: plan.interface, cidr: plan.cidr, nodes: nodes(), removed: []})
+    const c = json.nodes.find((n) => n.name === 'node-c')!
+    expect(c.peers.map((p) => [p.name, p.presharedKey])).toEqual([['node-a', true], ['node-b', true]])
+    expect(c.config).toContain('PresharedKey = @WGFLEET_PRESHARED_KEY@')
   })
 })
 

@@ -41,6 +41,15 @@ describe('planRotation', () => {
     })
   })
 
+  it('preshared keys on: each peer\'s extra entry carries the pair\'s key (the peer\'s file for the rotated node)', () => {
+    const withPsk = planFleet(fleet(SCENARIO, {presharedKeys: true}), {publicKeys: {'node-a': A, 'node-b': B, 'node-c': C}})
+    const d = decide({plan: withPsk, report: {keyFile: A, interface: A, newKey: NEW}})
+    expect(d.kind === 'rotate' && d.plan.peers).toEqual([
+      {peer: 'node-b', endpoint: '1.1.1.1:51820', keepalive: 25, allowedIps: ['10.0.0.1/32'], presharedKey: true},
+      {peer: 'node-c', endpoint: '1.1.1.1:51820', keepalive: 25, allowedIps: ['10.0.0.1/32'], presharedKey: true},
+    ])
+  })
+
   it('rotating a NAT-ed node: its peers have no endpoint for it (learned from its handshake)', () => {
     const d = decide({node: 'node-c', report: {keyFile: C, interface: C, newKey: NEW}})
     expect(d.kind === 'rotate' && d.plan.peers).toEqual([
