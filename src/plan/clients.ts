@@ -113,6 +113,11 @@ export interface ClientConfigInput {
   via: ClientViaPeer[]
   /** `DNS =` servers for the client (--dns). */
   dns?: string[]
+  /**
+   * `preshared_keys = true`: via node → the pair's preshared key, made with the client's key pair and
+   * stored on that via node; it goes into this printout too (the client has no SSH to receive it).
+   */
+  presharedKeys?: ReadonlyMap<string, string>
 }
 
 /**
@@ -144,7 +149,9 @@ export function renderClientConfig(fleet: Fleet, input: ClientConfigInput): stri
     if (endpoint === null) throw new BugError(`client ${client.name}: via node ${node.name} has no endpoint (validation requires a public node)`)
     if (!isWireGuardKey(publicKey)) throw new BugError(`the public key of ${node.name} is not a WireGuard key`)
     const allowed = index > 0 ? hostRoute(node.address) : client.fullTunnel ? DEFAULT_ROUTE : fleet.network.cidr
-    lines.push('', `# ${node.name}`, '[Peer]', `PublicKey = ${publicKey}`, `Endpoint = ${endpoint}`, `AllowedIPs = ${allowed}`)
+    const psk = input.presharedKeys?.get(node.name)
+    if (psk !== undefined && !isWireGuardKey(psk)) throw new BugError(`the preshared key for ${node.name} is not a WireGuard key`)
+    lines.push('', `# ${node.name}`, '[Peer]', `PublicKey = ${publicKey}`, ...(psk === undefined ? [] : [`PresharedKey = ${psk}`]), `Endpoint = ${endpoint}`, `AllowedIPs = ${allowed}`)
     lines.push(`PersistentKeepalive = ${CLIENT_KEEPALIVE}`)
   })
   return lines.join('\n') + '\n'

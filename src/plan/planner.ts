@@ -99,7 +99,9 @@ function planNode(
   const skipped = options.omitPeersWithoutKey ? allPeers.filter((p) => p.publicKey === null) : []
   const nodePeers = skipped.length === 0 ? allPeers : allPeers.filter((p) => p.publicKey !== null)
   // Roaming clients: routed through their first via node, and an entry of their own on each via node.
-  const peers = [...withClientRoutes(node, nodePeers, clients), ...clientPeers(node, clients)]
+  // A via node's entry for a client carries their pair's key too (client add stores it on the via node).
+  const ownClients = clientPeers(node, clients)
+  const peers = [...withClientRoutes(node, nodePeers, clients), ...(fleet.network.presharedKeys ? ownClients.map((p) => ({...p, ...psk(p.name)})) : ownClients)]
   const masquerade = exitNames.has(node.name) || masqueradesForClients(clients, node)
   // Follows the rendered config: an exit peer left out for want of its key means no full tunnel yet.
   const fullTunnel = peers.some((p) => p.exit)

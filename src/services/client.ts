@@ -7,7 +7,7 @@
  * put into the config that `client add` prints (or writes with --output) once, and kept nowhere — not in
  * the inventory, state, the transcript or a log. (A phone has no SSH, so no host can make it.)
  */
-import {generateKeyPairSync} from 'node:crypto'
+import {generateKeyPairSync, randomBytes} from 'node:crypto'
 import {readFile, stat, writeFile} from 'node:fs/promises'
 import {resolve} from 'node:path'
 
@@ -20,7 +20,8 @@ import {renderClientConfig} from '../plan/clients.js'
 import {publicRelays} from '../plan/topology.js'
 import {openStateStore, stateDirFor, writeAtomically} from '../state/state.js'
 import {isWireGuardKey} from '../wireguard/keys.js'
-import type {FleetDependencies} from './connections.js'
+import {shellPoolFor, type FleetDependencies} from './connections.js'
+import {PresharedKeyValue, storePresharedKeys} from '../tasks/psk-steps.js'
 import type {ConvergeReport} from './converge-report.js'
 import {withResolvedEndpoints} from './fleet-loader.js'
 import {converge, fileMode, type MembershipRequest} from './membership.js'
@@ -82,12 +83,16 @@ export async function addClient(request: ClientAddRequest, deps: FleetDependenci
     const updated = appendNodeSection(text, renderClientSection(request.name, values))
     // The new file must read back as the old fleet plus this client, or nothing is written.
     const grown = await withResolvedEndpoints(parseInventory(updated, fleet.file))
+    // Preshared keys on: one per via node, stored there before the inventory names the client (a store
+    // that fails changes nothing: the file it may leave has no entry, and the next converge removes it).
+    const presharedKeys = grown.network.presharedKeys ? await storeClientKeys(grown, client, request, deps) : undefined
     await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
     const config = renderClientConfig(grown, {
       client,
       privateKey: keys.privateKey,
       via: client.via.map((name) => ({node: grown.nodes.find((n) => n.name === name)!, publicKey: viaKeys.get(name)!})),
       ...(dns ? {dns} : {}),
+      ...(presharedKeys ? {presharedKeys} : {}),
     })
     // 'wx': created 0600 and never over a file that appeared since the check above.
     if (output !== null) await writeFile(output, config, {mode: 0o600, flag: 'wx'})
@@ -96,6 +101,27 @@ export async function addClient(request: ClientAddRequest, deps: FleetDependenci
   } finally {
     await unlock()
   }
+}
+
+/**
+ * The client's preshared key with each via node: made here with its key pair (no host is the client's
+ * end), carried to the via node through its SSH session in memory (masked in the transcript), stored there
+ * 0600 as psk.sh stores every pair's key; never written on this machine. Returned for the printout only.
+ */
+async function storeClientKeys(fleet: Fleet, client: ClientSpec, request: MembershipRequest, deps: FleetDependencies): Promise<Map<string, string>> {
+  const keys = new Map<string, string>()
+  const shells = shellPoolFor(fleet, request, deps)
+  try {
+    for (const name of client.via) {
+      const value = randomBytes(32).toString('base64')
+      const shell = await shells.open(fleet.nodes.find((n) => n.name === name)!)
+      await storePresharedKeys(shell, fleet.network.interface, [{peer: client.name, publicKey: null, key: new PresharedKeyValue(value)}])
+      keys.set(name, value)
+    }
+  } finally {
+    await shells.closeAll()
+  }
+  return keys
 }
 
 /** The first public relay: where a client goes without --via. */

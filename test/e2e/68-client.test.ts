@@ -6,14 +6,14 @@
 import {execFile} from 'node:child_process'
 import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 import QRCode from 'qrcode'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {modulesToPbm, qrLines, qrModules} from '../fixtures/qr-text.js'
 import {INVENTORY, RUN_DIR, labExec} from './helpers.js'
-import {OVERLAY, SCENARIO_NODES, wgfleet} from './wgfleet.js'
+import {OVERLAY, SCENARIO_NODES, variant, wgfleet} from './wgfleet.js'
 
 const CLIENT_HOST = 'client-1'
 let original: string
@@ -166,4 +166,29 @@ describe('client add laptop --full-tunnel --output FILE', () => {
     expect(readFileSync(INVENTORY, 'utf8')).toBe(original)
     rmSync(output, {force: true})
   })
+})
+
+describe('preshared_keys = true: client add tablet gets a key with its via node', () => {
+  it('the printed config carries the key node-a holds for it; client-1 brings it up and pings every node; the key is on no file of this machine', async () => {
+    const inventory = variant('client-psk', (t) => t.replace('keepalive = 25\n', 'keepalive = 25\npreshared_keys = true\n'))
+    const init = await wgfleet(['init', '-i', inventory])
+    expect(init.code, init.stdout + init.stderr).toBe(0)
+    const r = await wgfleet(['client', 'add', 'tablet', '-i', inventory])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const config = /^# wgfleet client tablet\.[\s\S]*?PersistentKeepalive = 25\n/m.exec(r.stdout)?.[0]
+    const psk = /^PresharedKey = (\S+)$/m.exec(config ?? '')?.[1]
+    expect(psk, r.stdout).toMatch(/^[A-Za-z0-9+/]{43}=$/)
+    const publicKey = /^public_key = (\S+)$/m.exec(readFileSync(inventory, 'utf8'))![1]!
+    const onRelay = await labExec('node-a', `cat /etc/wireguard/wg0.psk/tablet; stat -c %a /etc/wireguard/wg0.psk/tablet; wg show wg0 preshared-keys | grep -F -- '${publicKey}'`)
+    expect(onRelay.stdout).toBe(`${psk}\n600\n${publicKey}\t${psk}\n`)
+    for (const file of [...filesUnder(dirname(inventory)), ...filesUnder(join(RUN_DIR, 'transcripts'))]) expect(readFileSync(file, 'utf8').includes(psk!), file).toBe(false)
+
+    const up = await labExec(CLIENT_HOST, 'umask 077 && cat > /etc/wireguard/wg0.conf && wg-quick up wg0 2>&1', {input: config})
+    expect(up.code, up.stdout + up.stderr).toBe(0)
+    expect(await unanswered()).toEqual([])
+    await labExec(CLIENT_HOST, 'wg-quick down wg0 2>&1')
+    const removed = await wgfleet(['client', 'remove', 'tablet', '-i', inventory])
+    expect(removed.code, removed.stdout + removed.stderr).toBe(0)
+    expect((await labExec('node-a', 'test -e /etc/wireguard/wg0.psk/tablet && echo present || echo gone')).stdout.trim()).toBe('gone')
+  }, 300_000)
 })

@@ -150,6 +150,32 @@ describe('client add', () => {
   })
 })
 
+describe('client add with preshared_keys = true', () => {
+  it('the client gets a key with its via node: stored there (its entry carries it), in the printout, nowhere on this machine; client remove takes it off', async () => {
+    writeFileSync(file, INVENTORY.replace('cidr = 10.0.0.0/24', 'cidr = 10.0.0.0/24\npreshared_keys = true'))
+    await init()
+    const before = {...hosts['node-a']!.state.psk}
+    const {config, client, report} = await addClient({...request(), name: 'laptop', fullTunnel: false}, deps())
+    expect(report.result).toBe('ok')
+    const printed = /^PresharedKey = (\S+)$/m.exec(config!)?.[1]
+    expect(printed).toMatch(/^[A-Za-z0-9+/]{43}=$/)
+    // On the via node (node-a): the file for the client holds exactly that key; its entry carries the marker.
+    expect(hosts['node-a']!.state.psk!['laptop']).toBe(printed)
+    expect(hosts['node-a']!.state.config).toMatch(new RegExp(`# laptop\\n\\[Peer\\]\\nPublicKey = ${client.publicKey.replace(/[+/]/g, '\\$&')}\\nPresharedKey = @WGFLEET_PRESHARED_KEY@\\n`))
+    // The pairs of nodes keep their keys; no other node has one for the client.
+    for (const [peer, value] of Object.entries(before)) expect(hosts['node-a']!.state.psk![peer]).toBe(value)
+    for (const other of ['node-b', 'node-c']) expect(hosts[other]!.state.psk?.['laptop']).toBeUndefined()
+    // Never written on this machine (inventory, state) — only printed.
+    expect(everythingWritten()).not.toContain(printed!)
+    // A rerun keeps it (the pair is the client's: not renewed, not removed).
+    const again = await runInit({inventory: file, dryRun: false, adopt: false, concurrency: 4, verifyTimeoutSeconds: 5, silent: true, connectTimeoutSeconds: 5, acceptNewHostKeys: false}, deps())
+    expect(again.result).toBe('ok')
+    expect(hosts['node-a']!.state.psk!['laptop']).toBe(printed)
+    await removeClient({...request(), name: 'laptop'}, deps())
+    expect(hosts['node-a']!.state.psk?.['laptop']).toBeUndefined()
+  })
+})
+
 describe('client remove', () => {
   it('removes the section byte for byte, the peer from the via node and the routes from the others', async () => {
     await init()
