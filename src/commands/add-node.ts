@@ -28,6 +28,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
     identity: Flags.string({summary: 'SSH private key file.', helpValue: 'FILE'}),
     'exit-via': Flags.string({summary: 'Send all traffic out through this public node.', helpValue: 'NODE'}),
     groups: Flags.string({summary: 'The node\'s groups for the inventory\'s [acl] rules, comma-separated.', helpValue: 'GROUP,...'}),
+    subnets: Flags.string({summary: 'Site-to-site: networks behind the node that the others reach through it, comma-separated.', helpValue: 'CIDR,...'}),
     'verify-timeout': verifyTimeoutFlag,
     'accept-key-change': acceptKeyChangeFlag,
   }
@@ -52,6 +53,7 @@ node with \`wg syncconf\` — no tunnel restarts. Without --address, the next fr
         identity: flags.identity,
         exit_via: flags['exit-via'],
         groups: flags.groups,
+        subnets: flags.subnets,
       },
       ...connectionSettingsOf(flags),
       verifyTimeoutSeconds: flags['verify-timeout'],

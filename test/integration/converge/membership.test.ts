@@ -71,6 +71,13 @@ describe('add-node', () => {
     expect(hosts['node-b']!.state.config).toContain('Address = 10.0.0.2/24, fd42:42::2/64')
   })
 
+  it('--subnets: written into the new section; the others route the subnet to the new node', async () => {
+    const report = await addNode({...request(), name: 'node-e', values: {host: '203.0.113.5', subnets: '198.19.7.0/24'}}, deps())
+    expect(report.nodes.find((n) => n.name === 'node-b')!.result).not.toBe('failed')
+    expect(readFileSync(file, 'utf8')).toMatch(/\n\[node-e\]\nhost = 203\.0\.113\.5\naddress = 10\.0\.0\.4\n(?:.*\n)*subnets = 198\.19\.7\.0\/24\n$/)
+    expect(hosts['node-b']!.state.config).toContain('AllowedIPs = 10.0.0.4/32, 198.19.7.0/24')
+  })
+
   it('writes nothing when the file no longer reads back as the fleet plus the node (edited before the lock was taken)', async () => {
     // Another admin adds a node-e of their own between validation and the lock.
     const racing = `${INVENTORY}\n[node-e]\nhost = 203.0.113.9\naddress = 10.0.0.9\n`
