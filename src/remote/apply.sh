@@ -213,6 +213,19 @@ add_missing_routes() {
   done
 }
 
+# `wg syncconf` sets only what the file gives: a peer whose entry no longer has a PresharedKey (preshared
+# keys turned off, a pair left without one) keeps the key it runs with — and loses every handshake once the
+# other end restarts without one. The interface is made to match the file: such keys are cleared.
+clear_stale_psks() {
+  local keyed peer psk
+  keyed=$(printf '%s\n' "$stripped" | awk '/^\[/ { key = "" } /^PublicKey = / { key = $3 } /^PresharedKey = / && key != "" { print key }')
+  while read -r peer psk; do
+    [ -n "$peer" ] && [ -n "$psk" ] && [ "$psk" != "(none)" ] || continue
+    printf '%s\n' "$keyed" | grep -qxF -- "$peer" && continue
+    wg set "$iface" peer "$peer" preshared-key /dev/null || fail "could not clear a preshared key the config no longer gives"
+  done < <(wg show "$iface" preshared-keys)
+}
+
 sync_config() {
   stripped=$(wg-quick strip "$iface") || fail "wg-quick strip $iface failed"
   [ -n "$stripped" ] || fail "wg-quick strip $iface printed nothing"
@@ -224,6 +237,7 @@ sync_config() {
   report_fresh "$held_dir/notes"
   wg syncconf "$iface" "$held_dir/held" || held_fail "wg syncconf $iface failed"
   rm -rf "$held_dir"
+  clear_stale_psks
   add_missing_routes
   echo "service=synced"
 }

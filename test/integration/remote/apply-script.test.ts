@@ -133,6 +133,18 @@ describe('apply.sh → applyHost', () => {
     expect(box.ipForward).toBe('0')
   })
 
+  it('a syncconf clears a preshared key the config no longer gives (wg syncconf keeps what a file does not set)', async () => {
+    convergedNode(box, NODE_A_BEFORE_C.config)
+    // node-b's entry runs with a key from before (preshared keys since turned off): the file has none.
+    box.write('/tmp/psk', `${PRESHARED_KEY}\n`, 0o600)
+    box.sh(`wg set wg0 peer ${PEER_B} preshared-key /tmp/psk`)
+    expect(box.fakes.loaded('wg0')).toContain(`PresharedKey = ${PRESHARED_KEY}`)
+    const {decision} = await converge(NODE_A)
+    expect(decision.action).toBe('syncconf')
+    expect(box.fakes.loaded('wg0')).not.toContain('PresharedKey')
+    expect(box.fakes.calls()).toContain(`wg set wg0 peer ${PEER_B} preshared-key /dev/null`)
+  })
+
   it('a peer joins a running node: backup kept, wg syncconf from the stripped config, a route for the new AllowedIPs', async () => {
     convergedNode(box, NODE_A_BEFORE_C.config)
     const {decision, outcome} = await converge(NODE_A)
