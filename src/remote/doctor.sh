@@ -47,14 +47,19 @@ keyfile=/etc/wireguard/$iface.key
 say doctor 1
 say port "$port"
 
+# Every program started costs the host about a millisecond, and doctor runs on every node: what bash can
+# do itself (tests on text, files under /proc) it does, and each tool runs once.
 # --- interface: absent, or present and administratively up or down; its MTU and IPv4 addresses.
 link=absent
 mtu=
+up_flag='[<,]UP[,>]' mtu_field=' mtu ([0-9]+)' inet_field=' inet ([0-9./]*)'
 if has ip; then
   if flags=$(ip -o link show dev "$iface" 2>/dev/null); then
-    if printf '%s\n' "$flags" | grep -q '[<,]UP[,>]'; then link=up; else link=down; fi
-    mtu=$(printf '%s\n' "$flags" | sed -n 's/.* mtu \([0-9][0-9]*\).*/\1/p' | head -n 1)
-    ip -o -4 addr show dev "$iface" 2>/dev/null | sed -n 's/.* inet \([0-9.\/]*\).*/address=\1/p'
+    if [[ $flags =~ $up_flag ]]; then link=up; else link=down; fi
+    [[ $flags =~ $mtu_field ]] && mtu=${BASH_REMATCH[1]}
+    while IFS= read -r line; do
+      [[ $line =~ $inet_field ]] && say address "${BASH_REMATCH[1]}"
+    done < <(ip -o -4 addr show dev "$iface" 2>/dev/null)
   fi
 elif [ -r "/sys/class/net/$iface/flags" ]; then
   # IFF_UP is bit 0 of the flags word.
@@ -69,13 +74,15 @@ if has wg; then say wg yes; else say wg no; fi
 peers=
 wg_ok=no
 if has wg && [ "$link" != absent ]; then
-  if peers=$(peer_lines "$iface"); then wg_ok=yes; fi
+  if peers=$(peer_lines "$iface" own); then wg_ok=yes; fi
 fi
 # The node's clock, right after the dump: handshake ages are computed against it.
 say now "$(date +%s)"
 if [ "$wg_ok" = yes ]; then
-  say listen_port "$(wg show "$iface" listen-port 2>/dev/null)"
-  say pubkey "$(wg show "$iface" public-key 2>/dev/null)"
+  own=${peers%%$'\n'*} own=${own#own=}
+  if [ "$peers" = "${peers#*$'\n'}" ]; then peers=; else peers=${peers#*$'\n'}; fi
+  say listen_port "${own#* }"
+  say pubkey "${own%% *}"
   echo '--- peers'
   [ -n "$peers" ] && printf '%s\n' "$peers"
   echo '--- end peers'
@@ -105,25 +112,42 @@ psk_report "$iface"
 # --- systemd unit.
 if [ -d /run/systemd/system ] && has systemctl; then
   say systemd yes
-  say unit_enabled "$(systemctl is-enabled "wg-quick@$iface" 2>/dev/null)"
-  say unit_active "$(systemctl is-active "wg-quick@$iface" 2>/dev/null)"
+  unit_states "wg-quick@$iface"
+  say unit_enabled "$unit_enabled"
+  say unit_active "$unit_active"
 else
   say systemd no
 fi
 
 # --- forwarding: the running value, and the sysctl files that set it persistently.
-say ip_forward "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)"
-say ip6_forward "$(cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null)"
+value=
+read -r value </proc/sys/net/ipv4/ip_forward 2>/dev/null
+say ip_forward "$value"
+value=
+read -r value </proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null
+say ip6_forward "$value"
+# One grep over every file (-l lists the matching ones, in this order).
+sysctl_files=()
 for f in /etc/sysctl.conf /etc/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /run/sysctl.d/*.conf; do
-  [ -f "$f" ] || continue
-  if grep -Eq '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1[[:space:]]*$' "$f" 2>/dev/null; then say forward_file "$f"; fi
+  [ -f "$f" ] && sysctl_files+=("$f")
 done
+if [ ${#sysctl_files[@]} -gt 0 ]; then
+  while IFS= read -r f; do say forward_file "$f"; done < <(grep -El '^[[:space:]]*net[./]ipv4[./]ip_forward[[:space:]]*=[[:space:]]*1[[:space:]]*$' -- "${sysctl_files[@]}" 2>/dev/null)
+fi
 
 # --- firewalls: the raw listings (firewall-listings.sh, as probe prints them), and the uplink (the
 # default route's interface: where peers' packets arrive).
 firewall_listings
-has ip && say uplink "$(ip -4 route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)"
-has ip && route_listing
+if has ip; then
+  # The main table, read once (route_listing): the uplink is the first IPv4 default route's interface.
+  routes=$(route_listing)
+  uplink=
+  while IFS=' ' read -r family dest dev; do
+    [ "$dest" = default ] && [ "$family" = route=4 ] && { uplink=$dev; break; }
+  done <<<"$routes"
+  say uplink "$uplink"
+  [ -n "$routes" ] && printf '%s\n' "$routes"
+fi
 
 # --- path MTU: don't-fragment pings toward the node's own peers (interface up only).
 probe() {

@@ -10,6 +10,16 @@ say() { printf '%s=%s\n' "$1" "$2"; }
 # has TOOL — TOOL is on PATH.
 has() { command -v "$1" >/dev/null 2>&1; }
 
+# unit_states UNIT — sets unit_enabled and unit_active to what `systemctl is-enabled` and `is-active` print
+# for UNIT (empty when systemctl cannot say), with one systemctl: `show` gives both.
+unit_states() {
+  local name value
+  unit_enabled= unit_active=
+  while IFS='=' read -r name value; do
+    case $name in UnitFileState) unit_enabled=$value ;; ActiveState) unit_active=$value ;; esac
+  done < <(systemctl show -p UnitFileState -p ActiveState "$1" 2>/dev/null)
+}
+
 # mask_secrets [KEYFILE] — copies config text (or a tool's output that may echo it) from stdin to stdout
 # with every secret masked, here on the host. The one masking routine of every script:
 # - a PrivateKey or PresharedKey line, in any spelling wg and wg-quick accept (any case, blanks anywhere,
@@ -50,13 +60,14 @@ mask_secrets() {
     }'
 }
 
-# peer_lines IFACE — the peer lines of `wg show IFACE dump`: its first line (the interface's own, which
-# holds the private key) dropped, and the preshared-key column showing only whether one is set.
-# Fails when `wg show` does (pipefail), so a failure is not mistaken for "no peers".
+# peer_lines IFACE [own] — the peer lines of `wg show IFACE dump`: its first line (the interface's own, which
+# holds the private key) dropped, and the preshared-key column showing only whether one is set. With `own`,
+# the first line printed is `own=PUBLIC_KEY LISTEN_PORT`, the interface's own from that dropped line (one
+# `wg show` for all of it). Fails when `wg show` does (pipefail), so a failure is not mistaken for "no peers".
 peer_lines() {
   (
     set -o pipefail
-    wg show "$1" dump 2>/dev/null | tail -n +2 | awk -F'\t' 'BEGIN { OFS = "\t" } { if ($2 != "(none)") $2 = "(hidden)"; print }'
+    wg show "$1" dump 2>/dev/null | awk -F'\t' -v own="${2:-}" 'BEGIN { OFS = "\t" } NR == 1 { if (own == "own") print "own=" $2 " " $3; next } { if ($2 != "(none)") $2 = "(hidden)"; print }'
   )
 }
 

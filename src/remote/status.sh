@@ -8,11 +8,14 @@ set +xv
 set -u
 iface=$1
 
+# Cheap on purpose (`status` runs from cron against every node): ip, one `wg show` (through awk) and
+# date; the flags' test is bash's own.
 # Interface: absent, or present and administratively up or down.
 link=absent
+up_flag='[<,]UP[,>]'
 if has ip; then
   if flags=$(ip -o link show dev "$iface" 2>/dev/null); then
-    if printf '%s\n' "$flags" | grep -q '[<,]UP[,>]'; then link=up; else link=down; fi
+    if [[ $flags =~ $up_flag ]]; then link=up; else link=down; fi
   fi
 elif [ -r "/sys/class/net/$iface/flags" ]; then
   # IFF_UP is bit 0 of the flags word.
@@ -25,13 +28,15 @@ if has wg; then say wg yes; else say wg no; fi
 peers=
 wg_ok=no
 if has wg && [ "$link" != absent ]; then
-  if peers=$(peer_lines "$iface"); then wg_ok=yes; fi
+  if peers=$(peer_lines "$iface" own); then wg_ok=yes; fi
 fi
 say now "$(date +%s)"
 
 if [ "$wg_ok" = yes ]; then
-  say listen_port "$(wg show "$iface" listen-port 2>/dev/null)"
-  say pubkey "$(wg show "$iface" public-key 2>/dev/null)"
+  own=${peers%%$'\n'*} own=${own#own=}
+  if [ "$peers" = "${peers#*$'\n'}" ]; then peers=; else peers=${peers#*$'\n'}; fi
+  say listen_port "${own#* }"
+  say pubkey "${own%% *}"
   echo '--- peers'
   [ -n "$peers" ] && printf '%s\n' "$peers"
   echo '--- end peers'

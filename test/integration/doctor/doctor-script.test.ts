@@ -173,7 +173,7 @@ describe('doctor.sh', () => {
       /^wg show wg0 (dump|listen-port|public-key)$/,
       /^wg pubkey$/,
       /^ip -o (-4 addr|link) show dev wg0$/,
-      /^systemctl is-(enabled|active) wg-quick@wg0$/,
+      /^systemctl show -p UnitFileState -p ActiveState wg-quick@wg0$/,
       /^ufw status verbose$/,
       /^firewall-cmd (--state|--get-default-zone|(--permanent )?--list-all-(zones|policies)|--info-service=[a-z0-9-]+)$/,
       /^ip -4 route show default$/,

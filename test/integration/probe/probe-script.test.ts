@@ -19,14 +19,14 @@ const INTERFACE_KEY = 'e7haZgbEOshktuz+iJTZdPLydJP0AE0kMdffeafokig='
 
 const FAKE_WG = `#!${BASH}
 case "$*" in
-  "show wg0 public-key") [ -n "\${FAKE_WG_FAIL:-}" ] && exit 1; printf '%s\\n' "\${FAKE_IFACE_KEY:-${INTERFACE_KEY}}" ;;
+  "show wg0 dump") [ -n "\${FAKE_WG_FAIL:-}" ] && exit 1; printf '(hidden)\\t%s\\t51820\\toff\\n' "\${FAKE_IFACE_KEY:-${INTERFACE_KEY}}" ;;
   pubkey) echo 'CUVmuCqSMnAIGcynv1bFuM8gOzOCnUK3CWLQB9S7sFs=' ;;
   *) exit 1 ;;
 esac
 `
 const FAKE_IP = `#!${BASH}
 case "$*" in
-  "link show dev wg0") [ "\${FAKE_LINK:-up}" = up ] ;;
+  "link show dev wg0" | "-j -d link show dev wg0") [ "\${FAKE_LINK:-up}" = up ] ;;
   *) exit 0 ;;
 esac
 `
@@ -40,7 +40,7 @@ beforeEach(() => {
     writeFileSync(join(bin, name), text)
     chmodSync(join(bin, name), 0o755)
   }
-  for (const tool of ['uname', 'date', 'id', 'sed', 'head', 'cat', 'awk', 'stat', 'grep', 'sort']) symlinkSync(which(tool), join(bin, tool))
+  for (const tool of ['uname', 'date', 'id', 'sed', 'head', 'cat', 'awk', 'stat', 'grep', 'sort', 'tail']) symlinkSync(which(tool), join(bin, tool))
 })
 
 function runProbe(env: Record<string, string> = {}) {

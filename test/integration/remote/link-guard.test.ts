@@ -46,6 +46,7 @@ fi`,
 case $1 in
   is-active) echo inactive; exit 3 ;;
   is-enabled) echo disabled; exit 1 ;;
+  show) echo UnitFileState=disabled; echo ActiveState=inactive ;;
   *) exit 0 ;;
 esac`,
   journalctl: 'exit 0',
@@ -161,7 +162,7 @@ describe('probe.sh: what a link named like the interface is', () => {
     const {probe: p, run} = probe('wg0', UPLINK)
     expect(p.interfaceLink).toBeUndefined()
     expect(p.uplinkAddresses).toEqual(['198.18.7.2', '198.18.7.9'])
-    expect(run.calls.every((c) => /^(wg (show|pubkey)|systemctl is-)/.test(c)), run.calls.join('\n')).toBe(true)
+    expect(run.calls.every((c) => /^(wg (show|pubkey)|systemctl show )/.test(c)), run.calls.join('\n')).toBe(true)
     expect(run.linksAfter).toEqual(['lo', 'eth0-peer', 'eth0'])
   })
 

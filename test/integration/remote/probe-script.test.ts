@@ -113,6 +113,21 @@ describe('probe.sh → parseProbeOutput', () => {
     expect(decideApply(probe, NODE_A, 51820)).toMatchObject({writeConfig: false, action: 'none', firewall: {firewall: 'ufw', port: 'open', forward: 'allowed', actions: []}, needed: false})
   })
 
+  it('a converged node costs one call of each tool: one `wg show` (the dump: peers and the interface\'s own key), one systemctl, one look at the link', async () => {
+    convergedNode(box)
+    const probe = await probeHost(box.shell(), 'wg0')
+    expect(probe.interfacePublicKey).toBe(PUBLIC_KEY)
+    expect(probe.configPublicKey).toBe(PUBLIC_KEY)
+    expect(probe.serviceEnabled).toBe('enabled')
+    const calls = box.fakes.calls()
+    expect(calls.filter((c) => c.startsWith('wg show'))).toEqual(['wg show wg0 dump'])
+    expect(calls.filter((c) => c.startsWith('systemctl'))).toHaveLength(1)
+    // The config's PrivateKey is the key file's: its public key is computed once, not twice.
+    expect(calls.filter((c) => c === 'wg pubkey')).toHaveLength(1)
+    expect(calls.filter((c) => / link show dev wg0$/.test(c))).toHaveLength(1)
+    expect(calls.filter((c) => c.startsWith('ip ') && c.includes('route'))).toEqual(['ip -4 -o route show table main', 'ip -6 -o route show table main'])
+  })
+
   it('a config wgfleet wrote reads back exactly as rendered (the private key as the marker)', async () => {
     convergedNode(box)
     const probe = await probeHost(box.shell(), 'wg0')
@@ -209,7 +224,7 @@ describe('probe.sh → parseProbeOutput', () => {
       /^firewall-cmd (--state|--get-default-zone|(--permanent )?--list-all-(zones|policies)|--info-service=[a-z0-9-]+)$/,
       /^ip (-4 route show default|link show dev wg0|-j -d link show dev wg0|-[46] route show default dev wg0|-[46] -o route show table main)$/,
       /^wg (pubkey|show wg0|show wg0 (dump|public-key))$/,
-      /^systemctl is-(enabled|active) wg-quick@wg0$/,
+      /^systemctl show -p UnitFileState -p ActiveState wg-quick@wg0$/,
     ]
     expect(box.fakes.calls().filter((c) => !readOnly.some((re) => re.test(c)))).toEqual([])
     expect(readdirSync(box.outside('/etc/wireguard'))).toEqual(etcBefore)
