@@ -9,7 +9,7 @@
  * looked up by the name `host` for port 22 and `[host]:port` otherwise, lowercased.
  */
 import {createHash, createHmac, randomBytes, timingSafeEqual} from 'node:crypto'
-import {appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, fstatSync} from 'node:fs'
+import {appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, statSync} from 'node:fs'
 import {dirname} from 'node:path'
 import {BugError} from '../lib/errors.js'
 
@@ -105,16 +105,31 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   return parseKnownHostsDetailed(text).entries
 }
 
-/** Read and parse a known_hosts file; a missing file is an empty one. */
-export function readKnownHosts(file: string): KnownHostEntry[] {
+/**
+ * Parsed files, by path, with the stat they were read at: every connection looks its host up (three times:
+ * the transport check, the host key order, the verifier), and a fleet of N nodes shares one file of N
+ * lines — re-parsing it each time was O(N²) per command. A file that changed (wgfleet's own accept-new
+ * appends, another ssh) is read again.
+ */
+const parsedFiles = new Map<string, {stamp: string; entries: readonly KnownHostEntry[]}>()
+
+/** Read and parse a known_hosts file; a missing file is an empty one. The entries are shared: never changed. */
+export function readKnownHosts(file: string): readonly KnownHostEntry[] {
   let text: string
+  let stamp: string
   try {
+    const info = statSync(file)
+    stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`
+    const cached = parsedFiles.get(file)
+    if (cached?.stamp === stamp) return cached.entries
     text = readFileSync(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw error
   }
-  return parseKnownHosts(text)
+  const entries = Object.freeze(parseKnownHosts(text))
+  parsedFiles.set(file, {stamp, entries})
+  return entries
 }
 
 function parseNames(field: string): KnownHostNames | undefined {
@@ -135,17 +150,29 @@ function decodeBase64Strict(text: string): Buffer | undefined {
   return Buffer.from(text, 'base64')
 }
 
+/** Patterns compiled once: a literal one (most are) as its lower-case text, a wildcard one as a RegExp. */
+const compiledPatterns = new Map<string, string | RegExp>()
+const MAX_COMPILED_PATTERNS = 100_000
+
 /** OpenSSH match_pattern: `*` any run, `?` any one character, everything else literal (case-folded). */
 export function matchHostPattern(name: string, pattern: string): boolean {
-  const regex = new RegExp(
-    '^' +
-      [...pattern.toLowerCase()]
-        .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-        .join('') +
-      '$',
-    's',
-  )
-  return regex.test(name.toLowerCase())
+  let compiled = compiledPatterns.get(pattern)
+  if (compiled === undefined) {
+    const lowered = pattern.toLowerCase()
+    compiled = !/[*?]/.test(lowered)
+      ? lowered
+      : new RegExp(
+          '^' +
+            [...lowered]
+              .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
+              .join('') +
+            '$',
+          's',
+        )
+    if (compiledPatterns.size < MAX_COMPILED_PATTERNS) compiledPatterns.set(pattern, compiled)
+  }
+  const lowered = name.toLowerCase()
+  return typeof compiled === 'string' ? compiled === lowered : compiled.test(lowered)
 }
 
 /** Does this entry name `name` (already in `host` / `[host]:port` form)? */
@@ -165,7 +192,7 @@ export function entryMatchesName(entry: KnownHostEntry, name: string): boolean {
 }
 
 /** The plain (non-CA) entries for a host name: what it is known by, and which keys are revoked. */
-export function entriesForName(entries: KnownHostEntry[], name: string): KnownHostEntry[] {
+export function entriesForName(entries: readonly KnownHostEntry[], name: string): KnownHostEntry[] {
   return entries.filter((entry) => entry.marker !== 'cert-authority' && entryMatchesName(entry, name))
 }
 
@@ -181,7 +208,7 @@ export function entriesForName(entries: KnownHostEntry[], name: string): KnownHo
  * - `unknown`: no plain line names this host.
  */
 export function checkHostKeyForName(
-  entries: KnownHostEntry[],
+  entries: readonly KnownHostEntry[],
   name: string,
   keyType: string,
   keyBlob: Buffer,
@@ -195,7 +222,7 @@ export function checkHostKeyForName(
 }
 
 export function checkHostKey(
-  entries: KnownHostEntry[],
+  entries: readonly KnownHostEntry[],
   host: string,
   port: number,
   keyType: string,
@@ -205,7 +232,7 @@ export function checkHostKey(
 }
 
 /** Key types on record for a host, in file order (to ask the server for those first, as OpenSSH does). */
-export function knownKeyTypesForName(entries: KnownHostEntry[], name: string): string[] {
+export function knownKeyTypesForName(entries: readonly KnownHostEntry[], name: string): string[] {
   const types: string[] = []
   for (const entry of entriesForName(entries, name)) {
     if (entry.marker === undefined && !types.includes(entry.keyType)) types.push(entry.keyType)
@@ -249,7 +276,7 @@ function hashedName(salt: Buffer, loweredName: string): Buffer {
 }
 
 /** Does the file already hide its host names? Then a line wgfleet adds must not give them away. */
-export function holdsHashedNames(entries: KnownHostEntry[]): boolean {
+export function holdsHashedNames(entries: readonly KnownHostEntry[]): boolean {
   return entries.some((entry) => entry.names.kind === 'hashed')
 }
 
