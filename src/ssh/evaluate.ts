@@ -12,6 +12,7 @@ import {hostname, userInfo} from 'node:os'
 import {delimiter, join} from 'node:path'
 import SSHConfig from 'ssh-config'
 import {SshConfigError} from './errors.js'
+import {SshGRunner, SshGRunnerFailed, SshGTimeout} from './ssh-g-runner.js'
 import {type ConnectionHashStyle, connectionHashOf} from './tokens.js'
 
 /** What wgfleet asks about one host: only what the inventory (or a jump element) really sets. */
@@ -64,6 +65,8 @@ export interface EvaluatorOptions {
   concurrency?: number
   /** The fallback's config files (default: ~/.ssh/config, then /etc/ssh/ssh_config). */
   configFiles?: readonly string[]
+  /** Run the `ssh -G` queries through one bash (default: when bash is on PATH; see ssh-g-runner.ts). */
+  sshGRunner?: boolean
 }
 
 /** `ssh -G` for one host takes ~5 ms; this bounds a stuck `Match exec`. */
@@ -98,7 +101,10 @@ export function createConfigEvaluator(options: EvaluatorOptions = {}): ConfigEva
   const local = options.local ?? localIdentity()
   const ssh = options.sshCommand ? undefined : findOnPath('ssh', env)
   const sshCommand = options.sshCommand ?? (ssh ? [ssh] : undefined)
-  if (sshCommand) return new OpenSshEvaluator(sshCommand, local, options.concurrency ?? DEFAULT_CONCURRENCY)
+  if (sshCommand) {
+    const bash = options.sshGRunner === false ? undefined : findOnPath('bash', env)
+    return new OpenSshEvaluator(sshCommand, local, options.concurrency ?? DEFAULT_CONCURRENCY, bash)
+  }
   return new BuiltinEvaluator(local, options.configFiles ?? [join(local.homeDir, '.ssh', 'config'), '/etc/ssh/ssh_config'])
 }
 
@@ -143,11 +149,14 @@ class OpenSshEvaluator implements ConfigEvaluator {
   private readonly cache = new Map<string, Promise<SshOptions>>()
   private readonly limit: Limiter
   private hashStyle: Promise<ConnectionHashStyle> | undefined
+  /** One bash that runs the queries (see ssh-g-runner.ts); without bash, one process per query. */
+  private readonly runner: SshGRunner | undefined
 
-  constructor(command: readonly string[], local: LocalIdentity, concurrency: number) {
+  constructor(command: readonly string[], local: LocalIdentity, concurrency: number, bash?: string) {
     this.command = command
     this.local = local
     this.limit = new Limiter(concurrency)
+    this.runner = bash ? new SshGRunner(bash, command, EVALUATE_TIMEOUT_MS, MAX_OUTPUT_BYTES) : undefined
   }
 
   evaluate(query: HostQuery): Promise<SshOptions> {
@@ -190,7 +199,22 @@ class OpenSshEvaluator implements ConfigEvaluator {
     return 'lhpr'
   }
 
-  private runSshG(args: string[], alias: string): Promise<SshOptions> {
+  private async runSshG(args: string[], alias: string): Promise<SshOptions> {
+    if (this.runner) {
+      try {
+        const result = await this.runner.run(args)
+        if (result.code === 0) return parseSshG(result.stdout)
+        throw sshGFailed(args, alias, result.stderr.trim().split('\n').slice(-3).join('; ') || `exit ${result.code}`)
+      } catch (error) {
+        if (error instanceof SshGTimeout) throw sshGFailed(args, alias, TIMEOUT_REASON, error)
+        if (!(error instanceof SshGRunnerFailed)) throw error
+        // The runner could not take it: this query runs on its own, as without one.
+      }
+    }
+    return this.spawnSshG(args, alias)
+  }
+
+  private spawnSshG(args: string[], alias: string): Promise<SshOptions> {
     const [file, ...prefix] = this.command
     return new Promise((resolve, reject) => {
       const child = execFile(
@@ -200,20 +224,21 @@ class OpenSshEvaluator implements ConfigEvaluator {
         (error, stdout, stderr) => {
           if (!error) return resolve(parseSshG(stdout))
           const said = stderr.trim().split('\n').slice(-3).join('; ')
-          const why = (error as {killed?: boolean}).killed
-            ? `did not finish within ${EVALUATE_TIMEOUT_MS / 1000} s (a \`Match exec\` command that hangs?)`
-            : said || error.message
-          reject(
-            new SshConfigError(`\`ssh ${args.join(' ')}\` failed: ${why}`, {
-              cause: error,
-              hint: `OpenSSH cannot evaluate the ssh config for ${alias}: fix it until \`ssh -G ${alias}\` works`,
-            }),
-          )
+          reject(sshGFailed(args, alias, (error as {killed?: boolean}).killed ? TIMEOUT_REASON : said || error.message, error))
         },
       )
       child.stdin?.end()
     })
   }
+}
+
+const TIMEOUT_REASON = `did not finish within ${EVALUATE_TIMEOUT_MS / 1000} s (a \`Match exec\` command that hangs?)`
+
+function sshGFailed(args: string[], alias: string, why: string, cause?: unknown): SshConfigError {
+  return new SshConfigError(`\`ssh ${args.join(' ')}\` failed: ${why}`, {
+    cause,
+    hint: `OpenSSH cannot evaluate the ssh config for ${alias}: fix it until \`ssh -G ${alias}\` works`,
+  })
 }
 
 /** At most `size` tasks at once. */
