@@ -263,20 +263,20 @@ describe('pingTargets', () => {
 })
 
 describe('pingTargets at scale', () => {
-  it('at most 16 of each kind per node; each node its own window, so together they probe every peer', () => {
+  it('at most 8 of each kind per node; each node its own window, so together they probe every peer', () => {
     const lines = ['[network]', 'cidr = 10.0.0.0/24', '']
     for (let i = 1; i <= 100; i++) lines.push(`[n${i}]`, `host = 198.18.1.${i}`, `address = 10.0.0.${i}`, '')
     const targets = pingTargets(parseInventory(lines.join('\n'), '/x/inventory.ini'))
     const probed = new Map<string, number>()
     for (const list of targets.values()) {
-      expect(list.filter((t) => t.startsWith('u:'))).toHaveLength(16)
-      expect(list.filter((t) => t.startsWith('o:'))).toHaveLength(16)
-      expect(new Set(list).size).toBe(32)
+      expect(list.filter((t) => t.startsWith('u:'))).toHaveLength(8)
+      expect(list.filter((t) => t.startsWith('o:'))).toHaveLength(8)
+      expect(new Set(list).size).toBe(16)
       for (const t of list) probed.set(t, (probed.get(t) ?? 0) + 1)
     }
     // Every node's endpoint and overlay address probed, by several nodes.
     expect(probed.size).toBe(200)
-    expect(Math.min(...probed.values())).toBeGreaterThanOrEqual(8)
+    expect(Math.min(...probed.values())).toBeGreaterThanOrEqual(4)
     // Never a node's own address.
     for (const [name, list] of targets) expect(list).not.toContain(`o:10.0.0.${name.slice(1)}`)
   })
