@@ -1,6 +1,7 @@
 import {Command, Errors} from '@oclif/core'
 
 import {InventoryErrors, WgfleetError} from '../lib/errors.js'
+import {closeDefaultConfigEvaluator} from '../ssh/index.js'
 
 /**
  * Shared behaviour of every wgfleet command: typed errors become a message + hint on stderr (or one JSON
@@ -14,6 +15,12 @@ export abstract class BaseCommand extends Command {
   /** Print the result as the one JSON document on stdout (commands return undefined to skip oclif's own). */
   protected printJson(value: unknown): void {
     process.stdout.write(JSON.stringify(value, null, 2) + '\n')
+  }
+
+  /** Every command ends by stopping the ssh config evaluator's runner (see ssh/ssh-g-runner.ts). */
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    await closeDefaultConfigEvaluator()
+    return super.finally(err)
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {

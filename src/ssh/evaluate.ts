@@ -50,6 +50,8 @@ export interface ConfigEvaluator {
   connectionHashStyle(): Promise<ConnectionHashStyle>
   /** What could not be evaluated exactly (the fallback), once each. */
   warnings(): string[]
+  /** Ends what the evaluator keeps running (the `ssh -G` runner), if anything. */
+  close?(): Promise<void>
 }
 
 export interface EvaluatorOptions {
@@ -116,6 +118,11 @@ export function defaultConfigEvaluator(): ConfigEvaluator {
   return sharedEvaluator
 }
 
+/** The end of a command: the shared evaluator's runner stops (the next use starts a new one). */
+export async function closeDefaultConfigEvaluator(): Promise<void> {
+  await sharedEvaluator?.close?.()
+}
+
 /** The `ssh -G` arguments for a query (shared with the tests that compare against ssh itself). */
 export function sshGArguments(query: HostQuery): string[] {
   const args = ['-G']
@@ -177,6 +184,10 @@ class OpenSshEvaluator implements ConfigEvaluator {
 
   warnings(): string[] {
     return []
+  }
+
+  async close(): Promise<void> {
+    await this.runner?.close()
   }
 
   /** Ask ssh to expand %C for a known input once, and see which formula it used. */

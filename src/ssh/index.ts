@@ -55,6 +55,7 @@ export {
 export {
   createConfigEvaluator,
   defaultConfigEvaluator,
+  closeDefaultConfigEvaluator,
   findOnPath,
   localIdentity,
   parseSshG,

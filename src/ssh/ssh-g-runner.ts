@@ -70,10 +70,27 @@ export class SshGRunner {
     })
   }
 
-  /** Stops the runner (idle: it also ends when this process does, its stdin closing). */
-  close(): void {
-    this.child?.stdin?.end()
+  /**
+   * Stops the runner and waits for it (at most a second, then kills it): a command ends with this, so that
+   * the runner's CPU (and its ssh's) is counted as this process's children's, as spawned ones are. (Left
+   * alone it also ends when this process does: its stdin closes.)
+   */
+  async close(): Promise<void> {
+    const child = this.child
     this.child = undefined
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const ended = new Promise<void>((resolve) => child.once('close', () => resolve()))
+    const timer = setTimeout(() => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }, 1000)
+    this.hold(child, true)
+    child.stdin?.end()
+    await ended
+    clearTimeout(timer)
   }
 
   /** Idle, the runner must not keep this process alive; with a query out, it must (its answer is awaited). */

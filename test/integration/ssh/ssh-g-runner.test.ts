@@ -71,6 +71,17 @@ describe('ssh -G runner', () => {
     runner.close()
   })
 
+  it('close waits for the runner to end (its CPU is then this process\'s children\'s); a later query starts a new one', async () => {
+    const runner = new SshGRunner(BASH, [FAKE_SSH], 10_000, 1 << 20)
+    const first = (await runner.run(['-G', '--', 'a'])).stdout.split('\n')[0]
+    await runner.close()
+    const pid = Number(first!.split(' ')[1])
+    expect(() => process.kill(pid, 0)).toThrow()
+    const second = (await runner.run(['-G', '--', 'b'])).stdout.split('\n')[0]
+    expect(second).not.toBe(first)
+    await runner.close()
+  })
+
   it('through the evaluator, real `ssh -G` gives the same options as one process per query', async () => {
     const home = mkdtempSync(join(tmpdir(), 'wgfleet-ssh-g-home-'))
     const config = join(home, 'config')
