@@ -23,6 +23,12 @@ const HOSTS_WORDS: Record<NonNullable<NodeSteps['hosts']>, string> = {
   'would-remove': "would take the fleet's names out of /etc/hosts",
 }
 
+const PEER_ADD_REFUSED_WORDS: Record<NonNullable<NodeSteps['peerAddRefused']>, string> = {
+  digest: 'its config is not the one wgfleet last applied (changed by hand?)',
+  down: 'its interface was not up',
+  pending: 'an earlier apply there was unfinished',
+}
+
 export function convergeToJson(report: ConvergeReport) {
   return {
     command: report.command,
@@ -109,6 +115,7 @@ export function renderConvergeText(report: ConvergeReport): string {
     if (n.steps.diff) out.push('', `${n.name}: config changes${report.dryRun ? ' (not applied)' : ''}:`, escapeInvisible(n.steps.diff.trimEnd()))
     if (report.dryRun && n.steps.packages?.length) out.push(`${n.name}: would install ${n.steps.packages.join(', ')}`)
     if (n.steps.hosts) out.push(`${n.name}: ${HOSTS_WORDS[n.steps.hosts]}`)
+    if (n.steps.peerAddRefused) out.push(`${n.name}: ${PEER_ADD_REFUSED_WORDS[n.steps.peerAddRefused]}: probed and applied in full instead`)
     out.push(...presharedKeyLines(n.name, n.steps.presharedKeys))
     for (const w of n.steps.warnings ?? []) out.push(`${n.name}: warning: ${escapeInvisible(w)}`)
   }
@@ -143,6 +150,7 @@ const SERVICE_WORDS: Record<ServiceStep, string> = {
   started: 'started',
   restarted: 'restarted',
   synced: 'synced',
+  'peer-added': 'peer added live',
   'would-start': 'would start',
   'would-restart': 'would restart',
   'would-sync': 'would syncconf (no restart)',

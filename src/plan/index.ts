@@ -10,6 +10,7 @@ export {
   renderPeerSection,
 } from './render.js'
 export {diffConfig, maskSecrets} from './diff.js'
+export {configDigest, planPeerAdd, type AllowedIpsChange, type Newcomer, type PeerAddDecision, type PeerAddPlan, type PeerAddRefusal, type PeerToAdd} from './peer-add.js'
 export {summarizeConfigChange, type ConfigChangeSummary, type FieldChange} from './change-summary.js'
 export {
   classifyConfigChange,

@@ -82,10 +82,10 @@ export function classifyConfigChange(oldText: string | null, newText: string): C
 }
 
 /** Order-insensitive over keys, order-sensitive over values (PostUp order and DNS order matter). */
-function sectionKey(section: ConfigSection): string {
+export function sectionKey(section: ConfigSection): string {
   return JSON.stringify(Object.keys(section).sort().map((key) => [key, section[key]]))
 }
 
-function hasDefaultRoute(config: ParsedConfig): boolean {
+export function hasDefaultRoute(config: ParsedConfig): boolean {
   return config.peers.some((peer) => (peer.AllowedIPs ?? []).some((range) => range.endsWith('/0')))
 }

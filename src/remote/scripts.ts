@@ -9,7 +9,7 @@ import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | 'teardown' | 'doctor' | 'hosts' | 'rotate' | 'psk'
+export type ScriptName = 'probe' | 'prepare' | 'apply' | 'verify' | 'status' | 'teardown' | 'doctor' | 'hosts' | 'rotate' | 'psk' | 'peer-add'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const cache = new Map<ScriptName, string>()
@@ -21,11 +21,12 @@ export function loadLib(): string {
   return lib
 }
 
-/** Further files of shell functions (only definitions, as lib.sh) a script uses, sent after lib.sh: the firewall listings probe and doctor both print, the preshared keys' fill and report. */
+/** Further files of shell functions (only definitions, as lib.sh) a script uses, sent after lib.sh: the firewall listings probe and doctor both print, the preshared keys' fill and report, the routes of a live peer change. */
 export const SCRIPT_FUNCTIONS: Partial<Record<ScriptName, readonly string[]>> = {
   probe: ['firewall-listings', 'preshared-keys'],
   doctor: ['firewall-listings', 'preshared-keys'],
-  apply: ['preshared-keys'],
+  apply: ['preshared-keys', 'wg-routes'],
+  'peer-add': ['preshared-keys', 'wg-routes'],
   psk: ['preshared-keys'],
 }
 

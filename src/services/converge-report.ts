@@ -16,7 +16,8 @@ export type ConfigStep = 'new' | 'changed' | 'unchanged' | 'would-create' | 'wou
 export type FirewallStep = 'none-active' | 'open' | 'opened' | 'would-open'
 export type FirewallName = 'ufw' | 'firewalld'
 /** What happened to the running interface (remove-node: stopped, or not running before). */
-export type ServiceStep = 'running' | 'started' | 'restarted' | 'synced' | 'would-start' | 'would-restart' | 'would-sync' | 'stopped' | 'not-running'
+/** peer-added: add-node's fast path added the newcomer's entry live (remote/peer-add.sh), nothing else touched. */
+export type ServiceStep = 'running' | 'started' | 'restarted' | 'synced' | 'peer-added' | 'would-start' | 'would-restart' | 'would-sync' | 'stopped' | 'not-running'
 /** A change to the unit's enablement, when there was one. */
 export type UnitStep = 'enabled' | 'would-enable' | 'disabled'
 
@@ -42,6 +43,11 @@ export interface NodeSteps {
   presharedKeys?: {stored?: string[]; removed?: string[]; wouldCreate?: string[]}
   /** Peers with a verified handshake, of those expected (peers reached in this run). */
   handshakes?: {verified: number; expected: number}
+  /**
+   * add-node's fast path was refused on this host (digest: its file is not the one last applied, e.g. edited
+   * by hand; down: the interface was not up; pending: an earlier apply was unfinished): it took the full path.
+   */
+  peerAddRefused?: 'digest' | 'down' | 'pending'
   /** What a host script warned about (its own words: they come from the host). */
   warnings?: string[]
 }

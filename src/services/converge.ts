@@ -16,13 +16,14 @@
  * A node that fails never stops the others; its peers stay on every other node (from state).
  */
 import type {Fleet, NodeSpec} from '../inventory/model.js'
-import {decideHosts, diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, type KeyReport, type KeyTrust} from '../plan/index.js'
+import {decideHosts, diffConfig, existingPeerSections, isInterfaceName, judgeKeys, planFleet, planPeerAdd, type KeyRefusal, type KeyReport, type KeyTrust, type KnownHosts, type PeerAddPlan} from '../plan/index.js'
+import {hostRoutes} from '../plan/planner.js'
 import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan, PeerPlan} from '../plan/model.js'
 import {probePeers, type HostProbe} from '../remote/probe.js'
 import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
 import {assertHostIsSafe, decideApply, decideInstall, runningEntries, type ServiceAction} from '../tasks/decide.js'
-import {applyHost, prepareHost, probeHost, verifyHandshakes, writeHostsBlock, type HandshakeReading} from '../tasks/host-steps.js'
+import {applyHost, peerAddHost, prepareHost, probeHost, verifyHandshakes, writeHostsBlock, type HandshakeReading, type PeerAddOutcome} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
 import type {ShellFactory} from './connections.js'
 import {DEFAULT_STALE_AFTER_SECONDS} from '../wireguard/handshake.js'
@@ -64,6 +65,11 @@ export interface ConvergeOptions {
   acceptKeyChange?: string[]
   /** rotate-psk: the pairs whose preshared key is renewed whatever they hold. */
   renewPresharedKeys?: (a: string, b: string) => boolean
+  /**
+   * add-node: the newcomer. Existing nodes whose change is only its entry (plan/peer-add) get one peer-add
+   * exec each instead of probe, apply and verify; only the newcomer verifies.
+   */
+  joiner?: string
 }
 
 interface Discovered {
@@ -84,7 +90,7 @@ export interface ConvergeRun {
   signal?: AbortSignal
 }
 
-export function convergeOptionsFor(run: ConvergeRun, extra: Partial<Pick<ConvergeOptions, 'dryRun' | 'adopt' | 'only' | 'acceptKeyChange' | 'renewPresharedKeys'>> = {}): ConvergeOptions {
+export function convergeOptionsFor(run: ConvergeRun, extra: Partial<Pick<ConvergeOptions, 'dryRun' | 'adopt' | 'only' | 'acceptKeyChange' | 'renewPresharedKeys' | 'joiner'>> = {}): ConvergeOptions {
   const {request} = run
   return {
     dryRun: false,
@@ -131,43 +137,66 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   }
 
   // Phase 1: probe, install, keys.
-  const phase1 = await runPerNode(
-    targets.map((n) => n.name),
-    async (name, progress) => {
-      const node = nodesByName.get(name)!
-      progress(`connecting to ${node.ssh.user === undefined ? '' : `${node.ssh.user}@`}${node.host}${node.ssh.port === undefined ? '' : `:${node.ssh.port}`}`)
-      const shell = await options.openShell(node)
-      reached.add(name)
-      try {
-        const found = await discoverNode(fleet, node, shell, options, progress, stepsOf(name))
-        discovered.set(name, found)
-      } catch (error) {
-        await shell.close().catch(() => undefined)
-        throw error
-      }
-    },
-    {concurrency: options.concurrency, silent: options.silent},
-  )
-  for (const [name, outcome] of phase1) if (!outcome.ok) results.set(name, failedResult(name, outcome.error, phase1Steps.get(name) ?? {}))
+  const discover = async (names: string[]) => {
+    const outcomes = await runPerNode(
+      names,
+      async (name, progress) => {
+        const node = nodesByName.get(name)!
+        progress(`connecting to ${node.ssh.user === undefined ? '' : `${node.ssh.user}@`}${node.host}${node.ssh.port === undefined ? '' : `:${node.ssh.port}`}`)
+        const shell = await options.openShell(node)
+        reached.add(name)
+        try {
+          const found = await discoverNode(fleet, node, shell, options, progress, stepsOf(name))
+          discovered.set(name, found)
+        } catch (error) {
+          await shell.close().catch(() => undefined)
+          throw error
+        }
+      },
+      {concurrency: options.concurrency, silent: options.silent},
+    )
+    for (const [name, outcome] of outcomes) if (!outcome.ok) results.set(name, failedResult(name, outcome.error, phase1Steps.get(name) ?? {}))
+  }
+  // add-node's fast path (a joiner): the newcomer alone first; the others only where plan/peer-add says the
+  // change is more than its entry added, or where it does not apply at all (then this is today's converge).
+  const join = joinCandidates(fleet, state.nodes, options)
+  await discover(join ? [join.joiner] : targets.map((n) => n.name))
 
   // Barrier: every report judged (plan/key-trust). A refused node fails here and counts as not reached:
   // the others keep its pinned key. Facts of nodes not converged in this run come from state.
-  const trust = judgeKeys({
-    nodes: fleet.nodes.map((n) => n.name),
-    pinned: state.nodes,
-    reports: new Map([...discovered].map(([name, d]) => [name, reportOf(d)])),
-    acceptKeyChange: new Set(options.acceptKeyChange ?? []),
-  })
+  const judgeAndPlan = () => {
+    const trust = judgeKeys({
+      nodes: fleet.nodes.map((n) => n.name),
+      pinned: state.nodes,
+      reports: new Map([...discovered].map(([name, d]) => [name, reportOf(d)])),
+      acceptKeyChange: new Set(options.acceptKeyChange ?? []),
+    })
+    const converging = [...discovered.keys()].filter((name) => !trust.refusals.has(name))
+    const facts = factsInState(state)
+    for (const name of converging) facts[name] = factsOf(discovered.get(name)!.probe)
+    // A node of unknown key (not pinned here: a fresh clone of the inventory, another admin's laptop) keeps
+    // each converged node's own section for it, read from that node's own config only.
+    const unknownKeys = fleet.nodes.map((n) => n.name).filter((name) => !Object.hasOwn(trust.publicKeys, name))
+    const existing = existingSections(unknownKeys, converging.map((name) => [name, discovered.get(name)!.probe]))
+    const known = {publicKeys: trust.publicKeys, facts, existingPeers: existing.sections}
+    return {trust, converging, facts, unknownKeys, existing, known, planned: planFleet(fleet, known, {omitPeersWithoutKey: true})}
+  }
+  let round = judgeAndPlan()
+  // Existing nodes whose change is only the newcomer's entry: one peer-add exec each, after the newcomer is up.
+  let fast = new Map<string, PeerAddPlan>()
+  if (join) {
+    const joined = join.joiner
+    const decided = round.converging.includes(joined) ? await decideJoin(fleet, round.planned, round.trust.publicKeys[joined]!, joined, join.existing, store) : undefined
+    for (const name of decided?.unchanged ?? []) results.set(name, {name, result: 'unchanged', steps: {config: 'unchanged'}})
+    fast = decided?.peerAdd ?? fast
+    const full = decided?.full ?? join.existing
+    if (full.length > 0) {
+      await discover(full)
+      round = judgeAndPlan()
+    }
+  }
+  const {trust, converging, facts, unknownKeys, existing, known, planned} = round
   for (const [name, keyRefusal] of trust.refusals) results.set(name, {name, result: 'failed', keyRefusal, steps: discovered.get(name)!.steps})
-  const converging = [...discovered.keys()].filter((name) => !trust.refusals.has(name))
-  const facts = factsInState(state)
-  for (const name of converging) facts[name] = factsOf(discovered.get(name)!.probe)
-  // A node of unknown key (not pinned here: a fresh clone of the inventory, another admin's laptop) keeps
-  // each converged node's own section for it, read from that node's own config only.
-  const unknownKeys = fleet.nodes.map((n) => n.name).filter((name) => !Object.hasOwn(trust.publicKeys, name))
-  const existing = existingSections(unknownKeys, converging.map((name) => [name, discovered.get(name)!.probe]))
-  const known = {publicKeys: trust.publicKeys, facts, existingPeers: existing.sections}
-  const planned = planFleet(fleet, known, {omitPeersWithoutKey: true})
   const warnings: ConvergeWarning[] = [
     ...ignored.map((problem) => ({kind: 'state-ignored' as const, ...problem})),
     ...trust.warnings,
@@ -197,6 +226,8 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   // interface and firewall are up, and a node restarted late must not be judged by handshakes its peers
   // made with it before the restart.
   const applied = new Map<string, AppliedNode>()
+  // Existing nodes that added the newcomer live (fast path): reached, but they do not verify.
+  const addedLive = new Set<string>()
   try {
     const phase2 = await runPerNode(
       applying,
@@ -216,9 +247,54 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       if (!outcome.ok) results.set(name, failedResult(name, outcome.error, discovered.get(name)!.steps))
     }
 
-    const pairs = pairFacts(fleet, plan.nodes, applied, discovered, options.staleAfterSeconds)
+    // The fast path, once the newcomer is up (its interface and firewall): each node's keepalive starts its
+    // pair at once (services/first-handshake `joinModeOf`). A host that refuses takes the full path here.
+    if (fast.size > 0) {
+      const phase2b = await runPerNode(
+        [...fast.keys()],
+        async (name, progress) => {
+          const node = nodesByName.get(name)!
+          const fastPlan = fast.get(name)!
+          options.signal?.throwIfAborted()
+          // Planned before the others were probed: a plan that moved since takes the full path too.
+          const drifted = plansByName.get(name)!.config !== fastPlan.config
+          progress('adding the new peer')
+          const shell = await options.openShell(node)
+          reached.add(name)
+          let outcome: PeerAddOutcome
+          try {
+            outcome = drifted ? {kind: 'refused', reason: 'digest'} : await peerAddHost(shell, fleet.network.interface, fastPlan)
+          } catch (error) {
+            await shell.close().catch(() => undefined)
+            throw error
+          }
+          if (outcome.kind === 'added') {
+            await shell.close().catch(() => undefined)
+            await store.saveAppliedConfig(name, fastPlan.config)
+            addedLive.add(name)
+            results.set(name, {name, result: 'changed', steps: {config: 'changed', service: 'peer-added'}})
+            return
+          }
+          const steps = stepsOf(name)
+          steps.peerAddRefused = outcome.reason
+          const found = await fullPathAfterRefusal({fleet, node, shell, options, progress, steps, state, known, plansByName, store})
+          discovered.set(name, found)
+          const done = await applyNode({fleet, node, nodePlan: plansByName.get(name)!, found, options, progress, store})
+          applied.set(name, done)
+        },
+        {concurrency: options.concurrency, silent: options.silent},
+      )
+      for (const [name, outcome] of phase2b) {
+        if (outcome.ok) continue
+        const steps = discovered.get(name)?.steps ?? phase1Steps.get(name) ?? {}
+        const {error} = outcome
+        results.set(name, error instanceof KeyRefusedOnFallback && error.keyRefusal ? {name, result: 'failed', keyRefusal: error.keyRefusal, steps} : failedResult(name, error, steps))
+      }
+    }
+
+    const pairs = pairFacts(fleet, plan.nodes, applied, discovered, options.staleAfterSeconds, {addedLive, newcomer: join?.joiner})
     // One set for every node (a set per node was O(N²) inserts at a thousand nodes).
-    const reachable: ReadonlySet<string> = new Set(applied.keys())
+    const reachable: ReadonlySet<string> = new Set([...applied.keys(), ...addedLive])
     const phase3 = await runPerNode(
       [...applied.keys()],
       async (name, progress) => {
@@ -373,6 +449,87 @@ async function discoverNode(fleet: Fleet, node: NodeSpec, shell: RemoteShell, op
   return {shell, probe, steps, publicKey, changed}
 }
 
+/**
+ * add-node's fast path applies to this run: the newcomer is the inventory's last node, and nothing about the
+ * fleet makes every node's change more than a peer entry (preshared keys: a new key per pair, made on both
+ * ends; hosts_file: every /etc/hosts block names the newcomer), and every existing node's key is pinned in
+ * state with no rotation under way (the plan uses the pinned keys without asking the hosts). Else undefined:
+ * the whole fleet converges as always.
+ */
+function joinCandidates(fleet: Fleet, pinned: Readonly<Record<string, NodeState>>, options: ConvergeOptions): {joiner: string; existing: string[]} | undefined {
+  const joiner = options.joiner
+  if (joiner === undefined || options.dryRun || options.only || options.renewPresharedKeys) return undefined
+  if (fleet.network.presharedKeys || fleet.network.hostsFile || fleet.nodes.at(-1)?.name !== joiner) return undefined
+  if ((options.acceptKeyChange ?? []).some((name) => name !== joiner)) return undefined
+  const existing = fleet.nodes.slice(0, -1).map((n) => n.name)
+  if (existing.some((name) => !pinned[name]?.publicKey || pinned[name]!.pendingPublicKey !== undefined)) return undefined
+  return {joiner, existing}
+}
+
+/** Each existing node's change, judged by plan/peer-add against the config last applied to it (state). */
+async function decideJoin(fleet: Fleet, plan: FleetPlan, publicKey: string, joiner: string, existing: string[], store: StateStore) {
+  const newcomer = {publicKey, routes: hostRoutes(fleet.nodes.find((n) => n.name === joiner)!)}
+  const plansByName = new Map(plan.nodes.map((n) => [n.name, n]))
+  const peerAdd = new Map<string, PeerAddPlan>()
+  const unchanged: string[] = []
+  const full: string[] = []
+  const decisions = await Promise.all(existing.map(async (name) => [name, planPeerAdd(await store.appliedConfig(name), plansByName.get(name)!.config, newcomer)] as const))
+  for (const [name, decision] of decisions) {
+    if (decision.kind === 'peer-add') peerAdd.set(name, decision.plan)
+    else if (decision.kind === 'unchanged') unchanged.push(name)
+    else full.push(name)
+  }
+  return {peerAdd, unchanged, full}
+}
+
+/**
+ * A host refused the fast path (its file is not the one last applied, its interface down, an apply
+ * pending): probe it as phase 1 would, judge its key, and, if its facts moved, plan it anew; the caller
+ * applies it and it verifies with the newcomer. Throws when its key is refused (no change is made).
+ */
+async function fullPathAfterRefusal(args: {
+  fleet: Fleet
+  node: NodeSpec
+  shell: RemoteShell
+  options: ConvergeOptions
+  progress: Progress
+  steps: NodeSteps
+  state: {nodes: Record<string, NodeState>}
+  known: KnownHosts
+  plansByName: Map<string, NodePlan>
+  store: StateStore
+}): Promise<Discovered> {
+  const {fleet, node, shell, options, progress, steps, state, known, plansByName, store} = args
+  let found: Discovered
+  try {
+    found = await discoverNode(fleet, node, shell, options, progress, steps)
+  } catch (error) {
+    await shell.close().catch(() => undefined)
+    throw error
+  }
+  const trust = judgeKeys({nodes: fleet.nodes.map((n) => n.name), pinned: state.nodes, reports: new Map([[node.name, reportOf(found)]]), acceptKeyChange: new Set(options.acceptKeyChange ?? [])})
+  const refusal = trust.refusals.get(node.name)
+  if (refusal || trust.publicKeys[node.name] !== known.publicKeys[node.name]) {
+    await shell.close().catch(() => undefined)
+    throw new KeyRefusedOnFallback(refusal)
+  }
+  const facts = factsOf(found.probe)
+  const before = known.facts?.[node.name]
+  if (facts.uplink !== before?.uplink || (facts.uplinkAddresses ?? []).join() !== (before?.uplinkAddresses ?? []).join()) {
+    const replanned = planFleet(fleet, {...known, facts: {...known.facts, [node.name]: facts}}, {omitPeersWithoutKey: true}).nodes.find((n) => n.name === node.name)!
+    plansByName.set(node.name, replanned)
+    await store.updateNode(node.name, {facts})
+  }
+  return found
+}
+
+/** A refused fast path whose probe then reported a key that is not the pinned one: the node fails, untouched. */
+class KeyRefusedOnFallback extends NodeFailure {
+  constructor(readonly keyRefusal: KeyRefusal | undefined) {
+    super('its public key is not the one pinned in state: nothing was changed on it', 'run `wgfleet init` (with --accept-key-change NODE if the change is yours)')
+  }
+}
+
 interface ApplyNodeArgs {
   fleet: Fleet
   node: NodeSpec
@@ -396,7 +553,14 @@ interface AppliedNode {
 const NOTHING_FRESH: Pick<AppliedNode, 'fresh' | 'keepaliveHeld'> = {fresh: new Set<string>(), keepaliveHeld: false}
 
 /** What first-handshake needs to know about the pairs, from the plan and what phase 2 brought up. */
-function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, AppliedNode>, discovered: Map<string, Discovered>, staleAfter: number): PairFacts & {noneLost(): boolean} {
+function pairFacts(
+  fleet: Fleet,
+  plans: NodePlan[],
+  applied: Map<string, AppliedNode>,
+  discovered: Map<string, Discovered>,
+  staleAfter: number,
+  join: {addedLive: ReadonlySet<string>; newcomer?: string} = {addedLive: new Set()},
+): PairFacts & {noneLost(): boolean} {
   // Indexed, one node's peers at a time, on first use: a `find` over the plans and then over the peers per
   // pair was O(N) per question — O(N³) for a mesh (45 of 50 CPU-seconds of a no-op init at N=1000).
   const plansByName = new Map(plans.map((n) => [n.name, n]))
@@ -446,8 +610,9 @@ function pairFacts(fleet: Fleet, plans: NodePlan[], applied: Map<string, Applied
     canDial: (from, to) => Boolean(peerOf(from, to)?.endpoint),
     fresh: (node, peer) => freshOf(node).has(peer),
     dead: (node, peer) => deadOf(node).has(peer),
+    addedLive: (node, peer) => peer === join.newcomer && join.addedLive.has(node),
     // No entry of any node fresh or dead (a rerun): every pair verifies as `any`, on both sides.
-    noneLost: () => (noneLost ??= plans.every((n) => freshOf(n.name).size === 0 && deadOf(n.name).size === 0)),
+    noneLost: () => (noneLost ??= join.addedLive.size === 0 && plans.every((n) => freshOf(n.name).size === 0 && deadOf(n.name).size === 0)),
   }
 }
 

@@ -30,6 +30,11 @@ export interface PairFacts {
    * a new handshake — and the other side, which may still hold a session this one lost, must not count its own.
    */
   dead(node: string, peer: string): boolean
+  /**
+   * add-node's fast path: `node` added its entry for `peer` (the newcomer) live with remote/peer-add.sh,
+   * keepalive on, once the newcomer was up; `node` does not verify (see joinModeOf).
+   */
+  addedLive?(node: string, peer: string): boolean
 }
 
 /** The entry holds no session the other side can use: brought up now, or dead. */
@@ -58,6 +63,7 @@ export function initiatorOf(a: string, b: string, facts: PairFacts): string {
 
 /** How `node` verifies its pair with `peer` (see verify.sh for what each mode does on the host). */
 export function verifyModeOf(node: string, peer: string, facts: PairFacts): VerifyMode {
+  if (facts.addedLive?.(peer, node)) return joinModeOf(node, peer, facts)
   const ownFresh = facts.fresh(node, peer)
   const ownLost = ownFresh || facts.dead(node, peer)
   if (!ownLost && !lost(peer, node, facts)) return 'any'
@@ -68,4 +74,15 @@ export function verifyModeOf(node: string, peer: string, facts: PairFacts): Veri
   // its side), a handshake after the check began, or an answer over the session we have.
   if (starts) return 'reset'
   return ownLost ? 'await' : 'live'
+}
+
+/**
+ * How the newcomer of add-node's fast path verifies its pair with an existing node that added it live:
+ * peer-add.sh ran after the newcomer's interface and firewall were up and turned the entry's keepalive on
+ * (the existing node never verifies, so nothing else would), so an existing node that can dial the newcomer
+ * has started the handshake itself — the newcomer sends nothing and waits (`await`: no second initiation to
+ * cross it). One that cannot dial it (NAT-ed, another family) has sent nothing: the newcomer starts.
+ */
+export function joinModeOf(newcomer: string, existing: string, facts: Pick<PairFacts, 'canDial'>): VerifyMode {
+  return facts.canDial(existing, newcomer) ? 'await' : 'initiate'
 }

@@ -1,7 +1,8 @@
 /**
  * `add-node` and `remove-node`: change the inventory by appending or removing one section (no other
  * byte changes), then converge. Existing nodes only see peer changes, which the apply step makes live
- * with `wg syncconf` — no tunnel restarts.
+ * with `wg syncconf` — no tunnel restarts; on add-node, a node whose change is only the newcomer's entry
+ * gets it with one peer-add exec (plan/peer-add, remote/peer-add.sh) and is not probed or verified.
  */
 import {readFile} from 'node:fs/promises'
 
@@ -56,7 +57,7 @@ export async function addNode(request: AddNodeRequest, deps: FleetDependencies =
     // The new file must read back as the old fleet plus this node, or nothing is written.
     const grown = parseInventory(updated, fleet.file)
     await writeAtomically(fleet.file, updated, await fileMode(fleet.file))
-    return await converge(await withResolvedEndpoints(grown), request, 'add-node', deps, unlock.signal, request.acceptKeyChange)
+    return await converge(await withResolvedEndpoints(grown), request, 'add-node', deps, unlock.signal, request.acceptKeyChange, request.name)
   } finally {
     await unlock()
   }
@@ -111,11 +112,15 @@ export async function removeNode(request: RemoveNodeRequest, deps: FleetDependen
   }
 }
 
-/** Converge the whole fleet after an inventory edit (add-node, remove-node, client add/remove): peers change live. */
-export async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal, acceptKeyChange: string[] = []): Promise<ConvergeReport> {
+/**
+ * Converge the whole fleet after an inventory edit (add-node, remove-node, client add/remove): peers change
+ * live. With JOINER (add-node's newcomer), existing nodes whose change is only its entry take the fast path
+ * (services/converge `joiner`: one peer-add exec each, no probe or verify).
+ */
+export async function converge(fleet: Fleet, request: MembershipRequest, command: string, deps: FleetDependencies, signal: AbortSignal, acceptKeyChange: string[] = [], joiner?: string): Promise<ConvergeReport> {
   const shells = shellPoolFor(fleet, request, deps)
   try {
-    return await convergeFleet(fleet, convergeOptionsFor({command, request, openShell: shells.open, clock: deps.clock, signal}, {acceptKeyChange}))
+    return await convergeFleet(fleet, convergeOptionsFor({command, request, openShell: shells.open, clock: deps.clock, signal}, {acceptKeyChange, ...(joiner === undefined ? {} : {joiner})}))
   } finally {
     await shells.closeAll()
   }

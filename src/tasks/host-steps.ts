@@ -9,6 +9,7 @@ import {loadScript} from '../remote/scripts.js'
 import {isWireGuardKey} from '../wireguard/index.js'
 import {BugError, NodeFailure} from '../lib/errors.js'
 import {KNOWN_PACKAGES, type ApplyDecision} from './decide.js'
+import type {PeerAddPlan} from '../plan/peer-add.js'
 import type {ExecResult, RemoteShell} from './remote-shell.js'
 import {isInterfaceName} from '../wireguard/interface-name.js'
 import {decodeAction, encodeAction, type FirewallAction} from '../firewall/actions.js'
@@ -183,4 +184,44 @@ export async function writeHostsBlock(shell: RemoteShell, iface: string, action:
   const done = parseKeyValues(result.stdout).find(([key]) => key === 'hosts')?.[1]
   if (done !== 'written' && done !== 'removed' && done !== 'unchanged') throw new NodeFailure('hosts.sh did not say what it did')
   return done
+}
+
+/** What peer-add.sh did: the newcomer's entry added live (and its file written), or refused, nothing changed. */
+export type PeerAddOutcome =
+  | {kind: 'added'; routes: string[]}
+  /** digest: the host's file is not the one last applied; down: the interface is not up; pending: an earlier apply is unfinished. */
+  | {kind: 'refused'; reason: PeerAddRefusalOnHost}
+
+export type PeerAddRefusalOnHost = 'digest' | 'down' | 'pending'
+const HOST_REFUSALS: ReadonlySet<string> = new Set<PeerAddRefusalOnHost>(['digest', 'down', 'pending'])
+
+/**
+ * add-node's fast path on an existing node (one exec): the planned file and the peer operations of
+ * plan/peer-add, every value validated here again; the host refuses unless its file is the one last applied.
+ */
+export async function peerAddHost(shell: RemoteShell, iface: string, plan: PeerAddPlan): Promise<PeerAddOutcome> {
+  const ipList = (ips: string[]) => {
+    if (ips.length === 0 || ips.some((ip) => !/^[0-9A-Fa-f.:/]+$/.test(ip))) throw new BugError(`unvalidated allowed IPs ${JSON.stringify(ips)}`)
+    return ips.join(',')
+  }
+  const key = (k: string) => {
+    if (!isWireGuardKey(k)) throw new BugError(`unvalidated public key ${JSON.stringify(k)}`)
+    return k
+  }
+  const lines = [
+    ...plan.add.map((p) => {
+      if (p.endpoint !== null && !/^([0-9.]+|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):\d{1,5}$/.test(p.endpoint)) throw new BugError(`unvalidated endpoint ${JSON.stringify(p.endpoint)}`)
+      if (!Number.isInteger(p.keepalive) || p.keepalive < 0 || p.keepalive > 65535) throw new BugError(`bad keepalive ${p.keepalive}`)
+      return `peer ${key(p.publicKey)} ${p.endpoint ?? '-'} ${ipList(p.allowedIps)} ${p.keepalive}\n`
+    }),
+    ...plan.setAllowedIps.map((c) => `allowed-ips ${key(c.publicKey)} ${ipList(c.allowedIps)}\n`),
+  ]
+  if (!/^[0-9a-f]{64}$/.test(plan.expectedDigest)) throw new BugError('bad config digest')
+  const argv = [checkIface(iface), plan.expectedDigest, String(Buffer.byteLength(plan.config, 'utf8')), String(lines.length)]
+  const result = await shell.run(loadScript('peer-add'), argv, {input: lines.join('') + plan.config, timeoutMs: STEP_TIMEOUTS.apply})
+  const values = parseKeyValues(result.stdout)
+  const refused = values.find(([k]) => k === 'refused')?.[1]
+  if (result.code === 3 && refused !== undefined && HOST_REFUSALS.has(refused)) return {kind: 'refused', reason: refused as PeerAddRefusalOnHost}
+  if (result.code !== 0 || !values.some(([k, v]) => k === 'done' && v === 'yes')) throw scriptFailure('adding the new peer', result)
+  return {kind: 'added', routes: values.filter(([k]) => k === 'route').map(([, v]) => v)}
 }

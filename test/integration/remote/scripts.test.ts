@@ -14,7 +14,7 @@ import {loadLib, loadScript, SCRIPT_FUNCTIONS, type ScriptName} from '../../../s
 import {BASH} from '../../helpers/host-fakes.js'
 
 const REMOTE = fileURLToPath(new URL('../../../src/remote/', import.meta.url))
-const SCRIPTS: ScriptName[] = ['probe', 'prepare', 'apply', 'verify', 'status', 'teardown', 'doctor', 'hosts', 'rotate', 'psk']
+const SCRIPTS: ScriptName[] = ['probe', 'prepare', 'apply', 'verify', 'status', 'teardown', 'doctor', 'hosts', 'rotate', 'psk', 'peer-add']
 /** The function files sent in front of scripts: lib.sh (every script) and those of SCRIPT_FUNCTIONS. */
 const FUNCTION_FILES = ['lib', ...new Set(Object.values(SCRIPT_FUNCTIONS).flat())]
 const read = (name: string) => readFileSync(join(REMOTE, `${name}.sh`), 'utf8')
@@ -23,7 +23,7 @@ describe('host scripts', () => {
   it('every .sh file beside the function files is a script wgfleet sends', () => {
     const files = readdirSync(REMOTE).filter((f) => f.endsWith('.sh')).map((f) => f.replace(/\.sh$/, '')).filter((f) => !FUNCTION_FILES.includes(f))
     expect(files.sort()).toEqual([...SCRIPTS].sort())
-    expect(FUNCTION_FILES).toEqual(['lib', 'firewall-listings', 'preshared-keys'])
+    expect(FUNCTION_FILES).toEqual(['lib', 'firewall-listings', 'preshared-keys', 'wg-routes'])
   })
 
   it.each(FUNCTION_FILES)('%s.sh runs no command of its own: under xtrace it traces nothing', (name) => {
