@@ -611,6 +611,7 @@ function pairFacts(
     fresh: (node, peer) => freshOf(node).has(peer),
     dead: (node, peer) => deadOf(node).has(peer),
     addedLive: (node, peer) => peer === join.newcomer && join.addedLive.has(node),
+    keepsAlive: (from, to) => (peerOf(from, to)?.keepalive ?? 0) > 0,
     // No entry of any node fresh or dead (a rerun): every pair verifies as `any`, on both sides.
     noneLost: () => (noneLost ??= join.addedLive.size === 0 && plans.every((n) => freshOf(n.name).size === 0 && deadOf(n.name).size === 0)),
   }

@@ -35,6 +35,8 @@ export interface PairFacts {
    * keepalive on, once the newcomer was up; `node` does not verify (see joinModeOf).
    */
   addedLive?(node: string, peer: string): boolean
+  /** `from`'s entry for `to` has a PersistentKeepalive (setting it live sends the first keepalive at once). */
+  keepsAlive?(from: string, to: string): boolean
 }
 
 /** The entry holds no session the other side can use: brought up now, or dead. */
@@ -81,8 +83,10 @@ export function verifyModeOf(node: string, peer: string, facts: PairFacts): Veri
  * peer-add.sh ran after the newcomer's interface and firewall were up and turned the entry's keepalive on
  * (the existing node never verifies, so nothing else would), so an existing node that can dial the newcomer
  * has started the handshake itself — the newcomer sends nothing and waits (`await`: no second initiation to
- * cross it). One that cannot dial it (NAT-ed, another family) has sent nothing: the newcomer starts.
+ * cross it). One that cannot dial it (NAT-ed, another family), or has no keepalive for it, has sent
+ * nothing: the newcomer starts.
  */
-export function joinModeOf(newcomer: string, existing: string, facts: Pick<PairFacts, 'canDial'>): VerifyMode {
-  return facts.canDial(existing, newcomer) ? 'await' : 'initiate'
+export function joinModeOf(newcomer: string, existing: string, facts: Pick<PairFacts, 'canDial' | 'keepsAlive'>): VerifyMode {
+  // Without a keepalive (`keepalive = 0`) the existing node sends nothing either: the newcomer starts.
+  return facts.canDial(existing, newcomer) && (facts.keepsAlive?.(existing, newcomer) ?? true) ? 'await' : 'initiate'
 }

@@ -83,6 +83,10 @@ describe('add-node fast path: the newcomer n and an existing node e that added i
   it('e cannot dial n (n is NAT-ed): n starts', () => {
     expect(verifyModeOf('a', 'b', joined({ab: true, ba: false}))).toBe('initiate')
   })
+  it('e has no keepalive for n (`keepalive = 0`): e sent nothing when it added n, so n starts', () => {
+    expect(verifyModeOf('a', 'b', {...joined({ab: true, ba: true}), keepsAlive: () => false})).toBe('initiate')
+    expect(verifyModeOf('a', 'b', {...joined({ab: true, ba: true}), keepsAlive: () => true})).toBe('await')
+  })
   it('a pair without a live add follows the usual rule (both fresh: the position tie-break)', () => {
     const facts = {...pair({ab: true, ba: true}, {a: 'fresh', b: 'fresh'}, ['b', 'a']), addedLive: () => false}
     expect(verifyModeOf('a', 'b', facts)).toBe(verifyModeOf('a', 'b', pair({ab: true, ba: true}, {a: 'fresh', b: 'fresh'}, ['b', 'a'])))
