@@ -6,8 +6,10 @@ import {acceptKeyChangeFlag, connectionFlags, connectionSettingsOf, inventoryFla
 export default class AddNode extends ConvergeCommand {
   static override summary = 'Add a node: append it to the inventory, converge it, and add it to every other node live.'
   static override description = `Validates like the inventory does (exit 2, nothing touched, on bad input), appends the node's section
-at the end of the inventory (no other byte changes), converges the new node, then updates every other
-node with \`wg syncconf\` — no tunnel restarts. Without --address, the next free address is used.`
+at the end of the inventory (no other byte changes), converges the new node, then adds it to every other
+node live — no tunnel restarts: one exec (\`wg set\`) on a node whose config is still the one wgfleet last
+applied, else the full path (probe, \`wg syncconf\`, verify). Only the new node verifies its handshakes.
+Without --address, the next free address is used.`
   static override examples = ['<%= config.bin %> add-node node-e --host 203.0.113.5', '<%= config.bin %> add-node home-1 --host 203.0.113.3 --ssh-port 2223 --nat']
   static override args = {
     name: Args.string({description: 'node name (a [a-z0-9-] label)', required: true}),

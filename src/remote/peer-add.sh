@@ -58,33 +58,49 @@ wg show "$iface" public-key >/dev/null 2>&1 || refuse down
 [ ! -e "$pending" ] || refuse pending
 [ -f "$conf" ] && [ -s "$keyfile" ] || refuse digest
 has sha256sum || refuse digest
-[ "$(mask_secrets "$keyfile" <"$conf" | sha256sum | cut -d' ' -f1)" = "$expected" ] || refuse digest
+digest=
+read -r digest _ < <(mask_secrets "$keyfile" <"$conf" | sha256sum)
+[ "$digest" = "$expected" ] || refuse digest
 
 # Once started, finish (a closed channel must not stop it between the file and the interface): output is
-# collected and printed at the end, as apply.sh does.
+# collected and printed at the end, as apply.sh does. Cheap on purpose (this is add-node's one exec on
+# every existing node): fixed file names in /etc/wireguard (root's, 0700) instead of a temporary folder,
+# bash's own tests where a program was; umask 077 makes both files 0600, owned by root, who runs this.
 trap '' HUP PIPE
-tmpdir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary folder in /etc/wireguard"
-trap 'rm -rf "$tmpdir"' EXIT
 umask 077
-head -c "$len" >"$tmpdir/rendered"
-[ "$(wc -c <"$tmpdir/rendered")" = "$len" ] || fail "the config arrived incomplete: nothing changed"
-[ "$(head -n1 "$tmpdir/rendered")" = "$marker" ] || fail "rendered config lacks the wgfleet marker (not sent whole?)"
-[ "$(grep -cxF "$key_line" "$tmpdir/rendered")" = 1 ] || fail "rendered config must hold exactly one private key marker"
-psk_fill "$keyfile" "$pskdir" <"$tmpdir/rendered" >"$tmpdir/$iface.conf" || fail "could not fill in the private key"
-chown root:root "$tmpdir/$iface.conf"
-chmod 0600 "$tmpdir/$iface.conf"
-sync "$tmpdir/$iface.conf" 2>/dev/null || true
+rendered=/etc/wireguard/.$iface.peer-add.rendered new=/etc/wireguard/.$iface.peer-add.conf
+cleanup=yes
+trap '[ -z "$cleanup" ] || rm -f "$rendered" "$new"' EXIT
+head -c "$len" >"$rendered" || fail "cannot write $rendered"
+[ "$(wc -c <"$rendered")" = "$len" ] || fail "the config arrived incomplete: nothing changed"
+first=
+IFS= read -r first <"$rendered"
+[ "$first" = "$marker" ] || fail "rendered config lacks the wgfleet marker (not sent whole?)"
+[ "$(grep -cxF "$key_line" "$rendered")" = 1 ] || fail "rendered config must hold exactly one private key marker"
+psk_fill "$keyfile" "$pskdir" <"$rendered" >"$new" || fail "could not fill in the private key"
+sync "$new" 2>/dev/null || true
 # Until the interface has the new entries, the pending marker says so: a run cut off here is finished by
 # the next one (the probe reports the marker; the interface is restarted from the file).
 : >"$pending" || fail "cannot write $pending"
-mv -f "$tmpdir/$iface.conf" "$conf" || { rm -f "$pending"; fail "could not move the new config into place: the old one is unchanged"; }
-out=$tmpdir/out
-(
+mv -f "$new" "$conf" || { rm -f "$pending"; fail "could not move the new config into place: the old one is unchanged"; }
+# Routes for the AllowedIPs just added (or grown) only: the others were routed when they came.
+nets=()
+for ((i = 0; i < ${#settings[@]}; i++)); do
+  if [ "${settings[i]}" = allowed-ips ]; then
+    IFS=, read -r -a more <<<"${settings[i + 1]}"
+    nets+=("${more[@]}")
+  fi
+done
+if ! out=$(
   [ ${#settings[@]} -eq 0 ] || wg set "$iface" "${settings[@]}" || fail "wg set $iface failed"
-  add_missing_routes
-) >"$out" || { cat "$out"; exit 30; }
-rm -f "$pending"
-cat "$out"
+  [ ${#nets[@]} -eq 0 ] || add_missing_routes "${nets[@]}"
+); then
+  printf '%s\n' "$out"
+  exit 30
+fi
+cleanup=
+rm -f "$pending" "$rendered"
+[ -z "$out" ] || printf '%s\n' "$out"
 for key in ${added[@]+"${added[@]}"}; do echo "peer=$key"; done
 for key in ${grown[@]+"${grown[@]}"}; do echo "allowed-ips=$key"; done
 echo "done=yes"

@@ -7,9 +7,15 @@
 # by prefix length, so a node of 1,000 peers costs one `ip` call, not 1,000. IPv6 AllowedIPs (dual stack)
 # keep wg-quick's own per-network `ip -6 route show match` query: the interface's cidr6 prefix route (from
 # its Address) covers every peer's /128, so nothing is added for them; only a range outside it is.
+# With NETs (peer-add: the AllowedIPs it just added), only those are checked; else every AllowedIP of the
+# interface is.
 add_missing_routes() {
   local nets v4 net
-  nets=$(wg show "$iface" allowed-ips | cut -f2- | tr ' \t' '\n\n' | grep -v '^(none)$' | grep -v '/0$' | sort -u)
+  if [ $# -gt 0 ]; then
+    nets=$(printf '%s\n' "$@" | grep -v '/0$')
+  else
+    nets=$(wg show "$iface" allowed-ips | cut -f2- | tr ' \t' '\n\n' | grep -v '^(none)$' | grep -v '/0$' | sort -u)
+  fi
   v4=$(ip -4 route show dev "$iface" 2>/dev/null)
   for net in $(printf '%s\n' "$nets" | awk -v routes="$v4" '
     function num(a,   p) { split(a, p, "."); return ((p[1] * 256 + p[2]) * 256 + p[3]) * 256 + p[4] }

@@ -22,6 +22,7 @@ import type {ExistingPeerSection, FleetPlan, HostFacts, NodePlan, PeerPlan} from
 import {probePeers, type HostProbe} from '../remote/probe.js'
 import {factsInState, openStateStore, type NodeState, type StateStore} from '../state/state.js'
 import {BugError, NodeFailure, UsageError, WgfleetError} from '../lib/errors.js'
+import {runBounded} from '../lib/concurrency.js'
 import {assertHostIsSafe, decideApply, decideInstall, runningEntries, type ServiceAction} from '../tasks/decide.js'
 import {applyHost, peerAddHost, prepareHost, probeHost, verifyHandshakes, writeHostsBlock, type HandshakeReading, type PeerAddOutcome} from '../tasks/host-steps.js'
 import type {RemoteShell} from '../tasks/remote-shell.js'
@@ -143,7 +144,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
       async (name, progress) => {
         const node = nodesByName.get(name)!
         progress(`connecting to ${node.ssh.user === undefined ? '' : `${node.ssh.user}@`}${node.host}${node.ssh.port === undefined ? '' : `:${node.ssh.port}`}`)
-        const shell = await options.openShell(node)
+        const shell = await openShellFor(node)
         reached.add(name)
         try {
           const found = await discoverNode(fleet, node, shell, options, progress, stepsOf(name))
@@ -160,6 +161,11 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   // add-node's fast path (a joiner): the newcomer alone first; the others only where plan/peer-add says the
   // change is more than its entry added, or where it does not apply at all (then this is today's converge).
   const join = joinCandidates(fleet, state.nodes, options)
+  // And the existing nodes' connections open while the newcomer installs (a serial second or two on one
+  // host, the other core idle otherwise): each node's later exec, peer-add or the full path, runs on its
+  // own — still one connection per node. Not in a hub, where most spokes do not change.
+  const early = join && fleet.network.topology !== 'hub' ? openEarly(join.existing.map((name) => nodesByName.get(name)!), options) : undefined
+  const openShellFor = (node: NodeSpec): Promise<RemoteShell> => early?.take(node.name) ?? options.openShell(node)
   await discover(join ? [join.joiner] : targets.map((n) => n.name))
 
   // Barrier: every report judged (plan/key-trust). A refused node fails here and counts as not reached:
@@ -187,7 +193,10 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   if (join) {
     const joined = join.joiner
     const decided = round.converging.includes(joined) ? await decideJoin(fleet, round.planned, round.trust.publicKeys[joined]!, joined, join.existing, store) : undefined
-    for (const name of decided?.unchanged ?? []) results.set(name, {name, result: 'unchanged', steps: {config: 'unchanged'}})
+    for (const name of decided?.unchanged ?? []) {
+      results.set(name, {name, result: 'unchanged', steps: {config: 'unchanged'}})
+      void early?.take(name)?.then((shell) => shell.close()).catch(() => undefined)
+    }
     fast = decided?.peerAdd ?? fast
     const full = decided?.full ?? join.existing
     if (full.length > 0) {
@@ -259,7 +268,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
           // Planned before the others were probed: a plan that moved since takes the full path too.
           const drifted = plansByName.get(name)!.config !== fastPlan.config
           progress('adding the new peer')
-          const shell = await options.openShell(node)
+          const shell = await openShellFor(node)
           reached.add(name)
           let outcome: PeerAddOutcome
           try {
@@ -312,6 +321,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     }
   } finally {
     await Promise.all([...discovered.values()].map((d) => d.shell.close().catch(() => undefined)))
+    await early?.closeUntaken()
   }
 
   const nodes = targets.map((n) => results.get(n.name) ?? failedResult(n.name, new Error('not run'), {}))
@@ -464,6 +474,39 @@ function joinCandidates(fleet: Fleet, pinned: Readonly<Record<string, NodeState>
   const existing = fleet.nodes.slice(0, -1).map((n) => n.name)
   if (existing.some((name) => !pinned[name]?.publicKey || pinned[name]!.pendingPublicKey !== undefined)) return undefined
   return {joiner, existing}
+}
+
+/**
+ * Connections opened ahead of their use (add-node's existing nodes, while the newcomer installs), at most
+ * `concurrency` at a time. `take` hands a node's over (its failure is that node's, when it is awaited);
+ * `closeUntaken` closes the ones nobody took (a node whose file does not change).
+ */
+function openEarly(nodes: readonly NodeSpec[], options: ConvergeOptions): {take(name: string): Promise<RemoteShell> | undefined; closeUntaken(): Promise<void>} {
+  const shells = new Map<string, Promise<RemoteShell>>()
+  const starts = new Map<string, (opened: Promise<RemoteShell>) => void>()
+  for (const node of nodes) {
+    const shell = new Promise<RemoteShell>((resolve, reject) => starts.set(node.name, (opened) => void opened.then(resolve, reject)))
+    // Awaited by whoever takes it; until then a failure must not be an unhandled rejection.
+    shell.catch(() => undefined)
+    shells.set(node.name, shell)
+  }
+  void runBounded(nodes, options.concurrency, async (node) => {
+    const opened = Promise.resolve().then(() => options.openShell(node))
+    starts.get(node.name)!(opened)
+    await opened.catch(() => undefined)
+  })
+  return {
+    take(name) {
+      const shell = shells.get(name)
+      shells.delete(name)
+      return shell
+    },
+    async closeUntaken() {
+      const rest = [...shells.values()]
+      shells.clear()
+      await Promise.all(rest.map((shell) => shell.then((s) => s.close()).catch(() => undefined)))
+    },
+  }
 }
 
 /** Each existing node's change, judged by plan/peer-add against the config last applied to it (state). */

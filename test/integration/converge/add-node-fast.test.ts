@@ -45,6 +45,34 @@ async function initThenClear(): Promise<void> {
 const scripts = (name: string) => hosts[name]!.execs.map((e) => e.script)
 
 describe('add-node: the fast path', () => {
+  it('one connection per node; the existing nodes\' open while the newcomer installs, before its apply', async () => {
+    await initThenClear()
+    const events: string[] = []
+    const opened: Record<string, number> = {}
+    const traced: FleetDependencies = {
+      clock: () => 0,
+      openShell: async (node) => {
+        opened[node.name] = (opened[node.name] ?? 0) + 1
+        events.push(`open ${node.name}`)
+        const shell = hosts[node.name]!.shell()
+        const run = shell.run.bind(shell)
+        shell.run = (async (script: string, ...rest: unknown[]) => {
+          const name = hosts[node.name]!.execs.length
+          const result = await (run as (...args: unknown[]) => Promise<unknown>)(script, ...rest)
+          events.push(`exec ${node.name} ${hosts[node.name]!.execs[name]?.script}`)
+          return result
+        }) as typeof shell.run
+        return shell
+      },
+    }
+    const report = await addNode({...request(), name: 'node-e', values: {host: '203.0.113.5'}}, traced)
+    expect(report.result).toBe('ok')
+    for (const name of [...EXISTING, 'node-e']) expect(opened[name]).toBe(1)
+    const applyAt = events.indexOf('exec node-e apply')
+    for (const name of EXISTING) expect(events.indexOf(`open ${name}`)).toBeLessThan(applyAt)
+  })
+
+
   it('each existing node gets exactly one exec (peer-add), the newcomer four; only the newcomer verifies; state records the new configs', async () => {
     await initThenClear()
     const report = await addNode({...request(), name: 'node-e', values: {host: '203.0.113.5'}}, deps())
