@@ -3,16 +3,21 @@
  * prints what it was given — and, through the evaluator, the real `ssh -G` gives the same options as one
  * process per query.
  */
-import {chmodSync, existsSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import {createConfigEvaluator, findOnPath} from '../../../src/ssh/evaluate.js'
 import {SshGRunner, SshGTimeout} from '../../../src/ssh/ssh-g-runner.js'
 
 const BASH = findOnPath('bash')!
-const dir = mkdtempSync(join(tmpdir(), 'wgfleet-ssh-g-runner-'))
+// Not `wgfleet-ssh-*`: e2e 70 counts those (the openssh transport's ControlMaster folders) to be none left.
+const dir = mkdtempSync(join(tmpdir(), 'wgfleet-sshg-runner-'))
+const homes: string[] = []
+afterAll(() => {
+  for (const folder of [dir, ...homes]) rmSync(folder, {recursive: true, force: true})
+})
 /** Prints its parent (the runner's bash) and each argument on a line; `fail` exits 255 with a message; `hang` sleeps. */
 const FAKE_SSH = join(dir, 'fake-ssh')
 writeFileSync(
@@ -83,7 +88,8 @@ describe('ssh -G runner', () => {
   })
 
   it('through the evaluator, real `ssh -G` gives the same options as one process per query', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'wgfleet-ssh-g-home-'))
+    const home = mkdtempSync(join(tmpdir(), 'wgfleet-sshg-home-'))
+    homes.push(home)
     const config = join(home, 'config')
     writeFileSync(config, 'Host web-*\n  User deploy\n  Port 2222\nHost *\n  User plain\n')
     const local = {user: 'tester', homeDir: home, uid: 0, hostname: 'operator'}
