@@ -10,9 +10,9 @@
 #     peer KEY ENDPOINT ALLOWED KEEPALIVE   a new entry (ENDPOINT `-`: none; ALLOWED a comma list; KEEPALIVE
 #                                           seconds, 0: none)
 #     allowed-ips KEY ALLOWED              an existing entry's AllowedIPs, set to ALLOWED
-# The new entry's keepalive is set at once: its first keepalive starts the pair's handshake from this side.
-# This runs while the newcomer applies, so that first initiation is lost when the newcomer is not up yet;
-# the newcomer then starts the pair when it verifies (services/first-handshake.ts `joinModeOf`).
+# The new entry's keepalive is set at once: the newcomer is up before any existing node runs this (wgfleet
+# orders it so), so its first keepalive starts the pair's handshake, from this side only; the newcomer
+# sends nothing to a node that can dial it and waits (services/first-handshake.ts `joinModeOf`).
 # Prints `peer=KEY`, `allowed-ips=KEY`, `route=added NET`, then `done=yes`. Nothing secret is printed: the
 # private key is filled in from the key file by psk_fill (preshared-keys.sh) and read by awk only.
 set +xv

@@ -188,7 +188,7 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
     return {trust, converging, facts, unknownKeys, existing, known, planned: planFleet(fleet, known, {omitPeersWithoutKey: true})}
   }
   let round = judgeAndPlan()
-  // Existing nodes whose change is only the newcomer's entry: one peer-add exec each, while the newcomer applies.
+  // Existing nodes whose change is only the newcomer's entry: one peer-add exec each, after the newcomer is up.
   let fast = new Map<string, PeerAddPlan>()
   if (join) {
     const joined = join.joiner
@@ -238,63 +238,67 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
   // Existing nodes that added the newcomer live (fast path): reached, but they do not verify.
   const addedLive = new Set<string>()
   try {
-    // Phase 2, and add-node's fast path with it: each existing node adds the newcomer live (peer-add) while
-    // the newcomer applies, one list of work so one display. A peer-add whose first keepalive reaches the
-    // newcomer before its interface and firewall are up is lost (WireGuard retries 5 s later); the newcomer
-    // then starts that pair itself in verify (services/first-handshake `joinModeOf`: `any`). A host that
-    // refuses takes the full path here, its entry fresh like the newcomer's.
-    const applyNow = async (name: string, progress: Progress) => {
-      const found = discovered.get(name)!
-      const nodePlan = plansByName.get(name)!
-      const node = nodesByName.get(name)!
-      const done = await applyNode({fleet, node, nodePlan, found, options, progress, store})
-      // Files of pairs that are gone, once the config no longer names them.
-      const removed = options.dryRun ? [] : await removeUnusedKeys(found.shell, fleet.network.interface, psk.remove.get(name))
-      if (removed.length > 0) found.steps.presharedKeys = {...found.steps.presharedKeys, removed}
-      applied.set(name, removed.length > 0 ? {...done, changed: true} : done)
-    }
-    const addPeerLive = async (name: string, fastPlan: PeerAddPlan, progress: Progress) => {
-      const node = nodesByName.get(name)!
-      options.signal?.throwIfAborted()
-      // Planned before the others were probed: a plan that moved since takes the full path too.
-      const drifted = plansByName.get(name)!.config !== fastPlan.config
-      progress('adding the new peer')
-      const shell = await openShellFor(node)
-      reached.add(name)
-      let outcome: PeerAddOutcome
-      try {
-        outcome = drifted ? {kind: 'refused', reason: 'digest'} : await peerAddHost(shell, fleet.network.interface, fastPlan)
-      } catch (error) {
-        await shell.close().catch(() => undefined)
-        throw error
-      }
-      if (outcome.kind === 'added') {
-        await shell.close().catch(() => undefined)
-        await store.saveAppliedConfig(name, fastPlan.config)
-        addedLive.add(name)
-        results.set(name, {name, result: 'changed', steps: {config: 'changed', service: 'peer-added'}})
-        return
-      }
-      const steps = stepsOf(name)
-      steps.peerAddRefused = outcome.reason
-      const found = await fullPathAfterRefusal({fleet, node, shell, options, progress, steps, state, known, plansByName, store})
-      discovered.set(name, found)
-      const done = await applyNode({fleet, node, nodePlan: plansByName.get(name)!, found, options, progress, store})
-      applied.set(name, done)
-    }
     const phase2 = await runPerNode(
-      [...applying, ...fast.keys()],
+      applying,
       async (name, progress) => {
-        const fastPlan = fast.get(name)
-        await (fastPlan === undefined ? applyNow(name, progress) : addPeerLive(name, fastPlan, progress))
+        const found = discovered.get(name)!
+        const nodePlan = plansByName.get(name)!
+        const node = nodesByName.get(name)!
+        const done = await applyNode({fleet, node, nodePlan, found, options, progress, store})
+        // Files of pairs that are gone, once the config no longer names them.
+        const removed = options.dryRun ? [] : await removeUnusedKeys(found.shell, fleet.network.interface, psk.remove.get(name))
+        if (removed.length > 0) found.steps.presharedKeys = {...found.steps.presharedKeys, removed}
+        applied.set(name, removed.length > 0 ? {...done, changed: true} : done)
       },
       {concurrency: options.concurrency, silent: options.silent},
     )
     for (const [name, outcome] of phase2) {
-      if (outcome.ok) continue
-      const steps = discovered.get(name)?.steps ?? phase1Steps.get(name) ?? {}
-      const {error} = outcome
-      results.set(name, error instanceof KeyRefusedOnFallback && error.keyRefusal ? {name, result: 'failed', keyRefusal: error.keyRefusal, steps} : failedResult(name, error, steps))
+      if (!outcome.ok) results.set(name, failedResult(name, outcome.error, discovered.get(name)!.steps))
+    }
+
+    // The fast path, once the newcomer is up (its interface and firewall): each node's keepalive starts its
+    // pair at once (services/first-handshake `joinModeOf`). A host that refuses takes the full path here.
+    if (fast.size > 0) {
+      const phase2b = await runPerNode(
+        [...fast.keys()],
+        async (name, progress) => {
+          const node = nodesByName.get(name)!
+          const fastPlan = fast.get(name)!
+          options.signal?.throwIfAborted()
+          // Planned before the others were probed: a plan that moved since takes the full path too.
+          const drifted = plansByName.get(name)!.config !== fastPlan.config
+          progress('adding the new peer')
+          const shell = await openShellFor(node)
+          reached.add(name)
+          let outcome: PeerAddOutcome
+          try {
+            outcome = drifted ? {kind: 'refused', reason: 'digest'} : await peerAddHost(shell, fleet.network.interface, fastPlan)
+          } catch (error) {
+            await shell.close().catch(() => undefined)
+            throw error
+          }
+          if (outcome.kind === 'added') {
+            await shell.close().catch(() => undefined)
+            await store.saveAppliedConfig(name, fastPlan.config)
+            addedLive.add(name)
+            results.set(name, {name, result: 'changed', steps: {config: 'changed', service: 'peer-added'}})
+            return
+          }
+          const steps = stepsOf(name)
+          steps.peerAddRefused = outcome.reason
+          const found = await fullPathAfterRefusal({fleet, node, shell, options, progress, steps, state, known, plansByName, store})
+          discovered.set(name, found)
+          const done = await applyNode({fleet, node, nodePlan: plansByName.get(name)!, found, options, progress, store})
+          applied.set(name, done)
+        },
+        {concurrency: options.concurrency, silent: options.silent},
+      )
+      for (const [name, outcome] of phase2b) {
+        if (outcome.ok) continue
+        const steps = discovered.get(name)?.steps ?? phase1Steps.get(name) ?? {}
+        const {error} = outcome
+        results.set(name, error instanceof KeyRefusedOnFallback && error.keyRefusal ? {name, result: 'failed', keyRefusal: error.keyRefusal, steps} : failedResult(name, error, steps))
+      }
     }
 
     const pairs = pairFacts(fleet, plan.nodes, applied, discovered, options.staleAfterSeconds, {addedLive, newcomer: join?.joiner})

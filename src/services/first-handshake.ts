@@ -32,7 +32,7 @@ export interface PairFacts {
   dead(node: string, peer: string): boolean
   /**
    * add-node's fast path: `node` added its entry for `peer` (the newcomer) live with remote/peer-add.sh,
-   * keepalive on, while the newcomer applied; `node` does not verify (see joinModeOf).
+   * keepalive on, once the newcomer was up; `node` does not verify (see joinModeOf).
    */
   addedLive?(node: string, peer: string): boolean
   /** `from`'s entry for `to` has a PersistentKeepalive (setting it live sends the first keepalive at once). */
@@ -80,15 +80,13 @@ export function verifyModeOf(node: string, peer: string, facts: PairFacts): Veri
 
 /**
  * How the newcomer of add-node's fast path verifies its pair with an existing node that added it live:
- * peer-add.sh turned the entry's keepalive on (the existing node never verifies, so nothing else would), and
- * it runs while the newcomer applies. An existing node that can dial the newcomer has started the handshake
- * itself: answered if the newcomer was up by then, else lost, and retried by WireGuard 5 s later. So the
- * newcomer takes any handshake and pings only a pair that has none yet when it verifies (`any`; every
- * peer-add has ended then, so its first initiation is no longer in flight and a ping cannot cross it —
- * only a retry 5 s later could, and that costs one more retry). One that cannot dial it (NAT-ed, another
- * family), or has no keepalive for it, has sent nothing: the newcomer starts (`initiate`).
+ * peer-add.sh ran after the newcomer's interface and firewall were up and turned the entry's keepalive on
+ * (the existing node never verifies, so nothing else would), so an existing node that can dial the newcomer
+ * has started the handshake itself — the newcomer sends nothing and waits (`await`: no second initiation to
+ * cross it). One that cannot dial it (NAT-ed, another family), or has no keepalive for it, has sent
+ * nothing: the newcomer starts.
  */
 export function joinModeOf(newcomer: string, existing: string, facts: Pick<PairFacts, 'canDial' | 'keepsAlive'>): VerifyMode {
   // Without a keepalive (`keepalive = 0`) the existing node sends nothing either: the newcomer starts.
-  return facts.canDial(existing, newcomer) && (facts.keepsAlive?.(existing, newcomer) ?? true) ? 'any' : 'initiate'
+  return facts.canDial(existing, newcomer) && (facts.keepsAlive?.(existing, newcomer) ?? true) ? 'await' : 'initiate'
 }

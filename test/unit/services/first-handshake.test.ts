@@ -76,16 +76,16 @@ describe('first handshake of a pair', () => {
 
 describe('add-node fast path: the newcomer n and an existing node e that added it live (peer-add, keepalive on)', () => {
   const joined = (dials: {ab: boolean; ba: boolean}): PairFacts => ({...pair(dials, {a: 'fresh', b: 'fresh'}, ['b', 'a']), addedLive: (node, peer) => node === 'b' && peer === 'a'})
-  it('e can dial n: e started it (its keepalive) while n applied, lost if n was not up yet; n takes any handshake and pings only a pair without one', () => {
-    expect(verifyModeOf('a', 'b', joined({ab: true, ba: true}))).toBe('any')
-    expect(verifyModeOf('a', 'b', joined({ab: false, ba: true}))).toBe('any')
+  it('e can dial n: e started it (its keepalive); n sends nothing and awaits the handshake', () => {
+    expect(verifyModeOf('a', 'b', joined({ab: true, ba: true}))).toBe('await')
+    expect(verifyModeOf('a', 'b', joined({ab: false, ba: true}))).toBe('await')
   })
   it('e cannot dial n (n is NAT-ed): n starts', () => {
     expect(verifyModeOf('a', 'b', joined({ab: true, ba: false}))).toBe('initiate')
   })
   it('e has no keepalive for n (`keepalive = 0`): e sent nothing when it added n, so n starts', () => {
     expect(verifyModeOf('a', 'b', {...joined({ab: true, ba: true}), keepsAlive: () => false})).toBe('initiate')
-    expect(verifyModeOf('a', 'b', {...joined({ab: true, ba: true}), keepsAlive: () => true})).toBe('any')
+    expect(verifyModeOf('a', 'b', {...joined({ab: true, ba: true}), keepsAlive: () => true})).toBe('await')
   })
   it('a pair without a live add follows the usual rule (both fresh: the position tie-break)', () => {
     const facts = {...pair({ab: true, ba: true}, {a: 'fresh', b: 'fresh'}, ['b', 'a']), addedLive: () => false}
