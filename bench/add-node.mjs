@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// add-node into a converged mesh of N real hosts, again and again: `add-node` (measured), `remove-node`
+// (not measured), repeat — one scale lab, one fresh init, so that builds of wgfleet can be compared on the
+// same hosts, in turn (--bin A --bin B: A, B, A, B, ...). Each run reports its wall time against the hosts'
+// CPU floor, as bench/scale.mjs does. Every run is listed; nothing is written to RESULTS.md (paste a table).
+//   flock /tmp/wgfleet-e2e.lock node bench/add-node.mjs [--nodes 100] [--runs 3] [--bin path/to/bin/run.js ...]
+// Needs root (the lab) and built CLIs. About 3 minutes for the lab and init at N=100, then ~15 s per run.
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {join} from 'node:path'
+
+import {BIN, CORES, INVENTORY, LAB, MACHINE, ROOT, hostCpuSeconds, lab, labExec, onInterrupt, preflight, waitForQuiet} from './lab.mjs'
+
+preflight('add-node')
+const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback)
+const N = Number(arg('--nodes', '100'))
+const RUNS = Number(arg('--runs', '3'))
+const bins = process.argv.flatMap((a, i) => (a === '--bin' ? [process.argv[i + 1]] : []))
+const BINS = bins.length > 0 ? bins : [BIN]
+/** --save DIR: each add-node's --json report kept there (add-node-RUN-BUILD.json). */
+const SAVE = arg('--save', undefined)
+/** --node-arg ARG: passed to node before the CLI (e.g. --cpu-prof). */
+const NODE_ARGS = process.argv.flatMap((a, i) => (a === '--node-arg' ? [process.argv[i + 1]] : []))
+if (!(N >= 2 && N <= 109) || !(RUNS >= 1 && RUNS <= 20)) throw new Error('--nodes 2..109, --runs 1..20')
+onInterrupt(() => lab('down'))
+
+/** CPU seconds one lab host has used so far (its own cgroup; 0 before it exists). */
+function nodeCpuSeconds(name) {
+  const file = `/sys/fs/cgroup/unified/wgfleet-lab/${name}/cpu.stat`
+  const usage = existsSync(file) ? /^usage_usec (\d+)$/m.exec(readFileSync(file, 'utf8')) : null
+  return usage ? Number(usage[1]) / 1e6 : 0
+}
+
+// As bench/lab.mjs `measure` does (so the numbers compare with bench/scale.mjs): a transcript is written.
+let transcripts = 0
+function wgfleet(bin, args, timeoutMs = 600_000) {
+  const transcript = join(SAVE ?? '/tmp', `wgfleet-add-node-transcript-${process.pid}-${++transcripts}-${args[0]}`)
+  const timing = join('/tmp', `wgfleet-add-node-time-${process.pid}`)
+  const before = hostCpuSeconds()
+  const newcomerBefore = nodeCpuSeconds(spare)
+  const r = spawnSync(LAB, ['op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, ...NODE_ARGS, bin, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', WGFLEET_TRANSCRIPT: transcript}, encoding: 'utf8', timeout: timeoutMs})
+  const hostsCpu = hostCpuSeconds() - before
+  const newcomerCpu = nodeCpuSeconds(spare) - newcomerBefore
+  const [wall, rssKb, user, sys] = (existsSync(timing) ? readFileSync(timing, 'utf8').trim().split('\n').pop() : '').split(' ').map(Number)
+  if (!SAVE) rmSync(transcript, {force: true})
+  return {wall, rss: rssKb / 1024, cliCpu: user + sys, hostsCpu, newcomerCpu, code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? ''}
+}
+
+const spare = `node-${String(N + 1).padStart(2, '0')}`
+lab('down')
+lab('up', '--scenario', 'scale', '--nodes', String(N + 1))
+const text = readFileSync(INVENTORY, 'utf8')
+writeFileSync(INVENTORY, text.slice(0, text.indexOf(`\n[${spare}]`) + 1))
+const concurrency = ['--concurrency', '20']
+waitForQuiet({maxSeconds: 60})
+const init = wgfleet(BINS[0], ['init', '--json', '-i', INVENTORY, ...concurrency], 900_000)
+if (init.code !== 0) throw new Error(`init exited ${init.code}: ${init.stderr.slice(-2000)}`)
+console.log(`init N=${N}: ${init.wall.toFixed(1)} s`)
+
+const rows = []
+try {
+  for (let run = 0; run < RUNS; run++) {
+    for (const bin of BINS) {
+      waitForQuiet({maxSeconds: 60})
+      const r = wgfleet(bin, ['add-node', spare, '--host', `198.18.1.${N + 1}`, '--json', '-i', INVENTORY, ...concurrency])
+      if (SAVE) writeFileSync(join(SAVE, `add-node-${run + 1}-${BINS.indexOf(bin) + 1}.json`), r.stdout)
+      let failed = NaN
+      try { failed = JSON.parse(r.stdout).nodes.filter((n) => n.result === 'failed').length } catch {}
+      const floor = (r.hostsCpu + r.cliCpu) / CORES
+      const row = {run: run + 1, bin, ...r, floor, failed}
+      rows.push(row)
+      console.log(`run ${run + 1} ${bin}: add-node ${r.wall.toFixed(2)} s, floor ${floor.toFixed(2)} s, wgfleet CPU ${r.cliCpu.toFixed(2)} s, hosts CPU ${r.hostsCpu.toFixed(2)} s (newcomer ${r.newcomerCpu.toFixed(2)}), exit ${r.code}, ${failed} failed`)
+      const removed = wgfleet(bin, ['remove-node', spare, '--purge', '-i', INVENTORY, ...concurrency])
+      if (removed.code !== 0) throw new Error(`remove-node exited ${removed.code}: ${removed.stderr.slice(-2000)}${removed.stdout.slice(-2000)}`)
+      // The spare as it was: no WireGuard packages (the next add-node installs them, as a first one does).
+      const purged = labExec(spare, 'apt-get purge -y -qq wireguard-tools wireguard-go >/dev/null 2>&1 && apt-get autoremove -y -qq >/dev/null 2>&1; ! command -v wg')
+      if (purged.code !== 0) throw new Error(`could not remove WireGuard from ${spare}`)
+    }
+  }
+} finally {
+  lab('down')
+}
+console.log([
+  '',
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${MACHINE}: \`node bench/add-node.mjs --nodes ${N} --runs ${RUNS}\` (add-node, then remove-node --purge and the WireGuard packages purged, repeated on one lab).`,
+  '',
+  '| run | build | wall (s) | floor (s) | wall / floor | wgfleet CPU (s) | hosts CPU (s) | newcomer CPU (s) | peak RSS (MiB) | exit | failed nodes |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.run} | ${r.bin} | ${r.wall.toFixed(2)} | ${r.floor.toFixed(2)} | ${(r.wall / r.floor).toFixed(2)} | ${r.cliCpu.toFixed(2)} | ${r.hostsCpu.toFixed(2)} | ${r.newcomerCpu.toFixed(2)} | ${r.rss.toFixed(0)} | ${r.code} | ${r.failed} |`),
+].join('\n'))
