@@ -4,12 +4,12 @@
 // same hosts, in turn (--bin A --bin B: A, B, A, B, ...). Each run reports its wall time against the hosts'
 // CPU floor, as bench/scale.mjs does. Every run is listed; nothing is written to RESULTS.md (paste a table).
 //   flock /tmp/wgfleet-e2e.lock node bench/add-node.mjs [--nodes 100] [--runs 3] [--bin path/to/bin/run.js ...]
-// Needs root (the lab) and built CLIs. About 3 minutes for the lab and init at N=100, then ~15 s per run.
-import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {spawnSync} from 'node:child_process'
+// Needs root (the lab) and built CLIs. At N=100: about 4 minutes for the lab and init, then ~50 s per run
+// and build (add-node, remove-node, the purge).
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BIN, CORES, INVENTORY, LAB, MACHINE, ROOT, hostCpuSeconds, lab, labExec, onInterrupt, preflight, waitForQuiet} from './lab.mjs'
+import {BIN, CORES, INVENTORY, MACHINE, lab, labExec, measure, nodeCpuSeconds, onInterrupt, preflight, waitForQuiet} from './lab.mjs'
 
 preflight('add-node')
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback)
@@ -17,33 +17,18 @@ const N = Number(arg('--nodes', '100'))
 const RUNS = Number(arg('--runs', '3'))
 const bins = process.argv.flatMap((a, i) => (a === '--bin' ? [process.argv[i + 1]] : []))
 const BINS = bins.length > 0 ? bins : [BIN]
-/** --save DIR: each add-node's --json report kept there (add-node-RUN-BUILD.json). */
+/** --save DIR: each add-node's --json report (add-node-RUN-BUILD.json) and every transcript kept there. */
 const SAVE = arg('--save', undefined)
 /** --node-arg ARG: passed to node before the CLI (e.g. --cpu-prof). */
 const NODE_ARGS = process.argv.flatMap((a, i) => (a === '--node-arg' ? [process.argv[i + 1]] : []))
 if (!(N >= 2 && N <= 109) || !(RUNS >= 1 && RUNS <= 20)) throw new Error('--nodes 2..109, --runs 1..20')
 onInterrupt(() => lab('down'))
 
-/** CPU seconds one lab host has used so far (its own cgroup; 0 before it exists). */
-function nodeCpuSeconds(name) {
-  const file = `/sys/fs/cgroup/unified/wgfleet-lab/${name}/cpu.stat`
-  const usage = existsSync(file) ? /^usage_usec (\d+)$/m.exec(readFileSync(file, 'utf8')) : null
-  return usage ? Number(usage[1]) / 1e6 : 0
-}
-
-// As bench/lab.mjs `measure` does (so the numbers compare with bench/scale.mjs): a transcript is written.
-let transcripts = 0
+/** One measured CLI run (bench/lab.mjs `measure`, as bench/scale.mjs uses), with the newcomer's own CPU. */
 function wgfleet(bin, args, timeoutMs = 600_000) {
-  const transcript = join(SAVE ?? '/tmp', `wgfleet-add-node-transcript-${process.pid}-${++transcripts}-${args[0]}`)
-  const timing = join('/tmp', `wgfleet-add-node-time-${process.pid}`)
-  const before = hostCpuSeconds()
   const newcomerBefore = nodeCpuSeconds(spare)
-  const r = spawnSync(LAB, ['op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, ...NODE_ARGS, bin, ...args], {cwd: ROOT, env: {...process.env, NO_COLOR: '1', WGFLEET_TRANSCRIPT: transcript}, encoding: 'utf8', timeout: timeoutMs})
-  const hostsCpu = hostCpuSeconds() - before
-  const newcomerCpu = nodeCpuSeconds(spare) - newcomerBefore
-  const [wall, rssKb, user, sys] = (existsSync(timing) ? readFileSync(timing, 'utf8').trim().split('\n').pop() : '').split(' ').map(Number)
-  if (!SAVE) rmSync(transcript, {force: true})
-  return {wall, rss: rssKb / 1024, cliCpu: user + sys, hostsCpu, newcomerCpu, code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? ''}
+  const r = measure(args, {allowFail: true, timeoutMs, bin, nodeArgs: NODE_ARGS, ...(SAVE ? {transcriptDir: SAVE} : {})})
+  return {...r, rss: r.rssMiB, newcomerCpu: nodeCpuSeconds(spare) - newcomerBefore}
 }
 
 const spare = `node-${String(N + 1).padStart(2, '0')}`

@@ -65,6 +65,13 @@ export function hostCpuSeconds() {
   return Number(usage[1]) / 1e6
 }
 
+/** CPU seconds one lab host has used so far (its own cgroup under the lab's; 0 before the host exists). */
+export function nodeCpuSeconds(name) {
+  const file = join(dirname(LAB_CPU_STAT), name, 'cpu.stat')
+  const usage = existsSync(file) ? /^usage_usec (\d+)$/m.exec(readFileSync(file, 'utf8')) : null
+  return usage ? Number(usage[1]) / 1e6 : 0
+}
+
 /** CPU seconds the whole machine has used so far (every core, from /proc/stat). */
 export function machineCpuSeconds() {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
@@ -75,14 +82,16 @@ export function machineCpuSeconds() {
 /**
  * Runs the CLI in the operator namespace under GNU time: wall seconds, its own CPU seconds, peak RSS
  * (MiB), exit code, stdout, the hosts' CPU seconds during the run, per-node connections and execs.
+ * `bin`: another build's bin/run.js; `nodeArgs`: node's own flags (say --cpu-prof); `transcriptDir`: the
+ * transcript is written there (kept) instead of in this run's scratch folder.
  */
-export function measure(args, {allowFail = false, timeoutMs = 600_000} = {}) {
+export function measure(args, {allowFail = false, timeoutMs = 600_000, bin = BIN, nodeArgs = [], transcriptDir = work} = {}) {
   const stamp = `${Date.now()}-${Math.random().toString(36).slice(2)}`
   const timing = join(work, `time-${stamp}`)
-  const transcript = join(work, `transcript-${stamp}`)
+  const transcript = join(transcriptDir, `transcript-${stamp}-${args[0]}`)
   const hostsBefore = hostCpuSeconds()
   const machineBefore = machineCpuSeconds()
-  const r = spawnSync(LAB, ['op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, BIN, ...args], {
+  const r = spawnSync(LAB, ['op', '--', '/usr/bin/time', '-o', timing, '-f', '%e %M %U %S', process.execPath, ...nodeArgs, bin, ...args], {
     cwd: ROOT,
     env: {...process.env, NO_COLOR: '1', WGFLEET_TRANSCRIPT: transcript},
     encoding: 'utf8',
