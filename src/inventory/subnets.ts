@@ -83,6 +83,25 @@ export function subnetContains(subnet: Subnet, address: string): boolean {
   return overlaps(subnet, {family: subnet.family, base: value, prefixLength: bits(subnet.family), text: ''})
 }
 
+/**
+ * The network an interface address with its prefix length lies in (`10.0.0.1/24` → 10.0.0.0/24, as the
+ * prefix route the kernel adds with the address); undefined when the text is not one.
+ */
+export function interfacePrefix(text: string): Subnet | undefined {
+  const match = /^([^/\s]+)\/(\d{1,3})$/.exec(text)
+  if (!match) return undefined
+  const prefixLength = Number(match[2])
+  const v4 = parseIPv4(match[1]!)
+  if (v4 !== undefined) return prefixLength <= 32 ? subnetOf(`${formatIPv4(maskAddress(v4, prefixLength))}/${prefixLength}`) : undefined
+  const v6 = parseIPv6(match[1]!)
+  return v6 !== undefined && prefixLength <= 128 ? subnetOf(formatIPv6Network({base: maskIPv6(v6, prefixLength), prefixLength})) : undefined
+}
+
+/** Whether network `inner` lies wholly inside `outer` (same family, no shorter prefix). */
+export function subnetWithin(inner: Subnet, outer: Subnet): boolean {
+  return inner.prefixLength >= outer.prefixLength && overlaps(inner, outer)
+}
+
 /** A Subnet from the Fleet model's normalised text (already validated). */
 export function subnetOf(text: string): Subnet | undefined {
   const parsed = parseSubnet(text)

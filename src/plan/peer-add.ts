@@ -5,12 +5,14 @@
  * probe, apply and verify: remote/peer-add.sh writes the planned file and adds the peer live, given every
  * value here, after checking that the host's file is still the one last applied (EXPECTED_DIGEST).
  * Anything else (an [Interface] change, another peer changed or gone, a preshared key, a subnet of the
- * newcomer, no config on record) is `full`: that node takes the full converge path.
+ * newcomer, a route of the newcomer's outside this node's interface prefixes, no config on record) is
+ * `full`: that node takes the full converge path.
  *
  * Compared with the config parser (parse-config.ts), section by section, never as text.
  */
 import {createHash} from 'node:crypto'
 
+import {interfacePrefix, subnetOf, subnetWithin} from '../inventory/subnets.js'
 import {hasDefaultRoute, parseRenderedConfig, sectionKey, type ConfigSection} from './parse-config.js'
 
 /** A peer entry peer-add.sh creates: every value of the planned file's section. */
@@ -47,6 +49,8 @@ export type PeerAddRefusal =
   | 'peer-changed'
   | 'unexpected-peer'
   | 'newcomer-routes'
+  /** A newcomer route outside the node's own interface prefixes: it would need a route of its own. */
+  | 'route-needed'
   | 'other-change'
 
 export type PeerAddDecision =
@@ -102,6 +106,11 @@ export function planPeerAdd(lastApplied: string | null, planned: string, newcome
   if ([...oldByKey.keys()].some((key) => !seen.has(key))) return full('peer-removed')
   // The same sections, only the text around them differs (a comment): not a shape this path knows.
   if (add.length === 0 && setAllowedIps.length === 0) return full('other-change')
+  // peer-add.sh adds no routes: every newcomer route this node will send into the tunnel must lie in a
+  // prefix of its own interface address, which the kernel routes to the interface (the overlay's
+  // addresses always do). Anything else is the full path's, whose apply adds the routes it needs.
+  const carried = [...add.flatMap((p) => p.allowedIps), ...setAllowedIps.flatMap((c) => c.allowedIps.filter((ip) => routes.has(ip)))]
+  if (!carried.every((ip) => insideInterface(ip, after.interface))) return full('route-needed')
   return {kind: 'peer-add', plan: {add, setAllowedIps, config: planned, expectedDigest: configDigest(lastApplied)}}
 }
 
@@ -135,6 +144,16 @@ function relayGrowth(old: ConfigSection, peer: ConfigSection, routes: ReadonlySe
   if (gained.length === 0 || gained.some((ip) => !routes.has(ip)) || oldIps.some((ip) => !grownSet.has(ip))) return undefined
   if (new Set(newIps).size !== newIps.length) return undefined
   return [...newIps]
+}
+
+/** `ip` (a host route) lies inside a network of one of the [Interface]'s Address values. */
+function insideInterface(ip: string, iface: ConfigSection): boolean {
+  const net = subnetOf(ip)
+  if (net === undefined) return false
+  return (iface.Address ?? []).some((address) => {
+    const prefix = interfacePrefix(address)
+    return prefix !== undefined && subnetWithin(net, prefix)
+  })
 }
 
 function single(values: string[] | undefined): string | undefined {

@@ -13,7 +13,7 @@
 # The new entry's keepalive is set at once: the newcomer is up before any existing node runs this (wgfleet
 # orders it so), so its first keepalive starts the pair's handshake, from this side only; the newcomer
 # sends nothing to a node that can dial it and waits (services/first-handshake.ts `joinModeOf`).
-# Prints `peer=KEY`, `allowed-ips=KEY`, `route=added NET`, then `done=yes`. Nothing secret is printed: the
+# Prints `peer=KEY`, `allowed-ips=KEY`, then `done=yes`. Nothing secret is printed: the
 # private key is filled in from the key file by psk_fill (preshared-keys.sh) and read by awk only.
 set +xv
 set -eu
@@ -25,8 +25,6 @@ conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
 pskdir=/etc/wireguard/$iface.psk
 pending=/etc/wireguard/.$iface.pending
-marker='# Managed by wgfleet. Local changes are overwritten.'
-key_line='PrivateKey = @WGFLEET_PRIVATE_KEY@'
 fail() { echo "error=$1"; exit "${2:-30}"; }
 refuse() { echo "refused=$1"; exit 3; }
 
@@ -62,45 +60,35 @@ digest=
 read -r digest _ < <(mask_secrets "$keyfile" <"$conf" | sha256sum)
 [ "$digest" = "$expected" ] || refuse digest
 
-# Once started, finish (a closed channel must not stop it between the file and the interface): output is
-# collected and printed at the end, as apply.sh does. Cheap on purpose (this is add-node's one exec on
-# every existing node): fixed file names in /etc/wireguard (root's, 0700) instead of a temporary folder,
-# bash's own tests where a program was; umask 077 makes both files 0600, owned by root, who runs this.
+# Once started, finish (a closed channel must not stop it between the file and the interface): nothing is
+# printed before the end but an error. Cheap on purpose (this is add-node's one exec on
+# every existing node, so each program it starts costs a hundred of them): fixed file names in
+# /etc/wireguard (root's, 0700) instead of a temporary folder; the config read, checked (LEN bytes, the
+# marker, one private key marker) and filled by one awk (psk_fill with LEN); no routes, since plan/peer-add
+# takes this path only when the kernel's prefix route of the interface address covers every route added.
+# umask 077 makes the file 0600, owned by root, who runs this.
 trap '' HUP PIPE
 umask 077
-rendered=/etc/wireguard/.$iface.peer-add.rendered new=/etc/wireguard/.$iface.peer-add.conf
+new=/etc/wireguard/.$iface.peer-add.conf
 cleanup=yes
-trap '[ -z "$cleanup" ] || rm -f "$rendered" "$new"' EXIT
-head -c "$len" >"$rendered" || fail "cannot write $rendered"
-[ "$(wc -c <"$rendered")" = "$len" ] || fail "the config arrived incomplete: nothing changed"
-first=
-IFS= read -r first <"$rendered"
-[ "$first" = "$marker" ] || fail "rendered config lacks the wgfleet marker (not sent whole?)"
-[ "$(grep -cxF "$key_line" "$rendered")" = 1 ] || fail "rendered config must hold exactly one private key marker"
-psk_fill "$keyfile" "$pskdir" <"$rendered" >"$new" || fail "could not fill in the private key"
+trap '[ -z "$cleanup" ] || rm -f "$new"' EXIT
+fill_rc=0
+psk_fill "$keyfile" "$pskdir" "$len" >"$new" || fill_rc=$?
+case $fill_rc in
+  0) ;;
+  5) fail "the config arrived incomplete: nothing changed" ;;
+  6) fail "rendered config lacks the wgfleet marker (not sent whole?)" ;;
+  7) fail "rendered config must hold exactly one private key marker" ;;
+  *) fail "could not fill in the private key" ;;
+esac
 sync "$new" 2>/dev/null || true
 # Until the interface has the new entries, the pending marker says so: a run cut off here is finished by
 # the next one (the probe reports the marker; the interface is restarted from the file).
 : >"$pending" || fail "cannot write $pending"
 mv -f "$new" "$conf" || { rm -f "$pending"; fail "could not move the new config into place: the old one is unchanged"; }
-# Routes for the AllowedIPs just added (or grown) only: the others were routed when they came.
-nets=()
-for ((i = 0; i < ${#settings[@]}; i++)); do
-  if [ "${settings[i]}" = allowed-ips ]; then
-    IFS=, read -r -a more <<<"${settings[i + 1]}"
-    nets+=("${more[@]}")
-  fi
-done
-if ! out=$(
-  [ ${#settings[@]} -eq 0 ] || wg set "$iface" "${settings[@]}" || fail "wg set $iface failed"
-  [ ${#nets[@]} -eq 0 ] || add_missing_routes "${nets[@]}"
-); then
-  printf '%s\n' "$out"
-  exit 30
-fi
+if [ ${#settings[@]} -gt 0 ]; then wg set "$iface" "${settings[@]}" || fail "wg set $iface failed"; fi
 cleanup=
-rm -f "$pending" "$rendered"
-[ -z "$out" ] || printf '%s\n' "$out"
+rm -f "$pending"
 for key in ${added[@]+"${added[@]}"}; do echo "peer=$key"; done
 for key in ${grown[@]+"${grown[@]}"}; do echo "allowed-ips=$key"; done
 echo "done=yes"

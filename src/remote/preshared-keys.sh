@@ -4,23 +4,41 @@
 # name — the name, not the public key, so that a key rotation keeps the pair's preshared key. A value is
 # read by awk or wg only, never into a shell variable (xtrace would print it), and never printed here.
 
-# psk_fill KEYFILE PSKDIR — config text on stdin to stdout with its secrets filled in, here on the host: the
+# psk_fill KEYFILE PSKDIR [LEN] — config text on stdin to stdout with its secrets filled in, here on the host: the
 # PrivateKey marker from KEYFILE, and the PresharedKey line of each `# NAME` / `[Peer]` section (the marker,
 # or an older value) from PSKDIR/NAME. Exit 3: the private key cannot be read; exit 4: a PresharedKey marker
 # whose file is missing or holds no key. (No interval expressions: mawk does not know them.)
+# With LEN, stdin is a rendered config as wgfleet sent it, checked here as it is filled, in this one program:
+# exit 5: it is not LEN bytes (cut short, or more came); exit 6: its first line is not the wgfleet marker;
+# exit 7: it holds not exactly one PrivateKey marker. The caller discards the output on any exit but 0.
+# (LC_ALL=C: awk counts bytes, not characters, in any locale.)
 psk_fill() {
-  awk -v keyfile="$1" -v dir="$2" '
-    BEGIN { token = ""; for (i = 0; i < 43; i++) token = token "[A-Za-z0-9+/]"; token = "^" token "=$" }
+  LC_ALL=C awk -v keyfile="$1" -v dir="$2" -v len="${3:-}" '
+    BEGIN { token = ""; for (i = 0; i < 43; i++) token = token "[A-Za-z0-9+/]"; token = "^" token "=$"; rc = 0 }
     function readkey(file,   v, ok) { v = ""; ok = (getline v < file) > 0; close(file); gsub(/[[:space:]]/, "", v); return (ok && v ~ token) ? v : "" }
-    $0 == "PrivateKey = @WGFLEET_PRIVATE_KEY@" { k = readkey(keyfile); if (k == "") exit 3; print "PrivateKey = " k; next }
+    { total += length($0) + 1 }
+    NR == 1 { marked = $0 == "# Managed by wgfleet. Local changes are overwritten." }
+    $0 == "PrivateKey = @WGFLEET_PRIVATE_KEY@" {
+      if (++keys > 1 && len != "") { rc = 7; exit }
+      k = readkey(keyfile); if (k == "") { rc = 3; exit }
+      print "PrivateKey = " k; next
+    }
     /^[ \t]*\[/ { section = (tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/ && prev ~ /^# [a-z0-9][a-z0-9-]*$/) ? substr(prev, 3) : "" }
     { squeezed = tolower($0); gsub(/[[:space:]]/, "", squeezed) }
     squeezed ~ /^presharedkey=/ {
       v = section == "" ? "" : readkey(dir "/" section)
       if (v != "") { print "PresharedKey = " v; prev = $0; next }
-      if ($0 == "PresharedKey = @WGFLEET_PRESHARED_KEY@") exit 4
+      if ($0 == "PresharedKey = @WGFLEET_PRESHARED_KEY@") { rc = 4; exit }
     }
-    { print; prev = $0 }'
+    { print; prev = $0 }
+    END {
+      if (rc) exit rc
+      # A last line without its newline counts one byte more than it is: a payload cut just before its
+      # final newline passes, and is written whole.
+      if (len != "" && total != len + 0) exit 5
+      if (len != "" && !marked) exit 6
+      if (len != "" && keys != 1) exit 7
+    }'
 }
 
 # psk_report IFACE — one line per preshared key file of IFACE: `psk=NAME:DIGEST:CONF:LIVE`.

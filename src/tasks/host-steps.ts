@@ -188,7 +188,7 @@ export async function writeHostsBlock(shell: RemoteShell, iface: string, action:
 
 /** What peer-add.sh did: the newcomer's entry added live (and its file written), or refused, nothing changed. */
 export type PeerAddOutcome =
-  | {kind: 'added'; routes: string[]}
+  | {kind: 'added'}
   /** digest: the host's file is not the one last applied; down: the interface is not up; pending: an earlier apply is unfinished. */
   | {kind: 'refused'; reason: PeerAddRefusalOnHost}
 
@@ -223,5 +223,5 @@ export async function peerAddHost(shell: RemoteShell, iface: string, plan: PeerA
   const refused = values.find(([k]) => k === 'refused')?.[1]
   if (result.code === 3 && refused !== undefined && HOST_REFUSALS.has(refused)) return {kind: 'refused', reason: refused as PeerAddRefusalOnHost}
   if (result.code !== 0 || !values.some(([k, v]) => k === 'done' && v === 'yes')) throw scriptFailure('adding the new peer', result)
-  return {kind: 'added', routes: values.filter(([k]) => k === 'route').map(([, v]) => v)}
+  return {kind: 'added'}
 }

@@ -3,7 +3,7 @@
  * script under a real bash in a host sandbox against the fake wg, wg-quick, ip. Proves: when the host's
  * file (private key masked by lib.sh's mask_secrets, as probe.sh prints it) is the one last applied, the
  * planned file is installed (key filled in, 0600, root's) and the newcomer's entry is set live with exactly
- * the plan's values, its route added, and a probe then finds nothing to do; a file edited by hand, an
+ * the plan's values (no route: the interface prefix's covers it), and a probe then finds nothing to do; a file edited by hand, an
  * interface that is down or an unfinished apply are refused with nothing changed; no secret is printed.
  */
 import {readdirSync} from 'node:fs'
@@ -43,16 +43,16 @@ afterEach(() => box.destroy())
 const noLeftovers = () => expect(readdirSync(box.outside('/etc/wireguard')).filter((f) => f.startsWith('.'))).toEqual([])
 
 describe('peer-add.sh → peerAddHost', () => {
-  it('the file is the one last applied: the planned file installed, the entry set with the plan\'s values, its route added; nothing left to do', async () => {
+  it('the file is the one last applied: the planned file installed, the entry set with the plan\'s values (its route is the interface prefix\'s: none added); nothing left to do', async () => {
     convergedNode(box, BEFORE.config)
     const shell = box.shell()
     const outcome = await peerAddHost(shell, 'wg0', fastPlan())
-    expect(outcome).toEqual({kind: 'added', routes: ['added 10.0.0.3/32']})
+    expect(outcome).toEqual({kind: 'added'})
     expect(box.read('/etc/wireguard/wg0.conf')).toBe(filled(AFTER.config))
     expect(box.stat('/etc/wireguard/wg0.conf')).toMatchObject({mode: '600', uid: 0})
     const sets = box.fakes.calls().filter((c) => c.startsWith('wg set'))
     expect(sets).toEqual([`wg set wg0 peer ${PEER_C} endpoint 198.51.100.12:51820 allowed-ips 10.0.0.3/32 persistent-keepalive 25`])
-    expect(box.fakes.calls()).toContain('ip route add 10.0.0.3/32 dev wg0')
+    expect(box.fakes.calls().filter((c) => c.startsWith('ip '))).toEqual([])
     noLeftovers()
     // The interface is what the file says: a probe and the apply decision find nothing to do.
     expect(decideApply(await probeHost(box.shell(), 'wg0'), AFTER, 51820)).toMatchObject({needed: false})
@@ -102,6 +102,15 @@ describe('peer-add.sh → peerAddHost', () => {
     const line = `peer ${PEER_C} 198.51.100.12:51820 10.0.0.3/32 25\n`
     const cut = box.run(script, args, {input: line + plan.config.slice(0, 40), env: box.fakes.env()})
     expect(cut.code).not.toBe(0)
+    expect(cut.stdout).toContain('error=the config arrived incomplete')
+    // More than LEN bytes, no marker first, or two private key markers: each refused by the one awk that fills the key in.
+    const refusedWith = (config: string, len = Buffer.byteLength(config)) => box.run(script, ['wg0', plan.expectedDigest, String(len), '1'], {input: line + config, env: box.fakes.env()})
+    expect(refusedWith(plan.config + 'PostUp = reboot\n', Buffer.byteLength(plan.config)).stdout).toContain('error=the config arrived incomplete')
+    expect(refusedWith('#' + plan.config.slice(plan.config.indexOf('\n'))).stdout).toContain('error=rendered config lacks the wgfleet marker')
+    const twoKeys = plan.config.replace('ListenPort = 51820', 'PrivateKey = @WGFLEET_PRIVATE_KEY@')
+    expect(refusedWith(twoKeys).stdout).toContain('error=rendered config must hold exactly one private key marker')
+    expect(readdirSync(box.outside('/etc/wireguard')).filter((f) => f.startsWith('.'))).toEqual([])
+    expect(box.fakes.calls().filter((c) => c.startsWith('wg set'))).toEqual([])
     expect(box.run(script, args, {input: `peer ${PEER_C} 198.51.100.12:51820 10.0.0.3/32;reboot 25\n` + plan.config, env: box.fakes.env()}).stdout).toContain('error=bad peer line')
     expect(box.read('/etc/wireguard/wg0.conf')).toBe(filled(BEFORE.config))
     const traced = box.run(script, args, {input: line + plan.config, env: {...box.fakes.env(), SHELLOPTS: 'xtrace'}})

@@ -93,6 +93,12 @@ describe('planPeerAdd: every other change takes the full path', () => {
     const withSubnet = after.replace('AllowedIPs = 10.0.0.5/32', 'AllowedIPs = 10.0.0.5/32, 198.19.7.0/24')
     expect(reason(planPeerAdd(before, withSubnet, newcomer))).toBe('newcomer-routes')
   })
+  it('a newcomer route outside the node\'s interface prefix (peer-add.sh adds no routes)', () => {
+    const narrow = (text: string) => text.replace(/^Address = (\S+)\/24$/m, 'Address = $1/32')
+    expect(reason(planPeerAdd(narrow(before), narrow(after), newcomer))).toBe('route-needed')
+    // The same change inside the prefix is the fast path.
+    expect(planPeerAdd(before, after, newcomer).kind).toBe('peer-add')
+  })
   it('an entry for some other key', () => {
     expect(reason(planPeerAdd(before, after, {...newcomer, publicKey: KEYS['node-d'] ?? 'ZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGQ='}))).toBe('unexpected-peer')
   })
