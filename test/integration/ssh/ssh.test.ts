@@ -514,7 +514,7 @@ describe('running steps', () => {
     expect(text).toMatch(/=== .* node-a exec #1 root@127\.0\.0\.1:\d+ ===/)
     expect(text).toContain(`--- node-a >>> command: ${PLAIN} 'arg'\n`)
     expect(text).toContain('--- node-a >>> stdin')
-    expect(text).toContain('echo to-stderr >&2; exit 4\n}\n__wgfleet_main "$@"; exit $?\nPAYLOAD\n')
+    expect(text).toContain('__wgfleet_main "$@"; exit $?\n__wgfleet_main() {\ncat; echo to-stderr >&2; exit 4\n}\nPAYLOAD\n')
     expect(text).toContain('--- node-a <<< stdout (8 bytes)\nPAYLOAD\n')
     expect(text).toContain('--- node-a <<< stderr (10 bytes)\nto-stderr\n')
     expect(text).toContain('--- node-a <<< exit 4')

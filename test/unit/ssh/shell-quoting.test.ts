@@ -62,8 +62,11 @@ describe('buildCommandLine', () => {
 })
 
 describe('buildStdin', () => {
-  it('wraps the script in a function, then the payload follows for cat', () => {
-    expect(buildStdin('echo hi', 'DATA')).toBe('set +xv\n__wgfleet_main() {\necho hi\n}\n__wgfleet_main "$@"; exit $?\nDATA')
+  it('wraps the script in a function, read by its byte count and called on one line, then the payload follows for cat', () => {
+    const body = '__wgfleet_main() {\necho hi\n}\n'
+    expect(buildStdin('echo hi', 'DATA')).toBe(
+      `set +xv\nLC_ALL=C IFS= read -r -N ${body.length} __wgfleet_script || exit 125; eval "$__wgfleet_script"; unset __wgfleet_script; __wgfleet_main "$@"; exit $?\n${body}DATA`,
+    )
   })
 
   it('turns off xtrace and verbose before bash reads the script, whatever the shell inherited', () => {
