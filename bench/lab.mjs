@@ -140,6 +140,32 @@ export function waitForQuiet({maxSeconds = 180, quietSeconds = 3, busyBelow = 0.
   return busy
 }
 
+/**
+ * Waits for the end of the lab's next keepalive burst (at most maxSeconds). A mesh brought up by one init
+ * has every pair's PersistentKeepalive timer in step: every 25 s all N(N-1) keepalives go out within a few
+ * seconds, and at N=100 that is 4-6 CPU-s of wireguard-go on the shared cores (measured: about 0.02 cores
+ * between bursts, 0.6-1.5 cores for 6 s in every 25). A run that overlaps one measures the lab's two cores
+ * being shared with a hundred hosts' background, not wgfleet; right after one there are ~18 quiet seconds.
+ * Returns {burst: whether one was seen, waited: seconds}.
+ */
+export function waitForKeepaliveLull({maxSeconds = 40, burstAbove = 0.25, quietBelow = 0.1} = {}) {
+  const started = Date.now()
+  const deadline = started + maxSeconds * 1000
+  const step = 250
+  let seen = false
+  let quietSteps = 0
+  let previous = hostCpuSeconds()
+  while (Date.now() < deadline) {
+    spawnSync('sleep', [String(step / 1000)])
+    const now = hostCpuSeconds()
+    const cores = (now - previous) / (step / 1000)
+    previous = now
+    if (cores > burstAbove) [seen, quietSteps] = [true, 0]
+    else if (seen && cores < quietBelow && ++quietSteps >= 4) break
+  }
+  return {burst: seen, waited: (Date.now() - started) / 1000}
+}
+
 /** Every node's keepalives live as in its file, and no pending marker left (the interface is what the file says). */
 export function liveEqualsFile(nodes, iface = 'wg0') {
   const script = `f=/etc/wireguard/${iface}.conf
