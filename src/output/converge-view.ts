@@ -27,6 +27,7 @@ const PEER_ADD_REFUSED_WORDS: Record<NonNullable<NodeSteps['peerAddRefused']>, s
   digest: 'its config is not the one wgfleet last applied (changed by hand?)',
   down: 'its interface was not up',
   pending: 'an earlier apply there was unfinished',
+  'plan-moved': 'its plan changed once the other nodes were probed',
 }
 
 export function convergeToJson(report: ConvergeReport) {

@@ -45,9 +45,11 @@ export interface NodeSteps {
   handshakes?: {verified: number; expected: number}
   /**
    * add-node's fast path was refused on this host (digest: its file is not the one last applied, e.g. edited
-   * by hand; down: the interface was not up; pending: an earlier apply was unfinished): it took the full path.
+   * by hand; down: the interface was not up; pending: an earlier apply was unfinished) or given up by wgfleet
+   * before it ran (plan-moved: the node's plan changed once other nodes were probed, e.g. a peer's address
+   * moved): it took the full path.
    */
-  peerAddRefused?: 'digest' | 'down' | 'pending'
+  peerAddRefused?: 'digest' | 'down' | 'pending' | 'plan-moved'
   /** What a host script warned about (its own words: they come from the host). */
   warnings?: string[]
 }

@@ -270,9 +270,9 @@ export async function convergeFleet(fleet: Fleet, options: ConvergeOptions): Pro
           progress('adding the new peer')
           const shell = await openShellFor(node)
           reached.add(name)
-          let outcome: PeerAddOutcome
+          let outcome: PeerAddOutcome | {kind: 'refused'; reason: 'plan-moved'}
           try {
-            outcome = drifted ? {kind: 'refused', reason: 'digest'} : await peerAddHost(shell, fleet.network.interface, fastPlan)
+            outcome = drifted ? {kind: 'refused', reason: 'plan-moved'} : await peerAddHost(shell, fleet.network.interface, fastPlan)
           } catch (error) {
             await shell.close().catch(() => undefined)
             throw error
@@ -559,7 +559,9 @@ async function fullPathAfterRefusal(args: {
   const facts = factsOf(found.probe)
   const before = known.facts?.[node.name]
   if (facts.uplink !== before?.uplink || (facts.uplinkAddresses ?? []).join() !== (before?.uplinkAddresses ?? []).join()) {
-    const replanned = planFleet(fleet, {...known, facts: {...known.facts, [node.name]: facts}}, {omitPeersWithoutKey: true}).nodes.find((n) => n.name === node.name)!
+    // This node alone (`only`): its own plan is all this run applies for it; rendering the whole fleet
+    // again per refused node was O(N²) each.
+    const replanned = planFleet(fleet, {...known, facts: {...known.facts, [node.name]: facts}}, {omitPeersWithoutKey: true, only: new Set([node.name])}).nodes[0]!
     plansByName.set(node.name, replanned)
     await store.updateNode(node.name, {facts})
   }

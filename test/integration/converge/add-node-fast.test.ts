@@ -126,6 +126,20 @@ describe('add-node: the fast path', () => {
     expect(hosts['node-b']!.state.config).toContain(`PublicKey = ${KEYS['node-e']}`)
   })
 
+  it('a refused node whose uplink moved since init is planned anew, alone, and ends as that plan says', async () => {
+    await initThenClear()
+    hosts['node-b']!.state.config = hosts['node-b']!.state.config!.replace('PersistentKeepalive = 25', 'PersistentKeepalive = 15')
+    hosts['node-b']!.state.uplinkAddresses = ['203.0.113.22']
+    const report = await addNode({...request(), name: 'node-e', values: {host: '203.0.113.5'}}, deps())
+    expect(report.result).toBe('ok')
+    expect(scripts('node-b')).toEqual(['peer-add', 'probe', 'apply', 'verify'])
+    const store = openStateStore(dir)
+    expect(hosts['node-b']!.state.config).toBe(await store.appliedConfig('node-b'))
+    expect(hosts['node-b']!.state.config).toContain(`PublicKey = ${KEYS['node-e']}`)
+    expect(hosts['node-b']!.state.config).not.toContain('PersistentKeepalive = 15')
+    expect((await store.load()).nodes['node-b']?.facts?.uplinkAddresses).toEqual(['203.0.113.22'])
+  })
+
   it('a node with no applied config on record takes the full path from the start', async () => {
     await initThenClear()
     const {rmSync} = await import('node:fs')
