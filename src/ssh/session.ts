@@ -6,7 +6,7 @@
  * files; keepalive is on. ssh2 stays inside src/ssh.
  */
 import {existsSync, readFileSync, statSync} from 'node:fs'
-import type {Readable} from 'node:stream'
+import type {Duplex, Readable} from 'node:stream'
 import ssh2 from 'ssh2'
 import type {AnyAuthMethod, Client as Ssh2Client, ClientChannel, ConnectConfig, ParsedKey} from 'ssh2'
 import {
@@ -190,37 +190,43 @@ class Ssh2Session implements SshSession {
   }
 }
 
-/** End clients innermost first (the target, then its jumps); bounded, never rejects. */
+/**
+ * End clients innermost first (the target, then its jumps); bounded, never rejects. A clean end sends
+ * SSH's disconnect and a FIN, then waits for the server's FIN; over a cut link that never comes, and the
+ * socket would sit half-closed (FIN-WAIT) for TCP's whole retry time (~15 min), keeping the process
+ * alive after its work is done. So after CLOSE_WAIT_MS the socket itself is destroyed: ssh2's own
+ * destroy() does nothing once end() made the socket unwritable.
+ */
 async function closeClients(clients: Ssh2Client[]): Promise<void> {
   for (const client of [...clients].reverse()) {
+    const sock = socketOf(client)
+    // Errors while closing are expected (the hop under it may already be gone).
+    client.on('error', () => {})
+    if (!sock || sock.destroyed) continue
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        client.destroy()
+        sock.destroy()
         resolve()
       }, CLOSE_WAIT_MS)
-      client.once('close', () => {
+      sock.once('close', () => {
         clearTimeout(timer)
         resolve()
       })
-      // Errors while closing are expected (the hop under it may already be gone).
-      client.on('error', () => {})
       try {
         client.end()
       } catch {
-        client.destroy()
-      }
-      // end() is a no-op on an already closed socket: then no 'close' follows.
-      if (isClientGone(client)) {
-        clearTimeout(timer)
-        resolve()
+        sock.destroy()
       }
     })
   }
 }
 
-function isClientGone(client: Ssh2Client): boolean {
-  const sock = (client as unknown as {_sock?: {destroyed?: boolean; writable?: boolean}})._sock
-  return !sock || sock.destroyed === true || sock.writable === false
+/**
+ * The stream under an ssh2 client (a TCP socket, a jump's channel, a ProxyCommand's pipe). ssh2 keeps it
+ * in `_sock` and offers no accessor; reading it is the only way to bound a close (see closeClients).
+ */
+function socketOf(client: Ssh2Client): Duplex | undefined {
+  return (client as unknown as {_sock?: Duplex})._sock
 }
 
 /** Ask the previous hop to open a TCP connection to `hop` (the `ssh -J` way: direct-tcpip). */
@@ -234,7 +240,9 @@ function forwardTo(
   const timeoutMs = options.connectTimeoutMs ?? hop.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
   const what = hop === target ? `${hop.host}:${hop.port}` : `jump ${hop.name} (${hop.host}:${hop.port})`
   return new Promise((resolve, reject) => {
+    let timedOut = false
     const timer = setTimeout(() => {
+      timedOut = true
       reject(
         new SshError('timeout', target.name, `jump ${jump.name} did not open a connection to ${what} within ${timeoutMs} ms`, {
           hint: `check that ${jump.name} can reach ${hop.host}:${hop.port}, or raise --connect-timeout`,
@@ -244,6 +252,8 @@ function forwardTo(
     try {
       through.forwardOut('127.0.0.1', 0, hop.host, hop.port, (error, channel) => {
         clearTimeout(timer)
+        // A channel that opens after the deadline belongs to nobody: close it.
+        if (timedOut) return void channel?.destroy()
         if (error) {
           reject(
             new SshError('unreachable', target.name, `jump ${jump.name} could not connect to ${what}: ${error.message.replace(/^\(SSH\) /, '')}`, {

@@ -25,7 +25,7 @@ import {
   openShell,
   readKnownHosts,
 } from '../../../src/ssh/index.js'
-import {closedPort, startSilentServer, startTestServer, type TestServer} from './helpers/ssh-test-server.js'
+import {closedPort, startCuttableLink, startSilentServer, startTestServer, type TestServer} from './helpers/ssh-test-server.js'
 import {usableKeyPair} from '../../helpers/keys.js'
 
 const workDir = mkdtempSync(join(tmpdir(), 'wgfleet-ssh-it-'))
@@ -502,6 +502,29 @@ describe('running steps', () => {
       expect(error.message).toMatch(/^node-a: connection was lost/)
     } finally {
       await flaky.close()
+    }
+  })
+
+  it('closes within seconds over a cut link: the socket is destroyed when the server never answers the disconnect', async () => {
+    const link = await startCuttableLink(target.port)
+    try {
+      const f = fleet([node('node-a', link.port)], knownHosts(target.knownHostsLine(`[127.0.0.1]:${link.port}`)))
+      const shell = await openShell(f, f.nodes[0]!, isolated())
+      expect((await shell.run('true')).code).toBe(0)
+      expect(link.openConnections()).toBe(1)
+      link.cut()
+      const started = Date.now()
+      await shell.close()
+      expect(Date.now() - started).toBeLessThan(5_000)
+      // A half-closed socket would stay open for TCP's whole retry time, keeping the process alive; a
+      // destroyed one answers a poke with a reset, which the next poke's write meets.
+      for (let waited = 0; link.openConnections() > 0 && waited < 2_000; waited += 50) {
+        link.poke()
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect(link.openConnections()).toBe(0)
+    } finally {
+      await link.close()
     }
   })
 

@@ -218,6 +218,68 @@ export async function startSilentServer(): Promise<{port: number; close: () => P
   }
 }
 
+/**
+ * A link to 127.0.0.1:PORT that can be cut: after cut() nothing crosses it either way, and nothing is
+ * closed from this side (a cable pulled, not a host that resets). The kernel still acknowledges what
+ * the client sends, so the client's FIN is acknowledged and never answered.
+ */
+export interface CuttableLink {
+  port: number
+  cut(): void
+  /**
+   * Send one byte to the client past the cut. A client that closed its socket answers with a reset, and
+   * the next write here meets it (the connection then ends here); one that only half-closed it takes the
+   * bytes, and stays (a few zero bytes are no SSH packet, so ssh2 does nothing with them).
+   */
+  poke(): void
+  /** The client's side of each connection that is still open here (it ends when the client destroys it). */
+  openConnections(): number
+  close(): Promise<void>
+}
+
+export async function startCuttableLink(targetPort: number): Promise<CuttableLink> {
+  let isCut = false
+  const inbound = new Set<Socket>()
+  const outbound = new Set<Socket>()
+  const server = createServer({allowHalfOpen: true}, (socket) => {
+    inbound.add(socket)
+    const upstream = netConnect(targetPort, '127.0.0.1')
+    outbound.add(upstream)
+    socket.on('error', () => {})
+    upstream.on('error', () => {})
+    socket.on('close', () => {
+      inbound.delete(socket)
+      if (!isCut) upstream.destroy()
+    })
+    upstream.on('close', () => {
+      outbound.delete(upstream)
+      if (!isCut) socket.destroy()
+    })
+    // Read on both sides always (so the FIN and a reset are seen), forward only while the link is up.
+    socket.on('data', (chunk) => {
+      if (!isCut) upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => {
+      if (!isCut) socket.write(chunk)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut: () => {
+      isCut = true
+    },
+    poke: () => {
+      for (const socket of inbound) socket.write(Buffer.from([0]))
+    },
+    openConnections: () => inbound.size,
+    close: async () => {
+      for (const socket of [...inbound, ...outbound]) socket.destroy()
+      await closeBounded(server)
+    },
+  }
+}
+
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 export async function closedPort(): Promise<number> {
   const server = createServer()
