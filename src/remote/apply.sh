@@ -34,7 +34,7 @@ pending=/etc/wireguard/.$iface.pending
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
 pskdir=/etc/wireguard/$iface.psk
-marker='# Managed by wgfleet. Local changes are overwritten.'
+set_marker
 key_line='PrivateKey = @WGFLEET_PRIVATE_KEY@'
 # net.ipv4.ip_forward as it was before wgfleet first turned it on: `remove-node --purge` restores it.
 forward_before=/etc/wireguard/.ip_forward.before-wgfleet

@@ -4,6 +4,11 @@
 # Function definitions only: bash traces none of them, so an inherited xtrace (SHELLOPTS=xtrace) has
 # nothing to print before each script's own first command, `set +xv`.
 
+# set_marker — sets marker to the first line of every config wgfleet writes (src/plan/model.ts's
+# MANAGED_MARKER; a test keeps the two equal). The one place scripts spell it; a function, not a variable,
+# since this file only defines functions.
+set_marker() { marker='# Managed by wgfleet. Local changes are overwritten.'; }
+
 # say KEY VALUE — one `key=value` line of output.
 say() { printf '%s=%s\n' "$1" "$2"; }
 

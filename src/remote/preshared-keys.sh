@@ -13,11 +13,13 @@
 # exit 7: it holds not exactly one PrivateKey marker. The caller discards the output on any exit but 0.
 # (LC_ALL=C: awk counts bytes, not characters, in any locale.)
 psk_fill() {
-  LC_ALL=C awk -v keyfile="$1" -v dir="$2" -v len="${3:-}" '
+  local marker
+  set_marker
+  LC_ALL=C awk -v keyfile="$1" -v dir="$2" -v len="${3:-}" -v marker="$marker" '
     BEGIN { token = ""; for (i = 0; i < 43; i++) token = token "[A-Za-z0-9+/]"; token = "^" token "=$"; rc = 0 }
     function readkey(file,   v, ok) { v = ""; ok = (getline v < file) > 0; close(file); gsub(/[[:space:]]/, "", v); return (ok && v ~ token) ? v : "" }
     { total += length($0) + 1 }
-    NR == 1 { marked = $0 == "# Managed by wgfleet. Local changes are overwritten." }
+    NR == 1 { marked = $0 == marker }
     $0 == "PrivateKey = @WGFLEET_PRIVATE_KEY@" {
       if (++keys > 1 && len != "") { rc = 7; exit }
       k = readkey(keyfile); if (k == "") { rc = 3; exit }

@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 
+import {MANAGED_MARKER} from '../../../src/plan/model.js'
 import {loadLib, loadScript, SCRIPT_FUNCTIONS, withoutCommentLines, type ScriptName} from '../../../src/remote/scripts.js'
 import {buildStdin} from '../../../src/ssh/shell.js'
 import {BASH} from '../../helpers/host-fakes.js'
@@ -83,6 +84,11 @@ describe('host scripts', () => {
       expect(text, file).not.toMatch(/<<-?\s*['"]?[A-Za-z_]/)
       for (const {line, openedOn} of commentLinesInQuotes(text)) expect(openedOn, `${file}:${line}`).toMatch(/\bawk\b/)
     }
+  })
+
+  it("lib.sh's set_marker spells the marker line the renderer writes", () => {
+    const run = spawnSync(BASH, ['--norc', '-s'], {input: `${read('lib')}\nset_marker\nprintf '%s' "$marker"`, encoding: 'utf8', env: {PATH: process.env.PATH}})
+    expect(run.stdout).toBe(MANAGED_MARKER)
   })
 
   it('withoutCommentLines drops whole-line comments only', () => {
