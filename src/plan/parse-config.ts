@@ -76,14 +76,28 @@ export function classifyConfigChange(oldText: string | null, newText: string): C
   if (maskSecrets(oldText) === maskSecrets(newText)) return 'none'
   const before = parseRenderedConfig(oldText)
   const after = parseRenderedConfig(newText)
-  if (sectionKey(before.interface) !== sectionKey(after.interface)) return 'interface'
+  if (!sameSection(before.interface, after.interface)) return 'interface'
   if (hasDefaultRoute(before) !== hasDefaultRoute(after)) return 'interface'
   return 'peers'
 }
 
-/** Order-insensitive over keys, order-sensitive over values (PostUp order and DNS order matter). */
-export function sectionKey(section: ConfigSection): string {
-  return JSON.stringify(Object.keys(section).sort().map((key) => [key, section[key]]))
+/**
+ * The same keys with the same values: order-insensitive over keys, order-sensitive over values (PostUp
+ * order and DNS order matter). `except` is left out of the comparison. Compared in place, without building
+ * a string per section: add-node compares every peer of every node (O(N²) sections).
+ */
+export function sameSection(a: ConfigSection, b: ConfigSection, except?: string): boolean {
+  let count = 0
+  for (const key in a) {
+    if (key === except) continue
+    count++
+    const left = a[key]!
+    const right = b[key]
+    if (right === undefined || right.length !== left.length) return false
+    for (let i = 0; i < left.length; i++) if (left[i] !== right[i]) return false
+  }
+  for (const key in b) if (key !== except) count--
+  return count === 0
 }
 
 export function hasDefaultRoute(config: ParsedConfig): boolean {

@@ -13,7 +13,7 @@
 import {createHash} from 'node:crypto'
 
 import {interfacePrefix, subnetOf, subnetWithin} from '../inventory/subnets.js'
-import {hasDefaultRoute, parseRenderedConfig, sectionKey, type ConfigSection} from './parse-config.js'
+import {hasDefaultRoute, parseRenderedConfig, sameSection, type ConfigSection} from './parse-config.js'
 
 /** A peer entry peer-add.sh creates: every value of the planned file's section. */
 export interface PeerToAdd {
@@ -73,7 +73,7 @@ export function planPeerAdd(lastApplied: string | null, planned: string, newcome
   if (lastApplied === planned) return {kind: 'unchanged'}
   const before = parseRenderedConfig(lastApplied)
   const after = parseRenderedConfig(planned)
-  if (sectionKey(before.interface) !== sectionKey(after.interface) || hasDefaultRoute(before) !== hasDefaultRoute(after)) return full('interface-changed')
+  if (!sameSection(before.interface, after.interface) || hasDefaultRoute(before) !== hasDefaultRoute(after)) return full('interface-changed')
   if (after.peers.some((p) => p.PresharedKey !== undefined) || before.peers.some((p) => p.PresharedKey !== undefined)) return full('preshared-key')
 
   const oldByKey = new Map<string, ConfigSection>()
@@ -98,7 +98,7 @@ export function planPeerAdd(lastApplied: string | null, planned: string, newcome
       add.push(entry)
       continue
     }
-    if (sectionKey(old) === sectionKey(peer)) continue
+    if (sameSection(old, peer)) continue
     const grown = relayGrowth(old, peer, routes)
     if (grown === undefined) return full('peer-changed')
     setAllowedIps.push({publicKey: key, allowedIps: grown})
@@ -135,9 +135,9 @@ function addedEntry(peer: ConfigSection, publicKey: string, routes: ReadonlySet<
  * (the relay that carries the newcomer for this node); else undefined.
  */
 function relayGrowth(old: ConfigSection, peer: ConfigSection, routes: ReadonlySet<string>): string[] | undefined {
-  const {AllowedIPs: oldIps = [], ...oldRest} = old
-  const {AllowedIPs: newIps = [], ...newRest} = peer
-  if (sectionKey(oldRest) !== sectionKey(newRest)) return undefined
+  if (!sameSection(old, peer, 'AllowedIPs')) return undefined
+  const oldIps = old.AllowedIPs ?? []
+  const newIps = peer.AllowedIPs ?? []
   const kept = new Set(oldIps)
   const gained = newIps.filter((ip) => !kept.has(ip))
   const grownSet = new Set(newIps)

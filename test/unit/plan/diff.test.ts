@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {classifyConfigChange, diffConfig, maskSecrets, parseRenderedConfig, planFleet, PRIVATE_KEY_MARKER} from '../../../src/plan/index.js'
+import {sameSection} from '../../../src/plan/parse-config.js'
 import {allKeys, fleet, NODE_D, SCENARIO} from './fixtures.js'
 
 const REAL_LOOKING_KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='
@@ -127,5 +128,20 @@ describe('classifyConfigChange', () => {
 
   it("'peers' for a comment-only change (rewrite the file; syncconf is a no-op)", () => {
     expect(classifyConfigChange(base.replace('# node-b', '# old name'), base)).toBe('peers')
+  })
+})
+
+describe('sameSection', () => {
+  it('ignores the order of keys, not the order of values, and can leave one key out', () => {
+    expect(sameSection({A: ['1'], B: ['x', 'y']}, {B: ['x', 'y'], A: ['1']})).toBe(true)
+    expect(sameSection({B: ['x', 'y']}, {B: ['y', 'x']})).toBe(false)
+    expect(sameSection({A: ['1']}, {A: ['1'], B: ['2']})).toBe(false)
+    expect(sameSection({A: ['1'], B: ['2']}, {A: ['1']})).toBe(false)
+    expect(sameSection({A: ['1']}, {A: ['1', '1']})).toBe(false)
+    expect(sameSection({A: ['1']}, {C: ['1']})).toBe(false)
+    expect(sameSection({}, {})).toBe(true)
+    expect(sameSection({A: ['1'], AllowedIPs: ['a']}, {AllowedIPs: ['a', 'b'], A: ['1']}, 'AllowedIPs')).toBe(true)
+    expect(sameSection({A: ['1'], AllowedIPs: ['a']}, {A: ['1']}, 'AllowedIPs')).toBe(true)
+    expect(sameSection({A: ['1']}, {A: ['2'], AllowedIPs: ['a']}, 'AllowedIPs')).toBe(false)
   })
 })
