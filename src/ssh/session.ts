@@ -460,7 +460,7 @@ function recordHostKey(hop: SshTarget, key: Buffer, context: HopContext): SshErr
 
 interface HostKeyLookup {
   verdict: HostKeyVerdict
-  entries: Array<KnownHostEntry & {file: string}>
+  entries: ReadonlyArray<KnownHostEntry & {file: string}>
   details: HostKeyDetails
   /** Set for a new key that is to be recorded. */
   decision?: NewHostKeyDecision

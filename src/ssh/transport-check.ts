@@ -22,7 +22,7 @@ export function refuseWhatSsh2CannotDo(node: string, hop: SshTarget, via?: strin
       hint: OPENSSH_TRANSPORT_HINT,
     })
   }
-  let entries: KnownHostEntry[]
+  let entries: readonly KnownHostEntry[]
   try {
     entries = readKnownHostsFiles(hop.knownHostsFiles)
   } catch {
@@ -38,7 +38,24 @@ export function refuseWhatSsh2CannotDo(node: string, hop: SshTarget, via?: strin
 }
 
 /** Every known_hosts file of a hop, in order (a missing file is an empty one). */
-export function readKnownHostsFiles(files: readonly string[]): Array<KnownHostEntry & {file: string}> {
-  return files.flatMap((file) => readKnownHosts(file).map((entry) => ({...entry, file})))
+export function readKnownHostsFiles(files: readonly string[]): ReadonlyArray<KnownHostEntry & {file: string}> {
+  if (files.length === 1) return withFile(files[0]!)
+  return files.flatMap((file) => withFile(file))
+}
+
+/**
+ * One file's entries, each tagged with the file: tagged once per parse (readKnownHosts keeps a parse while
+ * the file is unchanged), not per call; every connection asks three times, so a run of N nodes would
+ * otherwise copy N entries 3N times.
+ */
+const taggedEntries = new WeakMap<readonly KnownHostEntry[], ReadonlyArray<KnownHostEntry & {file: string}>>()
+function withFile(file: string): ReadonlyArray<KnownHostEntry & {file: string}> {
+  const entries = readKnownHosts(file)
+  let tagged = taggedEntries.get(entries)
+  if (!tagged) {
+    tagged = Object.freeze(entries.map((entry) => ({...entry, file})))
+    taggedEntries.set(entries, tagged)
+  }
+  return tagged
 }
 
