@@ -93,7 +93,7 @@ export function sameSection(a: ConfigSection, b: ConfigSection, except?: string)
     count++
     const left = a[key]!
     const right = b[key]
-    if (right === undefined || right.length !== left.length) return false
+    if (!Object.hasOwn(b, key) || right === undefined || right.length !== left.length) return false
     for (let i = 0; i < left.length; i++) if (left[i] !== right[i]) return false
   }
   for (const key in b) if (key !== except) count--

@@ -154,7 +154,8 @@ if [ -f "$conf" ]; then
   fi
   first=
   IFS= read -r first <"$conf"
-  if [ "$first" = "# Managed by wgfleet. Local changes are overwritten." ]; then say managed yes; else say managed no; fi
+  set_marker
+  if [ "$first" = "$marker" ]; then say managed yes; else say managed no; fi
   echo '--- config'
   mask_secrets "$keyfile" <"$conf"
   echo '--- end config'

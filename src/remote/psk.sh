@@ -17,7 +17,7 @@ shift 2
 dir=/etc/wireguard/$iface.psk
 conf=/etc/wireguard/$iface.conf
 keyfile=/etc/wireguard/$iface.key
-marker='# Managed by wgfleet. Local changes are overwritten.'
+set_marker
 tmp=
 trap 'rm -rf -- ${tmp:+"$tmp"}' EXIT
 

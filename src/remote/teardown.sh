@@ -57,7 +57,8 @@ if ip link show dev "$iface" >/dev/null 2>&1; then
   fi
 fi
 if [ -f "$conf" ]; then
-  if [ "$(head -n1 "$conf")" = "# Managed by wgfleet. Local changes are overwritten." ]; then
+  set_marker
+  if [ "$(head -n1 "$conf")" = "$marker" ]; then
     mv -f "$conf" "$conf.removed-by-wgfleet"
     chmod 0600 "$conf.removed-by-wgfleet"
     echo "config=removed"

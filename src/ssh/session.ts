@@ -202,7 +202,9 @@ async function closeClients(clients: Ssh2Client[]): Promise<void> {
     const sock = socketOf(client)
     // Errors while closing are expected (the hop under it may already be gone).
     client.on('error', () => {})
-    if (!sock || sock.destroyed) continue
+    // A jump's channel is never `destroyed` (ssh2's Channel ends and closes instead): its client's own
+    // 'close' says it is gone, so there is nothing to wait for.
+    if (!sock || sock.destroyed || closedClients.has(client)) continue
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         sock.destroy()
@@ -220,6 +222,9 @@ async function closeClients(clients: Ssh2Client[]): Promise<void> {
     })
   }
 }
+
+/** Clients whose connection has closed (recorded from `ready` on; see closeClients). */
+const closedClients = new WeakSet<Ssh2Client>()
 
 /**
  * The stream under an ssh2 client (a TCP socket, a jump's channel, a ProxyCommand's pipe). ssh2 keeps it
@@ -348,6 +353,7 @@ function connectHop(hop: SshTarget, sock: Readable | undefined, context: HopCont
           client.removeAllListeners('close')
           // Until the session takes over, an 'error' must still have a listener (else: process crash).
           client.on('error', () => {})
+          client.once('close', () => closedClients.add(client))
           resolve(client)
         })
 

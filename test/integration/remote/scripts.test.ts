@@ -86,9 +86,12 @@ describe('host scripts', () => {
     }
   })
 
-  it("lib.sh's set_marker spells the marker line the renderer writes", () => {
+  it("lib.sh's set_marker spells the marker line the renderer writes, and no other script spells it", () => {
     const run = spawnSync(BASH, ['--norc', '-s'], {input: `${read('lib')}\nset_marker\nprintf '%s' "$marker"`, encoding: 'utf8', env: {PATH: process.env.PATH}})
     expect(run.stdout).toBe(MANAGED_MARKER)
+    for (const file of readdirSync(REMOTE).filter((f) => f.endsWith('.sh') && f !== 'lib.sh')) {
+      expect(readFileSync(join(REMOTE, file), 'utf8'), file).not.toContain(MANAGED_MARKER)
+    }
   })
 
   it('withoutCommentLines drops whole-line comments only', () => {

@@ -303,6 +303,24 @@ describe('jump hosts', () => {
     expect(target.commands.at(-1)).toBe(`${SUDO} 'x'`)
   })
 
+  it('closes at once when the jump is already gone (nothing left to wait for)', async () => {
+    const ownJump = await startTestServer({users, allowForwarding: true})
+    try {
+      const jumpAt = node('node-a', ownJump.port)
+      const file = knownHosts(ownJump.knownHostsLine(), target.knownHostsLine())
+      const shell = await openShell(fleet([jumpAt, behind()], file), fleet([jumpAt, behind()], file).nodes[1]!, isolated())
+      expect((await shell.run('true')).code).toBe(0)
+      ownJump.dropConnections()
+      await new Promise((resolve) => setTimeout(resolve, 500)) // the jump's end reaches both clients
+      const started = Date.now()
+      await shell.close()
+      // Not the 2 s a close waits for a goodbye from a live but silent server.
+      expect(Date.now() - started).toBeLessThan(1_000)
+    } finally {
+      await ownJump.close()
+    }
+  })
+
   it('refuses when the target key is known only under the jump host name', async () => {
     const file = knownHosts(jump.knownHostsLine())
     const error = await rejection(open(fleet([jumpNode(), behind()], file), behind()))
