@@ -43,6 +43,7 @@ forward6_before=/etc/wireguard/.ipv6_forward.before-wgfleet
 fail() { echo "error=$1"; exit "${2:-30}"; }
 systemd=no; [ -d /run/systemd/system ] && systemd=yes
 keepalive_held=no
+pin_mtu=no
 
 # Temp files of an interrupted earlier run: never left to linger.
 rm -rf /etc/wireguard/.wgfleet.* 2>/dev/null || true
@@ -217,7 +218,9 @@ sync_config() {
 #
 # hold_keepalives LIVE_KEYS NOTES_FILE: the config on stdin without the PersistentKeepalive lines of the
 # peers whose key is not in LIVE_KEYS (newline-separated; "" = none is live). NOTES_FILE gets `fresh KEY`
-# for each such peer, and `held` once if a keepalive line was left out.
+# for each such peer, and `held` once if a keepalive line was left out; for pinned_mtu, `endpoint ADDR` per
+# peer endpoint given as an address, `endpoint-named` once per one given as a name, `mtu-set` if [Interface]
+# has an MTU.
 hold_keepalives() {
   LIVE_KEYS=$1 awk -v notes="$2" '
     BEGIN { n = split(ENVIRON["LIVE_KEYS"], k, "\n"); for (i = 1; i <= n; i++) if (k[i] != "") live[k[i]] = 1; printf "" > notes }
@@ -226,8 +229,15 @@ hold_keepalives() {
       if (fresh) print "fresh " key > notes
       len = 0; key = ""; fresh = 0; split("", keepalive)
     }
-    /^[ \t]*\[/ { flush(); peer = tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/ }
+    /^[ \t]*\[/ { flush(); peer = tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/; interface = tolower($0) ~ /^[ \t]*\[interface\][ \t]*$/ }
     { block[++len] = $0 }
+    interface && tolower($0) ~ /^[ \t]*mtu[ \t]*=/ { print "mtu-set" > notes }
+    peer && tolower($0) ~ /^[ \t]*endpoint[ \t]*=/ {
+      value = $0; sub(/^[^=]*=[ \t]*/, "", value); sub(/[ \t\r]*$/, "", value)
+      if (value ~ /^[0-9.]+:[0-9]+$/) { sub(/:[0-9]+$/, "", value); print "endpoint " value > notes }
+      else if (value ~ /^\[[0-9A-Fa-f:.]+\]:[0-9]+$/) { sub(/\]:[0-9]+$/, "", value); print "endpoint " substr(value, 2) > notes }
+      else print "endpoint-named" > notes
+    }
     peer && tolower($0) ~ /^[ \t]*publickey[ \t]*=/ { key = $0; sub(/^[^=]*=[ \t]*/, "", key); sub(/[ \t\r]*$/, "", key); fresh = !(key in live) }
     peer && tolower($0) ~ /^[ \t]*persistentkeepalive[ \t]*=/ { keepalive[len] = 1 }
     END { flush(); if (dropped) print "held" > notes }'
@@ -247,6 +257,41 @@ report_fresh() {
 # A fail that first removes the folder of the held copy (it holds the private key).
 held_fail() { rm -rf "$held_dir"; fail "$1"; }
 
+# pinned_mtu NOTES_FILE: the MTU wg-quick up would choose for this config on this host now, or nothing when
+# wg-quick must choose itself. Why: with no MTU in [Interface], wg-quick up runs `ip route get` and `ip link
+# show` for every peer's endpoint (set_mtu_up; 200 programs in a mesh of 100, about half a second of a
+# host's CPU at each bring-up) and sets the largest MTU found less 80. This is the same rule on the same
+# tables with two programs: one `ip -batch` for every endpoint's route, one `ip link` for every link's MTU.
+# Only for a first bring-up (the interface absent: no route of its own to see) and only when every endpoint
+# is an address (wg resolves names itself) and the config names no MTU. The file is left as it is, so
+# wg-quick chooses again at every later bring-up, from the tables of that moment.
+pinned_mtu() {
+  local kind value batch=
+  while read -r kind value; do
+    case $kind in
+      mtu-set | endpoint-named) return 0 ;;
+      endpoint) batch+="route get $value"$'\n' ;;
+    esac
+  done <"$1"
+  [ -n "$batch" ] || return 0
+  # -force: an endpoint without a route is left out (wg-quick's loop skips it too), the others still asked.
+  local routes
+  routes=$(printf '%s' "$batch" | ip -o -force -batch - 2>/dev/null) || true
+  [ -n "$routes" ] || return 0
+  ip -o link show 2>/dev/null | ROUTES=$routes awk '
+    { name = $2; sub(/:$/, "", name); sub(/@.*/, "", name); if (match($0, /mtu [0-9]+/)) link_mtu[name] = substr($0, RSTART + 4, RLENGTH - 4) + 0 }
+    END {
+      n = split(ENVIRON["ROUTES"], route, "\n")
+      for (i = 1; i <= n; i++) {
+        m = 0
+        if (match(route[i], /mtu [0-9]+/)) m = substr(route[i], RSTART + 4, RLENGTH - 4) + 0
+        else if (match(route[i], /dev [^ ]+/) && (substr(route[i], RSTART + 4, RLENGTH - 4) in link_mtu)) m = link_mtu[substr(route[i], RSTART + 4, RLENGTH - 4)]
+        if (m > max) max = m
+      }
+      if (max > 80) print max - 80
+    }'
+}
+
 # with_held_config CMD...: run CMD, which brings the interface up from $conf (wg-quick reads the file), while
 # $conf is the config without the keepalives; it is the full config again before this returns CMD's
 # status. Both are whole files renamed into place: $conf is one or the other at every moment.
@@ -260,10 +305,16 @@ with_held_config() {
   held_dir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary folder in /etc/wireguard"
   (umask 077 && hold_keepalives '' "$held_dir/notes" <"$conf" >"$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
   report_fresh "$held_dir/notes"
-  if [ "$keepalive_held" != yes ]; then
+  local mtu=
+  [ "$pin_mtu" != yes ] || mtu=$(pinned_mtu "$held_dir/notes")
+  if [ "$keepalive_held" != yes ] && [ -z "$mtu" ]; then
     rm -rf "$held_dir"
     "$@"
     return
+  fi
+  if [ -n "$mtu" ]; then
+    (umask 077 && awk -v mtu="$mtu" '{ print } !done && tolower($0) ~ /^[ \t]*\[interface\][ \t]*$/ { print "MTU = " mtu; done = 1 }' "$held_dir/held" >"$held_dir/held.mtu" && mv -f "$held_dir/held.mtu" "$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
+    echo "mtu=$mtu"
   fi
   cp -p "$conf" "$held_dir/full" || held_fail "could not copy $conf: nothing changed"
   mv -f "$held_dir/held" "$conf" || held_fail "could not put the bring-up config in place: nothing changed"
@@ -283,6 +334,8 @@ is_wireguard_link() {
 }
 
 start_service() {
+  # A first bring-up: wg-quick's MTU choice is made here, once (pinned_mtu).
+  pin_mtu=yes
   if [ "$systemd" = yes ]; then
     # An interface brought up by hand would make the unit fail: take it down first.
     if ip link show dev "$iface" >/dev/null 2>&1 && ! systemctl is-active -q "wg-quick@$iface"; then

@@ -73,6 +73,26 @@ describe('wgfleet init on fresh hosts', () => {
     }
   })
 
+  it('each interface runs the MTU wg-quick would choose (largest underlay MTU toward the endpoints, less 80), found by apply.sh with one batch; the file names none', async () => {
+    // The oracle is wg-quick's own loop (set_mtu_up): one `ip route get` and `ip link show` per endpoint.
+    const oracle = [
+      'm=0',
+      'for e in $(wg show wg0 endpoints | awk \'{print $2}\'); do a=${e%:*}; a=${a#[}; a=${a%]}',
+      '  o=$(ip route get "$a" 2>/dev/null) || continue',
+      '  if [[ $o =~ mtu\\ ([0-9]+) ]] || { [[ $o =~ dev\\ ([^\\ ]+) ]] && [[ $(ip link show dev "${BASH_REMATCH[1]}") =~ mtu\\ ([0-9]+) ]]; }; then [ "${BASH_REMATCH[1]}" -gt $m ] && m=${BASH_REMATCH[1]}; fi',
+      'done',
+      'echo $((m - 80)); cat /sys/class/net/wg0/mtu; grep -ci "^[[:space:]]*mtu[[:space:]]*=" /etc/wireguard/wg0.conf || true',
+    ].join('\n')
+    for (const node of SCENARIO_NODES) {
+      const [expected, actual, inFile] = (await labExec(node, ['bash', '-c', oracle])).stdout.trim().split('\n')
+      expect(Number(expected), node).toBeGreaterThan(500)
+      expect(actual, node).toBe(expected)
+      expect(inFile, node).toBe('0')
+    }
+    // Every fresh bring-up took apply.sh's value (its `mtu=` line), not wg-quick's per-peer search.
+    expect(readFileSync(transcript, 'utf8').match(/^mtu=\d+$/gm) ?? []).toHaveLength(SCENARIO_NODES.length)
+  })
+
   it('node-a: ufw allows the port; node-b: firewalld lists it (permanent and runtime)', async () => {
     expect((await labExec('node-a', 'ufw status')).stdout).toMatch(/^51820\/udp\s+ALLOW/m)
     const b = await labExec('node-b', 'firewall-cmd --list-ports; firewall-cmd --permanent --list-ports')

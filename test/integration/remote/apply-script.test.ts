@@ -286,3 +286,64 @@ describe('apply.sh → applyHost', () => {
     expect(await nothingLeftToDo()).toMatchObject({firewall: {actions: []}, needed: false})
   })
 })
+
+describe('apply.sh: the MTU of a first bring-up (wg-quick\'s own choice, made once)', () => {
+  const endpoints = (config: string) => [...config.matchAll(/^Endpoint = (.*):\d+$/gm)].map((m) => m[1]!.replace(/^\[|\]$/g, ''))
+  const batches = () => box.fakes.calls().filter((c) => c.startsWith('ip ') && c.includes('-batch'))
+
+  it('asks the routing table once for every endpoint and sets the largest MTU found less 80; the file keeps no MTU', async () => {
+    withKey(box)
+    const [first, ...others] = endpoints(NODE_A.config)
+    expect(first).toBeDefined()
+    // One endpoint goes out of a jumbo-frame link, one has no route (left out, as wg-quick's loop does).
+    box.fakes.set('underlay', 'eth0 1500\neth1 9000\n')
+    box.fakes.set('route-get', `${first}|${first} dev eth1 src 198.51.100.1 uid 0 \\    cache \n${others[0] ?? '-'}|unreachable\n`)
+    const {outcome} = await converge()
+    expect(outcome.service).toBe('started')
+    expect(batches()).toEqual(['ip -o -force -batch -'])
+    expect(box.fakes.calls().filter((c) => c.startsWith('ip batch: ')).sort()).toEqual(endpoints(NODE_A.config).map((e) => `ip batch: route get ${e}`).sort())
+    expect(box.fakes.get('wg0.mtu')).toBe('8920\n')
+    expect(box.read('/etc/wireguard/wg0.conf')).toBe(filled(NODE_A.config))
+    noLeftovers()
+  })
+
+  it('a route\'s own mtu wins over its link\'s, as in wg-quick; the largest over all endpoints counts', async () => {
+    withKey(box)
+    const three = planFleet(fleet([{name: 'node-a', address: '10.0.0.1'}, {name: 'node-b', address: '10.0.0.2'}, {name: 'node-c', address: '10.0.0.3'}]), {publicKeys: KEYS}).nodes[0]!
+    const [b, c] = endpoints(three.config)
+    expect(c).toBeDefined()
+    box.fakes.set('underlay', 'eth0 1500\neth1 1380\n')
+    box.fakes.set('route-get', `${b}|${b} via 198.51.100.254 dev eth0 src 198.51.100.1 uid 0 \\    cache mtu 1400 \n${c}|${c} dev eth1 src 198.51.100.1 uid 0 \\    cache \n`)
+    await converge(three)
+    expect(box.fakes.get('wg0.mtu')).toBe('1320\n')
+    box.sh('systemctl stop wg-quick@wg0')
+    box.remove('/etc/wireguard/wg0.conf')
+    box.fakes.set('route-get', `${b}|${b} dev eth1 src 198.51.100.1 uid 0 \\    cache \n`)
+    await converge(three)
+    expect(box.fakes.get('wg0.mtu')).toBe('1420\n')
+  })
+
+  it('left to wg-quick when the config names an MTU, when an endpoint is a name, and on a restart', async () => {
+    withKey(box)
+    const withMtu = planFleet(fleet([{name: 'node-a', address: '10.0.0.1'}, {name: 'node-b', address: '10.0.0.2'}], {mtu: 1380}), {publicKeys: KEYS}).nodes[0]!
+    await converge(withMtu)
+    expect(batches()).toEqual([])
+    expect(box.fakes.get('wg0.mtu')).toBe('1380\n')
+
+    const named = planFleet(fleet([{name: 'node-a', address: '10.0.0.1'}, {name: 'node-b', address: '10.0.0.2', host: 'node-b.example.net'}]), {publicKeys: KEYS}).nodes[0]!
+    expect(named.config).toMatch(/^Endpoint = node-b\.example\.net:/m)
+    box.sh('systemctl stop wg-quick@wg0')
+    box.remove('/etc/wireguard/wg0.conf')
+    box.fakes.clearCalls()
+    await converge(named)
+    expect(batches()).toEqual([])
+    expect(box.fakes.get('wg0.mtu')).toBe('auto\n')
+
+    convergedNode(box)
+    box.write('/etc/wireguard/.wg0.pending', '')
+    const {outcome} = await converge()
+    expect(outcome.service).toBe('restarted')
+    expect(batches()).toEqual([])
+    expect(box.fakes.get('wg0.mtu')).toBe('auto\n')
+  })
+})
