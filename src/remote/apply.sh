@@ -275,21 +275,19 @@ pinned_mtu() {
   done <"$1"
   [ -n "$batch" ] || return 0
   # -force: an endpoint without a route is left out (wg-quick's loop skips it too), the others still asked.
-  local routes
-  routes=$(printf '%s' "$batch" | ip -o -force -batch - 2>/dev/null) || true
-  [ -n "$routes" ] || return 0
-  ip -o link show 2>/dev/null | ROUTES=$routes awk '
-    { name = $2; sub(/:$/, "", name); sub(/@.*/, "", name); if (match($0, /mtu [0-9]+/)) link_mtu[name] = substr($0, RSTART + 4, RLENGTH - 4) + 0 }
-    END {
-      n = split(ENVIRON["ROUTES"], route, "\n")
-      for (i = 1; i <= n; i++) {
-        m = 0
-        if (match(route[i], /mtu [0-9]+/)) m = substr(route[i], RSTART + 4, RLENGTH - 4) + 0
-        else if (match(route[i], /dev [^ ]+/) && (substr(route[i], RSTART + 4, RLENGTH - 4) in link_mtu)) m = link_mtu[substr(route[i], RSTART + 4, RLENGTH - 4)]
-        if (m > max) max = m
-      }
-      if (max > 80) print max - 80
-    }'
+  # The links go through a file beside the notes and the routes through a pipe: an environment string
+  # or argument of a thousand endpoints' routes would pass Linux's 128 KiB limit.
+  local links=${1%/*}/links
+  ip -o link show >"$links" 2>/dev/null && [ -s "$links" ] || return 0
+  printf '%s' "$batch" | ip -o -force -batch - 2>/dev/null | awk '
+    FNR == NR { name = $2; sub(/:$/, "", name); sub(/@.*/, "", name); if (match($0, /mtu [0-9]+/)) link_mtu[name] = substr($0, RSTART + 4, RLENGTH - 4) + 0; next }
+    {
+      m = 0
+      if (match($0, /mtu [0-9]+/)) m = substr($0, RSTART + 4, RLENGTH - 4) + 0
+      else if (match($0, /dev [^ ]+/) && (substr($0, RSTART + 4, RLENGTH - 4) in link_mtu)) m = link_mtu[substr($0, RSTART + 4, RLENGTH - 4)]
+      if (m > max) max = m
+    }
+    END { if (max > 80) print max - 80 }' "$links" -
 }
 
 # with_held_config CMD...: run CMD, which brings the interface up from $conf (wg-quick reads the file), while
@@ -307,6 +305,7 @@ with_held_config() {
   report_fresh "$held_dir/notes"
   local mtu=
   [ "$pin_mtu" != yes ] || mtu=$(pinned_mtu "$held_dir/notes")
+  [[ $mtu =~ ^[0-9]{3,5}$ ]] || mtu=
   if [ "$keepalive_held" != yes ] && [ -z "$mtu" ]; then
     rm -rf "$held_dir"
     "$@"

@@ -307,7 +307,7 @@ describe('apply.sh: the MTU of a first bring-up (wg-quick\'s own choice, made on
     noLeftovers()
   })
 
-  it('a route\'s own mtu wins over its link\'s, as in wg-quick; the largest over all endpoints counts', async () => {
+  it('a route\'s own mtu wins over its link\'s, as in wg-quick; the largest over all endpoints counts, past one without a route', async () => {
     withKey(box)
     const three = planFleet(fleet([{name: 'node-a', address: '10.0.0.1'}, {name: 'node-b', address: '10.0.0.2'}, {name: 'node-c', address: '10.0.0.3'}]), {publicKeys: KEYS}).nodes[0]!
     const [b, c] = endpoints(three.config)
@@ -321,6 +321,13 @@ describe('apply.sh: the MTU of a first bring-up (wg-quick\'s own choice, made on
     box.fakes.set('route-get', `${b}|${b} dev eth1 src 198.51.100.1 uid 0 \\    cache \n`)
     await converge(three)
     expect(box.fakes.get('wg0.mtu')).toBe('1420\n')
+    // An endpoint without a route does not hide the ones after it.
+    box.sh('systemctl stop wg-quick@wg0')
+    box.remove('/etc/wireguard/wg0.conf')
+    box.fakes.set('underlay', 'eth0 1500\neth1 9000\n')
+    box.fakes.set('route-get', `${b}|unreachable\n${c}|${c} dev eth1 src 198.51.100.1 uid 0 \\    cache \n`)
+    await converge(three)
+    expect(box.fakes.get('wg0.mtu')).toBe('8920\n')
   })
 
   it('left to wg-quick when the config names an MTU, when an endpoint is a name, and on a restart', async () => {
