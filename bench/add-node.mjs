@@ -7,7 +7,7 @@
 //     [--keep-lab] [--reuse-lab]   (leave the lab up at the end; use the one a --keep-lab run left)
 // Needs root (the lab) and built CLIs. At N=100: about 4 minutes for the lab and init, then ~50 s per run
 // and build (add-node, remove-node, the purge).
-import {readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {BIN, CORES, INVENTORY, MACHINE, lab, labExec, measure, nodeCpuSeconds, onInterrupt, preflight, waitForKeepaliveLull, waitForQuiet} from './lab.mjs'
@@ -20,6 +20,7 @@ const bins = process.argv.flatMap((a, i) => (a === '--bin' ? [process.argv[i + 1
 const BINS = bins.length > 0 ? bins : [BIN]
 /** --save DIR: each add-node's --json report (add-node-RUN-BUILD.json) and every transcript kept there. */
 const SAVE = arg('--save', undefined)
+if (SAVE) mkdirSync(SAVE, {recursive: true})
 /** --node-arg ARG: passed to node before the CLI (e.g. --cpu-prof). */
 const NODE_ARGS = process.argv.flatMap((a, i) => (a === '--node-arg' ? [process.argv[i + 1]] : []))
 if (!(N >= 2 && N <= 109) || !(RUNS >= 1 && RUNS <= 20)) throw new Error('--nodes 2..109, --runs 1..20')
@@ -46,7 +47,7 @@ if (REUSE) {
   writeFileSync(INVENTORY, text.slice(0, text.indexOf(`\n[${spare}]`) + 1))
   waitForQuiet({maxSeconds: 60})
   const init = wgfleet(BINS[0], ['init', '--json', '-i', INVENTORY, ...concurrency], 900_000)
-  if (init.code !== 0) throw new Error(`init exited ${init.code}: ${init.stderr.slice(-2000)}`)
+  if (init.code !== 0) throw new Error(`init exited ${init.code}: ${init.stderr.slice(-2000)}${init.stdout.slice(-2000)}`)
   console.log(`init N=${N}: ${init.wall.toFixed(1)} s`)
 }
 
