@@ -43,7 +43,10 @@ forward6_before=/etc/wireguard/.ipv6_forward.before-wgfleet
 fail() { echo "error=$1"; exit "${2:-30}"; }
 systemd=no; [ -d /run/systemd/system ] && systemd=yes
 keepalive_held=no
-pin_mtu=no
+# A first bring-up (start_service): wg-quick's MTU choice and its routes are made here, once (see with_held_config).
+first_bring_up=no
+# The bring-up copy said `Table = off`: the routes are added after the bring-up (add_missing_routes).
+routes_after_up=no
 
 # Temp files of an interrupted earlier run: never left to linger.
 rm -rf /etc/wireguard/.wgfleet.* 2>/dev/null || true
@@ -220,7 +223,8 @@ sync_config() {
 # peers whose key is not in LIVE_KEYS (newline-separated; "" = none is live). NOTES_FILE gets `fresh KEY`
 # for each such peer, and `held` once if a keepalive line was left out; for pinned_mtu, `endpoint ADDR` per
 # peer endpoint given as an address, `endpoint-named` once per one given as a name, `mtu-set` if [Interface]
-# has an MTU.
+# has an MTU; for routes_own, `table-set` if [Interface] has a Table, `hooks` if it has a PreUp, PostUp,
+# PreDown or PostDown, `allowed-default` if an AllowedIPs holds a /0.
 hold_keepalives() {
   LIVE_KEYS=$1 awk -v notes="$2" '
     BEGIN { n = split(ENVIRON["LIVE_KEYS"], k, "\n"); for (i = 1; i <= n; i++) if (k[i] != "") live[k[i]] = 1; printf "" > notes }
@@ -232,6 +236,9 @@ hold_keepalives() {
     /^[ \t]*\[/ { flush(); peer = tolower($0) ~ /^[ \t]*\[peer\][ \t]*$/; interface = tolower($0) ~ /^[ \t]*\[interface\][ \t]*$/ }
     { block[++len] = $0 }
     interface && tolower($0) ~ /^[ \t]*mtu[ \t]*=/ { print "mtu-set" > notes }
+    interface && tolower($0) ~ /^[ \t]*table[ \t]*=/ { print "table-set" > notes }
+    interface && tolower($0) ~ /^[ \t]*(pre|post)(up|down)[ \t]*=/ { print "hooks" > notes }
+    peer && tolower($0) ~ /^[ \t]*allowedips[ \t]*=/ { value = $0; sub(/^[^=]*=/, "", value); gsub(/[ \t\r]/, "", value); if (("," value ",") ~ /\/0,/) print "allowed-default" > notes }
     peer && tolower($0) ~ /^[ \t]*endpoint[ \t]*=/ {
       value = $0; sub(/^[^=]*=[ \t]*/, "", value); sub(/[ \t\r]*$/, "", value)
       if (value ~ /^[0-9.]+:[0-9]+$/) { sub(/:[0-9]+$/, "", value); print "endpoint " value > notes }
@@ -290,6 +297,19 @@ pinned_mtu() {
     END { if (max > 80) print max - 80 }' "$links" -
 }
 
+# routes_own NOTES_FILE: true when a first bring-up may leave the routes to this script: the copy says
+# `Table = off` and add_missing_routes (wg-routes.sh) adds them after the bring-up, from one read of the
+# interface's routes. Why: wg-quick up runs `ip route show dev IFACE match NET` for every AllowedIP (99
+# programs in a mesh of 100, about a quarter of a second of the newcomer's bring-up, on the critical path
+# of add-node). The routes are the same ones (what is not yet routed to the interface), added once the
+# interface is up instead of before its PostUp: so only when the config has no hooks (PreUp, PostUp, ...)
+# that could see the difference, names no Table of its own (wg-quick's table or fwmark logic stays its own)
+# and routes no /0 (wg-quick's default-route rules). The file keeps no Table: every later bring-up is
+# wg-quick's own.
+routes_own() {
+  ! grep -qxE 'table-set|hooks|allowed-default' "$1"
+}
+
 # with_held_config CMD...: run CMD, which brings the interface up from $conf (wg-quick reads the file), while
 # $conf is the config without the keepalives; it is the full config again before this returns CMD's
 # status. Both are whole files renamed into place: $conf is one or the other at every moment.
@@ -303,17 +323,22 @@ with_held_config() {
   held_dir=$(umask 077 && mktemp -d /etc/wireguard/.wgfleet.XXXXXX) || fail "cannot create a temporary folder in /etc/wireguard"
   (umask 077 && hold_keepalives '' "$held_dir/notes" <"$conf" >"$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
   report_fresh "$held_dir/notes"
-  local mtu=
-  [ "$pin_mtu" != yes ] || mtu=$(pinned_mtu "$held_dir/notes")
+  local mtu= table=
+  if [ "$first_bring_up" = yes ]; then
+    mtu=$(pinned_mtu "$held_dir/notes")
+    ! routes_own "$held_dir/notes" || table=off
+  fi
   [[ $mtu =~ ^[0-9]{3,5}$ ]] || mtu=
-  if [ "$keepalive_held" != yes ] && [ -z "$mtu" ]; then
+  if [ "$keepalive_held" != yes ] && [ -z "$mtu" ] && [ -z "$table" ]; then
     rm -rf "$held_dir"
     "$@"
     return
   fi
-  if [ -n "$mtu" ]; then
-    (umask 077 && awk -v mtu="$mtu" '{ print } !done && tolower($0) ~ /^[ \t]*\[interface\][ \t]*$/ { print "MTU = " mtu; done = 1 }' "$held_dir/held" >"$held_dir/held.mtu" && mv -f "$held_dir/held.mtu" "$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
-    echo "mtu=$mtu"
+  if [ -n "$mtu$table" ]; then
+    (umask 077 && awk -v mtu="$mtu" -v table="$table" '{ print }
+      !done && tolower($0) ~ /^[ \t]*\[interface\][ \t]*$/ { if (mtu != "") print "MTU = " mtu; if (table != "") print "Table = " table; done = 1 }' "$held_dir/held" >"$held_dir/held.own" && mv -f "$held_dir/held.own" "$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
+    [ -z "$mtu" ] || echo "mtu=$mtu"
+    [ -z "$table" ] || routes_after_up=yes
   fi
   cp -p "$conf" "$held_dir/full" || held_fail "could not copy $conf: nothing changed"
   mv -f "$held_dir/held" "$conf" || held_fail "could not put the bring-up config in place: nothing changed"
@@ -333,8 +358,8 @@ is_wireguard_link() {
 }
 
 start_service() {
-  # A first bring-up: wg-quick's MTU choice is made here, once (pinned_mtu).
-  pin_mtu=yes
+  # A first bring-up: wg-quick's MTU choice and its routes are made here, once (pinned_mtu, routes_own).
+  first_bring_up=yes
   if [ "$systemd" = yes ]; then
     # An interface brought up by hand would make the unit fail: take it down first.
     if ip link show dev "$iface" >/dev/null 2>&1 && ! systemctl is-active -q "wg-quick@$iface"; then
@@ -346,6 +371,12 @@ start_service() {
   else
     with_held_config quietly wg-quick up "$iface" || fail "wg-quick up $iface failed"
     echo "warning=no systemd: the interface was brought up with wg-quick and will not come back after a reboot"
+  fi
+  # Until the routes are in, the pending marker says the interface is not yet what the file says: a failure
+  # here leaves it, and the next run brings the interface up again from the file, with wg-quick's own routes.
+  if [ "$routes_after_up" = yes ]; then
+    : >"$pending" || fail "cannot write $pending"
+    add_missing_routes
   fi
   echo "service=started"
 }

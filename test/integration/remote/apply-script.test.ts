@@ -57,7 +57,8 @@ describe('apply.sh → applyHost', () => {
     const {decision, outcome} = await converge(NODE_A, shell)
     expect(decision).toMatchObject({writeConfig: true, action: 'start', forward: true, enable: true})
     // Its peer entries come up fresh (no keepalive yet: verify starts one handshake per pair later).
-    expect(outcome).toEqual({configWritten: true, backup: undefined, service: 'started', enabled: true, firewall: [], forwarding: true, routes: [], warnings: [], fresh: NODE_A.peers.map((p) => p.publicKey), keepaliveHeld: true})
+    // Its routes are added after the bring-up (this fake has no prefix route of the Address to cover them).
+    expect(outcome).toEqual({configWritten: true, backup: undefined, service: 'started', enabled: true, firewall: [], forwarding: true, routes: ['added 10.0.0.2/32', 'added 10.0.0.3/32'], warnings: [], fresh: NODE_A.peers.map((p) => p.publicKey), keepaliveHeld: true})
 
     expect(box.read('/etc/wireguard/wg0.conf')).toBe(filled(NODE_A.config))
     expect(box.stat('/etc/wireguard/wg0.conf')).toEqual({mode: '600', uid: 0})
@@ -352,5 +353,66 @@ describe('apply.sh: the MTU of a first bring-up (wg-quick\'s own choice, made on
     expect(outcome.service).toBe('restarted')
     expect(batches()).toEqual([])
     expect(box.fakes.get('wg0.mtu')).toBe('auto\n')
+  })
+})
+
+describe('apply.sh: the routes of a first bring-up (added in one pass after it, not by wg-quick per AllowedIP)', () => {
+  const routeQueries = () => box.fakes.calls().filter((c) => /^ip .*route (show dev wg0|add)|match/.test(c))
+
+  it('brings the interface up with Table = off, then reads its routes once and adds what is not covered; the file keeps no Table', async () => {
+    withKey(box)
+    // The kernel's prefix route of the Address (10.0.0.1/24) covers node-b's /32; a /25 covers nothing else here.
+    box.fakes.set('routes', '10.0.0.0/31 dev wg0\n10.0.0.2/32 dev wg0\n')
+    const {outcome} = await converge()
+    expect(outcome).toMatchObject({service: 'started', routes: ['added 10.0.0.3/32']})
+    expect(box.fakes.get('wg0.table')).toBe('off\n')
+    expect(routeQueries()).toEqual(['ip -4 route show dev wg0', 'ip route add 10.0.0.3/32 dev wg0'])
+    expect(box.fakes.get('routes')).toContain('10.0.0.3/32 dev wg0')
+    expect(box.read('/etc/wireguard/wg0.conf')).toBe(filled(NODE_A.config))
+    noLeftovers()
+    finishAsVerifyWould()
+    expect(await nothingLeftToDo()).toMatchObject({needed: false})
+  })
+
+  it('a route that cannot be added fails the apply and leaves the pending marker: the next run brings the interface up again from the file', async () => {
+    withKey(box)
+    box.fakes.set('route-add-fail', 'RTNETLINK answers: Invalid argument\n')
+    const probe = await probeHost(box.shell(), 'wg0')
+    const decision = decideApply(probe, NODE_A, 51820)
+    await expect(applyHost(box.shell(), {iface: 'wg0', decision, config: NODE_A.config, adopt: false})).rejects.toThrow(/could not add the route 10\.0\.0\.2\/32 dev wg0/)
+    expect(box.exists('/etc/wireguard/.wg0.pending')).toBe(true)
+    box.fakes.set('route-add-fail', null)
+    const {decision: again, outcome} = await converge()
+    expect(again.action).toBe('restart')
+    expect(outcome.service).toBe('restarted')
+    expect(box.fakes.get('wg0.table')).toBe('auto\n')
+    expect(box.fakes.get('routes')).toContain('10.0.0.2/32 dev wg0')
+  })
+
+  it('left to wg-quick when the config has hooks (an exit\'s PostUp), routes a /0 (its client), names a Table, and on a restart', async () => {
+    const exiting = planFleet(fleet([{name: 'node-a', address: '10.0.0.1'}, {name: 'node-b', address: '10.0.0.2', exitVia: 'node-a'}]), {publicKeys: KEYS})
+    // The uplink as the converge fills it in from the probe.
+    const [exit, client] = exiting.nodes.map((n) => ({...n, config: n.config.replaceAll('@WGFLEET_UPLINK@', 'eth0')}))
+    expect(exit!.config).toMatch(/^PostUp = /m)
+    expect(client!.config).toMatch(/^AllowedIPs = .*0\.0\.0\.0\/0/m)
+    const ownTable = {...NODE_A, config: NODE_A.config.replace(/^\[Interface\]$/m, '[Interface]\nTable = 1234')}
+    for (const plan of [exit!, client!, ownTable]) {
+      box.destroy()
+      box = new HostSandbox()
+      withKey(box)
+      box.fakes.set('default-route', 'default via 198.51.100.254 dev eth0 proto static\n')
+      await converge(plan)
+      expect(box.fakes.get('wg0.table')).toBe(plan === ownTable ? '1234\n' : 'auto\n')
+      expect(routeQueries()).not.toContain('ip -4 route show dev wg0')
+    }
+
+    box.destroy()
+    box = new HostSandbox()
+    convergedNode(box)
+    box.write('/etc/wireguard/.wg0.pending', '')
+    const {outcome} = await converge()
+    expect(outcome.service).toBe('restarted')
+    expect(box.fakes.get('wg0.table')).toBe('auto\n')
+    expect(routeQueries()).not.toContain('ip -4 route show dev wg0')
   })
 })
