@@ -238,7 +238,7 @@ hold_keepalives() {
     interface && tolower($0) ~ /^[ \t]*mtu[ \t]*=/ { print "mtu-set" > notes }
     interface && tolower($0) ~ /^[ \t]*table[ \t]*=/ { print "table-set" > notes }
     interface && tolower($0) ~ /^[ \t]*(pre|post)(up|down)[ \t]*=/ { print "hooks" > notes }
-    peer && tolower($0) ~ /^[ \t]*allowedips[ \t]*=/ { value = $0; sub(/^[^=]*=/, "", value); gsub(/[ \t\r]/, "", value); if (("," value ",") ~ /\/0,/) print "allowed-default" > notes }
+    peer && tolower($0) ~ /^[ \t]*allowedips[ \t]*=/ { value = $0; sub(/^[^=]*=/, "", value); sub(/#.*/, "", value); gsub(/[ \t\r]/, "", value); if (("," value ",") ~ /\/0,/) print "allowed-default" > notes }
     peer && tolower($0) ~ /^[ \t]*endpoint[ \t]*=/ {
       value = $0; sub(/^[^=]*=[ \t]*/, "", value); sub(/[ \t\r]*$/, "", value)
       if (value ~ /^[0-9.]+:[0-9]+$/) { sub(/:[0-9]+$/, "", value); print "endpoint " value > notes }
@@ -338,7 +338,13 @@ with_held_config() {
     (umask 077 && awk -v mtu="$mtu" -v table="$table" '{ print }
       !done && tolower($0) ~ /^[ \t]*\[interface\][ \t]*$/ { if (mtu != "") print "MTU = " mtu; if (table != "") print "Table = " table; done = 1 }' "$held_dir/held" >"$held_dir/held.own" && mv -f "$held_dir/held.own" "$held_dir/held") || held_fail "could not prepare $conf for the bring-up"
     [ -z "$mtu" ] || echo "mtu=$mtu"
-    [ -z "$table" ] || routes_after_up=yes
+  fi
+  if [ -n "$table" ]; then
+    # Until the routes are in, the pending marker says the interface is not yet what the file says: cut off
+    # or failed before they are, the next run brings the interface up again from the file, with wg-quick's
+    # own routes. Set before the bring-up, so no moment lacks it.
+    : >"$pending" || held_fail "cannot write $pending"
+    routes_after_up=yes
   fi
   cp -p "$conf" "$held_dir/full" || held_fail "could not copy $conf: nothing changed"
   mv -f "$held_dir/held" "$conf" || held_fail "could not put the bring-up config in place: nothing changed"
@@ -372,12 +378,9 @@ start_service() {
     with_held_config quietly wg-quick up "$iface" || fail "wg-quick up $iface failed"
     echo "warning=no systemd: the interface was brought up with wg-quick and will not come back after a reboot"
   fi
-  # Until the routes are in, the pending marker says the interface is not yet what the file says: a failure
-  # here leaves it, and the next run brings the interface up again from the file, with wg-quick's own routes.
-  if [ "$routes_after_up" = yes ]; then
-    : >"$pending" || fail "cannot write $pending"
-    add_missing_routes
-  fi
+  # The routes the bring-up copy left out (Table = off; the pending marker is set until they are in). Not when
+  # nothing came up (a unit already active with its interface gone): as before, verify then says so.
+  if [ "$routes_after_up" = yes ] && ip link show dev "$iface" >/dev/null 2>&1; then add_missing_routes; fi
   echo "service=started"
 }
 

@@ -361,7 +361,8 @@ describe('apply.sh: the routes of a first bring-up (added in one pass after it, 
 
   it('brings the interface up with Table = off, then reads its routes once and adds what is not covered; the file keeps no Table', async () => {
     withKey(box)
-    // The kernel's prefix route of the Address (10.0.0.1/24) covers node-b's /32; a /25 covers nothing else here.
+    // Routes already on the interface count (here node-b's /32; a covering prefix is the syncconf test's case,
+    // the same add_missing_routes).
     box.fakes.set('routes', '10.0.0.0/31 dev wg0\n10.0.0.2/32 dev wg0\n')
     const {outcome} = await converge()
     expect(outcome).toMatchObject({service: 'started', routes: ['added 10.0.0.3/32']})
@@ -375,28 +376,35 @@ describe('apply.sh: the routes of a first bring-up (added in one pass after it, 
   })
 
   it('a route that cannot be added fails the apply and leaves the pending marker: the next run brings the interface up again from the file', async () => {
-    withKey(box)
+    // Nothing else sets the marker here: the file is unchanged (the interface was only down) and no
+    // keepalive is held back (keepalive 0).
+    const quiet = planFleet(fleet([{name: 'node-a', address: '10.0.0.1'}, {name: 'node-b', address: '10.0.0.2'}], {keepalive: 0}), {publicKeys: KEYS}).nodes[0]!
+    convergedNode(box, quiet.config)
+    box.sh('systemctl stop wg-quick@wg0')
     box.fakes.set('route-add-fail', 'RTNETLINK answers: Invalid argument\n')
     const probe = await probeHost(box.shell(), 'wg0')
-    const decision = decideApply(probe, NODE_A, 51820)
-    await expect(applyHost(box.shell(), {iface: 'wg0', decision, config: NODE_A.config, adopt: false})).rejects.toThrow(/could not add the route 10\.0\.0\.2\/32 dev wg0/)
+    const decision = decideApply(probe, quiet, 51820)
+    expect(decision).toMatchObject({writeConfig: false, action: 'start'})
+    await expect(applyHost(box.shell(), {iface: 'wg0', decision, config: quiet.config, adopt: false})).rejects.toThrow(/could not add the route 10\.0\.0\.2\/32 dev wg0/)
     expect(box.exists('/etc/wireguard/.wg0.pending')).toBe(true)
     box.fakes.set('route-add-fail', null)
-    const {decision: again, outcome} = await converge()
+    const {decision: again, outcome} = await converge(quiet)
     expect(again.action).toBe('restart')
     expect(outcome.service).toBe('restarted')
     expect(box.fakes.get('wg0.table')).toBe('auto\n')
     expect(box.fakes.get('routes')).toContain('10.0.0.2/32 dev wg0')
   })
 
-  it('left to wg-quick when the config has hooks (an exit\'s PostUp), routes a /0 (its client), names a Table, and on a restart', async () => {
+  it('left to wg-quick when the config has hooks (an exit\'s PostUp), routes a /0 (its client, also behind a comment), names a Table, and on a restart', async () => {
     const exiting = planFleet(fleet([{name: 'node-a', address: '10.0.0.1'}, {name: 'node-b', address: '10.0.0.2', exitVia: 'node-a'}]), {publicKeys: KEYS})
     // The uplink as the converge fills it in from the probe.
     const [exit, client] = exiting.nodes.map((n) => ({...n, config: n.config.replaceAll('@WGFLEET_UPLINK@', 'eth0')}))
     expect(exit!.config).toMatch(/^PostUp = /m)
     expect(client!.config).toMatch(/^AllowedIPs = .*0\.0\.0\.0\/0/m)
     const ownTable = {...NODE_A, config: NODE_A.config.replace(/^\[Interface\]$/m, '[Interface]\nTable = 1234')}
-    for (const plan of [exit!, client!, ownTable]) {
+    const commented = {...client!, config: client!.config.replace(/^(AllowedIPs = .*0\.0\.0\.0\/0.*)$/m, '$1 # the exit')}
+    expect(commented.config).toMatch(/# the exit$/m)
+    for (const plan of [exit!, client!, ownTable, commented]) {
       box.destroy()
       box = new HostSandbox()
       withKey(box)
