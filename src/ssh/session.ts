@@ -28,6 +28,7 @@ import {
   knownKeyTypesForName,
 } from './known-hosts.js'
 import {type ProxyProcess, startProxyCommand} from './proxy-command.js'
+import {withKeyObjectSigning} from './signing-key.js'
 import {readKnownHostsFiles, refuseWhatSsh2CannotDo} from './transport-check.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS, type SshTarget} from './target.js'
 
@@ -617,6 +618,13 @@ class ListedKeysAgent extends OpenSSHAgent {
   }
 }
 
+/**
+ * Identity files already parsed (decrypted), by path, content and passphrase: one parse — for an
+ * encrypted key one bcrypt — and one KeyObject (see signing-key.ts) per key for the whole run, not one
+ * per connection. Which key is used, and whether a passphrase is asked for, is decided anew each time.
+ */
+const loadedKeys = new Map<string, ParsedKey>()
+
 async function loadPrivateKey(
   file: string,
   context: {env: NodeJS.ProcessEnv; agentUsable: boolean; options: ConnectOptions; notes: string[]},
@@ -630,7 +638,7 @@ async function loadPrivateKey(
     notes.push(code === 'ENOENT' ? `identity file ${file} does not exist` : `cannot read identity file ${file} (${code})`)
     return undefined
   }
-  const plain = firstKey(ssh2Utils.parseKey(data))
+  const plain = parsedOnce(file, data)
   // A `.pub` named as IdentityFile only selects the agent's key.
   if (!(plain instanceof Error)) return plain.isPrivateKey() ? plain : undefined
   if (!isEncryptedKeyError(plain)) {
@@ -664,13 +672,25 @@ async function loadPrivateKey(
       return undefined
     }
   }
-  const decrypted = firstKey(ssh2Utils.parseKey(data, passphrase))
+  const decrypted = parsedOnce(file, data, passphrase)
   if (decrypted instanceof Error) {
     if (source !== PASSPHRASE_ENV) promptedPassphrases.delete(file) // let the next connection ask again
     notes.push(`${source} does not decrypt ${file}`)
     return undefined
   }
   return decrypted
+}
+
+/** ssh2's parse of an identity file (decrypted with `passphrase`), from loadedKeys when this run has one. */
+function parsedOnce(file: string, data: Buffer, passphrase?: string): ParsedKey | Error {
+  const cacheKey = `${file}\0${data.toString('latin1')}\0${passphrase ?? ''}`
+  const loaded = loadedKeys.get(cacheKey)
+  if (loaded) return loaded
+  const parsed = firstKey(ssh2Utils.parseKey(data, passphrase))
+  if (parsed instanceof Error) return parsed
+  const key = parsed.isPrivateKey() ? withKeyObjectSigning(parsed) : parsed
+  loadedKeys.set(cacheKey, key)
+  return key
 }
 
 function firstKey(parsed: ParsedKey | ParsedKey[] | Error): ParsedKey | Error {

@@ -77,6 +77,18 @@ describe('the probe\'s digest of the block', () => {
     await writeHostsBlock(box.shell(), 'wg0', 'write', BLOCK)
     expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe(hostsBlockDigest(BLOCK))
   })
+
+  it('only a whole marker line of this interface counts: another interface\'s block, a longer line, the first line', async () => {
+    box.write('/etc/hosts', `${MACHINE}# BEGIN wgfleet wg1\n10.9.0.1 far\n# END wgfleet wg1\n# BEGIN wgfleet wg0 (old)\n`, 0o644)
+    expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe('none')
+    box.write('/etc/hosts', `${BLOCK}${MACHINE}`, 0o644)
+    expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe(hostsBlockDigest(BLOCK))
+  })
+
+  it('no /etc/hosts at all: none', async () => {
+    box.sh('rm -f /etc/hosts')
+    expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe('none')
+  })
 })
 
 describe('teardown.sh', () => {
