@@ -683,7 +683,7 @@ async function loadPrivateKey(
 
 /** ssh2's parse of an identity file (decrypted with `passphrase`), from loadedKeys when this run has one. */
 function parsedOnce(file: string, data: Buffer, passphrase?: string): ParsedKey | Error {
-  const cacheKey = `${file}\0${data.toString('latin1')}\0${passphrase ?? ''}`
+  const cacheKey = JSON.stringify([file, data.toString('base64'), passphrase ?? null])
   const loaded = loadedKeys.get(cacheKey)
   if (loaded) return loaded
   const parsed = firstKey(ssh2Utils.parseKey(data, passphrase))

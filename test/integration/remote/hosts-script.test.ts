@@ -85,6 +85,17 @@ describe('the probe\'s digest of the block', () => {
     expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe(hostsBlockDigest(BLOCK))
   })
 
+  it('a large /etc/hosts (8 KiB and more: grep reads it, not bash): the same answers', async () => {
+    const big = Array.from({length: 400}, (_, i) => `10.1.${i >> 8}.${i & 255}\thost-${i}.example.internal host-${i}\n`).join('')
+    expect(big.length).toBeGreaterThan(8192)
+    box.write('/etc/hosts', big, 0o644)
+    expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe('none')
+    box.write('/etc/hosts', big + BLOCK, 0o644)
+    expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe(hostsBlockDigest(BLOCK))
+    box.write('/etc/hosts', BLOCK + big, 0o644)
+    expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe(hostsBlockDigest(BLOCK))
+  })
+
   it('no /etc/hosts at all: none', async () => {
     box.sh('rm -f /etc/hosts')
     expect((await probeHost(box.shell(), 'wg0')).hostsBlock).toBe('none')

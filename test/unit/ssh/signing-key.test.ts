@@ -27,8 +27,8 @@ describe('withKeyObjectSigning', () => {
     }
   })
 
-  it('ecdsa: a DER signature that ssh2 verifies with the public key (ECDSA is randomised)', () => {
-    const pair = usableKeyPair('ecdsa', {bits: 256})
+  it.each([256, 384, 521])('ecdsa P-%i: a signature that ssh2 verifies with the public key (ECDSA is randomised)', (bits) => {
+    const pair = usableKeyPair('ecdsa', {bits})
     const fast = withKeyObjectSigning(parse(pair.private))
     const signature = fast.sign(data)
     expect(parse(pair.public).verify(data, signature)).toBe(true)
