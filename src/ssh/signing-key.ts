@@ -1,8 +1,8 @@
 /**
  * A private key that signs through a KeyObject made once. ssh2 1.17's ParsedKey.sign hands its PEM text to
  * crypto.sign on every signature, so OpenSSL decodes the key again each time: 0.35 ms per Ed25519
- * signature on the lab's machine against 0.025 ms with a KeyObject (bench note in bench/RESULTS.md,
- * `status-n100`), once per connection — 100 connections per `status` of a 100-node fleet. ssh2 has no
+ * signature on the lab's machine against 0.025 ms with a KeyObject (bench/RESULTS.md, section
+ * `n100-amd-2026-12-03`), once per connection — 100 connections per `status` of a 100-node fleet. ssh2 has no
  * option for it, so the instance's `sign` is replaced; the signature is the same bytes (Ed25519 and RSA
  * PKCS#1 v1.5 are deterministic; ECDSA is DER either way, as ssh2's own).
  */
@@ -28,7 +28,7 @@ export function withKeyObjectSigning(key: ParsedKey): ParsedKey {
     return key // ssh2's own signing reports what is wrong with it
   }
   const ssh2Sign = key.sign.bind(key)
-  const fallbackHash = DEFAULT_HASH[key.type]!
+  const fallbackHash = DEFAULT_HASH[key.type] ?? null
   // ssh2 types sign() as returning a Buffer; it returns an Error instead on failure, as its own does.
   key.sign = (data: Buffer | string, algo?: string): Buffer => {
     try {
